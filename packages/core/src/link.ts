@@ -1,0 +1,30 @@
+/**
+ * The only way a peer talks to another peer. A transport (simulated, WebSocket, Unix socket)
+ * implements it; the core never touches sockets. Frames are whole encoded frames (one CBOR item).
+ */
+export interface Link {
+  /** Queue one encoded frame for the remote end. Frames arrive in the order they were sent. */
+  send(frame: Uint8Array): void;
+  /**
+   * Close the link. `code` is a stable error code (or `"OK"` for a clean close) and `reason`
+   * a human-readable sentence; both reach the local handler's `closed` and, where the transport
+   * can carry them, the remote end.
+   */
+  close(code: string, reason: string): void;
+  /** Start delivering to `handler`. Called once; frames received earlier are held until then. */
+  attach(handler: LinkHandler): void;
+}
+
+export interface LinkHandler {
+  /** One frame from the remote end, in order. */
+  frame(bytes: Uint8Array): void;
+  /** The link is gone (closed by either end, or broken). Called once; no frame follows it. */
+  closed(info: LinkClosedInfo): void;
+}
+
+export interface LinkClosedInfo {
+  readonly code: string;
+  readonly reason: string;
+  /** True when the remote end (or the transport) closed it, false when this end called `close`. */
+  readonly byRemote: boolean;
+}
