@@ -1,0 +1,38 @@
+/**
+ * Errors the core raises to callers or sends to a remote end. Codes are stable and listed in
+ * spec/errors.md; tests and programs compare `code`, never the message text.
+ */
+export const CoreErrorCode = {
+  /** The peer is closed (or closing): no new sends. */
+  E_CLOSED: "E_CLOSED",
+  /** The send was aborted by its signal, or the peer was aborted, before it was decided. */
+  E_ABORTED: "E_ABORTED",
+  /** The sender holds no handle to the node (owner-side check), or the handle is not usable. */
+  E_NO_HANDLE: "E_NO_HANDLE",
+  /** The destination node does not exist at its owner. */
+  E_NO_NODE: "E_NO_NODE",
+  /** No link to the owner of a destination node. */
+  E_NO_LINK: "E_NO_LINK",
+  /** The link to a destination closed before the round was decided there. */
+  E_LINK_CLOSED: "E_LINK_CLOSED",
+  /** A multicast names the same destination node twice. */
+  E_DUPLICATE: "E_DUPLICATE",
+  /** A timestamp more than 2^32 above the local clock: the link is closed. */
+  E_CLOCK_JUMP: "E_CLOCK_JUMP",
+  /** A link sequence number out of order. */
+  E_SEQUENCE: "E_SEQUENCE",
+  /** A frame that is well formed but not valid in the link's state (e.g. commit for an unknown event). */
+  E_PROTOCOL: "E_PROTOCOL",
+} as const;
+export type CoreErrorCode = (typeof CoreErrorCode)[keyof typeof CoreErrorCode];
+
+export class CapbusError extends Error {
+  static override readonly name = "CapbusError";
+  override readonly name = "CapbusError";
+  readonly code: CoreErrorCode;
+
+  constructor(code: CoreErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+}

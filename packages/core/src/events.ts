@@ -1,0 +1,37 @@
+import type { CoreErrorCode } from "./errors.js";
+import type { Handle, Node } from "./handles.js";
+import type { Timestamp } from "./timestamp.js";
+
+/** A message delivered to one of the peer's nodes, in the global order. */
+export interface MessageEvent {
+  readonly kind: "message";
+  /** Event id `<sender peer>:<seq>`: the same at the sender and at every destination. */
+  readonly event: string;
+  readonly node: Node;
+  readonly payload: unknown;
+  /** Handles the message carried, now held by this peer. */
+  readonly handles: readonly Handle[];
+  /** The final timestamp: every peer that delivers two events orders them by it. */
+  readonly ts: Timestamp;
+}
+
+export type PeerEvent = MessageEvent;
+
+export interface DestinationResult {
+  /** The destination node's name (`<owner>/<number>`). */
+  readonly node: string;
+  /** True when the event was committed at the destination's owner. */
+  readonly committed: boolean;
+  /** Why not, when not committed. */
+  readonly code: CoreErrorCode | undefined;
+}
+
+export interface SendResult {
+  readonly event: string;
+  /** The final timestamp; undefined when no destination accepted the event. */
+  readonly ts: Timestamp | undefined;
+  /** One entry per destination, in the order they were given. */
+  readonly destinations: readonly DestinationResult[];
+  /** True when every destination committed. */
+  readonly ok: boolean;
+}

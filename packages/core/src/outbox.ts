@@ -1,0 +1,148 @@
+/**
+ * The sender's side of the ordering protocol (spec/ordering.md §Sending).
+ *
+ * Causality rule: an event is committed (a fast unicast: put on the wire) only after every
+ * earlier event of this peer has its final decided and known here, so the clock is past it and
+ * the new final lands above it. The one exception is a fast unicast following earlier
+ * undecided fast unicasts to the same peer: one FIFO link carries them, and that receiver's
+ * finals only grow. Staging is never held back: proposals do not depend on anything.
+ */
+import type { CoreErrorCode } from "./errors.js";
+import type { LamportClock } from "./timestamp.js";
+
+export type DestinationState = "pending" | "proposed" | "failed";
+
+export interface OutDestination {
+  readonly peer: string;
+  readonly nodes: readonly number[];
+  state: DestinationState;
+  proposal: number;
+  code: CoreErrorCode | undefined;
+}
+
+export interface OutEvent {
+  readonly seq: number;
+  /** A unicast the receiver commits on arrival (no handles, one node). */
+  readonly fast: boolean;
+  readonly destinations: ReadonlyMap<string, OutDestination>;
+  /** Fast path: on the wire yet. Rounds are staged as soon as they are created. */
+  sent: boolean;
+  decided: boolean;
+  final: number | undefined;
+}
+
+export interface OutboxIo {
+  /** Put a fast unicast on the wire. */
+  sendFast(event: OutEvent): void;
+  /** The event's final is decided (or it failed everywhere): send commits, settle the caller. */
+  decided(event: OutEvent): void;
+}
+
+export class Outbox {
+  readonly #events: OutEvent[] = [];
+  readonly #clock: LamportClock;
+  readonly #io: OutboxIo;
+
+  constructor(clock: LamportClock, io: OutboxIo) {
+    this.#clock = clock;
+    this.#io = io;
+  }
+
+  /** Events not yet decided (the peer's close waits for none to remain). */
+  get pending(): number {
+    return this.#events.length;
+  }
+
+  add(event: OutEvent): void {
+    this.#events.push(event);
+    this.advance();
+  }
+
+  /** Drop an undecided event (aborted before its decision). */
+  remove(event: OutEvent): void {
+    const i = this.#events.indexOf(event);
+    if (i >= 0) this.#events.splice(i, 1);
+    this.advance();
+  }
+
+  /** A destination answered a stage with its proposal. */
+  proposed(event: OutEvent, peer: string, lamport: number): void {
+    const dest = event.destinations.get(peer);
+    if (!dest || dest.state !== "pending") return;
+    dest.state = "proposed";
+    dest.proposal = lamport;
+    this.#clock.observe(lamport);
+    this.advance();
+  }
+
+  /** A fast unicast's receiver assigned its final. */
+  accepted(event: OutEvent, lamport: number): void {
+    if (event.decided) return;
+    for (const dest of event.destinations.values()) dest.state = "proposed";
+    this.#clock.observe(lamport);
+    this.#settle(event, lamport);
+    this.advance();
+  }
+
+  /** A destination refused the event or became unreachable: it takes no further part. */
+  failed(event: OutEvent, peer: string, code: CoreErrorCode): void {
+    const dest = event.destinations.get(peer);
+    if (!dest || dest.state === "failed" || event.decided) return;
+    dest.state = "failed";
+    dest.code = code;
+    if (event.fast) this.#settle(event, undefined);
+    this.advance();
+  }
+
+  /** Decide what the causality rule allows, in send order. */
+  advance(): void {
+    const events = this.#events;
+    while (events[0]?.decided) events.shift();
+    // undefined: every earlier event is decided; a peer id: only fast unicasts to that peer are
+    // undecided; ROUND: something else is, and nothing later may commit or go out.
+    let blocker: string | typeof ROUND | undefined;
+    for (const event of events) {
+      if (event.decided) continue;
+      if (event.fast) {
+        const peer = onlyPeer(event);
+        if (blocker !== undefined && blocker !== peer) break;
+        if (!event.sent) {
+          event.sent = true;
+          this.#io.sendFast(event);
+          if (event.decided) continue;
+        }
+        blocker = peer;
+        continue;
+      }
+      if (blocker !== undefined || !allAnswered(event)) break;
+      let final = this.#clock.value + 1;
+      let any = false;
+      for (const dest of event.destinations.values()) {
+        if (dest.state !== "proposed") continue;
+        any = true;
+        if (dest.proposal > final) final = dest.proposal;
+      }
+      if (any) this.#clock.observe(final);
+      this.#settle(event, any ? final : undefined);
+    }
+    while (events[0]?.decided) events.shift();
+  }
+
+  #settle(event: OutEvent, final: number | undefined): void {
+    event.decided = true;
+    event.final = final;
+    this.#io.decided(event);
+  }
+}
+
+const ROUND = Symbol("round");
+
+function onlyPeer(event: OutEvent): string {
+  for (const peer of event.destinations.keys()) return peer;
+  throw new Error("an event without destinations");
+}
+
+function allAnswered(event: OutEvent): boolean {
+  for (const dest of event.destinations.values()) if (dest.state === "pending") return false;
+  return true;
+}

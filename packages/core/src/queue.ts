@@ -1,0 +1,101 @@
+/**
+ * A peer's incoming queue (spec/ordering.md §Delivery). Entries are staged with a proposal and
+ * later committed with a final that is never below it. The committed entry with the lowest
+ * timestamp is delivered only when no staged entry has a lower proposal: a staged entry's
+ * final can only grow, so nothing can later slip in below a delivered event.
+ */
+import { MinHeap } from "./heap.js";
+import { compareTimestamps } from "./timestamp.js";
+
+export interface QueueEntry<T> {
+  readonly sender: string;
+  readonly seq: number;
+  /** The proposal while staged, the final once committed. */
+  lamport: number;
+  committed: boolean;
+  /** Bumped on every change, so stale heap records can be recognised and skipped. */
+  version: number;
+  readonly data: T;
+}
+
+interface HeapRecord<T> {
+  readonly entry: QueueEntry<T>;
+  readonly lamport: number;
+  readonly version: number;
+}
+
+export class IncomingQueue<T> {
+  readonly #bySender = new Map<string, Map<number, QueueEntry<T>>>();
+  // Lazy deletion: a change pushes a fresh record; outdated ones are skipped when they surface.
+  readonly #heap = new MinHeap<HeapRecord<T>>(
+    (a, b) =>
+      compareTimestamps(
+        { lamport: a.lamport, peer: a.entry.sender, seq: a.entry.seq },
+        { lamport: b.lamport, peer: b.entry.sender, seq: b.entry.seq },
+      ) < 0,
+  );
+  #size = 0;
+
+  /** Entries held (staged or committed, not yet delivered). */
+  get size(): number {
+    return this.#size;
+  }
+
+  get(sender: string, seq: number): QueueEntry<T> | undefined {
+    return this.#bySender.get(sender)?.get(seq);
+  }
+
+  /** Add an entry, staged with a proposal or already committed with its final (fast path). */
+  insert(sender: string, seq: number, lamport: number, committed: boolean, data: T): QueueEntry<T> {
+    const entry: QueueEntry<T> = { sender, seq, lamport, committed, version: 0, data };
+    let entries = this.#bySender.get(sender);
+    if (!entries) {
+      entries = new Map();
+      this.#bySender.set(sender, entries);
+    }
+    entries.set(seq, entry);
+    this.#size++;
+    this.#heap.push({ entry, lamport, version: 0 });
+    return entry;
+  }
+
+  /** Commit a staged entry at `final` (the caller has checked final >= proposal). */
+  commit(entry: QueueEntry<T>, final: number): void {
+    entry.lamport = final;
+    entry.committed = true;
+    entry.version++;
+    this.#heap.push({ entry, lamport: final, version: entry.version });
+  }
+
+  /** Drop an entry that will never be delivered (aborted round, lost sender). */
+  remove(entry: QueueEntry<T>): void {
+    const entries = this.#bySender.get(entry.sender);
+    if (entries?.get(entry.seq) !== entry) return;
+    entries.delete(entry.seq);
+    if (entries.size === 0) this.#bySender.delete(entry.sender);
+    entry.version = -1;
+    this.#size--;
+  }
+
+  /** Staged entries from `sender`, oldest first. */
+  staged(sender: string): QueueEntry<T>[] {
+    const entries = this.#bySender.get(sender);
+    return entries ? [...entries.values()].filter((e) => !e.committed) : [];
+  }
+
+  /** Remove and return the next deliverable entry, or undefined if the head is staged. */
+  takeReady(): QueueEntry<T> | undefined {
+    for (;;) {
+      const head = this.#heap.peek();
+      if (!head) return undefined;
+      if (head.version !== head.entry.version) {
+        this.#heap.pop();
+        continue;
+      }
+      if (!head.entry.committed) return undefined;
+      this.#heap.pop();
+      this.remove(head.entry);
+      return head.entry;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * A final or proposed timestamp `(lamport, sender peer id, sender seq)`, compared in that order
+ * (spec/ordering.md §Timestamps). The tie-break part belongs to the event and is fixed at staging,
+ * so a proposal and a final of different events compare the same way at every peer.
+ */
+export interface Timestamp {
+  readonly lamport: number;
+  readonly peer: string;
+  readonly seq: number;
+}
+
+/** Peer ids compare by UTF-16 code unit; ids are ASCII, so this equals byte order. */
+export function compareTimestamps(a: Timestamp, b: Timestamp): number {
+  if (a.lamport !== b.lamport) return a.lamport < b.lamport ? -1 : 1;
+  if (a.peer !== b.peer) return a.peer < b.peer ? -1 : 1;
+  return a.seq - b.seq;
+}
+
+/** Largest gap allowed between a received timestamp and the local clock (spec: E_CLOCK_JUMP). */
+export const MAX_CLOCK_JUMP = 2 ** 32;
+
+/** The peer's Lamport clock: moves past every timestamp it sees, and ticks for each proposal. */
+export class LamportClock {
+  value = 0;
+
+  observe(lamport: number): void {
+    if (lamport > this.value) this.value = lamport;
+  }
+
+  tick(): number {
+    return ++this.value;
+  }
+}
