@@ -71,7 +71,7 @@ export class Outbox {
     if (!dest || dest.state !== "pending") return;
     dest.state = "proposed";
     dest.proposal = lamport;
-    this.#clock.observe(lamport);
+    // Not observed here: the final, which is at least every proposal, moves the clock (§3.3).
     this.advance();
   }
 

@@ -3,15 +3,16 @@
  * peers only through links, and orders every event with a staging/commit round
  * (spec/ordering.md), or the receiver-committed fast path for plain unicasts.
  */
-import { assertPayload, type Frame, type HandleRef } from "@capbus/wire";
+
 import type { TraceRecord, TraceSink } from "@capbus/trace";
+import { assertPayload, type Frame, type HandleRef } from "@capbus/wire";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, MessageEvent, PeerEvent, SendResult } from "./events.js";
 import { Handle, type HandleGrant, Node, nodeName } from "./handles.js";
 import type { Link, LinkClosedInfo } from "./link.js";
 import { LoopbackLink } from "./loopback.js";
 import { Mailbox } from "./mailbox.js";
-import { type OutDestination, type OutEvent, Outbox } from "./outbox.js";
+import { Outbox, type OutDestination, type OutEvent } from "./outbox.js";
 import { IncomingQueue } from "./queue.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
 import { LinkSession, type SessionHandler } from "./session.js";
@@ -116,7 +117,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
   /** Allow `holder` to send to `node`, outside any message (bootstrap). */
   grant(node: Node, holder: string): HandleGrant {
     const owned = this.#nodes.get(node.id);
-    if (!owned || owned.node !== node) throw new CapbusError("E_NO_NODE", `${node.name} is not a node of ${this.id}`);
+    if (!owned || owned.node !== node)
+      throw new CapbusError("E_NO_NODE", `${node.name} is not a node of ${this.id}`);
     owned.holders.add(holder);
     return { owner: this.id, node: node.id, holder };
   }
@@ -197,7 +199,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
     for (const handle of carried) {
       // Third-party transfer is ordered against destruction by the owner (spec/ordering.md §Transfer).
       if (handle.owner !== this.id) {
-        throw new CapbusError("E_NO_HANDLE", `passing on ${handle.name}, a third peer's node, is not built yet`);
+        throw new CapbusError(
+          "E_NO_HANDLE",
+          `passing on ${handle.name}, a third peer's node, is not built yet`,
+        );
       }
     }
     options.signal?.throwIfAborted();
@@ -210,7 +215,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       const name = nodeName(peer, node);
       if (names.has(name)) throw new CapbusError("E_DUPLICATE", `${name} is named twice`);
       names.add(name);
-      if (!this.#sessions.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}, owner of ${name}`);
+      if (!this.#sessions.get(peer))
+        throw new CapbusError("E_NO_LINK", `no link to ${peer}, owner of ${name}`);
       const dest = destinations.get(peer);
       if (dest) (dest.nodes as number[]).push(node);
       else destinations.set(peer, { peer, nodes: [node], state: "pending", proposal: 0, code: undefined });
@@ -284,7 +290,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
     const destinations: DestinationResult[] = pending.order.map(({ peer, node }) => {
       const dest = event.destinations.get(peer);
       const committed = final !== undefined && dest?.state === "proposed";
-      return { node: nodeName(peer, node), committed, code: committed ? undefined : (dest?.code ?? "E_LINK_CLOSED") };
+      return {
+        node: nodeName(peer, node),
+        committed,
+        code: committed ? undefined : (dest?.code ?? "E_LINK_CLOSED"),
+      };
     });
     pending.resolve({
       event: pending.id,
@@ -308,7 +318,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     pending.unlisten();
     if (!pending.event.fast) {
       for (const dest of pending.event.destinations.values()) {
-        if (dest.state !== "failed") this.#sessions.get(dest.peer)?.send({ type: "abort", event: pending.event.seq });
+        if (dest.state !== "failed")
+          this.#sessions.get(dest.peer)?.send({ type: "abort", event: pending.event.seq });
       }
     }
     this.#trace({ peer: this.id, op: "abort", event: pending.id });
@@ -346,7 +357,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#checkClock(frame.lamport);
         return this.#withEvent(frame.event, from, (e) => this.#outbox.accepted(e, frame.lamport));
       case "reject":
-        return this.#withEvent(frame.event, from, (e) => this.#outbox.failed(e, from, rejectCode(frame.code)));
+        return this.#withEvent(frame.event, from, (e) =>
+          this.#outbox.failed(e, from, rejectCode(frame.code)),
+        );
       case "ack":
         return;
     }
@@ -372,7 +385,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (refused) return session.send({ type: "reject", event: frame.event, code: refused });
     this.#clock.observe(frame.clock);
     const proposal = this.#clock.tick();
-    if (this.#queue.get(from, frame.event)) throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
+    if (this.#queue.get(from, frame.event))
+      throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
     this.#queue.insert(from, frame.event, proposal, false, frame);
     session.send({ type: "propose", event: frame.event, lamport: proposal });
   }
@@ -381,10 +395,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#checkClock(frame.clock);
     const refused = this.#refuse(from, [frame.node]);
     if (refused) return session.send({ type: "reject", event: frame.event, code: refused });
-    if (this.#queue.get(from, frame.event)) throw new CapbusError("E_PROTOCOL", `event ${frame.event} sent twice`);
+    if (this.#queue.get(from, frame.event))
+      throw new CapbusError("E_PROTOCOL", `event ${frame.event} sent twice`);
     this.#clock.observe(frame.clock);
     const final = this.#clock.tick();
-    this.#queue.insert(from, frame.event, final, true, { nodes: [frame.node], payload: frame.payload, handles: [] });
+    this.#queue.insert(from, frame.event, final, true, {
+      nodes: [frame.node],
+      payload: frame.payload,
+      handles: [],
+    });
     session.send({ type: "accept", event: frame.event, lamport: final });
     this.#deliverReady();
   }
@@ -437,7 +456,14 @@ export class Peer implements AsyncIterable<PeerEvent> {
           handles: handles.map((h) => h.name),
           dead: [],
         });
-        const delivered: MessageEvent = { kind: "message", event, node: owned.node, payload: data.payload, handles, ts };
+        const delivered: MessageEvent = {
+          kind: "message",
+          event,
+          node: owned.node,
+          payload: data.payload,
+          handles,
+          ts,
+        };
         this.#mailbox.push(delivered);
       }
     }
@@ -479,7 +505,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   #checkClock(lamport: number): void {
     if (lamport - this.#clock.value > MAX_CLOCK_JUMP) {
-      throw new CapbusError("E_CLOCK_JUMP", `timestamp ${lamport} is more than 2^32 above the clock ${this.#clock.value}`);
+      throw new CapbusError(
+        "E_CLOCK_JUMP",
+        `timestamp ${lamport} is more than 2^32 above the clock ${this.#clock.value}`,
+      );
     }
   }
 

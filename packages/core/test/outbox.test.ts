@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Outbox, type OutDestination, type OutEvent } from "../src/outbox.js";
+import { LamportClock } from "../src/timestamp.js";
+
+function event(seq: number, fast: boolean, ...peers: string[]): OutEvent {
+  const destinations = new Map<string, OutDestination>(
+    peers.map((peer) => [peer, { peer, nodes: [1], state: "pending", proposal: 0, code: undefined }]),
+  );
+  return { seq, fast, destinations, sent: !fast, decided: false, final: undefined };
+}
+
+function setup() {
+  const clock = new LamportClock();
+  const sent: number[] = [];
+  const decided: Array<[number, number | undefined]> = [];
+  const outbox = new Outbox(clock, {
+    sendFast: (e) => sent.push(e.seq),
+    decided: (e) => decided.push([e.seq, e.final]),
+  });
+  return { clock, outbox, sent, decided };
+}
+
+test("a round's final is the largest proposal, or the sender clock + 1", () => {
+  const { clock, outbox, decided } = setup();
+  clock.value = 20;
+  const e = event(1, false, "P", "Q");
+  outbox.add(e);
+  outbox.proposed(e, "P", 7);
+  assert.deepEqual(decided, []);
+  outbox.proposed(e, "Q", 12);
+  assert.deepEqual(decided, [[1, 21]]);
+  assert.equal(clock.value, 21);
+  const f = event(2, false, "P");
+  outbox.add(f);
+  outbox.proposed(f, "P", 40);
+  assert.deepEqual(decided.at(-1), [2, 40]);
+});
+
+test("a later event waits for an earlier round's final (trap 1)", () => {
+  const { outbox, sent, decided } = setup();
+  const m0 = event(1, false, "P", "R");
+  const m1 = event(2, true, "Q");
+  outbox.add(m0);
+  outbox.add(m1);
+  assert.deepEqual(sent, [], "the fast unicast must not go out before m0 is decided");
+  outbox.proposed(m0, "P", 3);
+  outbox.proposed(m0, "R", 9);
+  assert.deepEqual(decided, [[1, 9]]);
+  assert.deepEqual(sent, [2]);
+});
+
+test("fast unicasts to one peer pipeline; to another peer they wait", () => {
+  const { outbox, sent, decided } = setup();
+  const a = event(1, true, "P");
+  const b = event(2, true, "P");
+  const c = event(3, true, "Q");
+  outbox.add(a);
+  outbox.add(b);
+  outbox.add(c);
+  assert.deepEqual(sent, [1, 2]);
+  outbox.accepted(a, 4);
+  assert.deepEqual(sent, [1, 2]);
+  outbox.accepted(b, 5);
+  assert.deepEqual(sent, [1, 2, 3]);
+  assert.deepEqual(decided, [
+    [1, 4],
+    [2, 5],
+  ]);
+});
+
+test("a round waits for an earlier fast unicast's accept", () => {
+  const { outbox, decided } = setup();
+  const a = event(1, true, "P");
+  const r = event(2, false, "P", "Q");
+  outbox.add(a);
+  outbox.add(r);
+  outbox.proposed(r, "P", 2);
+  outbox.proposed(r, "Q", 2);
+  assert.deepEqual(decided, []);
+  outbox.accepted(a, 8);
+  assert.deepEqual(decided, [
+    [1, 8],
+    [2, 9],
+  ]);
+});
+
+test("a failed destination takes no part; a round failed everywhere has no final", () => {
+  const { outbox, decided } = setup();
+  const r = event(1, false, "P", "Q");
+  outbox.add(r);
+  outbox.failed(r, "P", "E_LINK_CLOSED");
+  outbox.proposed(r, "Q", 3);
+  assert.deepEqual(decided, [[1, 3]]);
+  const s = event(2, false, "P");
+  outbox.add(s);
+  outbox.failed(s, "P", "E_NO_NODE");
+  assert.deepEqual(decided.at(-1), [2, undefined]);
+  assert.equal(outbox.pending, 0);
+});

@@ -1,0 +1,87 @@
+/**
+ * Many peers in one process on one simulated network: the harness for property tests, scenario
+ * tests and the simulated demo. Every pair of peers gets at most one link, made on demand.
+ */
+import { type Handle, type Node, Peer } from "@capbus/core";
+import type { TraceSink } from "@capbus/trace";
+import type { LinkLatency } from "./latency.js";
+import { SimNetwork } from "./network.js";
+import type { RunOptions, RunResult, SimScheduler } from "./scheduler.js";
+
+export interface SimWorldOptions {
+  readonly seed: number;
+  /** Default latency of new links. @default "normal" */
+  readonly latency?: LinkLatency;
+  /** The trace sink of each peer (e.g. a shared memory sink, a file per peer). @default none */
+  readonly traceFor?: (peerId: string) => TraceSink | undefined;
+}
+
+export class SimWorld {
+  readonly network: SimNetwork;
+  readonly peers = new Map<string, Peer>();
+  readonly #traceFor: ((peerId: string) => TraceSink | undefined) | undefined;
+
+  constructor(options: SimWorldOptions) {
+    this.network = new SimNetwork(
+      options.latency === undefined
+        ? { seed: options.seed }
+        : { seed: options.seed, latency: options.latency },
+    );
+    this.#traceFor = options.traceFor;
+  }
+
+  get scheduler(): SimScheduler {
+    return this.network.scheduler;
+  }
+
+  /** Create a peer named `id` on this network. */
+  addPeer(id: string): Peer {
+    if (this.peers.has(id)) throw new Error(`peer ${id} exists`);
+    const peer = new Peer({ id, runtime: this.scheduler.runtime(id), trace: this.#traceFor?.(id) });
+    this.peers.set(id, peer);
+    return peer;
+  }
+
+  peer(id: string): Peer {
+    const peer = this.peers.get(id);
+    if (!peer) throw new Error(`no peer ${id}`);
+    return peer;
+  }
+
+  /** Link two peers (both ends know whom they expect). */
+  link(a: string, b: string, latency?: LinkLatency): void {
+    const [atA, atB] = this.network.link(a, b, latency === undefined ? {} : { latency });
+    this.peer(a).connect(atA, b);
+    this.peer(b).connect(atB, a);
+  }
+
+  /** Link every pair of peers not linked yet. */
+  linkAll(latency?: LinkLatency): void {
+    const ids = [...this.peers.keys()];
+    for (let i = 0; i < ids.length; i++) {
+      for (let j = i + 1; j < ids.length; j++) {
+        const a = ids[i] as string;
+        const b = ids[j] as string;
+        if (!this.peer(a).linkedPeers.includes(b)) this.link(a, b, latency);
+      }
+    }
+  }
+
+  /** Bootstrap: `holder` gets a handle to `node` of its owner, outside any message. */
+  give(node: Node, holder: string): Handle {
+    const grant = this.peer(node.owner).grant(node, holder);
+    return this.peer(holder).importHandle(grant);
+  }
+
+  run(options?: RunOptions): Promise<RunResult> {
+    return this.scheduler.run(options);
+  }
+
+  /** Close every peer gracefully and let the network go quiet. */
+  async close(): Promise<void> {
+    const closing = [...this.peers.values()].map((p) => p.close());
+    await this.scheduler.run();
+    await Promise.all(closing);
+    await this.scheduler.run();
+  }
+}
