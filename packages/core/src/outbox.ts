@@ -68,7 +68,7 @@ export class Outbox {
   /** A destination answered a stage with its proposal. */
   proposed(event: OutEvent, peer: string, lamport: number): void {
     const dest = event.destinations.get(peer);
-    if (!dest || dest.state !== "pending") return;
+    if (dest?.state !== "pending") return;
     dest.state = "proposed";
     dest.proposal = lamport;
     // Not observed here: the final, which is at least every proposal, moves the clock (§3.3).

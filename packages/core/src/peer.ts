@@ -25,7 +25,7 @@ export interface PeerOptions {
   id?: string;
   /** Clock, timers and randomness. @default systemRuntime */
   runtime?: Runtime;
-  /** Where trace records go; none: tracing is off and costs nothing. @default undefined */
+  /** Where trace records go; undefined: tracing is off and costs nothing. @default undefined */
   trace?: TraceSink | undefined;
 }
 
@@ -81,7 +81,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   constructor(options: PeerOptions = {}) {
     const runtime = options.runtime ?? systemRuntime;
-    this.id = options.id ?? randomId(runtime);
+    this.id = options.id ?? randomPeerId(runtime);
     this.#sink = options.trace;
     this.#outbox = new Outbox(this.#clock, {
       sendFast: (event) => this.#sendFast(event),
@@ -546,7 +546,8 @@ function rejectCode(code: string): CoreErrorCode {
   return code === "E_NO_NODE" || code === "E_NO_HANDLE" ? code : "E_PROTOCOL";
 }
 
-function randomId(runtime: Runtime): string {
+/** A fresh random peer id: 16 hex digits from the runtime's randomness. */
+export function randomPeerId(runtime: Runtime): string {
   const bytes = new Uint8Array(8);
   runtime.randomBytes(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");

@@ -32,6 +32,11 @@ export const TraceDestroy = z.object({ peer, op: z.literal("destroy"), event, no
 export const TraceRelease = z.object({ peer, op: z.literal("release"), event, node });
 export const TraceAbort = z.object({ peer, op: z.literal("abort"), event });
 export const TraceImport = z.object({ peer, op: z.literal("import"), node });
+/**
+ * The link session to `other` expired here: from this step on, this peer treats `other` as crashed
+ * (ordering.md trap 4). Without it a checker cannot tell a partly delivered round from a lost one.
+ */
+export const TraceExpire = z.object({ peer, op: z.literal("expire"), other: peer });
 export const TraceDeliver = z.object({
   peer,
   op: z.literal("deliver"),
@@ -53,6 +58,7 @@ export const TraceRecord = z.discriminatedUnion("op", [
   TraceRelease,
   TraceAbort,
   TraceImport,
+  TraceExpire,
   TraceDeliver,
 ]);
 export type TraceRecord = z.infer<typeof TraceRecord>;

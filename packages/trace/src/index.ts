@@ -1,2 +1,3 @@
 export * from "./format.js";
 export { MemoryTraceSink } from "./memory-sink.js";
+export { teeTraceSink } from "./tee-sink.js";

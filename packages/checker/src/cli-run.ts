@@ -1,0 +1,27 @@
+/** The check-trace command, as a function for tests: returns the exit code. */
+import { checkTraces } from "./check.js";
+import { TraceFormatError } from "./errors.js";
+import { formatReport } from "./format-report.js";
+import { readTraces } from "./read.js";
+
+export const USAGE = "usage: check-trace <trace dir or .jsonl file>...";
+
+/** Exit codes: 0 no violation, 1 violations, 2 unreadable or malformed input, 3 a checker bug. */
+export function runCheckTrace(args: readonly string[], print: (text: string) => void): number {
+  if (args.length === 0 || args.includes("--help") || args.includes("-h")) {
+    print(USAGE);
+    return 2;
+  }
+  try {
+    const report = checkTraces(readTraces(args), { maxViolationsPerProperty: 50 });
+    print(formatReport(report));
+    return report.ok ? 0 : 1;
+  } catch (e) {
+    if (e instanceof TraceFormatError) {
+      print(`${e.code}: ${e.message}`);
+      return 2;
+    }
+    print(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return 3;
+  }
+}

@@ -1,0 +1,29 @@
+/** A CheckReport as readable text (the CLI's output). */
+import { type CheckReport, PROPERTIES } from "./report.js";
+
+export function formatReport(report: CheckReport): string {
+  const c = report.counts;
+  const k = c.deliveriesByKind;
+  const lines = [
+    `peers ${c.peers} (${c.crashed} without close), records ${c.records}`,
+    `sends ${c.sends}, destroys ${c.destroys}, releases ${c.releases}, aborts ${c.aborts}, imports ${c.imports}, expiries ${c.expires}`,
+    `deliveries ${c.deliveries} (message ${k.message}, destroyed ${k.destroyed}, released ${k.released})`,
+  ];
+  const excused = Object.entries(report.excused);
+  if (excused.length > 0) lines.push(`excused: ${excused.map(([why, n]) => `${why} ${n}`).join(", ")}`);
+  const counts = PROPERTIES.filter((p) => report.violationCounts[p] > 0);
+  if (counts.length === 0) {
+    lines.push("OK: no violation");
+    return lines.join("\n");
+  }
+  lines.push(`VIOLATIONS: ${counts.map((p) => `${p} ${report.violationCounts[p]}`).join(", ")}`);
+  for (const v of report.violations) {
+    lines.push(
+      `  [${v.property}] ${v.message}  (events: ${v.events.join(", ")}; peers: ${v.peers.join(", ")})`,
+    );
+  }
+  const shown = report.violations.length;
+  const total = counts.reduce((n, p) => n + report.violationCounts[p], 0);
+  if (shown < total) lines.push(`  ... and ${total - shown} more`);
+  return lines.join("\n");
+}

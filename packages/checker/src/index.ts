@@ -1,0 +1,16 @@
+/** @capbus/checker: reads capbus traces (spec/trace.md) and checks them against P1-P6. */
+export { checkTraces } from "./check.js";
+export { runCheckTrace } from "./cli-run.js";
+export { compareTs } from "./consistency.js";
+export { TraceFormatError } from "./errors.js";
+export { formatReport } from "./format-report.js";
+export {
+  parseTrace,
+  readTraceDir,
+  readTraces,
+  type Traces,
+  tracesFromRecords,
+  validateTrace,
+} from "./read.js";
+export type { CheckOptions, CheckReport, Property, TraceCounts, Violation } from "./report.js";
+export { PROPERTIES } from "./report.js";

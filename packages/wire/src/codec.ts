@@ -1,0 +1,192 @@
+/**
+ * One frame codec per link (spec/wire.md). It owns one configured cbor-x Encoder, so no option
+ * or buffer is shared through module state, and applies the link's WireLimits both ways.
+ */
+import { Encoder, type Options } from "cbor-x";
+import { WireError, WireErrorCode } from "./errors.js";
+import { FRAME_LAYOUTS, type Frame, type FrameLayout, WIRE_VERSION } from "./frames.js";
+import { type ResolvedLimits, resolveLimits, type WireLimits } from "./limits.js";
+import { checkPayload, wideInt, widenPayload } from "./payload.js";
+import { checkProfile } from "./profile.js";
+
+/**
+ * cbor-x settings that make its output plain, preferred-serialization CBOR any decoder reads, and
+ * its input exactly the profile (spec/wire.md §CBOR). Options cbor-x has but does not declare in
+ * its types are spelled out in the intersection.
+ */
+const CBOR_OPTIONS: Options & { useTag259ForMaps: boolean; int64AsNumber: boolean } = {
+  // Records are a cbor-x extension (tags 0xe000+): no other decoder reads them.
+  useRecords: false,
+  // Map heads of the shortest length (a1) instead of the default fixed 16-bit count (b9 00 01).
+  variableMapSize: true,
+  // Maps decode to plain objects; the profile check has already required distinct text keys.
+  mapsAsObjects: true,
+  // Never tag maps (tag 259); payloads cannot hold Maps anyway.
+  useTag259ForMaps: false,
+  // Uint8Array as a bare byte string, not tag 64.
+  tagUint8Array: false,
+  // No value-sharing tags, string bundles or packed tags: all cbor-x private framing.
+  structuredClone: false,
+  bundleStrings: false,
+  pack: false,
+  useSelfDescribedHeader: false,
+  // Non-integers as float64 always: exact, and one canonical width (spec §CBOR, floats).
+  useFloat32: 0,
+  // 8-byte integers decode as numbers; the profile check has already refused any above 2^53-1.
+  int64AsNumber: true,
+  // Decoded byte strings own their memory instead of aliasing the transport's receive buffer.
+  copyBuffers: true,
+};
+
+/** Result of the non-throwing decode. */
+export type DecodeResult =
+  | { readonly ok: true; readonly frame: Frame }
+  | { readonly ok: false; readonly error: WireError };
+
+const LAYOUT_BY_TYPE: ReadonlyMap<string, FrameLayout> = new Map(FRAME_LAYOUTS.map((l) => [l.type, l]));
+
+export class FrameCodec {
+  readonly limits: ResolvedLimits;
+  readonly #cbor = new Encoder(CBOR_OPTIONS);
+
+  constructor(limits?: WireLimits) {
+    this.limits = resolveLimits(limits);
+  }
+
+  /**
+   * Encodes one frame. Throws WireError: E_SCHEMA, E_PAYLOAD, E_VERSION or E_TOO_LARGE. The result
+   * is a view into a slab shared with other frames of this codec (never overwritten): use its
+   * `byteOffset`/`byteLength`, not its whole `buffer`, and do not write into it.
+   */
+  encode(frame: Frame): Uint8Array {
+    const layout = typeof frame === "object" && frame !== null ? LAYOUT_BY_TYPE.get(frame.type) : undefined;
+    if (layout === undefined) throw new WireError(WireErrorCode.E_SCHEMA, "not a frame object");
+    const parsed = layout.schema.safeParse(frame);
+    if (!parsed.success) throw schemaError(parsed.error);
+    const fields = frame as unknown as Readonly<Record<string, unknown>>;
+    // All fields are present (the schema passed), so any further key is an extra one.
+    if (Object.keys(fields).length !== 3 + layout.fields.length) {
+      throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has keys beyond its fields`);
+    }
+    checkVersion(frame);
+    const tuple: unknown[] = [layout.code, wideInt(frame.seq), wideInt(frame.ack)];
+    for (const name of layout.fields) tuple.push(this.#wireField(name, fields[name]));
+    let out: Uint8Array;
+    try {
+      out = this.#cbor.encode(tuple);
+    } catch (cause) {
+      throw new WireError(WireErrorCode.E_PAYLOAD, "cbor-x could not encode the frame", { cause });
+    }
+    if (out.byteLength > this.limits.maxFrameBytes) {
+      throw new WireError(
+        WireErrorCode.E_TOO_LARGE,
+        `frame of ${out.byteLength} bytes exceeds maxFrameBytes`,
+      );
+    }
+    // cbor-x writes frames one after another into a slab it never rewrites (a Buffer on Node).
+    // A plain view of it is as safe as a copy and saves an ArrayBuffer per frame (half the cost).
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+
+  /** Decodes one whole frame. Throws WireError with any code but E_PAYLOAD. */
+  decode(bytes: Uint8Array): Frame {
+    if (bytes.byteLength > this.limits.maxFrameBytes) {
+      throw new WireError(
+        WireErrorCode.E_TOO_LARGE,
+        `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes`,
+      );
+    }
+    // cbor-x copies byte strings with the input's own `slice`, so a Buffer (or other subclass)
+    // input would yield Buffers: give it a plain view. (cbor-x also caches a DataView on its
+    // input as a `dataView` property.)
+    const view =
+      bytes.constructor === Uint8Array
+        ? bytes
+        : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const { floatMask } = checkProfile(view, this.limits.maxDepth);
+    let value: unknown;
+    try {
+      value = this.#cbor.decode(view);
+    } catch (cause) {
+      // Not expected after the profile check; kept so decode only ever throws WireError.
+      throw new WireError(WireErrorCode.E_CBOR, "cbor-x refused the frame", { cause });
+    }
+    return toFrame(value, floatMask);
+  }
+
+  /** Like `decode`, but returns the error instead of throwing it. */
+  decodeFrame(bytes: Uint8Array): DecodeResult {
+    try {
+      return { ok: true, frame: this.decode(bytes) };
+    } catch (error) {
+      if (error instanceof WireError) return { ok: false, error };
+      throw error;
+    }
+  }
+
+  #wireField(name: string, value: unknown): unknown {
+    if (name === "payload") {
+      return checkPayload(value, 2, this.limits.maxDepth) ? widenPayload(value) : value;
+    }
+    if (name === "handles") {
+      return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);
+    }
+    if (typeof value === "number") return wideInt(value);
+    if (Array.isArray(value)) return (value as readonly number[]).map(wideInt);
+    return value;
+  }
+}
+
+/** One-off decode with a fresh codec; links keep one FrameCodec and call its `decodeFrame`. */
+export function decodeFrame(bytes: Uint8Array, limits?: WireLimits): DecodeResult {
+  return new FrameCodec(limits).decodeFrame(bytes);
+}
+
+/** Maps a decoded CBOR value onto a frame object and validates it. */
+function toFrame(value: unknown, floatMask: number): Frame {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new WireError(WireErrorCode.E_SCHEMA, "a frame is a non-empty array");
+  }
+  const code: unknown = value[0];
+  if (typeof code !== "number" || !Number.isInteger(code) || code < 0 || (floatMask & 1) !== 0) {
+    throw new WireError(WireErrorCode.E_SCHEMA, "frame type is not an unsigned integer");
+  }
+  const layout = FRAME_LAYOUTS[code];
+  if (layout === undefined) throw new WireError(WireErrorCode.E_UNKNOWN_FRAME, `unknown frame type ${code}`);
+  if (value.length !== 3 + layout.fields.length) {
+    throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has ${value.length} elements`);
+  }
+  const payloadAt = layout.fields.indexOf("payload");
+  if ((floatMask & ~(payloadAt < 0 ? 0 : 1 << (payloadAt + 3))) !== 0) {
+    throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has a float outside its payload`);
+  }
+  const object: Record<string, unknown> = { type: layout.type, seq: value[1], ack: value[2] };
+  for (let i = 0; i < layout.fields.length; i++) {
+    const name = layout.fields[i]!;
+    const item: unknown = value[i + 3];
+    object[name] = name === "handles" && Array.isArray(item) ? item.map(handleRef) : item;
+  }
+  const parsed = layout.schema.safeParse(object);
+  if (!parsed.success) throw schemaError(parsed.error);
+  checkVersion(parsed.data);
+  return parsed.data;
+}
+
+/** `[owner, node]` → `{owner, node}`; anything else is left for the schema to refuse. */
+function handleRef(item: unknown): unknown {
+  return Array.isArray(item) && item.length === 2 ? { owner: item[0], node: item[1] } : item;
+}
+
+function checkVersion(frame: Frame): void {
+  if (frame.type === "hello" && !frame.versions.includes(WIRE_VERSION)) {
+    throw new WireError(WireErrorCode.E_VERSION, `hello offers versions ${frame.versions.join(",")}, not 1`);
+  }
+}
+
+function schemaError(cause: {
+  readonly issues: readonly { path: readonly PropertyKey[]; message: string }[];
+}) {
+  const issue = cause.issues[0];
+  const where = issue === undefined ? "frame" : issue.path.map(String).join(".") || "frame";
+  return new WireError(WireErrorCode.E_SCHEMA, `${where}: ${issue?.message ?? "invalid"}`, { cause });
+}

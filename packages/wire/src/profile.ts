@@ -1,0 +1,224 @@
+/**
+ * Byte-level check that a frame is one CBOR item in the capbus profile (spec/wire.md §CBOR),
+ * run before cbor-x sees the bytes. cbor-x alone is too lenient for frames from other peers: it
+ * turns tags into Maps, Sets, Dates and typed arrays, replaces invalid UTF-8, renames
+ * `__proto__` keys and stringifies non-text keys. Checking the bytes first keeps every decoded
+ * frame inside the data model and makes each refusal name a stable code.
+ */
+import { WireError, WireErrorCode } from "./errors.js";
+
+const MAX_SAFE_HIGH = 0x1fffff; // high 32 bits of 2^53 - 1
+const PROTO_KEY = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // "__proto__"
+
+function notWellFormed(what: string, at: number): WireError {
+  return new WireError(WireErrorCode.E_CBOR, `${what} at byte ${at}`);
+}
+
+/** Walks one item; `at` is the position after the previous item. State lives in one instance per call. */
+class ProfileScan {
+  private at = 0;
+  /** Index of the top-level array element being scanned, or -1 outside it. */
+  private topIndex = -1;
+  /** Bit i set: top-level element i (any i >= 31 sets bit 31) is or contains a float. */
+  floatMask = 0;
+  private readonly bytes: Uint8Array;
+  private readonly maxDepth: number;
+
+  constructor(bytes: Uint8Array, maxDepth: number) {
+    this.bytes = bytes;
+    this.maxDepth = maxDepth;
+  }
+
+  run(): void {
+    this.item(0);
+    if (this.at !== this.bytes.length) throw notWellFormed("trailing bytes after the frame", this.at);
+  }
+
+  /** Reads a head's argument; fails on truncation. Values beyond 2^53 come back as Infinity. */
+  private argument(info: number, start: number): number {
+    const b = this.bytes;
+    if (info < 24) return info;
+    const size = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : 8;
+    if (this.at + size > b.length) throw notWellFormed("truncated head", start);
+    const p = this.at;
+    this.at += size;
+    if (size === 1) return b[p]!;
+    if (size === 2) return (b[p]! << 8) | b[p + 1]!;
+    if (size === 4) return uint32(b, p);
+    const high = uint32(b, p);
+    const low = uint32(b, p + 4);
+    return high > MAX_SAFE_HIGH ? Number.POSITIVE_INFINITY : high * 0x100000000 + low;
+  }
+
+  /** `depth` is the depth of the enclosing container (0 for the top-level item). */
+  private item(depth: number): void {
+    const b = this.bytes;
+    const start = this.at;
+    if (start >= b.length) throw notWellFormed("truncated: item expected", start);
+    const initial = b[this.at++]!;
+    const major = initial >> 5;
+    const info = initial & 0x1f;
+    if (major === 7) {
+      this.simple(info, start);
+      return;
+    }
+    if (info === 31) throw notWellFormed("indefinite length", start);
+    if (info > 27) throw notWellFormed("reserved additional information", start);
+    const arg = this.argument(info, start);
+    switch (major) {
+      case 0:
+        if (arg > Number.MAX_SAFE_INTEGER) throw unsafe(start);
+        return;
+      case 1:
+        // -1 - arg must stay >= -(2^53 - 1)
+        if (arg > Number.MAX_SAFE_INTEGER - 1) throw unsafe(start);
+        return;
+      case 2:
+        this.skip(arg, start);
+        return;
+      case 3:
+        this.skip(arg, start);
+        if (!isUtf8(b, this.at - arg, this.at)) throw notWellFormed("invalid UTF-8 in text string", start);
+        return;
+      case 4:
+        this.enter(depth, start);
+        if (depth === 0) {
+          for (let i = 0; i < arg; i++) {
+            this.topIndex = i;
+            this.item(1);
+          }
+          this.topIndex = -1;
+        } else {
+          for (let i = 0; i < arg; i++) this.item(depth + 1);
+        }
+        return;
+      case 5:
+        this.enter(depth, start);
+        this.map(arg, depth + 1);
+        return;
+      default: // 6: tags are outside the profile
+        throw notWellFormed("tag", start);
+    }
+  }
+
+  private simple(info: number, start: number): void {
+    // false, true, null; floats of any width (encoders write float64, decoders accept all)
+    if (info === 20 || info === 21 || info === 22) return;
+    const size = info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+    if (size === 0) throw notWellFormed("simple value outside the profile", start);
+    if (this.at + size > this.bytes.length) throw notWellFormed("truncated float", start);
+    this.at += size;
+    if (this.topIndex >= 0) this.floatMask |= 1 << Math.min(this.topIndex, 31);
+  }
+
+  private skip(length: number, start: number): void {
+    if (length > this.bytes.length - this.at) throw notWellFormed("truncated string", start);
+    this.at += length;
+  }
+
+  private enter(depth: number, start: number): void {
+    if (depth + 1 > this.maxDepth) {
+      throw new WireError(WireErrorCode.E_TOO_LARGE, `nesting deeper than ${this.maxDepth} at byte ${start}`);
+    }
+  }
+
+  /** Map keys must be distinct text strings; `"__proto__"` is refused as cbor-x would rename it. */
+  private map(entries: number, depth: number): void {
+    const b = this.bytes;
+    const keys: number[] = []; // [contentStart, contentEnd] pairs
+    for (let i = 0; i < entries; i++) {
+      const keyStart = this.at;
+      if (keyStart < b.length && b[keyStart]! >> 5 !== 3)
+        throw notWellFormed("map key is not a text string", keyStart);
+      this.item(depth);
+      const end = this.at;
+      const length = this.textLength(keyStart);
+      const begin = end - length;
+      if (sameBytes(b, begin, end, PROTO_KEY)) {
+        throw new WireError(WireErrorCode.E_SCHEMA, `map key "__proto__" at byte ${keyStart}`);
+      }
+      for (let k = 0; k < keys.length; k += 2) {
+        if (keys[k + 1]! - keys[k]! === length && equalRanges(b, keys[k]!, begin, length)) {
+          throw notWellFormed("duplicate map key", keyStart);
+        }
+      }
+      keys.push(begin, end);
+      this.item(depth);
+    }
+  }
+
+  /** Content length of the (already scanned, so well-formed) text string whose head is at `start`. */
+  private textLength(start: number): number {
+    const info = this.bytes[start]! & 0x1f;
+    const saved = this.at;
+    this.at = start + 1;
+    const length = this.argument(info, start);
+    this.at = saved;
+    return length;
+  }
+}
+
+/** Big-endian uint32; no DataView, as building one per frame costs more than the scan. */
+function uint32(b: Uint8Array, p: number): number {
+  return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+}
+
+function unsafe(at: number): WireError {
+  return new WireError(WireErrorCode.E_SCHEMA, `integer outside ±(2^53-1) at byte ${at}`);
+}
+
+function sameBytes(b: Uint8Array, begin: number, end: number, expected: readonly number[]): boolean {
+  if (end - begin !== expected.length) return false;
+  for (let i = 0; i < expected.length; i++) if (b[begin + i] !== expected[i]) return false;
+  return true;
+}
+
+function equalRanges(b: Uint8Array, x: number, y: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (b[x + i] !== b[y + i]) return false;
+  return true;
+}
+
+/** Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF. */
+export function isUtf8(b: Uint8Array, from: number, to: number): boolean {
+  let i = from;
+  while (i < to) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    if (c >= 0xc2 && c <= 0xdf) {
+      need = 1;
+      min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      need = 2;
+      min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      need = 3;
+      min = 0x10000;
+    } else return false;
+    if (i + need >= to) return false;
+    let cp = c & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const d = b[i + k]!;
+      if ((d & 0xc0) !== 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += need + 1;
+  }
+  return true;
+}
+
+/**
+ * Throws a WireError unless `bytes` is exactly one item in the capbus CBOR profile whose arrays
+ * and maps nest no deeper than `maxDepth`. Returns which top-level array elements hold floats:
+ * cbor-x decodes 1.0 and 1 alike, and only the payload of a frame may hold floats.
+ */
+export function checkProfile(bytes: Uint8Array, maxDepth: number): { readonly floatMask: number } {
+  const scan = new ProfileScan(bytes, maxDepth);
+  scan.run();
+  return scan;
+}

@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { assertPayload, decodeFrame, type Frame, FrameCodec, WireError, WireErrorCode } from "@capbus/wire";
+import fc from "fast-check";
+import { anyFrame, fcParams, fromHex } from "./arbitraries.js";
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof WireError, `not a WireError: ${String(error)}`);
+    return error.code;
+  }
+  assert.fail("did not throw");
+}
+
+describe("WireError", () => {
+  test("has a stable name, a code and a cause", () => {
+    const cause = new Error("inner");
+    const error = new WireError(WireErrorCode.E_CBOR, "x", { cause });
+    assert.equal(error.name, "WireError");
+    assert.equal(WireError.name, "WireError");
+    assert.equal(error.code, "E_CBOR");
+    assert.equal(error.cause, cause);
+    assert.ok(error instanceof Error);
+  });
+
+  test("every code's value is its key", () => {
+    for (const [key, value] of Object.entries(WireErrorCode)) assert.equal(key, value);
+  });
+});
+
+describe("decode refusals", () => {
+  const codec = new FrameCodec();
+
+  test("every strict prefix of a valid frame is E_CBOR", () => {
+    fc.assert(
+      fc.property(anyFrame, (frame) => {
+        const bytes = codec.encode(frame);
+        for (let end = 0; end < bytes.length; end++) {
+          assert.equal(
+            codeOf(() => codec.decode(bytes.subarray(0, end))),
+            "E_CBOR",
+            `prefix ${end}`,
+          );
+        }
+      }),
+      { ...fcParams, numRuns: 100 },
+    );
+  });
+
+  test("a valid frame followed by any byte is E_CBOR", () => {
+    fc.assert(
+      fc.property(anyFrame, fc.uint8Array({ minLength: 1, maxLength: 3 }), (frame, extra) => {
+        const bytes = codec.encode(frame);
+        const longer = new Uint8Array(bytes.length + extra.length);
+        longer.set(bytes);
+        longer.set(extra, bytes.length);
+        assert.equal(
+          codeOf(() => codec.decode(longer)),
+          "E_CBOR",
+        );
+      }),
+      fcParams,
+    );
+  });
+
+  test("random bytes never throw anything but WireError", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const result = codec.decodeFrame(bytes);
+        if (!result.ok) assert.ok(result.error instanceof WireError);
+      }),
+      { ...fcParams, numRuns: 5000 },
+    );
+  });
+
+  test("mutated valid frames never throw anything but WireError", () => {
+    fc.assert(
+      fc.property(anyFrame, fc.nat(), fc.integer({ min: 0, max: 255 }), (frame, at, value) => {
+        const bytes = codec.encode(frame).slice();
+        bytes[at % bytes.length] = value;
+        const result = codec.decodeFrame(bytes);
+        if (!result.ok) assert.ok(result.error instanceof WireError);
+      }),
+      { ...fcParams, numRuns: 3000 },
+    );
+  });
+
+  test("the size limit is checked before decoding", () => {
+    // 0xff is not well-formed, yet an oversized frame of it reports E_TOO_LARGE
+    const small = new FrameCodec({ maxFrameBytes: 4 });
+    assert.equal(
+      codeOf(() => small.decode(new Uint8Array(5).fill(0xff))),
+      "E_TOO_LARGE",
+    );
+    assert.equal(
+      codeOf(() => small.decode(new Uint8Array(4).fill(0xff))),
+      "E_CBOR",
+    );
+    assert.equal(small.decode(fromHex("83080000")).type, "ack");
+  });
+
+  test("default limits", () => {
+    const codec = new FrameCodec();
+    assert.deepStrictEqual(codec.limits, { maxFrameBytes: 16 * 1024 * 1024, maxDepth: 64 });
+    assert.throws(() => new FrameCodec({ maxFrameBytes: 0 }), RangeError);
+    assert.throws(() => new FrameCodec({ maxDepth: 1.5 }), RangeError);
+  });
+
+  test("nesting at the depth limit passes, one deeper is E_TOO_LARGE", () => {
+    const nest = (depth: number): unknown => (depth === 0 ? 1 : [nest(depth - 1)]);
+    const frame = (payload: unknown): Frame => ({
+      type: "unicast",
+      seq: 1,
+      ack: 0,
+      event: 1,
+      clock: 1,
+      node: 1,
+      payload,
+    });
+    const codec = new FrameCodec({ maxDepth: 10 });
+    const big = new FrameCodec({ maxDepth: 20 });
+    // the frame array is depth 1, so 9 payload arrays reach depth 10
+    assert.deepStrictEqual(codec.decode(codec.encode(frame(nest(9)))), frame(nest(9)));
+    assert.equal(
+      codeOf(() => codec.encode(frame(nest(10)))),
+      "E_PAYLOAD",
+    );
+    assert.equal(
+      codeOf(() => codec.decode(big.encode(frame(nest(10))))),
+      "E_TOO_LARGE",
+    );
+  });
+
+  test("deep hostile nesting is refused without exhausting the stack", () => {
+    const bytes = new Uint8Array(100_000).fill(0x81);
+    assert.equal(
+      codeOf(() => new FrameCodec().decode(bytes)),
+      "E_TOO_LARGE",
+    );
+  });
+
+  test("decodeFrame returns the frame or the error", () => {
+    const ok = decodeFrame(fromHex("83080005"));
+    assert.deepStrictEqual(ok, { ok: true, frame: { type: "ack", seq: 0, ack: 5 } });
+    const bad = decodeFrame(fromHex("830a0000"));
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.equal(bad.error.code, "E_UNKNOWN_FRAME");
+    const large = decodeFrame(fromHex("83080005"), { maxFrameBytes: 3 });
+    assert.equal(large.ok ? undefined : large.error.code, "E_TOO_LARGE");
+  });
+});
+
+describe("encode refusals", () => {
+  const codec = new FrameCodec();
+  const unicast = (payload: unknown): Frame => ({
+    type: "unicast",
+    seq: 1,
+    ack: 0,
+    event: 1,
+    clock: 1,
+    node: 1,
+    payload,
+  });
+  const encode = (frame: unknown) => () => codec.encode(frame as Frame);
+
+  test("frames that do not match their schema are E_SCHEMA", () => {
+    assert.equal(codeOf(encode(null)), "E_SCHEMA");
+    assert.equal(codeOf(encode({ type: "nope", seq: 1, ack: 0 })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ type: "ack", seq: 1, ack: 0 })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ type: "ack", seq: 0, ack: -1 })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ type: "ack", seq: 0, ack: 2 ** 53 })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ type: "ack", seq: 0, ack: 0.5 })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ type: "ack", seq: 0, ack: 0, extra: 1 })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ type: "abort", seq: 0, ack: 0, event: 1 })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ type: "close", seq: 0, ack: 0, code: "OK", reason: "\ud800" })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ type: "close", seq: 0, ack: 0, code: "ok", reason: "" })), "E_SCHEMA");
+    const stage = { type: "stage", seq: 1, ack: 0, event: 1, clock: 1, payload: null, handles: [] };
+    assert.equal(codeOf(encode({ ...stage, nodes: [1, 1] })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ ...stage, nodes: [] })), "E_SCHEMA");
+    assert.equal(codeOf(encode({ ...stage, nodes: [1], handles: [{ owner: "", node: 1 }] })), "E_SCHEMA");
+    assert.equal(
+      codeOf(encode({ type: "hello", seq: 1, ack: 0, versions: [1], peer: "a".repeat(129) })),
+      "E_SCHEMA",
+    );
+  });
+
+  test("a hello without version 1 is E_VERSION", () => {
+    assert.equal(codeOf(encode({ type: "hello", seq: 1, ack: 0, versions: [2], peer: "a" })), "E_VERSION");
+  });
+
+  test("payload values outside the data model are E_PAYLOAD", () => {
+    class Point {
+      x = 1;
+    }
+    const sparse: unknown[] = [];
+    sparse[1] = 1;
+    const bad: unknown[] = [
+      undefined,
+      { a: undefined },
+      [undefined],
+      sparse,
+      new Map(),
+      new Set([1]),
+      new Date(0),
+      new Point(),
+      new Uint16Array(1),
+      new ArrayBuffer(1),
+      1n,
+      Symbol("s"),
+      () => 1,
+      "\udc00",
+      { "\ud800": 1 },
+      JSON.parse('{"__proto__": 1}'),
+    ];
+    for (const value of bad) {
+      assert.equal(codeOf(encode(unicast(value))), "E_PAYLOAD", String(typeof value));
+      assert.equal(
+        codeOf(() => assertPayload(value)),
+        "E_PAYLOAD",
+      );
+    }
+  });
+
+  test("a cyclic payload is E_PAYLOAD, not a stack overflow", () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    assert.equal(codeOf(encode(unicast(cycle))), "E_PAYLOAD");
+  });
+
+  test("a frame larger than maxFrameBytes is E_TOO_LARGE", () => {
+    const small = new FrameCodec({ maxFrameBytes: 100 });
+    assert.equal(
+      codeOf(() => small.encode(unicast("x".repeat(100)))),
+      "E_TOO_LARGE",
+    );
+    assert.equal(small.encode(unicast("x".repeat(80))).length, 82 + 7);
+  });
+
+  test("assertPayload accepts the data model", () => {
+    assertPayload({ a: [1, -2.5, "s", true, null, new Uint8Array(2), { b: {} }], "": Object.create(null) });
+  });
+});
