@@ -5,18 +5,18 @@
  */
 
 import type { TraceRecord, TraceSink } from "@capbus/trace";
-import { assertPayload, type Frame, type HandleRef } from "@capbus/wire";
+import { assertPayload, type Frame } from "@capbus/wire";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
-import type { DestinationResult, MessageEvent, PeerEvent, SendResult } from "./events.js";
+import type { DestinationResult, PeerEvent, SendResult } from "./events.js";
 import { Handle, type HandleGrant, Node, nodeName } from "./handles.js";
+import { Inbound, type OwnedNode } from "./inbound.js";
 import type { Link, LinkClosedInfo } from "./link.js";
 import { LoopbackLink } from "./loopback.js";
 import { Mailbox } from "./mailbox.js";
 import { Outbox, type OutDestination, type OutEvent } from "./outbox.js";
-import { IncomingQueue } from "./queue.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
 import { LinkSession, type SessionHandler } from "./session.js";
-import { LamportClock, MAX_CLOCK_JUMP } from "./timestamp.js";
+import { assertNoClockJump, LamportClock } from "./timestamp.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -36,13 +36,6 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-/** What a staged or committed entry in the incoming queue holds. */
-interface Incoming {
-  readonly nodes: readonly number[];
-  readonly payload: unknown;
-  readonly handles: readonly HandleRef[];
-}
-
 /** The caller's side of an undecided event. */
 interface PendingSend {
   readonly event: OutEvent;
@@ -56,17 +49,11 @@ interface PendingSend {
   readonly unlisten: () => void;
 }
 
-interface OwnedNode {
-  readonly node: Node;
-  /** Peers allowed to send to the node (the owner always is). */
-  readonly holders: Set<string>;
-}
-
 export class Peer implements AsyncIterable<PeerEvent> {
   readonly id: string;
   readonly #sink: TraceSink | undefined;
   readonly #clock = new LamportClock();
-  readonly #queue = new IncomingQueue<Incoming>();
+  readonly #inbound: Inbound;
   readonly #mailbox = new Mailbox<PeerEvent>();
   readonly #outbox: Outbox;
   readonly #sessions = new Map<string, LinkSession>();
@@ -86,6 +73,14 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#outbox = new Outbox(this.#clock, {
       sendFast: (event) => this.#sendFast(event),
       decided: (event) => this.#decided(event),
+    });
+    this.#inbound = new Inbound({
+      id: this.id,
+      clock: this.#clock,
+      owned: (node) => this.#nodes.get(node),
+      handleFor: (owner, node) => this.#handleFor(owner, node),
+      trace: (record) => this.#trace(record),
+      deliver: (event) => this.#mailbox.push(event),
     });
     this.#trace({ peer: this.id, op: "start" });
     this.connect(new LoopbackLink(), this.id);
@@ -205,7 +200,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
         );
       }
     }
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) {
+      throw new CapbusError("E_ABORTED", "the send was aborted", { cause: options.signal.reason });
+    }
     assertPayload(payload);
 
     const order = targets.map((h) => ({ peer: h.owner, node: h.nodeId }));
@@ -343,18 +340,18 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     switch (frame.type) {
       case "stage":
-        return this.#onStage(session, from, frame);
+        return session.send(this.#inbound.stage(from, frame));
       case "unicast":
-        return this.#onUnicast(session, from, frame);
+        return session.send(this.#inbound.unicast(from, frame));
       case "commit":
-        return this.#onCommit(from, frame.event, frame.lamport);
+        return this.#inbound.commit(from, frame.event, frame.lamport);
       case "abort":
-        return this.#onAbort(from, frame.event);
+        return this.#inbound.abort(from, frame.event);
       case "propose":
-        this.#checkClock(frame.lamport);
+        assertNoClockJump(this.#clock, frame.lamport);
         return this.#withEvent(frame.event, from, (e) => this.#outbox.proposed(e, from, frame.lamport));
       case "accept":
-        this.#checkClock(frame.lamport);
+        assertNoClockJump(this.#clock, frame.lamport);
         return this.#withEvent(frame.event, from, (e) => this.#outbox.accepted(e, frame.lamport));
       case "reject":
         return this.#withEvent(frame.event, from, (e) =>
@@ -374,111 +371,14 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#hello.add(session);
   }
 
-  #onStage(session: LinkSession, from: string, frame: Extract<Frame, { type: "stage" }>): void {
-    this.#checkClock(frame.clock);
-    for (const ref of frame.handles) {
-      if (ref.owner !== from && ref.owner !== this.id) {
-        throw new CapbusError("E_PROTOCOL", `handle ${nodeName(ref.owner, ref.node)} owned by a third peer`);
-      }
-    }
-    const refused = this.#refuse(from, frame.nodes);
-    if (refused) return session.send({ type: "reject", event: frame.event, code: refused });
-    this.#clock.observe(frame.clock);
-    const proposal = this.#clock.tick();
-    if (this.#queue.get(from, frame.event))
-      throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
-    this.#queue.insert(from, frame.event, proposal, false, frame);
-    session.send({ type: "propose", event: frame.event, lamport: proposal });
-  }
-
-  #onUnicast(session: LinkSession, from: string, frame: Extract<Frame, { type: "unicast" }>): void {
-    this.#checkClock(frame.clock);
-    const refused = this.#refuse(from, [frame.node]);
-    if (refused) return session.send({ type: "reject", event: frame.event, code: refused });
-    if (this.#queue.get(from, frame.event))
-      throw new CapbusError("E_PROTOCOL", `event ${frame.event} sent twice`);
-    this.#clock.observe(frame.clock);
-    const final = this.#clock.tick();
-    this.#queue.insert(from, frame.event, final, true, {
-      nodes: [frame.node],
-      payload: frame.payload,
-      handles: [],
-    });
-    session.send({ type: "accept", event: frame.event, lamport: final });
-    this.#deliverReady();
-  }
-
-  #onCommit(from: string, seq: number, final: number): void {
-    this.#checkClock(final);
-    const entry = this.#queue.get(from, seq);
-    if (!entry || entry.committed) throw new CapbusError("E_PROTOCOL", `commit for event ${seq}, not staged`);
-    if (final < entry.lamport) {
-      throw new CapbusError("E_PROTOCOL", `final ${final} below the proposal ${entry.lamport}`);
-    }
-    this.#clock.observe(final);
-    this.#queue.commit(entry, final);
-    this.#deliverReady();
-  }
-
-  #onAbort(from: string, seq: number): void {
-    const entry = this.#queue.get(from, seq);
-    if (!entry || entry.committed) return; // aborted before it was staged here, or a stale abort
-    this.#queue.remove(entry);
-    this.#deliverReady();
-  }
-
-  /** The owner-side check: the node exists and the sender holds a handle to it. */
-  #refuse(from: string, nodes: readonly number[]): CoreErrorCode | undefined {
-    for (const id of nodes) {
-      const owned = this.#nodes.get(id);
-      if (!owned) return "E_NO_NODE";
-      if (!owned.holders.has(from)) return "E_NO_HANDLE";
-    }
-    return undefined;
-  }
-
-  #deliverReady(): void {
-    for (let entry = this.#queue.takeReady(); entry; entry = this.#queue.takeReady()) {
-      const { sender, seq, lamport, data } = entry;
-      const ts = { lamport, peer: sender, seq };
-      const event = `${sender}:${seq}`;
-      const handles = data.handles.map((ref) => this.#handleFor(ref.owner, ref.node));
-      for (const id of data.nodes) {
-        const owned = this.#nodes.get(id);
-        if (!owned) continue;
-        this.#trace({
-          peer: this.id,
-          op: "deliver",
-          event,
-          kind: "message",
-          node: owned.node.name,
-          ts: [lamport, sender, seq],
-          handles: handles.map((h) => h.name),
-          dead: [],
-        });
-        const delivered: MessageEvent = {
-          kind: "message",
-          event,
-          node: owned.node,
-          payload: data.payload,
-          handles,
-          ts,
-        };
-        this.#mailbox.push(delivered);
-      }
-    }
-  }
-
   #onClosed(session: LinkSession, _info: LinkClosedInfo): void {
     const remote = session.remote;
     if (remote === undefined || this.#sessions.get(remote) !== session) return;
     this.#sessions.delete(remote);
-    // Rounds from a lost sender can never commit here: drop them so they stop blocking the queue.
-    for (const entry of this.#queue.staged(remote)) this.#queue.remove(entry);
+    this.#inbound.dropSender(remote);
     for (const pending of [...this.#pending.values()]) {
       if (pending.event.destinations.has(remote)) this.#outbox.failed(pending.event, remote, "E_LINK_CLOSED");
     }
-    this.#deliverReady();
   }
 
   // ---- helpers -------------------------------------------------------------------------------
@@ -501,15 +401,6 @@ export class Peer implements AsyncIterable<PeerEvent> {
       throw new CapbusError("E_PROTOCOL", `${from} answered for event ${seq}, not sent to it`);
     }
     fn(pending.event);
-  }
-
-  #checkClock(lamport: number): void {
-    if (lamport - this.#clock.value > MAX_CLOCK_JUMP) {
-      throw new CapbusError(
-        "E_CLOCK_JUMP",
-        `timestamp ${lamport} is more than 2^32 above the clock ${this.#clock.value}`,
-      );
-    }
   }
 
   #handleFor(owner: string, node: number): Handle {

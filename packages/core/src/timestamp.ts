@@ -3,6 +3,8 @@
  * (spec/ordering.md §Timestamps). The tie-break part belongs to the event and is fixed at staging,
  * so a proposal and a final of different events compare the same way at every peer.
  */
+import { CapbusError } from "./errors.js";
+
 export interface Timestamp {
   readonly lamport: number;
   readonly peer: string;
@@ -29,5 +31,15 @@ export class LamportClock {
 
   tick(): number {
     return ++this.value;
+  }
+}
+
+/** Spec §2 C2: a value more than 2^32 above the clock closes the link. */
+export function assertNoClockJump(clock: LamportClock, lamport: number): void {
+  if (lamport - clock.value > MAX_CLOCK_JUMP) {
+    throw new CapbusError(
+      "E_CLOCK_JUMP",
+      `timestamp ${lamport} is more than 2^32 above the clock ${clock.value}`,
+    );
   }
 }

@@ -30,3 +30,4 @@ export {
 } from "./scheduler.js";
 export type { LinkStats, NetworkStats, TrafficCounters } from "./stats.js";
 export { SimWorld, type SimWorldOptions } from "./world.js";
+export { ScriptedLink } from "./scripted-link.js";

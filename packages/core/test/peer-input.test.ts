@@ -1,0 +1,170 @@
+/** A peer against a scripted remote: checks, error codes, and bad input costing only its link. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { CapbusError, type Handle, Peer } from "@capbus/core";
+import { ScriptedLink } from "@capbus/sim";
+import { type Frame, FrameCodec } from "@capbus/wire";
+
+const codec = new FrameCodec();
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Peer "P" linked to a scripted remote "R" that has said hello. */
+function setup() {
+  const peer = new Peer({ id: "P" });
+  const link = new ScriptedLink();
+  peer.connect(link, "R");
+  let seq = 0;
+  const frames = () => link.take().map((bytes) => codec.decode(bytes));
+  const push = (frame: Record<string, unknown> & { type: Frame["type"] }) => {
+    const unsequenced = frame.type === "ack" || frame.type === "close";
+    link.deliver(codec.encode({ seq: unsequenced ? 0 : ++seq, ack: 0, ...frame } as Frame));
+  };
+  push({ type: "hello", versions: [1], peer: "R" });
+  assert.deepEqual(
+    frames().map((f) => f.type),
+    ["hello"],
+  );
+  return { peer, link, frames, push };
+}
+
+test("a stage from a peer that holds no handle is rejected with E_NO_HANDLE", () => {
+  const { peer, frames, push } = setup();
+  const node = peer.createNode();
+  push({ type: "stage", event: 1, clock: 0, nodes: [node.id], payload: "x", handles: [] });
+  push({ type: "unicast", event: 2, clock: 0, node: 99, payload: "x" });
+  assert.deepEqual(
+    frames().map((f) => (f.type === "reject" ? f.code : f.type)),
+    ["E_NO_HANDLE", "E_NO_NODE"],
+  );
+});
+
+test("a holder's stage is proposed and, once committed, delivered with the final timestamp", async () => {
+  const { peer, frames, push } = setup();
+  const node = peer.createNode();
+  peer.grant(node, "R");
+  push({ type: "stage", event: 1, clock: 5, nodes: [node.id], payload: new Uint8Array([1, 2]), handles: [] });
+  const [propose] = frames();
+  assert.equal(propose?.type, "propose");
+  assert.equal(propose.type === "propose" && propose.lamport, 6);
+  assert.equal(peer.poll(), undefined, "staged is not delivered");
+  push({ type: "commit", event: 1, lamport: 9 });
+  const event = await peer.receive();
+  assert.deepEqual(event?.payload, new Uint8Array([1, 2]));
+  assert.deepEqual(event?.ts, { lamport: 9, peer: "R", seq: 1 });
+  assert.equal(peer.clock, 9);
+});
+
+test("a timestamp more than 2^32 above the clock closes the link with E_CLOCK_JUMP", () => {
+  const { peer, link, frames, push } = setup();
+  const node = peer.createNode();
+  peer.grant(node, "R");
+  push({ type: "unicast", event: 1, clock: 2 ** 32 + 1, node: node.id, payload: 0 });
+  assert.equal(link.closed?.code, "E_CLOCK_JUMP");
+  assert.deepEqual(
+    frames().map((f) => f.type),
+    ["close"],
+  );
+  assert.equal(peer.clock, 0, "the clock did not move");
+});
+
+test("a final below the proposal closes the link with E_PROTOCOL", () => {
+  const { peer, link, push } = setup();
+  const node = peer.createNode();
+  peer.grant(node, "R");
+  push({ type: "stage", event: 1, clock: 10, nodes: [node.id], payload: 0, handles: [] });
+  push({ type: "commit", event: 1, lamport: 3 });
+  assert.equal(link.closed?.code, "E_PROTOCOL");
+});
+
+test("garbage on one link closes that link with a code; other links and queued events are untouched", async () => {
+  const peer = new Peer({ id: "P" });
+  const good = new ScriptedLink();
+  const bad = new ScriptedLink();
+  peer.connect(good, "G");
+  peer.connect(bad, "B");
+  const node = peer.createNode();
+  peer.grant(node, "G");
+  good.deliver(codec.encode({ type: "hello", seq: 1, ack: 0, versions: [1], peer: "G" }));
+  good.deliver(
+    codec.encode({ type: "unicast", seq: 2, ack: 0, event: 1, clock: 0, node: node.id, payload: "kept" }),
+  );
+  bad.deliver(new Uint8Array([0x9f, 0xff, 0x00, 0x13]));
+  assert.equal(bad.closed?.code?.startsWith("E_"), true);
+  assert.equal(good.closed, undefined);
+  assert.equal((await peer.receive())?.payload, "kept");
+  good.deliver(
+    codec.encode({ type: "unicast", seq: 3, ack: 0, event: 2, clock: 0, node: node.id, payload: "after" }),
+  );
+  assert.equal((await peer.receive())?.payload, "after");
+});
+
+test("frames out of link sequence close the link with E_SEQUENCE", () => {
+  const { link } = setup();
+  link.deliver(codec.encode({ type: "abort", seq: 5, ack: 0, event: 1 }));
+  assert.equal(link.closed?.code, "E_SEQUENCE");
+});
+
+test("a frame before hello closes the link with E_PROTOCOL", () => {
+  const peer = new Peer({ id: "P" });
+  const link = new ScriptedLink();
+  peer.connect(link, "R");
+  link.deliver(codec.encode({ type: "abort", seq: 1, ack: 0, event: 1 }));
+  assert.equal(link.closed?.code, "E_PROTOCOL");
+});
+
+test("send checks: duplicate destinations, foreign handles, closed peers, aborted signals", async () => {
+  const { peer } = setup();
+  const node = peer.createNode();
+  const other = new Peer({ id: "Q" }).createNode().handle;
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => "resolved",
+      (e: unknown) => (e instanceof CapbusError ? e.code : String(e)),
+    );
+  assert.equal(await code(peer.send([node.handle, node.handle], 1)), "E_DUPLICATE");
+  assert.equal(await code(peer.send(other as Handle, 1)), "E_NO_HANDLE");
+  assert.equal(await code(peer.send(node.handle, 1, { signal: AbortSignal.abort() })), "E_ABORTED");
+  await peer.close();
+  assert.equal(await code(peer.send(node.handle, 1)), "E_CLOSED");
+});
+
+test("aborting an undecided round tells its destinations and traces the abort", async () => {
+  const records: string[] = [];
+  const peer = new Peer({ id: "P", trace: { write: (r) => records.push(r.op) } });
+  const link = new ScriptedLink();
+  peer.connect(link, "R");
+  link.deliver(codec.encode({ type: "hello", seq: 1, ack: 0, versions: [1], peer: "R" }));
+  const remote = peer.importHandle({ owner: "R", node: 1, holder: "P" });
+  const own = peer.createNode();
+  const controller = new AbortController();
+  const sent = peer.send([remote, own.handle], "m", { signal: controller.signal });
+  await tick();
+  controller.abort();
+  await assert.rejects(sent, (e: unknown) => e instanceof CapbusError && e.code === "E_ABORTED");
+  const types = link.take().map((b) => codec.decode(b).type);
+  assert.deepEqual(types, ["hello", "stage", "abort"]);
+  assert.ok(records.includes("abort"));
+  assert.equal(peer.poll(), undefined, "the aborted message is delivered nowhere");
+});
+
+test("a destination whose link closes mid-round is reported, the others still commit", async () => {
+  const peer = new Peer({ id: "P" });
+  const link = new ScriptedLink();
+  peer.connect(link, "R");
+  link.deliver(codec.encode({ type: "hello", seq: 1, ack: 0, versions: [1], peer: "R" }));
+  const remote = peer.importHandle({ owner: "R", node: 1, holder: "P" });
+  const own = peer.createNode();
+  const sent = peer.send([remote, own.handle], "m");
+  await tick();
+  link.remoteClose("E_LINK_CUT", "gone");
+  const result = await sent;
+  assert.deepEqual(
+    result.destinations.map((d) => [d.node, d.committed, d.code]),
+    [
+      ["R/1", false, "E_LINK_CLOSED"],
+      ["P/1", true, undefined],
+    ],
+  );
+  assert.equal(result.ok, false);
+  assert.equal((await peer.receive())?.payload, "m");
+});
