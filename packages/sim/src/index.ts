@@ -28,6 +28,6 @@ export {
   SimScheduler,
   type SimSchedulerOptions,
 } from "./scheduler.js";
+export { ScriptedLink } from "./scripted-link.js";
 export type { LinkStats, NetworkStats, TrafficCounters } from "./stats.js";
 export { SimWorld, type SimWorldOptions } from "./world.js";
-export { ScriptedLink } from "./scripted-link.js";
