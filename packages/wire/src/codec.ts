@@ -70,12 +70,14 @@ export class FrameCodec {
     }
     checkVersion(frame);
     const tuple: unknown[] = [layout.code, wideInt(frame.seq), wideInt(frame.ack)];
-    for (const name of layout.fields) tuple.push(this.#wireField(name, fields[name]));
     let out: Uint8Array;
     try {
+      for (const name of layout.fields) tuple.push(this.#wireField(name, fields[name]));
       out = this.#cbor.encode(tuple);
     } catch (cause) {
-      throw new WireError(WireErrorCode.E_PAYLOAD, "cbor-x could not encode the frame", { cause });
+      if (cause instanceof WireError) throw cause;
+      // e.g. a stack overflow under a huge maxDepth
+      throw new WireError(WireErrorCode.E_PAYLOAD, "payload could not be encoded", { cause });
     }
     if (out.byteLength > this.limits.maxFrameBytes) {
       throw new WireError(
@@ -103,13 +105,17 @@ export class FrameCodec {
       bytes.constructor === Uint8Array
         ? bytes
         : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const { floatMask } = checkProfile(view, this.limits.maxDepth);
+    let floatMask: number;
     let value: unknown;
     try {
+      floatMask = checkProfile(view, this.limits.maxDepth).floatMask;
       value = this.#cbor.decode(view);
     } catch (cause) {
-      // Not expected after the profile check; kept so decode only ever throws WireError.
-      throw new WireError(WireErrorCode.E_CBOR, "cbor-x refused the frame", { cause });
+      if (cause instanceof WireError) throw cause;
+      // A maxDepth set beyond what the stack holds overflows it; other cbor-x errors are not
+      // expected after the profile check. Either way decode throws only WireError.
+      const code = cause instanceof RangeError ? WireErrorCode.E_TOO_LARGE : WireErrorCode.E_CBOR;
+      throw new WireError(code, "frame could not be decoded", { cause });
     }
     return toFrame(value, floatMask);
   }

@@ -242,3 +242,23 @@ describe("encode refusals", () => {
     assertPayload({ a: [1, -2.5, "s", true, null, new Uint8Array(2), { b: {} }], "": Object.create(null) });
   });
 });
+
+describe("limits beyond the stack", () => {
+  test("a maxDepth the stack cannot hold still yields WireErrors", () => {
+    const codec = new FrameCodec({ maxDepth: 10_000_000 });
+    let deep: unknown = 1;
+    for (let i = 0; i < 1_000_000; i++) deep = [deep];
+    const frame: Frame = { type: "unicast", seq: 1, ack: 0, event: 1, clock: 1, node: 1, payload: deep };
+    assert.equal(
+      codeOf(() => codec.encode(frame)),
+      "E_PAYLOAD",
+    );
+    const bytes = new Uint8Array(1_000_010).fill(0x81);
+    bytes.set([0x87, 0x05, 0x01, 0x00, 0x01, 0x01, 0x01]);
+    bytes[bytes.length - 1] = 0x01;
+    assert.equal(
+      codeOf(() => codec.decode(bytes)),
+      "E_TOO_LARGE",
+    );
+  });
+});
