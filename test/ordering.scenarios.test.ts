@@ -15,7 +15,7 @@ function onEvents(peer: Peer, react: (event: PeerEvent) => void): void {
 }
 
 function payloads(events: PeerEvent[]): unknown[] {
-  return events.map((e) => e.payload);
+  return events.map((e) => (e.kind === "message" ? e.payload : e.kind));
 }
 
 for (const m0Kind of ["unicast", "multicast"] as const) {
@@ -37,7 +37,7 @@ for (const m0Kind of ["unicast", "multicast"] as const) {
     const atP: PeerEvent[] = [];
     onEvents(p, (e) => atP.push(e));
     onEvents(q, (e) => {
-      if (e.payload === "m1") void q.send(qToP, "m2");
+      if (e.kind === "message" && e.payload === "m1") void q.send(qToP, "m2");
     });
     const m0 = a.send(m0Kind === "unicast" ? aToP : [aToP, aToR], "m0");
     const m1 = a.send(aToQ, "m1");

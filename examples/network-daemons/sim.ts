@@ -31,15 +31,15 @@ const requestTo = world.give(dhcpInbox, "B");
 const log = (peer: Peer, event: PeerEvent): void => {
   const { lamport, peer: sender, seq } = event.ts;
   const ms = world.scheduler.now().toFixed(0).padStart(4);
-  console.log(
-    `  t=${ms}ms  ${peer.id} delivers ${JSON.stringify(event.payload)}  ts=(${lamport}, ${sender}, ${seq})`,
-  );
+  const what = event.kind === "message" ? JSON.stringify(event.payload) : `${event.kind} notification`;
+  console.log(`  t=${ms}ms  ${peer.id} delivers ${what}  ts=(${lamport}, ${sender}, ${seq})`);
 };
 
 // B, the policy daemon: every new link gets DHCP.
 const policyDaemon = (async () => {
   for await (const event of b) {
     log(b, event);
+    if (event.kind !== "message") continue;
     const { link } = event.payload as Announcement;
     await b.send(requestTo, { kind: "start-dhcp", link } satisfies DhcpRequest);
   }
@@ -51,6 +51,7 @@ const dhcpClient = (async () => {
   const known = new Set<string>();
   for await (const event of c) {
     log(c, event);
+    if (event.kind !== "message") continue;
     const message = event.payload as Announcement | DhcpRequest;
     seenAtC.push(`${message.kind}:${message.link}`);
     if (message.kind === "link-added") known.add(message.link);

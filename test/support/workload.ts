@@ -88,6 +88,7 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
   for (const [index, peer] of peers.entries()) {
     void (async () => {
       for await (const event of peer) {
+        if (event.kind !== "message") continue;
         const chain = event.payload as Chain;
         const [next, ...rest] = chain.hops;
         if (next) send(index, next, { hops: rest }, true);

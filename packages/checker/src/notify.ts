@@ -36,7 +36,9 @@ export function checkNotifications(model: Model, out: Collector): void {
     };
     for (const r of records) {
       if (r.op === "import") hold(r.node, "import");
-      else if (r.op === "release") held.delete(r.node);
+      // A release with `holder` gives back references counted for a transfer that never
+      // arrived; it does not end the peer's own holding.
+      else if (r.op === "release" && r.holder === undefined) held.delete(r.node);
       else if (r.op === "deliver") {
         if (r.kind === "message") {
           after(r.node, r.event, `message ${r.event} for its node ${r.node}`);

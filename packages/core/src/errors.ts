@@ -15,6 +15,10 @@ export const CoreErrorCode = {
   E_NO_LINK: "E_NO_LINK",
   /** The link to a destination closed before the round was decided there. */
   E_LINK_CLOSED: "E_LINK_CLOSED",
+  /** The node is destroyed (or being destroyed past the point of no return). */
+  E_DESTROYED: "E_DESTROYED",
+  /** The handle was released by its holder. */
+  E_RELEASED: "E_RELEASED",
   /** A multicast names the same destination node twice. */
   E_DUPLICATE: "E_DUPLICATE",
   /** A timestamp more than 2^32 above the local clock: the link is closed. */

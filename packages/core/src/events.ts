@@ -15,7 +15,24 @@ export interface MessageEvent {
   readonly ts: Timestamp;
 }
 
-export type PeerEvent = MessageEvent;
+/** A node was destroyed by its owner: delivered to the owner and to every holder, in the order. */
+export interface DestroyedEvent {
+  readonly kind: "destroyed";
+  readonly event: string;
+  /** The holder's handle (for the owner: the node's own handle), now dead. */
+  readonly handle: Handle;
+  readonly ts: Timestamp;
+}
+
+/** The last reference to the owner's node held by another peer went. */
+export interface ReleasedEvent {
+  readonly kind: "released";
+  readonly event: string;
+  readonly node: Node;
+  readonly ts: Timestamp;
+}
+
+export type PeerEvent = MessageEvent | DestroyedEvent | ReleasedEvent;
 
 export interface DestinationResult {
   /** The destination node's name (`<owner>/<number>`). */

@@ -1,7 +1,7 @@
 /**
- * Nodes and handles as the application sees them. A node is owned by exactly one peer; a handle
- * names a node from the point of view of the peer holding it. A peer holds at most one handle
- * object per node (spec/model.md §Handles).
+ * Nodes and handles as the application sees them (spec/ordering.md §5). A node is owned by
+ * exactly one peer; a handle names a node from the point of view of the peer holding it. A peer
+ * holds at most one handle object per node and counts the references it received.
  */
 
 /** The printable global name of a node: `<owner peer id>/<node number>` (used in traces). */
@@ -9,7 +9,15 @@ export function nodeName(owner: string, id: number): string {
   return `${owner}/${id}`;
 }
 
-export class Handle {
+/** What a handle needs from the peer that holds it. */
+export interface HandleHost {
+  /** The holder's last reference went: tell the owner (spec §10). */
+  released(handle: Handle, count: number): void;
+}
+
+export type HandleState = "live" | "released" | "destroyed";
+
+export class Handle implements Disposable {
   /** The peer that owns the node. */
   readonly owner: string;
   /** The node's number at its owner. */
@@ -18,13 +26,59 @@ export class Handle {
   readonly name: string;
   /** The peer that holds this handle. */
   readonly holder: string;
+  #state: HandleState = "live";
+  #references = 0;
+  /** References received since the holder last released the handle: what its release drops. */
+  #received = 0;
+  readonly #host: HandleHost | undefined;
 
   /** @internal Handles are made by a Peer, never by applications. */
-  constructor(holder: string, owner: string, nodeId: number) {
+  constructor(holder: string, owner: string, nodeId: number, host?: HandleHost) {
     this.holder = holder;
     this.owner = owner;
     this.nodeId = nodeId;
     this.name = nodeName(owner, nodeId);
+    this.#host = host;
+  }
+
+  /** `live`, `released` (its holder let go of it) or `destroyed` (its owner destroyed the node). */
+  get state(): HandleState {
+    return this.#state;
+  }
+
+  /** References this holder has received and not released (0 for an owner's own handle). */
+  get references(): number {
+    return this.#references;
+  }
+
+  /**
+   * Drop one reference. When the last one goes, the handle is released: it can no longer be
+   * used, and the owner is told. An owner's handle to its own node is not counted: a no-op.
+   */
+  release(): void {
+    if (this.#state !== "live" || this.#host === undefined || this.#references === 0) return;
+    if (--this.#references > 0) return;
+    this.#state = "released";
+    this.#host.released(this, this.#received);
+    this.#received = 0;
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  /** @internal The holder received one more reference. */
+  acquire(): void {
+    this.#references++;
+    this.#received++;
+    this.#state = "live";
+  }
+
+  /** @internal The node is destroyed. */
+  markDestroyed(): void {
+    this.#state = "destroyed";
+    this.#references = 0;
+    this.#received = 0;
   }
 }
 

@@ -1,46 +1,67 @@
 /**
- * The destination's side of the ordering protocol (spec/ordering.md §3.2, §3.4, §6, §7): checks
- * what arrives against the owner's nodes, proposes, commits, and delivers from the queue.
+ * The destination's and owner's side of the protocol (spec/ordering.md §3.2, §3.4, §6, §7, §9-§11):
+ * checks what arrives against the owner's nodes, counts references, proposes, holds frames during
+ * a destroy's pick window, commits, and delivers from the queue in the order.
  */
 
 import type { TraceRecord } from "@capbus/trace";
-import type { HandleRef, StageFrame, UnicastFrame } from "@capbus/wire";
+import type {
+  DestroyFrame,
+  HandleRef,
+  NoticeFrame,
+  ReleaseFrame,
+  StageFrame,
+  UnicastFrame,
+} from "@capbus/wire";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
-import type { MessageEvent } from "./events.js";
-import type { Handle, Node } from "./handles.js";
+import type { PeerEvent } from "./events.js";
+import { type Handle, nodeName } from "./handles.js";
+import { HeldFrames, type OwnedNode } from "./owner.js";
 import { IncomingQueue } from "./queue.js";
-import { assertNoClockJump, type LamportClock } from "./timestamp.js";
+import { assertNoClockJump, compareTimestamps, type LamportClock, type Timestamp } from "./timestamp.js";
 
 /** What a queue entry holds until it is delivered. */
-interface Incoming {
-  readonly nodes: readonly number[];
-  readonly payload: unknown;
-  readonly handles: readonly HandleRef[];
-}
-
-export interface OwnedNode {
-  readonly node: Node;
-  /** Peers allowed to send to the node (the owner always is). */
-  readonly holders: Set<string>;
-}
+type Incoming =
+  | {
+      readonly kind: "message";
+      readonly nodes: readonly number[];
+      readonly payload: unknown;
+      readonly handles: readonly HandleRef[];
+      dead: readonly HandleRef[];
+    }
+  | { readonly kind: "destroy"; readonly nodes: readonly number[] }
+  | { readonly kind: "release"; readonly node: number; readonly count: number; readonly holder: string };
 
 /** What the inbound side needs from its peer. */
 export interface InboundContext {
   readonly id: string;
   readonly clock: LamportClock;
   owned(node: number): OwnedNode | undefined;
-  handleFor(owner: string, node: number): Handle;
+  /** The holder's handle to a node, if it has one. */
+  handle(name: string): Handle | undefined;
+  /** Receive one reference (a live handle in a delivered message). */
+  acquire(ref: HandleRef): Handle;
+  /** A handle that arrived dead. */
+  deadHandle(ref: HandleRef): Handle;
+  /** Give back a reference this peer was sent but never received (its message was dropped). */
+  giveBack(ref: HandleRef): void;
   trace(record: TraceRecord): void;
-  deliver(event: MessageEvent): void;
+  deliver(event: PeerEvent): void;
 }
 
-/** The reply a stage or unicast gets. */
+/** The reply a stage, notice, unicast, destroy or release gets. */
 export type Answer =
   | { readonly type: "propose" | "accept"; readonly event: number; readonly lamport: number }
+  | { readonly type: "dead"; readonly event: number; readonly lamport: number; readonly nodes: number[] }
   | { readonly type: "reject"; readonly event: number; readonly code: CoreErrorCode };
+
+export type Reply = (answer: Answer) => void;
 
 export class Inbound {
   readonly #queue = new IncomingQueue<Incoming>();
+  readonly #held = new HeldFrames();
+  /** Nodes destroyed that this peer did not hold when told: a handle arriving later is dead. */
+  readonly #tombstones = new Map<string, Timestamp>();
   readonly #ctx: InboundContext;
 
   constructor(ctx: InboundContext) {
@@ -52,44 +73,95 @@ export class Inbound {
     return this.#queue.size;
   }
 
-  stage(from: string, frame: StageFrame): Answer {
+  /** Does an event from `sender` wait in the queue (staged, or committed behind another)? */
+  hasFrom(sender: string): boolean {
+    return this.#queue.hasFrom(sender);
+  }
+
+  stage(from: string, frame: StageFrame, reply: Reply): void {
     const { clock, id } = this.#ctx;
     assertNoClockJump(clock, frame.clock);
-    for (const ref of frame.handles) {
-      if (ref.owner !== from && ref.owner !== id) {
-        throw new CapbusError("E_PROTOCOL", `a handle to ${ref.owner}/${ref.node}, a third peer's node`);
-      }
+    const carried = frame.handles.filter((ref) => ref.owner === id).map((ref) => ref.node);
+    const refused = this.#refuse(from, [...frame.nodes, ...carried]);
+    if (refused) return reply({ type: "reject", event: frame.event, code: refused });
+    if (this.#holding(from, frame.event, [...frame.nodes, ...carried], () => this.stage(from, frame, reply)))
+      return;
+    if (this.#queue.get(from, frame.event))
+      throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
+    // The sender counted its own nodes' references itself when it staged at its own queue.
+    const dead = this.#countTransfer(from === id ? [] : carried, frame.receivers);
+    const alive: number[] = [];
+    for (const node of frame.nodes) {
+      if (this.#destroyed(node)) dead.add(node);
+      else alive.push(node);
     }
+    clock.observe(frame.clock);
+    const proposal = clock.tick();
+    if (alive.length > 0) {
+      const data: Incoming = {
+        kind: "message",
+        nodes: alive,
+        payload: frame.payload,
+        handles: frame.handles,
+        dead: [],
+      };
+      this.#queue.insert(from, frame.event, proposal, false, data);
+    }
+    reply(answer(frame.event, proposal, dead));
+  }
+
+  /** The owner of carried handles takes part in a transfer it delivers nothing of (§11). */
+  notice(from: string, frame: NoticeFrame, reply: Reply): void {
+    const { clock } = this.#ctx;
+    assertNoClockJump(clock, frame.clock);
     const refused = this.#refuse(from, frame.nodes);
-    if (refused) return { type: "reject", event: frame.event, code: refused };
+    if (refused) return reply({ type: "reject", event: frame.event, code: refused });
+    if (this.#holding(from, frame.event, frame.nodes, () => this.notice(from, frame, reply))) return;
+    const dead = this.#countTransfer(frame.nodes, frame.receivers);
+    clock.observe(frame.clock);
+    reply(answer(frame.event, clock.tick(), dead));
+  }
+
+  /** The fast path: the receiver assigns the final on arrival (§6). */
+  unicast(from: string, frame: UnicastFrame, reply: Reply): void {
+    const { clock } = this.#ctx;
+    assertNoClockJump(clock, frame.clock);
+    const refused = this.#refuse(from, [frame.node]);
+    if (refused) return reply({ type: "reject", event: frame.event, code: refused });
+    if (this.#holding(from, frame.event, [frame.node], () => this.unicast(from, frame, reply))) return;
+    if (this.#destroyed(frame.node))
+      return reply({ type: "reject", event: frame.event, code: "E_DESTROYED" });
+    const data: Incoming = {
+      kind: "message",
+      nodes: [frame.node],
+      payload: frame.payload,
+      handles: [],
+      dead: [],
+    };
+    reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
+  }
+
+  /** A holder's release, committed on arrival like a unicast (§10). */
+  release(from: string, frame: ReleaseFrame, reply: Reply): void {
+    assertNoClockJump(this.#ctx.clock, frame.clock);
+    if (!this.#ctx.owned(frame.node)) return reply({ type: "reject", event: frame.event, code: "E_NO_NODE" });
+    const data: Incoming = { kind: "release", node: frame.node, count: frame.count, holder: frame.holder };
+    reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
+  }
+
+  /** A destroy staged at a holder: never held, never refused (§9). */
+  destroy(from: string, frame: DestroyFrame, reply: Reply): void {
+    const { clock } = this.#ctx;
+    assertNoClockJump(clock, frame.clock);
     if (this.#queue.get(from, frame.event))
       throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
     clock.observe(frame.clock);
     const proposal = clock.tick();
-    this.#queue.insert(from, frame.event, proposal, false, frame);
-    return { type: "propose", event: frame.event, lamport: proposal };
+    this.#queue.insert(from, frame.event, proposal, false, { kind: "destroy", nodes: frame.nodes });
+    reply({ type: "propose", event: frame.event, lamport: proposal });
   }
 
-  /** The fast path: the receiver assigns the final on arrival. */
-  unicast(from: string, frame: UnicastFrame): Answer {
-    const { clock } = this.#ctx;
-    assertNoClockJump(clock, frame.clock);
-    const refused = this.#refuse(from, [frame.node]);
-    if (refused) return { type: "reject", event: frame.event, code: refused };
-    if (this.#queue.get(from, frame.event))
-      throw new CapbusError("E_PROTOCOL", `event ${frame.event} sent twice`);
-    clock.observe(frame.clock);
-    const final = clock.tick();
-    this.#queue.insert(from, frame.event, final, true, {
-      nodes: [frame.node],
-      payload: frame.payload,
-      handles: [],
-    });
-    this.deliverReady();
-    return { type: "accept", event: frame.event, lamport: final };
-  }
-
-  commit(from: string, seq: number, final: number): void {
+  commit(from: string, seq: number, final: number, dead: readonly HandleRef[]): void {
     const { clock } = this.#ctx;
     assertNoClockJump(clock, final);
     const entry = this.#queue.get(from, seq);
@@ -97,12 +169,14 @@ export class Inbound {
     if (final < entry.lamport) {
       throw new CapbusError("E_PROTOCOL", `final ${final} below the proposal ${entry.lamport}`);
     }
+    if (entry.data.kind === "message") entry.data.dead = dead;
     clock.observe(final);
     this.#queue.commit(entry, final);
     this.deliverReady();
   }
 
   abort(from: string, seq: number): void {
+    if (this.#held.drop(from, seq)) return;
     const entry = this.#queue.get(from, seq);
     if (!entry || entry.committed) return; // aborted before it was staged here, or stale
     this.#queue.remove(entry);
@@ -111,34 +185,114 @@ export class Inbound {
 
   /** The sender is gone: its staged rounds can never commit, so they stop blocking the queue. */
   dropSender(from: string): void {
+    this.#held.dropSender(from);
     for (const entry of this.#queue.staged(from)) this.#queue.remove(entry);
     this.deliverReady();
   }
 
+  /** A destroy of this peer's nodes was picked: answer what was held for it. */
+  replayHeld(): void {
+    this.#held.replay();
+  }
+
   /** Deliver every entry the delivery rule allows (§7 D1). */
   deliverReady(): void {
-    const ctx = this.#ctx;
     for (let entry = this.#queue.takeReady(); entry; entry = this.#queue.takeReady()) {
-      const { sender, seq, lamport, data } = entry;
-      const ts = { lamport, peer: sender, seq };
-      const event = `${sender}:${seq}`;
-      const handles = data.handles.map((ref) => ctx.handleFor(ref.owner, ref.node));
-      for (const id of data.nodes) {
-        const owned = ctx.owned(id);
-        if (!owned) continue;
-        ctx.trace({
-          peer: ctx.id,
-          op: "deliver",
-          event,
-          kind: "message",
-          node: owned.node.name,
-          ts: [lamport, sender, seq],
-          handles: handles.map((h) => h.name),
-          dead: [],
-        });
-        ctx.deliver({ kind: "message", event, node: owned.node, payload: data.payload, handles, ts });
-      }
+      const ts = { lamport: entry.lamport, peer: entry.sender, seq: entry.seq };
+      const event = `${entry.sender}:${entry.seq}`;
+      const data = entry.data;
+      if (data.kind === "message") this.#deliverMessage(event, ts, data);
+      else if (data.kind === "destroy") this.#deliverDestroy(event, ts, data.nodes);
+      else this.#deliverRelease(event, ts, data);
     }
+  }
+
+  #deliverMessage(event: string, ts: Timestamp, data: Extract<Incoming, { kind: "message" }>): void {
+    const ctx = this.#ctx;
+    const nodes = data.nodes
+      .map((id) => ctx.owned(id))
+      .filter((o): o is OwnedNode => o !== undefined && !o.destroyedBefore(ts));
+    if (nodes.length === 0) {
+      // Dropped: the destination was destroyed before it. References sent with it go back.
+      for (const ref of data.handles) if (!this.#arrivesDead(ref, ts, data.dead)) ctx.giveBack(ref);
+      return;
+    }
+    const live: Handle[] = [];
+    const dead: Handle[] = [];
+    for (const ref of data.handles) {
+      if (this.#arrivesDead(ref, ts, data.dead)) dead.push(ctx.deadHandle(ref));
+      else live.push(ctx.acquire(ref));
+    }
+    for (const owned of nodes) {
+      this.#trace(event, "message", owned.node.name, ts, live, dead);
+      ctx.deliver({ kind: "message", event, node: owned.node, payload: data.payload, handles: live, ts });
+    }
+  }
+
+  #deliverDestroy(event: string, ts: Timestamp, nodes: readonly number[]): void {
+    const ctx = this.#ctx;
+    const owner = ts.peer;
+    for (const id of nodes) {
+      const name = nodeName(owner, id);
+      const handle = owner === ctx.id ? ctx.owned(id)?.node.handle : ctx.handle(name);
+      if (owner !== ctx.id && handle?.state !== "live") {
+        this.#tombstones.set(name, ts); // never held here: nothing to tell, but remember
+        continue;
+      }
+      if (!handle) continue;
+      if (owner !== ctx.id) handle.markDestroyed();
+      this.#trace(event, "destroyed", name, ts, [], []);
+      ctx.deliver({ kind: "destroyed", event, handle, ts });
+    }
+  }
+
+  #deliverRelease(event: string, ts: Timestamp, data: Extract<Incoming, { kind: "release" }>): void {
+    const owned = this.#ctx.owned(data.node);
+    if (!owned || owned.destroyedAt !== undefined) return; // no release notification after destruction
+    if (!owned.release(data.holder, data.count)) return;
+    this.#trace(event, "released", owned.node.name, ts, [], []);
+    this.#ctx.deliver({ kind: "released", event, node: owned.node, ts });
+  }
+
+  #arrivesDead(ref: HandleRef, ts: Timestamp, dead: readonly HandleRef[]): boolean {
+    if (dead.some((d) => d.owner === ref.owner && d.node === ref.node)) return true;
+    if (ref.owner === this.#ctx.id) return this.#ctx.owned(ref.node)?.destroyedBefore(ts) ?? true;
+    const tomb = this.#tombstones.get(nodeName(ref.owner, ref.node));
+    return tomb !== undefined && compareTimestamps(tomb, ts) < 0;
+  }
+
+  #commitOnArrival(from: string, frame: { event: number; clock: number }, data: Incoming): number {
+    const { clock } = this.#ctx;
+    if (this.#queue.get(from, frame.event))
+      throw new CapbusError("E_PROTOCOL", `event ${frame.event} sent twice`);
+    clock.observe(frame.clock);
+    const final = clock.tick();
+    this.#queue.insert(from, frame.event, final, true, data);
+    this.deliverReady();
+    return final;
+  }
+
+  /** Count a reference per receiver for each live node; returns the nodes already destroyed. */
+  #countTransfer(nodes: readonly number[], receivers: readonly string[]): Set<number> {
+    const dead = new Set<number>();
+    for (const id of nodes) {
+      const owned = this.#ctx.owned(id);
+      if (!owned) continue;
+      if (owned.state === "destroyed") dead.add(id);
+      else owned.acquire(receivers);
+    }
+    return dead;
+  }
+
+  /** In a destroy's pick window, frames naming its nodes wait for the pick (§9 step 2). */
+  #holding(from: string, event: number, nodes: readonly number[], retry: () => void): boolean {
+    if (!nodes.some((id) => this.#ctx.owned(id)?.state === "picking")) return false;
+    this.#held.hold(from, event, retry);
+    return true;
+  }
+
+  #destroyed(node: number): boolean {
+    return this.#ctx.owned(node)?.state === "destroyed";
   }
 
   /** The owner-side check: the node exists and the sender holds a handle to it. */
@@ -146,8 +300,34 @@ export class Inbound {
     for (const id of nodes) {
       const owned = this.#ctx.owned(id);
       if (!owned) return "E_NO_NODE";
-      if (!owned.holders.has(from)) return "E_NO_HANDLE";
+      if (!owned.allows(from)) return "E_NO_HANDLE";
     }
     return undefined;
   }
+
+  #trace(
+    event: string,
+    kind: "message" | "destroyed" | "released",
+    node: string,
+    ts: Timestamp,
+    live: readonly Handle[],
+    dead: readonly Handle[],
+  ): void {
+    this.#ctx.trace({
+      peer: this.#ctx.id,
+      op: "deliver",
+      event,
+      kind,
+      node,
+      ts: [ts.lamport, ts.peer, ts.seq],
+      handles: live.map((h) => h.name),
+      dead: dead.map((h) => h.name),
+    });
+  }
+}
+
+function answer(event: number, lamport: number, dead: ReadonlySet<number>): Answer {
+  return dead.size === 0
+    ? { type: "propose", event, lamport }
+    : { type: "dead", event, lamport, nodes: [...dead] };
 }

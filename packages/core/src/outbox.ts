@@ -14,17 +14,25 @@ export type DestinationState = "pending" | "proposed" | "failed";
 
 export interface OutDestination {
   readonly peer: string;
+  /** `deliver`: the peer delivers the event at `nodes`. `notice`: it owns carried handles' nodes. */
+  readonly role: "deliver" | "notice";
   readonly nodes: readonly number[];
   state: DestinationState;
   proposal: number;
   code: CoreErrorCode | undefined;
+  /** Nodes the peer answered are already destroyed (spec §9, §11). */
+  dead: readonly number[];
 }
+
+export type OutKind = "message" | "destroy" | "release";
 
 export interface OutEvent {
   readonly seq: number;
-  /** A unicast the receiver commits on arrival (no handles, one node). */
+  readonly kind: OutKind;
+  /** Committed by its receiver on arrival: a plain unicast, or a release. */
   readonly fast: boolean;
-  readonly destinations: ReadonlyMap<string, OutDestination>;
+  /** Participants by peer id; a destroy may add some at its pick start. */
+  readonly destinations: Map<string, OutDestination>;
   /** Fast path: on the wire yet. Rounds are staged as soon as they are created. */
   sent: boolean;
   decided: boolean;
@@ -34,12 +42,18 @@ export interface OutEvent {
 export interface OutboxIo {
   /** Put a fast unicast on the wire. */
   sendFast(event: OutEvent): void;
+  /**
+   * Every participant answered and the causality rule allows deciding: may the final be picked
+   * now? A destroy uses this for its pick start, adding participants and answering false.
+   */
+  ready(event: OutEvent): boolean;
   /** The event's final is decided (or it failed everywhere): send commits, settle the caller. */
   decided(event: OutEvent): void;
 }
 
 export class Outbox {
   readonly #events: OutEvent[] = [];
+  #undecided = 0;
   readonly #clock: LamportClock;
   readonly #io: OutboxIo;
 
@@ -50,27 +64,32 @@ export class Outbox {
 
   /** Events not yet decided (the peer's close waits for none to remain). */
   get pending(): number {
-    return this.#events.length;
+    return this.#undecided;
   }
 
   add(event: OutEvent): void {
     this.#events.push(event);
+    this.#undecided++;
     this.advance();
   }
 
   /** Drop an undecided event (aborted before its decision). */
   remove(event: OutEvent): void {
     const i = this.#events.indexOf(event);
-    if (i >= 0) this.#events.splice(i, 1);
+    if (i >= 0 && !event.decided) {
+      this.#events.splice(i, 1);
+      this.#undecided--;
+    }
     this.advance();
   }
 
-  /** A destination answered a stage with its proposal. */
-  proposed(event: OutEvent, peer: string, lamport: number): void {
+  /** A participant answered with its proposal, and the nodes it reports destroyed. */
+  proposed(event: OutEvent, peer: string, lamport: number, dead: readonly number[] = []): void {
     const dest = event.destinations.get(peer);
     if (dest?.state !== "pending") return;
     dest.state = "proposed";
     dest.proposal = lamport;
+    dest.dead = dead;
     // Not observed here: the final, which is at least every proposal, moves the clock (§3.3).
     this.advance();
   }
@@ -114,7 +133,7 @@ export class Outbox {
         blocker = peer;
         continue;
       }
-      if (blocker !== undefined || !allAnswered(event)) break;
+      if (blocker !== undefined || !allAnswered(event) || !this.#io.ready(event)) break;
       let final = this.#clock.value + 1;
       let any = false;
       for (const dest of event.destinations.values()) {
@@ -130,6 +149,7 @@ export class Outbox {
 
   #settle(event: OutEvent, final: number | undefined): void {
     event.decided = true;
+    this.#undecided--;
     event.final = final;
     this.#io.decided(event);
   }

@@ -1,53 +1,68 @@
 /**
- * A peer: owns nodes, holds handles, has one incoming queue (spec/model.md). It reaches other
- * peers only through links, and orders every event with a staging/commit round
- * (spec/ordering.md), or the receiver-committed fast path for plain unicasts.
+ * A peer: owns nodes, holds handles, has one incoming queue (spec/ordering.md). It reaches other
+ * peers only through links, and orders every event with a staging/commit round, or the
+ * receiver-committed fast path for plain unicasts and releases.
  */
-
 import type { TraceRecord, TraceSink } from "@capbus/trace";
-import { assertPayload, type Frame } from "@capbus/wire";
+import { assertPayload, type Frame, type HandleRef } from "@capbus/wire";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, PeerEvent, SendResult } from "./events.js";
-import { Handle, type HandleGrant, Node, nodeName } from "./handles.js";
-import { Inbound, type OwnedNode } from "./inbound.js";
+import { Handle, type HandleGrant, type HandleHost, Node, nodeName } from "./handles.js";
+import { connectLink, type HandshakeContext } from "./handshake.js";
+import type { Identity } from "./identity.js";
+import { Inbound, type Reply } from "./inbound.js";
 import type { Link, LinkClosedInfo } from "./link.js";
 import { LoopbackLink } from "./loopback.js";
 import { Mailbox } from "./mailbox.js";
-import { Outbox, type OutDestination, type OutEvent } from "./outbox.js";
+import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outbox.js";
+import { OwnedNode } from "./owner.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
-import { LinkSession, type SessionHandler } from "./session.js";
-import { assertNoClockJump, LamportClock } from "./timestamp.js";
+import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
+import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
+import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
 
 export const PROTOCOL_VERSION = 1;
 
 export interface PeerOptions {
-  /** This peer's id (ASCII, at most 128 characters). @default 16 random hex digits */
+  /** This peer's id (printable ASCII, at most 128 characters). @default 16 random hex digits */
   id?: string;
   /** Clock, timers and randomness. @default systemRuntime */
   runtime?: Runtime;
   /** Where trace records go; undefined: tracing is off and costs nothing. @default undefined */
   trace?: TraceSink | undefined;
+  /**
+   * This incarnation's key pair (`await Identity.generate()`); the id is then derived from it and
+   * every link must prove both keys (spec/transports.md §2). @default undefined: unauthenticated
+   */
+  identity?: Identity | undefined;
+  /** Defaults for the sessions of `connect` (timeouts, window, grace). @default {} */
+  session?: SessionOptions;
 }
 
 export interface SendOptions {
-  /** Handles to carry; each receiver gets its own handle to the same node. @default [] */
+  /** Handles to carry; each receiver gets its own reference to the same node. @default [] */
   handles?: readonly Handle[];
   /** Aborts the send while its order is not yet decided. */
   signal?: AbortSignal;
 }
 
-/** The caller's side of an undecided event. */
-interface PendingSend {
+/** The peer's side of one undecided event of its own. */
+interface Pending {
   readonly event: OutEvent;
   readonly id: string;
-  /** Destinations in the order the caller gave them. */
-  readonly order: ReadonlyArray<{ readonly peer: string; readonly node: number }>;
-  readonly payload: unknown;
-  readonly handles: readonly Handle[];
-  readonly resolve: (result: SendResult) => void;
-  readonly reject: (error: CapbusError) => void;
+  /** What goes in the fast-path frame (unicast payload, or release). */
+  readonly fast?: FastBody;
+  /** Handles a message carries, and the own nodes this peer counted references for. */
+  readonly carried: readonly HandleRef[];
+  readonly ownCounted: readonly number[];
+  readonly decided: (event: OutEvent) => void;
+  readonly dropped: (error: CapbusError) => void;
   readonly unlisten: () => void;
 }
+
+type FastBody =
+  | { readonly type: "unicast"; readonly node: number; readonly payload: unknown }
+  | { readonly type: "release"; readonly node: number; readonly count: number; readonly holder: string };
 
 export class Peer implements AsyncIterable<PeerEvent> {
   readonly id: string;
@@ -57,30 +72,70 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #mailbox = new Mailbox<PeerEvent>();
   readonly #outbox: Outbox;
   readonly #sessions = new Map<string, LinkSession>();
+  readonly #runtime: Runtime;
+  readonly #sessionDefaults: SessionOptions;
+  readonly #links: HandshakeContext;
   readonly #hello = new WeakSet<LinkSession>();
   readonly #nodes = new Map<number, OwnedNode>();
   readonly #handles = new Map<string, Handle>();
-  readonly #pending = new Map<number, PendingSend>();
+  readonly #pending = new Map<number, Pending>();
+  /** Destroys whose pick has started (spec §9 step 2). */
+  readonly #picking = new WeakSet<OutEvent>();
   #nodeSeq = 0;
   #eventSeq = 0;
   #state: "open" | "closing" | "closed" = "open";
   #idle: Array<() => void> = [];
+  readonly #host: HandleHost = {
+    released: (handle, count) => this.#release(handle.owner, handle.nodeId, count, this.id),
+  };
 
   constructor(options: PeerOptions = {}) {
     const runtime = options.runtime ?? systemRuntime;
-    this.id = options.id ?? randomPeerId(runtime);
+    this.id = options.id ?? options.identity?.id ?? randomPeerId(runtime);
+    if (options.identity && options.identity.id !== this.id) {
+      throw new CapbusError("E_PROTOCOL", `peer id ${this.id} is not its key's (${options.identity.id})`);
+    }
+    this.#runtime = runtime;
+    this.#sessionDefaults = options.session ?? {};
+    this.#links = {
+      local: this.id,
+      identity: options.identity,
+      find: (remote) => this.#sessions.get(remote),
+      create: (remote, opts) => {
+        const session = new LinkSession(this.#handler, opts, remote);
+        this.#register(session, remote);
+        return session;
+      },
+    };
     this.#sink = options.trace;
     this.#outbox = new Outbox(this.#clock, {
       sendFast: (event) => this.#sendFast(event),
+      ready: (event) => this.#ready(event),
       decided: (event) => this.#decided(event),
     });
     this.#inbound = new Inbound({
       id: this.id,
       clock: this.#clock,
       owned: (node) => this.#nodes.get(node),
-      handleFor: (owner, node) => this.#handleFor(owner, node),
+      handle: (name) => this.#handles.get(name),
+      acquire: (ref) => {
+        const handle = this.#handleFor(ref.owner, ref.node);
+        handle.acquire();
+        return handle;
+      },
+      deadHandle: (ref) => {
+        const handle = this.#handleFor(ref.owner, ref.node);
+        if (handle.state !== "live" || handle.references === 0) handle.markDestroyed();
+        return handle;
+      },
+      giveBack: (ref) => {
+        if (ref.owner !== this.id) this.#release(ref.owner, ref.node, 1, this.id, true);
+      },
       trace: (record) => this.#trace(record),
-      deliver: (event) => this.#mailbox.push(event),
+      deliver: (event) => {
+        this.#mailbox.push(event);
+        this.#wakeIdle();
+      },
     });
     this.#trace({ peer: this.id, op: "start" });
     this.connect(new LoopbackLink(), this.id);
@@ -91,7 +146,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     return this.#clock.value;
   }
 
-  /** Events committed here and not yet read by the application. */
+  /** Events delivered here and not yet read by the application. */
   get queued(): number {
     return this.#mailbox.size;
   }
@@ -104,17 +159,16 @@ export class Peer implements AsyncIterable<PeerEvent> {
   createNode(): Node {
     this.#assertOpen();
     const node = new Node(this.id, ++this.#nodeSeq);
-    this.#nodes.set(node.id, { node, holders: new Set([this.id]) });
+    this.#nodes.set(node.id, new OwnedNode(node));
     this.#handles.set(node.name, node.handle);
     return node;
   }
 
-  /** Allow `holder` to send to `node`, outside any message (bootstrap). */
+  /** Give `holder` one reference to `node`, outside any message (bootstrap). */
   grant(node: Node, holder: string): HandleGrant {
-    const owned = this.#nodes.get(node.id);
-    if (!owned || owned.node !== node)
-      throw new CapbusError("E_NO_NODE", `${node.name} is not a node of ${this.id}`);
-    owned.holders.add(holder);
+    const owned = this.#owned(node);
+    if (owned.state !== "alive") throw new CapbusError("E_DESTROYED", `${node.name} is destroyed`);
+    owned.acquire([holder]);
     return { owner: this.id, node: node.id, holder };
   }
 
@@ -124,24 +178,40 @@ export class Peer implements AsyncIterable<PeerEvent> {
       throw new CapbusError("E_NO_HANDLE", `the grant is for ${grant.holder}, not ${this.id}`);
     }
     const handle = this.#handleFor(grant.owner, grant.node);
+    if (grant.owner !== this.id) handle.acquire();
     this.#trace({ peer: this.id, op: "import", node: handle.name });
     return handle;
   }
 
   /**
    * Attach a link to another peer. `remote` is the peer expected at the other end (when this
-   * end dialled); otherwise the remote's hello names it.
+   * end dialled); otherwise the remote's hello names it. The link's handshake decides whether
+   * it starts a session or resumes the one held with that peer (spec/transports.md §3-4);
+   * `options` apply to a session it starts.
    */
-  connect(link: Link, remote?: string): void {
-    const session = new LinkSession(link, this.#handler, remote);
-    if (remote !== undefined) this.#register(session, remote);
-    session.send({ type: "hello", versions: [PROTOCOL_VERSION], peer: this.id });
+  connect(link: Link, remote?: string, options: SessionOptions = {}): void {
+    const resolved = resolveSessionOptions({ ...this.#sessionDefaults, ...options }, this.#runtime);
+    connectLink(link, this.#links, resolved, remote);
   }
 
   /** Send `payload` to one node (unicast) or several (multicast), in the global order. */
   send(to: Handle | readonly Handle[], payload: unknown, options: SendOptions = {}): Promise<SendResult> {
     try {
+      this.#assertOpen();
       return this.#send(Array.isArray(to) ? to : [to as Handle], payload, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Destroy nodes of this peer in one event: the owner and every holder are told, in the order;
+   * messages ordered after it are not delivered. Resolves with the destroy's final timestamp.
+   */
+  destroy(nodes: Node | readonly Node[]): Promise<Timestamp> {
+    try {
+      this.#assertOpen();
+      return this.#destroy(Array.isArray(nodes) ? nodes : [nodes as Node]);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -161,23 +231,32 @@ export class Peer implements AsyncIterable<PeerEvent> {
     return this.#mailbox[Symbol.asyncIterator]();
   }
 
-  /** Graceful close: no new sends, wait until every event sent is decided, then close the links. */
+  /**
+   * Graceful close (spec §12): destroy this peer's nodes and release its handles through the
+   * ordered paths, wait until every event of its own is decided, then close the links.
+   */
   async close(): Promise<void> {
     if (this.#state !== "open") return;
     this.#state = "closing";
-    while (this.#outbox.pending > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    const alive = [...this.#nodes.values()].filter((o) => o.state === "alive").map((o) => o.node);
+    if (alive.length > 0) void this.#destroy(alive).catch(() => undefined);
+    for (const handle of this.#handles.values()) {
+      if (handle.owner !== this.id) while (handle.state === "live" && handle.references > 0) handle.release();
+    }
+    // Wait for this peer's own events to be decided, and those it sent itself delivered.
+    while (!this.#quiet()) await new Promise<void>((resolve) => this.#idle.push(resolve));
     this.#state = "closed";
     this.#trace({ peer: this.id, op: "close" });
     for (const session of [...this.#sessions.values()]) session.close("OK", "peer closed");
     this.#mailbox.end();
   }
 
-  /** Close now: undecided sends fail with E_ABORTED and every link closes. */
+  /** Close now: undecided events fail with E_ABORTED and every link closes. */
   abort(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
     for (const pending of [...this.#pending.values()]) {
-      if (!pending.event.decided) this.#drop(pending, "E_ABORTED", "the peer was aborted");
+      if (!pending.event.decided) this.#drop(pending, new CapbusError("E_ABORTED", "the peer was aborted"));
     }
     for (const session of [...this.#sessions.values()]) session.close("E_ABORTED", "peer aborted");
     this.#mailbox.end();
@@ -187,19 +266,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
   // ---- sending -------------------------------------------------------------------------------
 
   #send(targets: readonly Handle[], payload: unknown, options: SendOptions): Promise<SendResult> {
-    this.#assertOpen();
     if (targets.length === 0) throw new CapbusError("E_NO_HANDLE", "send needs at least one destination");
-    const carried = options.handles ?? [];
-    for (const handle of [...targets, ...carried]) this.#assertHeld(handle);
-    for (const handle of carried) {
-      // Third-party transfer is ordered against destruction by the owner (spec/ordering.md §Transfer).
-      if (handle.owner !== this.id) {
-        throw new CapbusError(
-          "E_NO_HANDLE",
-          `passing on ${handle.name}, a third peer's node, is not built yet`,
-        );
-      }
-    }
+    const carriedHandles = options.handles ?? [];
+    for (const handle of [...targets, ...carriedHandles]) this.#assertUsable(handle);
     if (options.signal?.aborted) {
       throw new CapbusError("E_ABORTED", "the send was aborted", { cause: options.signal.reason });
     }
@@ -212,61 +281,232 @@ export class Peer implements AsyncIterable<PeerEvent> {
       const name = nodeName(peer, node);
       if (names.has(name)) throw new CapbusError("E_DUPLICATE", `${name} is named twice`);
       names.add(name);
-      if (!this.#sessions.get(peer))
-        throw new CapbusError("E_NO_LINK", `no link to ${peer}, owner of ${name}`);
       const dest = destinations.get(peer);
       if (dest) (dest.nodes as number[]).push(node);
-      else destinations.set(peer, { peer, nodes: [node], state: "pending", proposal: 0, code: undefined });
+      else destinations.set(peer, participant(peer, "deliver", [node]));
+    }
+    const carried = uniqueRefs(carriedHandles);
+    // Owners of carried handles take part in the round (§11); this peer counts its own itself.
+    for (const ref of carried) {
+      if (ref.owner === this.id || destinations.get(ref.owner)?.role === "deliver") continue;
+      const notice = destinations.get(ref.owner);
+      if (notice) (notice.nodes as number[]).push(ref.node);
+      else destinations.set(ref.owner, participant(ref.owner, "notice", [ref.node]));
+    }
+    for (const peer of destinations.keys()) {
+      if (!this.#sessions.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
+    }
+    const receivers = [...destinations.values()].filter((d) => d.role === "deliver").map((d) => d.peer);
+    const ownCounted: number[] = [];
+    for (const ref of carried) {
+      const owned = ref.owner === this.id ? this.#nodes.get(ref.node) : undefined;
+      if (owned && (owned.state === "alive" || owned.state === "destroying")) {
+        owned.acquire(receivers);
+        ownCounted.push(ref.node);
+      }
     }
 
-    const seq = ++this.#eventSeq;
-    const id = `${this.id}:${seq}`;
     const fast = order.length === 1 && carried.length === 0;
-    const event: OutEvent = { seq, fast, destinations, sent: !fast, decided: false, final: undefined };
+    const { event, id } = this.#newEvent("message", fast, destinations);
     this.#trace({
       peer: this.id,
       op: "send",
       event: id,
       to: order.map((d) => d.peer),
       nodes: [...names],
-      handles: carried.map((h) => h.name),
+      handles: carried.map((r) => nodeName(r.owner, r.node)),
     });
 
     return new Promise<SendResult>((resolve, reject) => {
-      const onAbort = () => this.#abortSend(seq);
+      const onAbort = () => this.#abortSend(event.seq);
       options.signal?.addEventListener("abort", onAbort, { once: true });
-      const unlisten = () => options.signal?.removeEventListener("abort", onAbort);
-      this.#pending.set(seq, { event, id, order, payload, handles: carried, resolve, reject, unlisten });
+      const target = order[0] as { peer: string; node: number };
+      this.#pending.set(event.seq, {
+        event,
+        id,
+        ...(fast ? { fast: { type: "unicast", node: target.node, payload } as const } : {}),
+        carried,
+        ownCounted,
+        decided: (e) => resolve(this.#commitMessage(e, id, order, carried, ownCounted)),
+        dropped: reject,
+        unlisten: () => options.signal?.removeEventListener("abort", onAbort),
+      });
       if (!fast) {
-        const handles = carried.map((h) => ({ owner: h.owner, node: h.nodeId }));
         for (const dest of destinations.values()) {
-          this.#sessions.get(dest.peer)?.send({
-            type: "stage",
-            event: seq,
-            clock: this.#clock.value,
-            nodes: [...dest.nodes],
-            payload,
-            handles,
-          });
+          const session = this.#sessions.get(dest.peer);
+          const base = { event: event.seq, clock: this.#clock.value, nodes: [...dest.nodes] };
+          if (dest.role === "deliver")
+            session?.send({ type: "stage", ...base, payload, handles: carried, receivers });
+          else session?.send({ type: "notice", ...base, receivers });
         }
       }
       this.#outbox.add(event);
     });
   }
 
+  /** The message's final is decided: commit where it is taken, give back unused references. */
+  #commitMessage(
+    event: OutEvent,
+    id: string,
+    order: ReadonlyArray<{ readonly peer: string; readonly node: number }>,
+    carried: readonly HandleRef[],
+    ownCounted: readonly number[],
+  ): SendResult {
+    const final = event.final;
+    const ts = final === undefined ? undefined : { lamport: final, peer: this.id, seq: event.seq };
+    const dead = ts
+      ? deadHandles(event, carried, (n) => this.#nodes.get(n)?.destroyedBefore(ts) ?? true, this.id)
+      : [];
+    if (final !== undefined && !event.fast) {
+      for (const dest of event.destinations.values()) {
+        if (liveNodes(dest).length > 0) {
+          this.#sessions.get(dest.peer)?.send({ type: "commit", event: event.seq, lamport: final, dead });
+        }
+      }
+    }
+    const counted = (owner: string, node: number) => {
+      if (owner === this.id) return ownCounted.includes(node);
+      const dest = event.destinations.get(owner);
+      return dest?.state === "proposed" && !dest.dead.includes(node);
+    };
+    const gotIt = (peer: string) => final !== undefined && liveNodes(event.destinations.get(peer)).length > 0;
+    const back = referencesToGiveBack(event, carried, counted, gotIt);
+    if (back.length > 0) {
+      // After this callback: the outbox is mid-decision, and these are new events of this peer.
+      queueMicrotask(() => {
+        for (const { ref, holder } of back) this.#release(ref.owner, ref.node, 1, holder);
+      });
+    }
+    const destinations: DestinationResult[] = order.map(({ peer, node }) => {
+      const dest = event.destinations.get(peer);
+      const committed =
+        final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node));
+      const code = committed
+        ? undefined
+        : dest?.dead.includes(node)
+          ? "E_DESTROYED"
+          : (dest?.code ?? "E_LINK_CLOSED");
+      return { node: nodeName(peer, node), committed, code };
+    });
+    return { event: id, ts, destinations, ok: destinations.every((d) => d.committed) };
+  }
+
+  #destroy(nodes: readonly Node[]): Promise<Timestamp> {
+    if (nodes.length === 0) throw new CapbusError("E_NO_NODE", "destroy needs at least one node");
+    const owned = nodes.map((node) => this.#owned(node));
+    for (const o of owned) {
+      if (o.state !== "alive") throw new CapbusError("E_DESTROYED", `${o.node.name} is already destroyed`);
+    }
+    if (new Set(owned).size !== owned.length) throw new CapbusError("E_DUPLICATE", "a node is named twice");
+    for (const o of owned) o.state = "destroying";
+    const ids = owned.map((o) => o.node.id);
+    const destinations = new Map<string, OutDestination>([[this.id, participant(this.id, "deliver", ids)]]);
+    const { event, id } = this.#newEvent("destroy", false, destinations);
+    this.#trace({ peer: this.id, op: "destroy", event: id, nodes: owned.map((o) => o.node.name) });
+    this.#stageDestroy(event, ids, this.#holdersOf(owned));
+    return new Promise<Timestamp>((resolve, reject) => {
+      this.#pending.set(event.seq, {
+        event,
+        id,
+        carried: [],
+        ownCounted: [],
+        decided: (e) => resolve(this.#commitDestroy(e, owned)),
+        dropped: reject,
+        unlisten: () => undefined,
+      });
+      this.#outbox.add(event);
+    });
+  }
+
+  /** Stage the destroy at holders that are not yet its destinations (and at this peer). */
+  #stageDestroy(event: OutEvent, nodes: readonly number[], holders: Iterable<string>): boolean {
+    let added = false;
+    const self = event.destinations.get(this.id);
+    for (const peer of [this.id, ...holders]) {
+      if (peer !== this.id && (event.destinations.has(peer) || !this.#sessions.has(peer))) continue;
+      if (peer !== this.id) event.destinations.set(peer, participant(peer, "deliver", [...nodes]));
+      else if (self?.state !== "pending") continue;
+      this.#sessions
+        .get(peer)
+        ?.send({ type: "destroy", event: event.seq, clock: this.#clock.value, nodes: [...nodes] });
+      added = peer !== this.id || added;
+    }
+    return added;
+  }
+
+  /** Pick start of a destroy (§9 step 2): hold new frames, stage at holders added meanwhile. */
+  #ready(event: OutEvent): boolean {
+    if (event.kind !== "destroy" || this.#picking.has(event)) return true;
+    this.#picking.add(event);
+    const nodes = (event.destinations.get(this.id)?.nodes ?? []).map(
+      (id) => this.#nodes.get(id) as OwnedNode,
+    );
+    for (const o of nodes) o.state = "picking";
+    return !this.#stageDestroy(
+      event,
+      nodes.map((o) => o.node.id),
+      this.#holdersOf(nodes),
+    );
+  }
+
+  #commitDestroy(event: OutEvent, owned: readonly OwnedNode[]): Timestamp {
+    const ts = { lamport: event.final ?? this.#clock.value, peer: this.id, seq: event.seq };
+    for (const o of owned) {
+      o.state = "destroyed";
+      o.destroyedAt = ts;
+    }
+    for (const dest of event.destinations.values()) {
+      if (dest.state === "proposed") {
+        this.#sessions
+          .get(dest.peer)
+          ?.send({ type: "commit", event: event.seq, lamport: ts.lamport, dead: [] });
+      }
+    }
+    this.#inbound.replayHeld();
+    return ts;
+  }
+
+  /**
+   * A release event (§10): `holder`'s `count` references to the owner's node go. `returned`: they
+   * are references this peer never received (a give-back), not its own handle letting go.
+   */
+  #release(owner: string, node: number, count: number, holder: string, returned = holder !== this.id): void {
+    if (this.#state === "closed" || !this.#sessions.has(owner)) return;
+    const destinations = new Map([[owner, participant(owner, "deliver", [node])]]);
+    const { event, id } = this.#newEvent("release", true, destinations);
+    this.#trace({
+      peer: this.id,
+      op: "release",
+      event: id,
+      node: nodeName(owner, node),
+      ...(returned ? { holder } : {}),
+    });
+    this.#pending.set(event.seq, {
+      event,
+      id,
+      fast: { type: "release", node, count, holder },
+      carried: [],
+      ownCounted: [],
+      decided: () => undefined,
+      dropped: () => undefined,
+      unlisten: () => undefined,
+    });
+    this.#outbox.add(event);
+  }
+
+  #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>) {
+    const seq = ++this.#eventSeq;
+    const event: OutEvent = { seq, kind, fast, destinations, sent: !fast, decided: false, final: undefined };
+    return { event, id: `${this.id}:${seq}` };
+  }
+
   #sendFast(event: OutEvent): void {
     const pending = this.#pending.get(event.seq);
-    const target = pending?.order[0];
-    if (!pending || !target) return;
-    const session = this.#sessions.get(target.peer);
-    if (!session) return this.#outbox.failed(event, target.peer, "E_LINK_CLOSED");
-    session.send({
-      type: "unicast",
-      event: event.seq,
-      clock: this.#clock.value,
-      node: target.node,
-      payload: pending.payload,
-    });
+    const [peer] = event.destinations.keys();
+    if (!pending?.fast || peer === undefined) return;
+    const session = this.#sessions.get(peer);
+    if (!session) return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
+    session.send({ ...pending.fast, event: event.seq, clock: this.#clock.value });
   }
 
   #decided(event: OutEvent): void {
@@ -274,31 +514,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (!pending) return;
     this.#pending.delete(event.seq);
     pending.unlisten();
-    const final = event.final;
-    if (final !== undefined && !event.fast) {
-      for (const dest of event.destinations.values()) {
-        if (dest.state !== "proposed") continue;
-        // The owner learns its new holders before any commit leaves, so they can use the handle
-        // as soon as they deliver it.
-        for (const handle of pending.handles) this.#nodes.get(handle.nodeId)?.holders.add(dest.peer);
-        this.#sessions.get(dest.peer)?.send({ type: "commit", event: event.seq, lamport: final });
-      }
-    }
-    const destinations: DestinationResult[] = pending.order.map(({ peer, node }) => {
-      const dest = event.destinations.get(peer);
-      const committed = final !== undefined && dest?.state === "proposed";
-      return {
-        node: nodeName(peer, node),
-        committed,
-        code: committed ? undefined : (dest?.code ?? "E_LINK_CLOSED"),
-      };
-    });
-    pending.resolve({
-      event: pending.id,
-      ts: final === undefined ? undefined : { lamport: final, peer: this.id, seq: event.seq },
-      destinations,
-      ok: destinations.every((d) => d.committed),
-    });
+    pending.decided(event);
     this.#wakeIdle();
   }
 
@@ -306,22 +522,31 @@ export class Peer implements AsyncIterable<PeerEvent> {
     const pending = this.#pending.get(seq);
     // A fast unicast on the wire is committed by its receiver: too late to take back.
     if (!pending || pending.event.decided || (pending.event.fast && pending.event.sent)) return;
-    this.#drop(pending, "E_ABORTED", "the send was aborted");
+    this.#drop(pending, new CapbusError("E_ABORTED", "the send was aborted"));
   }
 
-  /** Drop an undecided round: tell the destinations, trace it, fail the caller. */
-  #drop(pending: PendingSend, code: CoreErrorCode, message: string): void {
-    this.#pending.delete(pending.event.seq);
+  /** Drop an undecided round: tell its participants, give back references, fail the caller. */
+  #drop(pending: Pending, error: CapbusError): void {
+    const { event } = pending;
+    this.#pending.delete(event.seq);
     pending.unlisten();
-    if (!pending.event.fast) {
-      for (const dest of pending.event.destinations.values()) {
-        if (dest.state !== "failed")
-          this.#sessions.get(dest.peer)?.send({ type: "abort", event: pending.event.seq });
+    if (!event.fast) {
+      for (const dest of event.destinations.values()) {
+        if (dest.state !== "failed") this.#sessions.get(dest.peer)?.send({ type: "abort", event: event.seq });
       }
     }
     this.#trace({ peer: this.id, op: "abort", event: pending.id });
-    this.#outbox.remove(pending.event);
-    pending.reject(new CapbusError(code, message));
+    this.#outbox.remove(event);
+    if (this.#state !== "closed") {
+      const counted = (owner: string, node: number) =>
+        owner === this.id
+          ? pending.ownCounted.includes(node)
+          : event.destinations.get(owner)?.state === "proposed";
+      for (const { ref, holder } of referencesToGiveBack(event, pending.carried, counted, () => false)) {
+        this.#release(ref.owner, ref.node, 1, holder);
+      }
+    }
+    pending.dropped(error);
     this.#wakeIdle();
   }
 
@@ -338,18 +563,28 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (from === undefined || !this.#hello.has(session)) {
       throw new CapbusError("E_PROTOCOL", `${frame.type} before hello`);
     }
+    const reply: Reply = (answer) => session.send(answer);
     switch (frame.type) {
       case "stage":
-        return session.send(this.#inbound.stage(from, frame));
+        return this.#inbound.stage(from, frame, reply);
+      case "notice":
+        return this.#inbound.notice(from, frame, reply);
       case "unicast":
-        return session.send(this.#inbound.unicast(from, frame));
+        return this.#inbound.unicast(from, frame, reply);
+      case "release":
+        return this.#inbound.release(from, frame, reply);
+      case "destroy":
+        return this.#inbound.destroy(from, frame, reply);
       case "commit":
-        return this.#inbound.commit(from, frame.event, frame.lamport);
+        return this.#inbound.commit(from, frame.event, frame.lamport, frame.dead);
       case "abort":
         return this.#inbound.abort(from, frame.event);
       case "propose":
+      case "dead":
         assertNoClockJump(this.#clock, frame.lamport);
-        return this.#withEvent(frame.event, from, (e) => this.#outbox.proposed(e, from, frame.lamport));
+        return this.#withEvent(frame.event, from, (e) =>
+          this.#outbox.proposed(e, from, frame.lamport, frame.type === "dead" ? frame.nodes : []),
+        );
       case "accept":
         assertNoClockJump(this.#clock, frame.lamport);
         return this.#withEvent(frame.event, from, (e) => this.#outbox.accepted(e, frame.lamport));
@@ -403,28 +638,55 @@ export class Peer implements AsyncIterable<PeerEvent> {
     fn(pending.event);
   }
 
+  /** Peers holding a reference to any of these nodes. */
+  #holdersOf(nodes: readonly OwnedNode[]): Set<string> {
+    const holders = new Set<string>();
+    for (const o of nodes) for (const peer of o.references.keys()) holders.add(peer);
+    return holders;
+  }
+
+  #owned(node: Node): OwnedNode {
+    const owned = this.#nodes.get(node.id);
+    if (!owned || owned.node !== node)
+      throw new CapbusError("E_NO_NODE", `${node.name} is not a node of ${this.id}`);
+    return owned;
+  }
+
   #handleFor(owner: string, node: number): Handle {
     const name = nodeName(owner, node);
     let handle = this.#handles.get(name);
     if (!handle) {
-      handle = new Handle(this.id, owner, node);
+      handle = new Handle(this.id, owner, node, this.#host);
       this.#handles.set(name, handle);
     }
     return handle;
   }
 
-  #assertHeld(handle: Handle): void {
+  /** The handle is this peer's, and neither released nor destroyed. */
+  #assertUsable(handle: Handle): void {
     if (handle.holder !== this.id || this.#handles.get(handle.name) !== handle) {
       throw new CapbusError("E_NO_HANDLE", `${handle.name} is not a handle of ${this.id}`);
     }
+    const own = handle.owner === this.id ? this.#nodes.get(handle.nodeId) : undefined;
+    if (
+      handle.state === "destroyed" ||
+      (own !== undefined && own.state !== "alive" && own.state !== "destroying")
+    ) {
+      throw new CapbusError("E_DESTROYED", `${handle.name} is destroyed`);
+    }
+    if (handle.state === "released") throw new CapbusError("E_RELEASED", `${handle.name} was released`);
   }
 
   #assertOpen(): void {
     if (this.#state !== "open") throw new CapbusError("E_CLOSED", `peer ${this.id} is closed`);
   }
 
+  #quiet(): boolean {
+    return this.#outbox.pending === 0 && !this.#inbound.hasFrom(this.id);
+  }
+
   #wakeIdle(): void {
-    if (this.#outbox.pending > 0) return;
+    if (this.#idle.length === 0 || (!this.#quiet() && this.#state !== "closed")) return;
     for (const wake of this.#idle.splice(0)) wake();
   }
 
@@ -433,8 +695,18 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 }
 
+function participant(peer: string, role: "deliver" | "notice", nodes: number[]): OutDestination {
+  return { peer, role, nodes, state: "pending", proposal: 0, code: undefined, dead: [] };
+}
+
+function uniqueRefs(handles: readonly Handle[]): HandleRef[] {
+  const seen = new Map<string, HandleRef>();
+  for (const h of handles) if (!seen.has(h.name)) seen.set(h.name, { owner: h.owner, node: h.nodeId });
+  return [...seen.values()];
+}
+
 function rejectCode(code: string): CoreErrorCode {
-  return code === "E_NO_NODE" || code === "E_NO_HANDLE" ? code : "E_PROTOCOL";
+  return code === "E_NO_NODE" || code === "E_NO_HANDLE" || code === "E_DESTROYED" ? code : "E_PROTOCOL";
 }
 
 /** A fresh random peer id: 16 hex digits from the runtime's randomness. */

@@ -41,6 +41,11 @@ export class IncomingQueue<T> {
     return this.#size;
   }
 
+  /** Does any entry from `sender` wait here? */
+  hasFrom(sender: string): boolean {
+    return this.#bySender.has(sender);
+  }
+
   get(sender: string, seq: number): QueueEntry<T> | undefined {
     return this.#bySender.get(sender)?.get(seq);
   }

@@ -1,103 +1,300 @@
 /**
- * One link as the peer sees it: encodes and decodes frames with the link's own codec, numbers
- * outgoing frames and checks incoming numbering (spec/wire.md §Envelope), and turns every bad
- * frame into a close of this link alone, with the error's code and a reason.
+ * One session with one remote peer as the peer sees it (spec/transports.md §4). It outlives the
+ * links it runs over: it numbers outgoing frames, keeps every sequenced frame until the remote
+ * acknowledges it, and after a break resends what was not acknowledged on the next link, while
+ * incoming frames already seen are dropped (P6). Every bad frame closes the session with the
+ * error's code. Handshakes (handshake.ts) decide which session a new link belongs to.
  */
-import { type Frame, FrameCodec, WireError } from "@capbus/wire";
+import { type Frame, FrameCodec, type HelloFrame, WireError, type WireLimits } from "@capbus/wire";
 import { CapbusError } from "./errors.js";
 import type { Link, LinkClosedInfo } from "./link.js";
+import type { Runtime } from "./runtime.js";
+import { SessionErrorCode } from "./session-errors.js";
 
 /** A frame as the peer writes it: the session fills in `seq` and `ack`. */
 export type FrameBody = Frame extends infer F ? (F extends unknown ? Omit<F, "seq" | "ack"> : never) : never;
 
 export interface SessionHandler {
-  /** A valid, in-order frame. Throwing a CapbusError closes the link with its code. */
+  /** A valid, in-order frame. Throwing a CapbusError closes the session with its code. */
   frame(session: LinkSession, frame: Frame): void;
+  /** The session is over (closed by either end, expired, or its link broke with no grace). Once. */
   closed(session: LinkSession, info: LinkClosedInfo): void;
+}
+
+/** Timeouts and bounds of a session; every field has a default (spec/transports.md §6). */
+export interface SessionOptions {
+  /**
+   * How long a session whose link broke waits for a resume before it expires at this end.
+   * 0 means a broken link ends the session at once (links that cannot reconnect).
+   * @default 0 (the transports' `listen`/`dial` pass 30000)
+   */
+  graceMs?: number;
+  /**
+   * Most bytes of sent, unacknowledged frames kept for resending. A send beyond it closes the
+   * session with E_BACKPRESSURE (one frame alone may exceed it). @default 16777216 (16 MiB)
+   */
+  maxUnackedBytes?: number;
+  /** Delay before a pure `ack` answers frames that no outgoing frame acknowledged. @default 20 */
+  ackDelayMs?: number;
+  /** Acknowledge at once once this many received frames are unacknowledged. @default 64 */
+  ackEvery?: number;
+  /** How long a link may take to finish its handshake. @default 10000 */
+  handshakeTimeoutMs?: number;
+  /** Receive-side bounds for frames (spec/wire.md §8). @default the wire defaults */
+  limits?: WireLimits;
+}
+
+export type ResolvedSessionOptions = Required<Omit<SessionOptions, "limits">> & {
+  readonly limits: WireLimits | undefined;
+  readonly runtime: Runtime;
+};
+
+export function resolveSessionOptions(options: SessionOptions, runtime: Runtime): ResolvedSessionOptions {
+  return {
+    graceMs: options.graceMs ?? 0,
+    maxUnackedBytes: options.maxUnackedBytes ?? 16 * 1024 * 1024,
+    ackDelayMs: options.ackDelayMs ?? 20,
+    ackEvery: options.ackEvery ?? 64,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    limits: options.limits,
+    runtime,
+  };
+}
+
+interface Sent {
+  readonly seq: number;
+  readonly bytes: Uint8Array;
 }
 
 export class LinkSession {
   /** The remote peer's id, known from the start (dialled) or from its hello. */
   remote: string | undefined;
-  readonly #link: Link;
-  readonly #codec = new FrameCodec();
+  /** The session id both ends agreed on in the first handshake; undefined until then. */
+  id: Uint8Array | undefined;
+  readonly options: ResolvedSessionOptions;
+  readonly #codec: FrameCodec;
   readonly #handler: SessionHandler;
+  /** The link frames go out on: set once a handshake attached it, cleared when it breaks. */
+  #link: Link | undefined;
+  /** The link a handshake is running on for this session (resume or first), if any. */
+  #pendingLink: Link | undefined;
   #sendSeq = 0;
   #recvSeq = 0;
+  /** Sent sequenced frames the remote has not acknowledged, oldest first, from index #head. */
+  #unacked: Sent[] = [];
+  #head = 0;
+  #unackedBytes = 0;
+  #ackOwed = 0;
+  #cancelAck: (() => void) | undefined;
+  #cancelGrace: (() => void) | undefined;
   #closed = false;
-  #reported = false;
+  /** Duplicates dropped after resumes (for tests and stats). */
+  duplicates = 0;
 
-  constructor(link: Link, handler: SessionHandler, remote?: string) {
-    this.#link = link;
+  constructor(handler: SessionHandler, options: ResolvedSessionOptions, remote?: string) {
     this.#handler = handler;
+    this.options = options;
+    this.#codec = new FrameCodec(options.limits);
     this.remote = remote;
-    link.attach({
-      frame: (bytes) => this.#receive(bytes),
-      closed: (info) => this.#onClosed(info),
-    });
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
+  /** True while a link is attached and frames flow. */
+  get live(): boolean {
+    return this.#link !== undefined;
+  }
+
+  /** The highest seq received in order: what a resume asks the remote to continue after. */
+  get received(): number {
+    return this.#recvSeq;
+  }
+
+  /** Bytes of sent frames still waiting for an acknowledgement. */
+  get unackedBytes(): number {
+    return this.#unackedBytes;
+  }
+
   send(body: FrameBody): void {
     if (this.#closed) return;
-    const unsequenced = body.type === "ack" || body.type === "close";
-    const seq = unsequenced ? 0 : ++this.#sendSeq;
-    const frame = { ...body, seq, ack: this.#recvSeq } as Frame;
-    this.#link.send(this.#codec.encode(frame));
+    if (body.type === "ack" || body.type === "close") {
+      this.#link?.send(this.#codec.encode({ ...body, seq: 0, ack: this.#recvSeq } as Frame));
+      return;
+    }
+    // Encode before taking the number, so a refused frame leaves no gap in the sequence.
+    const seq = this.#sendSeq + 1;
+    const bytes = this.#codec.encode({ ...body, seq, ack: this.#recvSeq } as Frame);
+    this.#sendSeq = seq;
+    this.#unacked.push({ seq, bytes });
+    this.#unackedBytes += bytes.byteLength;
+    if (this.#link) {
+      this.#link.send(bytes);
+      this.#acked(); // the frame carries the ack
+    }
+    if (this.#unackedBytes > this.options.maxUnackedBytes && this.#unacked.length - this.#head > 1) {
+      this.close(SessionErrorCode.E_BACKPRESSURE, `${this.#unackedBytes} bytes unacknowledged`);
+    }
   }
 
-  /** Close with a close frame carrying the code and reason, then close the link. */
+  /** Close for good: a close frame with the code and reason if a link is up, then the link. */
   close(code: string, reason: string): void {
     if (this.#closed) return;
+    const link = this.#link;
     this.send({ type: "close", code, reason });
-    this.#closed = true;
-    this.#link.close(code, reason);
+    this.#end({ code, reason, byRemote: false });
+    link?.close(code, reason);
+    this.#pendingLink?.close(code, reason);
   }
 
-  #receive(bytes: Uint8Array): void {
+  /** The session expired (grace passed, or the remote no longer has it): the remote is gone. */
+  expire(reason: string): void {
     if (this.#closed) return;
-    let frame: Frame;
-    try {
-      frame = this.#codec.decode(bytes);
-    } catch (error) {
-      if (error instanceof WireError) return this.close(error.code, error.message);
-      throw error;
+    const code = SessionErrorCode.E_SESSION_EXPIRED;
+    const link = this.#link;
+    this.send({ type: "close", code, reason });
+    this.#end({ code, reason, byRemote: true });
+    link?.close(code, reason);
+  }
+
+  // ---- called by handshakes -----------------------------------------------------------------
+
+  /** A handshake started on `link` for this session; its break counts like a link break. */
+  bind(link: Link): void {
+    this.#pendingLink = link;
+  }
+
+  /**
+   * The handshake on `link` succeeded: continue the session on it. `remoteAck` is the highest
+   * seq the remote holds; everything after it is resent, in order. Throws CapbusError when the
+   * remote claims frames never sent or already released.
+   */
+  attach(link: Link, id: Uint8Array, remoteAck: number, hello: HelloFrame): void {
+    if (this.#closed) return link.close(SessionErrorCode.E_SESSION_EXPIRED, "the session is over");
+    const first = this.id === undefined;
+    // A remote ack below what was already released is stale (its hello raced acks on the old
+    // link): resending starts at the oldest frame still held either way.
+    if (remoteAck > this.#sendSeq) {
+      throw new CapbusError("E_PROTOCOL", `resume after seq ${remoteAck}, but only ${this.#sendSeq} sent`);
     }
+    this.#cancelGrace?.();
+    this.#cancelGrace = undefined;
+    const old = this.#link;
+    this.id = id;
+    this.#link = link;
+    if (this.#pendingLink === link) this.#pendingLink = undefined;
+    if (old && old !== link) old.close(SessionErrorCode.E_REPLACED, "the session resumed on a newer link");
+    this.#release(remoteAck);
+    // The hello reaches the peer once per session: resumes are invisible to it.
+    if (first) this.#deliver({ ...hello, seq: 0 });
+    for (let i = this.#head; i < this.#unacked.length && this.#link === link; i++) {
+      link.send(this.#unacked[i]!.bytes);
+    }
+  }
+
+  /** One frame from the remote on `link` (a link a handshake attached). */
+  receive(link: Link, bytes: Uint8Array): void {
+    if (this.#closed || link !== this.#link) return;
+    const decoded = this.#codec.decodeFrame(bytes);
+    if (!decoded.ok) return this.close(decoded.error.code, decoded.error.message);
+    const frame = decoded.frame;
     if (frame.type === "close") {
-      this.#closed = true;
-      this.#report({ code: frame.code, reason: frame.reason, byRemote: true });
-      this.#link.close(frame.code, frame.reason);
+      this.#end({ code: frame.code, reason: frame.reason, byRemote: true });
+      link.close(frame.code, frame.reason);
       return;
+    }
+    if (frame.type === "hello" || frame.type === "auth") {
+      return this.close("E_PROTOCOL", `${frame.type} after the handshake`);
     }
     if (frame.ack > this.#sendSeq) {
       return this.close("E_PROTOCOL", `ack ${frame.ack} for frames never sent (last ${this.#sendSeq})`);
     }
-    if (frame.type !== "ack") {
-      if (frame.seq !== this.#recvSeq + 1) {
-        return this.close("E_SEQUENCE", `frame seq ${frame.seq}, expected ${this.#recvSeq + 1}`);
-      }
-      this.#recvSeq = frame.seq;
+    this.#release(frame.ack);
+    if (frame.type === "ack") return;
+    if (frame.seq <= this.#recvSeq) {
+      this.duplicates++; // resent across a resume and already delivered: nothing twice (P6)
+      return;
     }
+    if (frame.seq !== this.#recvSeq + 1) {
+      return this.close("E_SEQUENCE", `frame seq ${frame.seq}, expected ${this.#recvSeq + 1}`);
+    }
+    this.#recvSeq = frame.seq;
+    this.#owe();
+    this.#deliver(frame);
+  }
+
+  /** `link` closed or broke. A break within the grace period waits for a resume. */
+  linkClosed(link: Link, info: LinkClosedInfo): void {
+    if (this.#closed) return;
+    if (link === this.#pendingLink) this.#pendingLink = undefined;
+    else if (link === this.#link) this.#link = undefined;
+    else return;
+    if (this.#link || this.#pendingLink) return;
+    if (this.options.graceMs <= 0) return this.#end(info);
+    if (this.#cancelGrace) return;
+    this.#cancelGrace = this.options.runtime.setTimer(this.options.graceMs, () => {
+      this.#cancelGrace = undefined;
+      if (!this.#link) this.expire(`no resume within ${this.options.graceMs} ms (${info.code})`);
+    });
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #deliver(frame: Frame): void {
     try {
       this.#handler.frame(this, frame);
     } catch (error) {
       if (error instanceof CapbusError) return this.close(error.code, error.message);
+      if (error instanceof WireError) return this.close(error.code, error.message);
       throw error;
     }
   }
 
-  #onClosed(info: LinkClosedInfo): void {
-    this.#closed = true;
-    this.#report(info);
+  /** Drop sent frames up to `ack`: the remote holds them. */
+  #release(ack: number): void {
+    while (this.#head < this.#unacked.length && this.#unacked[this.#head]!.seq <= ack) {
+      this.#unackedBytes -= this.#unacked[this.#head]!.bytes.byteLength;
+      this.#head++;
+    }
+    // Compact now and then rather than shifting per frame.
+    if (this.#head > 1024 && this.#head * 2 > this.#unacked.length) {
+      this.#unacked = this.#unacked.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
-  // Whichever end closed, and however, the handler hears of it exactly once.
-  #report(info: LinkClosedInfo): void {
-    if (this.#reported) return;
-    this.#reported = true;
+  /** A frame arrived: acknowledge soon, or at once after `ackEvery` of them. */
+  #owe(): void {
+    this.#ackOwed++;
+    if (this.#ackOwed >= this.options.ackEvery) {
+      this.send({ type: "ack" });
+      return this.#acked();
+    }
+    this.#cancelAck ??= this.options.runtime.setTimer(this.options.ackDelayMs, () => {
+      this.#cancelAck = undefined;
+      if (this.#ackOwed > 0 && this.#link) {
+        this.send({ type: "ack" });
+        this.#ackOwed = 0;
+      }
+    });
+  }
+
+  #acked(): void {
+    this.#ackOwed = 0;
+    this.#cancelAck?.();
+    this.#cancelAck = undefined;
+  }
+
+  #end(info: LinkClosedInfo): void {
+    this.#closed = true;
+    this.#link = undefined;
+    this.#cancelAck?.();
+    this.#cancelGrace?.();
+    this.#cancelAck = this.#cancelGrace = undefined;
+    this.#unacked = [];
+    this.#head = 0;
+    this.#unackedBytes = 0;
     this.#handler.closed(this, info);
   }
 }

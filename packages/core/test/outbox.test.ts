@@ -5,9 +5,12 @@ import { LamportClock } from "../src/timestamp.js";
 
 function event(seq: number, fast: boolean, ...peers: string[]): OutEvent {
   const destinations = new Map<string, OutDestination>(
-    peers.map((peer) => [peer, { peer, nodes: [1], state: "pending", proposal: 0, code: undefined }]),
+    peers.map((peer) => [
+      peer,
+      { peer, role: "deliver", nodes: [1], state: "pending", proposal: 0, code: undefined, dead: [] },
+    ]),
   );
-  return { seq, fast, destinations, sent: !fast, decided: false, final: undefined };
+  return { seq, kind: "message", fast, destinations, sent: !fast, decided: false, final: undefined };
 }
 
 function setup() {
@@ -16,6 +19,7 @@ function setup() {
   const decided: Array<[number, number | undefined]> = [];
   const outbox = new Outbox(clock, {
     sendFast: (e) => sent.push(e.seq),
+    ready: () => true,
     decided: (e) => decided.push([e.seq, e.final]),
   });
   return { clock, outbox, sent, decided };

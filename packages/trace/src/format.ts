@@ -29,7 +29,17 @@ export const TraceSend = z.object({
   handles: z.array(node),
 });
 export const TraceDestroy = z.object({ peer, op: z.literal("destroy"), event, nodes: z.array(node) });
-export const TraceRelease = z.object({ peer, op: z.literal("release"), event, node });
+export const TraceRelease = z.object({
+  peer,
+  op: z.literal("release"),
+  event,
+  node,
+  /**
+   * Present when the references dropped are not the peer's own handle: those an owner counted
+   * for a receiver the transfer never reached (the peer id of that receiver, possibly the peer).
+   */
+  holder: z.string().min(1).optional(),
+});
 export const TraceAbort = z.object({ peer, op: z.literal("abort"), event });
 export const TraceImport = z.object({ peer, op: z.literal("import"), node });
 /**

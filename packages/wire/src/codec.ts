@@ -44,6 +44,15 @@ export type DecodeResult =
   | { readonly ok: false; readonly error: WireError };
 
 const LAYOUT_BY_TYPE: ReadonlyMap<string, FrameLayout> = new Map(FRAME_LAYOUTS.map((l) => [l.type, l]));
+/** Fields that hold handle refs, written as `[owner, node]` pairs. */
+const HANDLE_LISTS: ReadonlySet<string> = new Set(["handles", "dead"]);
+/** Layouts by wire code; codes need not be contiguous. */
+const LAYOUT_BY_CODE: ReadonlyArray<FrameLayout | undefined> = FRAME_LAYOUTS.reduce<
+  Array<FrameLayout | undefined>
+>((byCode, layout) => {
+  byCode[layout.code] = layout;
+  return byCode;
+}, []);
 
 export class FrameCodec {
   readonly limits: ResolvedLimits;
@@ -134,7 +143,7 @@ export class FrameCodec {
     if (name === "payload") {
       return checkPayload(value, 2, this.limits.maxDepth) ? widenPayload(value) : value;
     }
-    if (name === "handles") {
+    if (HANDLE_LISTS.has(name)) {
       return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);
     }
     if (typeof value === "number") return wideInt(value);
@@ -157,7 +166,7 @@ function toFrame(value: unknown, floatMask: number): Frame {
   if (typeof code !== "number" || !Number.isInteger(code) || code < 0 || (floatMask & 1) !== 0) {
     throw new WireError(WireErrorCode.E_SCHEMA, "frame type is not an unsigned integer");
   }
-  const layout = FRAME_LAYOUTS[code];
+  const layout = LAYOUT_BY_CODE[code];
   if (layout === undefined) throw new WireError(WireErrorCode.E_UNKNOWN_FRAME, `unknown frame type ${code}`);
   if (value.length !== 3 + layout.fields.length) {
     throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has ${value.length} elements`);
@@ -170,7 +179,7 @@ function toFrame(value: unknown, floatMask: number): Frame {
   for (let i = 0; i < layout.fields.length; i++) {
     const name = layout.fields[i]!;
     const item: unknown = value[i + 3];
-    object[name] = name === "handles" && Array.isArray(item) ? item.map(handleRef) : item;
+    object[name] = HANDLE_LISTS.has(name) && Array.isArray(item) ? item.map(handleRef) : item;
   }
   const parsed = layout.schema.safeParse(object);
   if (!parsed.success) throw schemaError(parsed.error);

@@ -28,14 +28,37 @@ const Nodes = z
 export const HandleRefSchema = z.strictObject({ owner: PeerId, node: Uint });
 export type HandleRef = z.infer<typeof HandleRefSchema>;
 
+/** Raw bytes of one of the given lengths (spec/wire.md §5.1: keys, nonces, session ids, signatures). */
+const bytesOf = (...sizes: number[]) =>
+  z
+    .custom<Uint8Array>((b) => b instanceof Uint8Array, "bytes")
+    .refine((b) => sizes.includes(b.byteLength), `bytes of length ${sizes.join(" or ")}`);
+
+/** Opens every link; unsequenced, because it belongs to the link, not to the session (spec/transports.md §3). */
 export const HelloFrameSchema = z.strictObject({
   type: z.literal("hello"),
-  seq: Seq,
+  seq: z.literal(0),
+  /** The highest seq received in the session named by `session` (0 for a new session). */
   ack: Uint,
   versions: z.array(Uint).min(1),
   peer: PeerId,
+  /** The sender's Ed25519 public key, or empty for an unauthenticated peer. */
+  key: bytesOf(0, 32),
+  /** Fresh random bytes for this link; the remote signs them in its auth. */
+  nonce: bytesOf(16),
+  /** The session the sender wants to resume, or empty for a new session. */
+  session: bytesOf(0, 32),
 });
 export type HelloFrame = z.infer<typeof HelloFrameSchema>;
+
+/** Proves the hello's key: a signature over both hellos (spec/transports.md §3.2). */
+export const AuthFrameSchema = z.strictObject({
+  type: z.literal("auth"),
+  seq: z.literal(0),
+  ack: Uint,
+  sig: bytesOf(64),
+});
+export type AuthFrame = z.infer<typeof AuthFrameSchema>;
 
 export const StageFrameSchema = z.strictObject({
   type: z.literal("stage"),
@@ -46,6 +69,8 @@ export const StageFrameSchema = z.strictObject({
   nodes: Nodes,
   payload: z.unknown(),
   handles: z.array(HandleRefSchema),
+  /** Every peer the event is staged at for delivery: owners count a reference for each. */
+  receivers: z.array(PeerId),
 });
 export type StageFrame = z.infer<typeof StageFrameSchema>;
 
@@ -64,6 +89,8 @@ export const CommitFrameSchema = z.strictObject({
   ack: Uint,
   event: Uint,
   lamport: Uint,
+  /** Carried handles whose nodes were destroyed before this event: they arrive dead. */
+  dead: z.array(HandleRefSchema),
 });
 export type CommitFrame = z.infer<typeof CommitFrameSchema>;
 
@@ -120,8 +147,58 @@ export const CloseFrameSchema = z.strictObject({
 });
 export type CloseFrame = z.infer<typeof CloseFrameSchema>;
 
+export const NoticeFrameSchema = z.strictObject({
+  type: z.literal("notice"),
+  seq: Seq,
+  ack: Uint,
+  event: Uint,
+  clock: Uint,
+  /** The receiving owner's nodes whose handles the event carries. */
+  nodes: Nodes,
+  /** The peers that will receive those handles. */
+  receivers: z.array(PeerId).min(1),
+});
+export type NoticeFrame = z.infer<typeof NoticeFrameSchema>;
+
+export const DeadFrameSchema = z.strictObject({
+  type: z.literal("dead"),
+  seq: Seq,
+  ack: Uint,
+  event: Uint,
+  /** A proposal above the destruction of every listed node. */
+  lamport: Uint,
+  nodes: Nodes,
+});
+export type DeadFrame = z.infer<typeof DeadFrameSchema>;
+
+export const DestroyFrameSchema = z.strictObject({
+  type: z.literal("destroy"),
+  seq: Seq,
+  ack: Uint,
+  event: Uint,
+  clock: Uint,
+  /** The sender's nodes being destroyed that the receiver holds (may be none at pick start). */
+  nodes: z.array(Uint).refine((nodes) => new Set(nodes).size === nodes.length, "duplicate node"),
+});
+export type DestroyFrame = z.infer<typeof DestroyFrameSchema>;
+
+export const ReleaseFrameSchema = z.strictObject({
+  type: z.literal("release"),
+  seq: Seq,
+  ack: Uint,
+  event: Uint,
+  clock: Uint,
+  node: Uint,
+  /** References dropped: at least one. */
+  count: z.int().min(1),
+  /** Whose references: the sender's own, or a receiver's its transfer never reached. */
+  holder: PeerId,
+});
+export type ReleaseFrame = z.infer<typeof ReleaseFrameSchema>;
+
 export const FrameSchema = z.discriminatedUnion("type", [
   HelloFrameSchema,
+  AuthFrameSchema,
   StageFrameSchema,
   ProposeFrameSchema,
   CommitFrameSchema,
@@ -131,6 +208,10 @@ export const FrameSchema = z.discriminatedUnion("type", [
   RejectFrameSchema,
   AckFrameSchema,
   CloseFrameSchema,
+  NoticeFrameSchema,
+  DeadFrameSchema,
+  DestroyFrameSchema,
+  ReleaseFrameSchema,
 ]);
 export type Frame = z.infer<typeof FrameSchema>;
 export type FrameType = Frame["type"];
@@ -151,17 +232,23 @@ function loose<S extends z.ZodRawShape>(schema: z.ZodObject<S>) {
   return z.object(schema.shape);
 }
 
-/** Indexed by wire code; the position of a layout is its code (spec/wire.md §Frame types). */
+/** Every frame type's layout (spec/wire.md §Frame types); codes need not be contiguous. */
 export const FRAME_LAYOUTS: readonly FrameLayout[] = [
-  { type: "hello", code: 0, fields: ["versions", "peer"], schema: loose(HelloFrameSchema) },
+  {
+    type: "hello",
+    code: 0,
+    fields: ["versions", "peer", "key", "nonce", "session"],
+    schema: loose(HelloFrameSchema),
+  },
+  { type: "auth", code: 16, fields: ["sig"], schema: loose(AuthFrameSchema) },
   {
     type: "stage",
     code: 1,
-    fields: ["event", "clock", "nodes", "payload", "handles"],
+    fields: ["event", "clock", "nodes", "payload", "handles", "receivers"],
     schema: loose(StageFrameSchema),
   },
   { type: "propose", code: 2, fields: ["event", "lamport"], schema: loose(ProposeFrameSchema) },
-  { type: "commit", code: 3, fields: ["event", "lamport"], schema: loose(CommitFrameSchema) },
+  { type: "commit", code: 3, fields: ["event", "lamport", "dead"], schema: loose(CommitFrameSchema) },
   { type: "abort", code: 4, fields: ["event"], schema: loose(AbortFrameSchema) },
   {
     type: "unicast",
@@ -173,6 +260,20 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
   { type: "reject", code: 7, fields: ["event", "code"], schema: loose(RejectFrameSchema) },
   { type: "ack", code: 8, fields: [], schema: loose(AckFrameSchema) },
   { type: "close", code: 9, fields: ["code", "reason"], schema: loose(CloseFrameSchema) },
+  {
+    type: "notice",
+    code: 10,
+    fields: ["event", "clock", "nodes", "receivers"],
+    schema: loose(NoticeFrameSchema),
+  },
+  { type: "dead", code: 11, fields: ["event", "lamport", "nodes"], schema: loose(DeadFrameSchema) },
+  { type: "destroy", code: 12, fields: ["event", "clock", "nodes"], schema: loose(DestroyFrameSchema) },
+  {
+    type: "release",
+    code: 13,
+    fields: ["event", "clock", "node", "count", "holder"],
+    schema: loose(ReleaseFrameSchema),
+  },
 ];
 
 /** Wire code of each frame type. */
@@ -187,4 +288,9 @@ export const FRAME_CODES: { readonly [T in FrameType]: number } = {
   reject: 7,
   ack: 8,
   close: 9,
+  notice: 10,
+  dead: 11,
+  destroy: 12,
+  release: 13,
+  auth: 16,
 };

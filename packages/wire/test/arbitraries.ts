@@ -62,10 +62,25 @@ const handle: fc.Arbitrary<HandleRef> = record({ owner: peerId, node: uint });
 export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame, { type: T }>> } = {
   hello: record({
     type: fc.constant("hello"),
-    seq,
+    seq: fc.constant(0),
     ack: uint,
     versions: fc.array(uint, { maxLength: 4 }).map((v) => [...v, 1]),
     peer: peerId,
+    key: fc.oneof(
+      fc.uint8Array({ minLength: 0, maxLength: 0 }),
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    ),
+    nonce: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+    session: fc.oneof(
+      fc.uint8Array({ minLength: 0, maxLength: 0 }),
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    ),
+  }),
+  auth: record({
+    type: fc.constant("auth"),
+    seq: fc.constant(0),
+    ack: uint,
+    sig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
   }),
   stage: record({
     type: fc.constant("stage"),
@@ -76,9 +91,17 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     nodes: fc.uniqueArray(uint, { minLength: 1, maxLength: 5 }),
     payload,
     handles: fc.array(handle, { maxLength: 3 }),
+    receivers: fc.array(peerId, { maxLength: 3 }),
   }),
   propose: record({ type: fc.constant("propose"), seq, ack: uint, event: uint, lamport: uint }),
-  commit: record({ type: fc.constant("commit"), seq, ack: uint, event: uint, lamport: uint }),
+  commit: record({
+    type: fc.constant("commit"),
+    seq,
+    ack: uint,
+    event: uint,
+    lamport: uint,
+    dead: fc.array(handle, { maxLength: 3 }),
+  }),
   abort: record({ type: fc.constant("abort"), seq, ack: uint, event: uint }),
   unicast: record({
     type: fc.constant("unicast"),
@@ -93,6 +116,41 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
   reject: record({ type: fc.constant("reject"), seq, ack: uint, event: uint, code }),
   ack: record({ type: fc.constant("ack"), seq: fc.constant(0), ack: uint }),
   close: record({ type: fc.constant("close"), seq: fc.constant(0), ack: uint, code, reason: text }),
+  notice: record({
+    type: fc.constant("notice"),
+    seq,
+    ack: uint,
+    event: uint,
+    clock: uint,
+    nodes: fc.uniqueArray(uint, { minLength: 1, maxLength: 5 }),
+    receivers: fc.array(peerId, { minLength: 1, maxLength: 3 }),
+  }),
+  dead: record({
+    type: fc.constant("dead"),
+    seq,
+    ack: uint,
+    event: uint,
+    lamport: uint,
+    nodes: fc.uniqueArray(uint, { minLength: 1, maxLength: 5 }),
+  }),
+  destroy: record({
+    type: fc.constant("destroy"),
+    seq,
+    ack: uint,
+    event: uint,
+    clock: uint,
+    nodes: fc.uniqueArray(uint, { maxLength: 5 }),
+  }),
+  release: record({
+    type: fc.constant("release"),
+    seq,
+    ack: uint,
+    event: uint,
+    clock: uint,
+    node: uint,
+    count: uint.filter((n) => n >= 1),
+    holder: peerId,
+  }),
 };
 
 export const anyFrame: fc.Arbitrary<Frame> = fc.oneof(...Object.values(frames));

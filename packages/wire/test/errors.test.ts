@@ -4,6 +4,18 @@ import { assertPayload, decodeFrame, type Frame, FrameCodec, WireError, WireErro
 import fc from "fast-check";
 import { anyFrame, fcParams, fromHex } from "./arbitraries.js";
 
+/** A valid unauthenticated hello (spec/wire.md §5.1). */
+const hello = {
+  type: "hello",
+  seq: 0,
+  ack: 0,
+  versions: [1],
+  peer: "a",
+  key: new Uint8Array(0),
+  nonce: new Uint8Array(16),
+  session: new Uint8Array(0),
+};
+
 function codeOf(fn: () => unknown): string {
   try {
     fn();
@@ -144,7 +156,7 @@ describe("decode refusals", () => {
   test("decodeFrame returns the frame or the error", () => {
     const ok = decodeFrame(fromHex("83080005"));
     assert.deepStrictEqual(ok, { ok: true, frame: { type: "ack", seq: 0, ack: 5 } });
-    const bad = decodeFrame(fromHex("830a0000"));
+    const bad = decodeFrame(fromHex("830e0000"));
     assert.equal(bad.ok, false);
     if (!bad.ok) assert.equal(bad.error.code, "E_UNKNOWN_FRAME");
     const large = decodeFrame(fromHex("83080005"), { maxFrameBytes: 3 });
@@ -180,14 +192,12 @@ describe("encode refusals", () => {
     assert.equal(codeOf(encode({ ...stage, nodes: [1, 1] })), "E_SCHEMA");
     assert.equal(codeOf(encode({ ...stage, nodes: [] })), "E_SCHEMA");
     assert.equal(codeOf(encode({ ...stage, nodes: [1], handles: [{ owner: "", node: 1 }] })), "E_SCHEMA");
-    assert.equal(
-      codeOf(encode({ type: "hello", seq: 1, ack: 0, versions: [1], peer: "a".repeat(129) })),
-      "E_SCHEMA",
-    );
+    assert.equal(codeOf(encode({ ...hello, peer: "a".repeat(129) })), "E_SCHEMA");
   });
 
   test("a hello without version 1 is E_VERSION", () => {
-    assert.equal(codeOf(encode({ type: "hello", seq: 1, ack: 0, versions: [2], peer: "a" })), "E_VERSION");
+    assert.equal(codeOf(encode({ ...hello, versions: [2] })), "E_VERSION");
+    assert.equal(codeOf(encode({ ...hello, seq: 1 })), "E_SCHEMA", "hello is unsequenced");
   });
 
   test("payload values outside the data model are E_PAYLOAD", () => {

@@ -50,6 +50,7 @@ describe("valid vectors", () => {
     }
     for (const type of [
       "hello",
+      "auth",
       "stage",
       "propose",
       "commit",

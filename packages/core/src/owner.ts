@@ -1,0 +1,81 @@
+/**
+ * The owner's side of handles (spec/ordering.md §5, §9, §10, §11): per node, who holds how many
+ * references, whether it is being destroyed, and the frames held during a destroy's pick window.
+ */
+import type { Node } from "./handles.js";
+import { compareTimestamps, type Timestamp } from "./timestamp.js";
+
+export type NodeState = "alive" | "destroying" | "picking" | "destroyed";
+
+export class OwnedNode {
+  readonly node: Node;
+  /** References per peer other than the owner; a peer with a count is a holder. */
+  readonly references = new Map<string, number>();
+  state: NodeState = "alive";
+  /** The final of the node's destroy, once picked. */
+  destroyedAt: Timestamp | undefined;
+
+  constructor(node: Node) {
+    this.node = node;
+  }
+
+  /** May `peer` send to this node? */
+  allows(peer: string): boolean {
+    return peer === this.node.owner || (this.references.get(peer) ?? 0) > 0;
+  }
+
+  /** Add one reference for each peer (the owner itself is not counted). */
+  acquire(peers: Iterable<string>): void {
+    for (const peer of peers) {
+      if (peer !== this.node.owner) this.references.set(peer, (this.references.get(peer) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * Drop `count` references of `holder`. Returns true when this took the last reference held
+   * outside the owner: the owner then gets a released notification.
+   */
+  release(holder: string, count: number): boolean {
+    const held = this.references.get(holder);
+    if (held === undefined) return false;
+    if (held > count) this.references.set(holder, held - count);
+    else this.references.delete(holder);
+    return this.references.size === 0;
+  }
+
+  /** Is the node's destroy ordered before `ts`? */
+  destroyedBefore(ts: Timestamp): boolean {
+    return this.destroyedAt !== undefined && compareTimestamps(this.destroyedAt, ts) < 0;
+  }
+}
+
+/** Frames answered later: those naming a node inside a destroy's pick window (§9 step 2). */
+export class HeldFrames {
+  readonly #held: Array<{ readonly from: string; readonly event: number; readonly run: () => void }> = [];
+
+  get size(): number {
+    return this.#held.length;
+  }
+
+  hold(from: string, event: number, run: () => void): void {
+    this.#held.push({ from, event, run });
+  }
+
+  /** The sender aborted a held event: it is never answered. */
+  drop(from: string, event: number): boolean {
+    const i = this.#held.findIndex((h) => h.from === from && h.event === event);
+    if (i >= 0) this.#held.splice(i, 1);
+    return i >= 0;
+  }
+
+  /** The sender is gone: forget its held frames. */
+  dropSender(from: string): void {
+    for (let i = this.#held.length - 1; i >= 0; i--)
+      if (this.#held[i]?.from === from) this.#held.splice(i, 1);
+  }
+
+  /** Answer every held frame now (in arrival order); those that still must wait are held again. */
+  replay(): void {
+    for (const held of this.#held.splice(0)) held.run();
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * Codes a session or its handshake closes a link with (spec/transports.md §7). They travel in
+ * `close` frames and in `LinkClosedInfo.code`; programs compare the code, never the reason text.
+ */
+export const SessionErrorCode = {
+  /** The handshake failed: a key that does not match the peer id, a bad signature, or a keyed peer met an unkeyed one. */
+  E_AUTH: "E_AUTH",
+  /** The handshake did not finish within `handshakeTimeoutMs`. */
+  E_HANDSHAKE_TIMEOUT: "E_HANDSHAKE_TIMEOUT",
+  /** A resume named a session that has expired (or never existed) at the other end; the session is gone at both ends. */
+  E_SESSION_EXPIRED: "E_SESSION_EXPIRED",
+  /** More than `maxUnackedBytes` of sent frames were unacknowledged: the remote is too slow and is dropped. */
+  E_BACKPRESSURE: "E_BACKPRESSURE",
+  /** A newer link resumed the session; the older link is closed. */
+  E_REPLACED: "E_REPLACED",
+} as const;
+export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode];
