@@ -1,9 +1,9 @@
 /**
- * Random ordered-messaging workloads on the simulator: unicasts, multicasts, messages carrying
- * handles, and causal chains where a delivery makes its receiver send on. Everything a run does
- * follows from its parameters, so a failing run replays from them.
+ * Random workloads on the simulator: unicasts, multicasts, handles passed to third peers, causal
+ * chains where a delivery makes its receiver send on, destroys, releases, and a close of every
+ * peer at the end. Everything a run does follows from its parameters, so a failing run replays.
  */
-import type { Handle, Peer, SendResult } from "@capbus/core";
+import { CapbusError, type Handle, type Node, type Peer, type SendResult } from "@capbus/core";
 import { Random, SimWorld } from "@capbus/sim";
 import { MemoryTraceSink } from "@capbus/trace";
 
@@ -16,25 +16,33 @@ export interface WorkloadParams {
 export interface WorkloadCounts {
   unicast: number;
   multicast: number;
+  /** Messages carrying handles. */
   withHandles: number;
+  /** Messages carrying a handle to a node neither the sender nor any receiver owns. */
+  thirdParty: number;
   /** Sends made by a peer in reaction to a delivery. */
   reaction: number;
+  destroy: number;
+  release: number;
+  /** A transfer of a node in flight while its destroy was undecided (either started first). */
+  racing: number;
+  /** Handles that arrived already destroyed. */
+  deadOnArrival: number;
 }
 
 export interface WorkloadRun {
   readonly traces: MemoryTraceSink;
   readonly counts: WorkloadCounts;
   readonly results: SendResult[];
-  /** Deliveries the sends promised (one per destination node), and those made. */
-  readonly expectedDeliveries: number;
-  readonly deliveries: number;
+  /** Sends refused before their round (the handle died locally first), by code. */
+  readonly refused: Map<string, number>;
   /** Each peer's deliveries as [lamport, sender, seq], in delivery order. */
   readonly orders: Map<string, Array<readonly [number, string, number]>>;
 }
 
-/** A causal chain: each hop is a list of node indexes the receiver of the previous hop sends to. */
+/** A causal chain: how many more times a receiver sends on. */
 interface Chain {
-  readonly hops: readonly (readonly number[])[];
+  readonly hops: number;
 }
 
 const LATENCIES = ["fast", "normal", "slow", { min: 0, max: 120 }] as const;
@@ -55,69 +63,130 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     }
   }
   const nodes = peers.flatMap((peer) => Array.from({ length: random.int(1, 3) }, () => peer.createNode()));
-  // handles[p][n]: peer p's handle to node n (its own nodes' handles for the owner).
-  const handles: Handle[][] = peers.map((peer) =>
-    nodes.map((node) => (node.owner === peer.id ? node.handle : world.give(node, peer.id))),
-  );
+  // held[p]: the live handles peer p may use (its own nodes' and those it was given).
+  const held: Map<string, Handle>[] = peers.map(() => new Map());
+  for (const [p, peer] of peers.entries()) {
+    for (const node of nodes) {
+      if (node.owner === peer.id) held[p]?.set(node.name, node.handle);
+      else if (random.chance(0.6)) held[p]?.set(node.name, world.give(node, peer.id));
+    }
+  }
 
-  const counts: WorkloadCounts = { unicast: 0, multicast: 0, withHandles: 0, reaction: 0 };
+  const counts: WorkloadCounts = {
+    unicast: 0,
+    multicast: 0,
+    withHandles: 0,
+    thirdParty: 0,
+    reaction: 0,
+    destroy: 0,
+    release: 0,
+    racing: 0,
+    deadOnArrival: 0,
+  };
   const results: SendResult[] = [];
-  const sends: Promise<void>[] = [];
-  let expectedDeliveries = 0;
+  const refused = new Map<string, number>();
+  const work: Promise<void>[] = [];
+  const inFlight = new Map<string, number>(); // node name → undecided transfers carrying it
+  const destroying = new Set<string>();
 
-  const pickTargets = (): number[] => {
-    const count = random.chance(0.5) ? 1 : random.int(2, Math.min(5, nodes.length));
-    const chosen = new Set<number>();
-    while (chosen.size < count) chosen.add(random.int(0, nodes.length - 1));
-    return [...chosen];
+  const live = (p: number): Handle[] => [...(held[p]?.values() ?? [])].filter((h) => h.state === "live");
+  const refuse = (error: unknown) => {
+    if (!(error instanceof CapbusError)) throw error;
+    refused.set(error.code, (refused.get(error.code) ?? 0) + 1);
   };
 
-  const send = (from: number, targets: readonly number[], chain: Chain, reaction: boolean): void => {
+  const send = (from: number, chain: Chain, reaction: boolean): void => {
     const peer = peers[from] as Peer;
-    const own = nodes.filter((n) => n.owner === peer.id);
-    const carry = random.chance(0.15) ? [random.pick(own).handle] : [];
+    const usable = live(from);
+    if (usable.length === 0) return;
+    const count = usable.length === 1 || random.chance(0.5) ? 1 : random.int(2, Math.min(5, usable.length));
+    const targets = new Map<string, Handle>();
+    while (targets.size < count) {
+      const h = random.pick(usable);
+      targets.set(h.name, h);
+    }
+    const carry = random.chance(0.3) ? [random.pick(usable)] : [];
     if (reaction) counts.reaction++;
-    if (targets.length === 1) counts.unicast++;
+    if (targets.size === 1) counts.unicast++;
     else counts.multicast++;
     if (carry.length > 0) counts.withHandles++;
-    expectedDeliveries += targets.length;
-    const to = targets.map((n) => handles[from]?.[n] as Handle);
-    sends.push(peer.send(to, chain, { handles: carry }).then((result) => void results.push(result)));
+    const owners = new Set([peer.id, ...[...targets.values()].map((h) => h.owner)]);
+    for (const h of carry) {
+      if (!owners.has(h.owner)) counts.thirdParty++;
+      if (destroying.has(h.name)) counts.racing++;
+      inFlight.set(h.name, (inFlight.get(h.name) ?? 0) + 1);
+    }
+    const done = () => {
+      for (const h of carry) inFlight.set(h.name, (inFlight.get(h.name) ?? 1) - 1);
+    };
+    work.push(
+      peer.send([...targets.values()], chain, { handles: carry }).then(
+        (result) => {
+          done();
+          results.push(result);
+        },
+        (error: unknown) => {
+          done();
+          refuse(error);
+        },
+      ),
+    );
+  };
+
+  const destroy = (p: number): void => {
+    const peer = peers[p] as Peer;
+    const own = nodes.filter((n): n is Node => n.owner === peer.id && !destroying.has(n.name));
+    if (own.length === 0) return;
+    const node = random.pick(own);
+    counts.destroy++;
+    destroying.add(node.name);
+    if ((inFlight.get(node.name) ?? 0) > 0) counts.racing++;
+    work.push(peer.destroy(node).then(() => undefined, refuse));
+  };
+
+  const release = (p: number): void => {
+    const others = live(p).filter((h) => h.owner !== peers[p]?.id);
+    if (others.length === 0) return;
+    const handle = random.pick(others);
+    counts.release++;
+    handle.release();
+    if (handle.state !== "live") held[p]?.delete(handle.name);
   };
 
   for (const [index, peer] of peers.entries()) {
     void (async () => {
       for await (const event of peer) {
+        if (event.kind === "destroyed") held[index]?.delete(event.handle.name);
         if (event.kind !== "message") continue;
+        for (const h of event.handles) held[index]?.set(h.name, h);
         const chain = event.payload as Chain;
-        const [next, ...rest] = chain.hops;
-        if (next) send(index, next, { hops: rest }, true);
+        if (chain.hops > 0) send(index, { hops: chain.hops - 1 }, true);
       }
     })();
   }
 
-  // Operations start at random virtual times, so concurrent sends interleave.
+  // Operations start at random virtual times, so concurrent ones interleave.
   for (let op = 0; op < params.operations; op++) {
-    const from = random.int(0, peers.length - 1);
-    const targets = pickTargets();
-    const hops = Array.from({ length: random.chance(0.3) ? random.int(1, 3) : 0 }, pickTargets);
-    world.scheduler.setTimer(random.int(0, 500), () => send(from, targets, { hops }, false));
+    const p = random.int(0, peers.length - 1);
+    const roll = random.next();
+    const hops = random.chance(0.3) ? random.int(1, 3) : 0;
+    const act =
+      roll < 0.05 ? () => destroy(p) : roll < 0.1 ? () => release(p) : () => send(p, { hops }, false);
+    world.scheduler.setTimer(random.int(0, 500), act);
   }
 
   await world.run();
-  await Promise.all(sends);
+  await Promise.all(work);
+  await world.close();
   const orders = new Map<string, Array<readonly [number, string, number]>>();
-  let deliveries = 0;
   for (const [peer, records] of traces.byPeer) {
     const order: Array<readonly [number, string, number]> = [];
     for (const r of records) {
-      if (r.op === "deliver") {
-        order.push(r.ts);
-        deliveries++;
-      }
+      if (r.op !== "deliver") continue;
+      order.push(r.ts);
+      counts.deadOnArrival += r.dead.length;
     }
     orders.set(peer, order);
   }
-  await world.close();
-  return { traces, counts, results, expectedDeliveries, deliveries, orders };
+  return { traces, counts, results, refused, orders };
 }

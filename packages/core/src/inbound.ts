@@ -60,7 +60,7 @@ export type Reply = (answer: Answer) => void;
 export class Inbound {
   readonly #queue = new IncomingQueue<Incoming>();
   readonly #held = new HeldFrames();
-  /** Nodes destroyed that this peer did not hold when told: a handle arriving later is dead. */
+  /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
   readonly #tombstones = new Map<string, Timestamp>();
   readonly #ctx: InboundContext;
 
@@ -235,11 +235,10 @@ export class Inbound {
     for (const id of nodes) {
       const name = nodeName(owner, id);
       const handle = owner === ctx.id ? ctx.owned(id)?.node.handle : ctx.handle(name);
-      if (owner !== ctx.id && handle?.state !== "live") {
-        this.#tombstones.set(name, ts); // never held here: nothing to tell, but remember
-        continue;
-      }
-      if (!handle) continue;
+      // Remembered either way: a handle to the node that arrives later in the order is dead.
+      if (owner !== ctx.id) this.#tombstones.set(name, ts);
+      // A node this peer does not hold (any more): nothing to tell.
+      if (!handle || (owner !== ctx.id && handle.state !== "live")) continue;
       if (owner !== ctx.id) handle.markDestroyed();
       this.#trace(event, "destroyed", name, ts, [], []);
       ctx.deliver({ kind: "destroyed", event, handle, ts });
