@@ -9,7 +9,10 @@ export interface MessageEvent {
   readonly event: string;
   readonly node: Node;
   readonly payload: unknown;
-  /** Handles the message carried, now held by this peer. */
+  /**
+   * Handles the message carried, in the order sent, now held by this peer. One whose node was
+   * destroyed before this message in the order arrives with state `destroyed`.
+   */
   readonly handles: readonly Handle[];
   /** The final timestamp: every peer that delivers two events orders them by it. */
   readonly ts: Timestamp;

@@ -217,15 +217,15 @@ export class Inbound {
       for (const ref of data.handles) if (!this.#arrivesDead(ref, ts, data.dead)) ctx.giveBack(ref);
       return;
     }
-    const live: Handle[] = [];
-    const dead: Handle[] = [];
-    for (const ref of data.handles) {
-      if (this.#arrivesDead(ref, ts, data.dead)) dead.push(ctx.deadHandle(ref));
-      else live.push(ctx.acquire(ref));
-    }
+    // Handles in the order sent; those that arrive dead are marked destroyed (§9, §11).
+    const handles = data.handles.map((ref) =>
+      this.#arrivesDead(ref, ts, data.dead) ? ctx.deadHandle(ref) : ctx.acquire(ref),
+    );
+    const live = handles.filter((h) => h.state === "live");
+    const dead = handles.filter((h) => h.state !== "live");
     for (const owned of nodes) {
       this.#trace(event, "message", owned.node.name, ts, live, dead);
-      ctx.deliver({ kind: "message", event, node: owned.node, payload: data.payload, handles: live, ts });
+      ctx.deliver({ kind: "message", event, node: owned.node, payload: data.payload, handles, ts });
     }
   }
 

@@ -1,0 +1,108 @@
+/** The owner's and the sender's side of destroy and transfer, against scripted remotes. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Peer } from "@capbus/core";
+import type { Frame } from "@capbus/wire";
+import { scriptedRemote, tick } from "./support/scripted-remote.js";
+
+const of = <T extends Frame["type"]>(frames: Frame[], type: T) =>
+  frames.filter((f): f is Extract<Frame, { type: T }> => f.type === type);
+
+test("after a destroy's pick, the owner answers stage and notice with dead, and unicast with E_DESTROYED", async () => {
+  const p = new Peer({ id: "P" });
+  const r = scriptedRemote(p, "R");
+  const m = p.createNode();
+  p.grant(m, "R");
+  const destroyed = p.destroy(m);
+  await tick();
+  const [stage] = of(r.frames(), "destroy");
+  assert.deepEqual(stage?.nodes, [m.id]);
+  r.push({ type: "propose", event: stage?.event, lamport: 1 });
+  const td = await destroyed;
+  await tick();
+  assert.deepEqual(
+    of(r.frames(), "commit").map((c) => c.lamport),
+    [td.lamport],
+  );
+  r.push({
+    type: "stage",
+    event: 1,
+    clock: 0,
+    nodes: [m.id],
+    payload: "late",
+    handles: [],
+    receivers: ["P"],
+  });
+  r.push({ type: "notice", event: 2, clock: 0, nodes: [m.id], receivers: ["P"] });
+  r.push({ type: "unicast", event: 3, clock: 0, node: m.id, payload: "late" });
+  const answers = r.frames();
+  const dead = of(answers, "dead");
+  assert.deepEqual(
+    dead.map((d) => [d.event, d.nodes]),
+    [
+      [1, [m.id]],
+      [2, [m.id]],
+    ],
+  );
+  for (const d of dead) assert.ok(d.lamport > td.lamport, "the proposal is above the destroy's final");
+  assert.deepEqual(
+    of(answers, "reject").map((f) => [f.event, f.code]),
+    [[3, "E_DESTROYED"]],
+  );
+});
+
+test("a notice in the pick window is held until the pick, then answered dead; its receivers were staged", async () => {
+  const p = new Peer({ id: "P" });
+  const r = scriptedRemote(p, "R");
+  const s = scriptedRemote(p, "S");
+  const m = p.createNode();
+  p.grant(m, "R");
+  const destroyed = p.destroy(m);
+  await tick();
+  const [stageR] = of(r.frames(), "destroy");
+  // Before R answers the destroy, it passes m on to S: P counts S as a holder.
+  r.push({ type: "notice", event: 1, clock: 0, nodes: [m.id], receivers: ["S"] });
+  assert.deepEqual(
+    r.frames().map((f) => f.type),
+    ["propose"],
+  );
+  r.push({ type: "propose", event: stageR?.event, lamport: 2 });
+  await tick();
+  // Pick start: S, a holder now, is staged; P waits for it and holds what names m meanwhile.
+  const [stageS] = of(s.frames(), "destroy");
+  assert.ok(stageS, "the destroy is staged at the new holder");
+  r.push({ type: "notice", event: 2, clock: 0, nodes: [m.id], receivers: ["S"] });
+  assert.deepEqual(r.frames(), [], "held during the pick window");
+  s.push({ type: "propose", event: stageS.event, lamport: 3 });
+  const td = await destroyed;
+  await tick();
+  const answers = r.frames();
+  const [held] = of(answers, "dead");
+  assert.equal(held?.event, 2);
+  assert.ok(held && held.lamport > td.lamport);
+  assert.equal(of(answers, "commit").length, 1);
+  assert.equal(of(s.frames(), "commit").length, 1);
+});
+
+test("the sender commits only where the message is taken, and reports E_DESTROYED per destination", async () => {
+  const a = new Peer({ id: "A" });
+  const p = scriptedRemote(a, "P");
+  const remote = a.importHandle({ owner: "P", node: 1, holder: "A" });
+  const own = a.createNode();
+  const sent = a.send([remote, own.handle], "m");
+  await tick();
+  const [stage] = of(p.frames(), "stage");
+  assert.deepEqual(stage?.receivers, ["P", "A"]);
+  p.push({ type: "dead", event: stage?.event, lamport: 40, nodes: [1] });
+  const result = await sent;
+  assert.ok(result.ts && result.ts.lamport >= 40, "the final is above the owner's dead proposal");
+  assert.deepEqual(
+    result.destinations.map((d) => [d.node, d.committed, d.code]),
+    [
+      ["P/1", false, "E_DESTROYED"],
+      ["A/1", true, undefined],
+    ],
+  );
+  await tick();
+  assert.deepEqual(of(p.frames(), "commit"), [], "no commit where nothing is delivered");
+});
