@@ -16,6 +16,11 @@ export interface MessageEvent {
   readonly handles: readonly Handle[];
   /** The final timestamp: every peer that delivers two events orders them by it. */
   readonly ts: Timestamp;
+  /**
+   * Set when the message is a request (`peer.request`): answer it once, to the requester's
+   * reply node. The reply is an ordered event like any other.
+   */
+  readonly reply?: ((payload: unknown) => Promise<SendResult>) | undefined;
 }
 
 /** A node was destroyed by its owner: delivered to the owner and to every holder, in the order. */

@@ -16,6 +16,7 @@ import { LoopbackLink } from "./loopback.js";
 import { Mailbox } from "./mailbox.js";
 import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outbox.js";
 import { OwnedNode } from "./owner.js";
+import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
@@ -79,6 +80,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #nodes = new Map<number, OwnedNode>();
   readonly #handles = new Map<string, Handle>();
   readonly #pending = new Map<number, Pending>();
+  readonly #requests: Requests = new Requests({
+    createNode: () => this.createNode(),
+    send: (to, payload, options) => this.send(to, payload, options),
+  });
   /** Destroys whose pick has started (spec §9 step 2). */
   readonly #picking = new WeakSet<OutEvent>();
   #nodeSeq = 0;
@@ -133,7 +138,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
       trace: (record) => this.#trace(record),
       deliver: (event) => {
-        this.#mailbox.push(event);
+        const forApp = this.#requests.intercept(event);
+        if (forApp) this.#mailbox.push(forApp);
         this.#wakeIdle();
       },
     });
@@ -205,6 +211,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 
   /**
+   * Send `payload` as a request to one node and resolve with the reply's payload. The receiver
+   * answers with `event.reply(payload)`; the reply comes back as an ordered event, to a reply
+   * node this peer keeps for all its requests.
+   */
+  request(to: Handle, payload: unknown, options: SendOptions = {}): Promise<unknown> {
+    return this.#requests.request(to, payload, options);
+  }
+
+  /**
    * Destroy nodes of this peer in one event: the owner and every holder are told, in the order;
    * messages ordered after it are not delivered. Resolves with the destroy's final timestamp.
    */
@@ -246,6 +261,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     // Wait for this peer's own events to be decided, and those it sent itself delivered.
     while (!this.#quiet()) await new Promise<void>((resolve) => this.#idle.push(resolve));
     this.#state = "closed";
+    this.#requests.close();
     this.#trace({ peer: this.id, op: "close" });
     for (const session of [...this.#sessions.values()]) session.close("OK", "peer closed");
     this.#mailbox.end();

@@ -1,0 +1,112 @@
+/**
+ * Request/reply on top of ordered messages (spec/ordering.md §13). A peer keeps one reply node
+ * for all its requests (a fresh node per call would cost a release notification every time); a
+ * request carries a handle to it, and the reply is an ordinary ordered message to that node.
+ */
+import { CapbusError } from "./errors.js";
+import type { MessageEvent, PeerEvent, SendResult } from "./events.js";
+import type { Handle, Node } from "./handles.js";
+import type { SendOptions } from "./peer.js";
+
+/** Payload envelopes. Keys start with `$` so they cannot be mistaken for ordinary payloads. */
+interface RequestEnvelope {
+  readonly $request: number;
+  readonly body: unknown;
+}
+interface ReplyEnvelope {
+  readonly $reply: number;
+  readonly body: unknown;
+}
+
+export interface RequestHost {
+  createNode(): Node;
+  send(to: Handle, payload: unknown, options: SendOptions): Promise<SendResult>;
+}
+
+export class Requests {
+  readonly #host: RequestHost;
+  #replyNode: Node | undefined;
+  #nextId = 0;
+  readonly #waiting = new Map<number, { resolve: (body: unknown) => void; reject: (e: unknown) => void }>();
+
+  constructor(host: RequestHost) {
+    this.#host = host;
+  }
+
+  async request(to: Handle, payload: unknown, options: SendOptions): Promise<unknown> {
+    this.#replyNode ??= this.#host.createNode();
+    const id = ++this.#nextId;
+    const envelope: RequestEnvelope = { $request: id, body: payload };
+    const reply = new Promise<unknown>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
+    const handles = [this.#replyNode.handle, ...(options.handles ?? [])];
+    const abort = () => this.#fail(id, new CapbusError("E_ABORTED", "the request was aborted"));
+    options.signal?.addEventListener("abort", abort, { once: true });
+    try {
+      const sent = await this.#host.send(to, envelope, { ...options, handles });
+      const [dest] = sent.destinations;
+      if (!dest?.committed) {
+        this.#fail(id, new CapbusError(dest?.code ?? "E_LINK_CLOSED", `request to ${to.name} not delivered`));
+      }
+    } catch (error) {
+      this.#fail(id, error);
+    }
+    try {
+      return await reply;
+    } finally {
+      options.signal?.removeEventListener("abort", abort);
+    }
+  }
+
+  /**
+   * Look at a delivery before the application does: replies to this peer's reply node settle
+   * their request and go no further; requests get a `reply` function. Returns what to deliver.
+   */
+  intercept(event: PeerEvent): PeerEvent | undefined {
+    const replyNode = this.#replyNode;
+    const node = event.kind === "destroyed" ? event.handle : event.node.handle;
+    if (replyNode && node === replyNode.handle) {
+      if (event.kind === "message" && isReply(event.payload)) {
+        this.#waiting.get(event.payload.$reply)?.resolve(event.payload.body);
+        this.#waiting.delete(event.payload.$reply);
+      }
+      return undefined; // replies and notifications of the reply node are internal
+    }
+    if (event.kind !== "message" || !isRequest(event.payload)) return event;
+    const [replyTo, ...handles] = event.handles;
+    if (!replyTo || replyTo.owner !== event.ts.peer) return event;
+    const id = event.payload.$request;
+    let replied = false;
+    const reply = (body: unknown): Promise<SendResult> => {
+      if (replied) return Promise.reject(new CapbusError("E_DUPLICATE", "a request is answered once"));
+      replied = true;
+      return this.#host.send(replyTo, { $reply: id, body } satisfies ReplyEnvelope, {});
+    };
+    const request: MessageEvent = { ...event, payload: event.payload.body, handles, reply };
+    return request;
+  }
+
+  /** The peer is closing: requests still waiting fail. */
+  close(): void {
+    for (const id of [...this.#waiting.keys()])
+      this.#fail(id, new CapbusError("E_CLOSED", "the peer closed"));
+  }
+
+  #fail(id: number, error: unknown): void {
+    this.#waiting.get(id)?.reject(error);
+    this.#waiting.delete(id);
+  }
+}
+
+function isRequest(payload: unknown): payload is RequestEnvelope {
+  return (
+    typeof payload === "object" &&
+    payload !== null &&
+    typeof (payload as RequestEnvelope).$request === "number"
+  );
+}
+
+function isReply(payload: unknown): payload is ReplyEnvelope {
+  return (
+    typeof payload === "object" && payload !== null && typeof (payload as ReplyEnvelope).$reply === "number"
+  );
+}
