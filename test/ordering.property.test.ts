@@ -71,7 +71,7 @@ test("P1-P5 hold for random workloads on a random network", async () => {
     assert.ok(report.ok, formatReport(report));
   });
   try {
-    await fc.assert(property, { numRuns: RUNS, seed });
+    await fc.assert(property, { numRuns: RUNS, seed, includeErrorInReport: true });
   } catch (error) {
     const replay = formatReplay(seed, "test/ordering.property.test.ts");
     throw new Error(`property failed; replay with:\n  ${replay}\n${String(error)}`, { cause: error });

@@ -125,12 +125,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
       handle: (name) => this.#handles.get(name),
       acquire: (ref) => {
         const handle = this.#handleFor(ref.owner, ref.node);
-        handle.acquire();
+        // An owner's handle to its own node is not counted (§5).
+        if (ref.owner !== this.id) handle.acquire();
         return handle;
       },
       deadHandle: (ref) => {
         const handle = this.#handleFor(ref.owner, ref.node);
-        if (handle.state !== "live" || handle.references === 0) handle.markDestroyed();
+        handle.markDestroyed();
         return handle;
       },
       giveBack: (ref) => {

@@ -1,0 +1,3 @@
+/** capbus over WebSockets: one binary message per frame. */
+export { dialWs, listenWs, openWs, type WsDialOptions, type WsListener, type WsListenOptions } from "./ws.js";
+export { WsLink, type WsLinkOptions } from "./ws-link.js";

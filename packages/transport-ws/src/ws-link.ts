@@ -1,0 +1,131 @@
+/**
+ * A Link over one WebSocket (spec/transports.md §1.1): one frame per binary message, never
+ * coalesced; a text message closes the link with E_CBOR. Heartbeats are WebSocket pings (the
+ * remote's library answers with pongs); any message, ping or pong counts as life.
+ */
+import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } from "@capbus/core";
+import { Liveness, type LivenessOptions, TransportErrorCode, type TransportLink } from "@capbus/transport";
+import type { RawData, WebSocket } from "ws";
+
+export interface WsLinkOptions extends LivenessOptions {
+  /**
+   * Longest frame accepted; longer closes with E_TOO_LARGE. Applied as ws `maxPayload` when the
+   * socket is created (`listenWs`, `openWs`). @default 16 MiB
+   */
+  maxFrameBytes?: number;
+  /** Timers for heartbeats. @default systemRuntime */
+  runtime?: Runtime;
+}
+
+/** WebSocket close code carrying a capbus code as its reason (the private range 4000-4999). */
+const CAPBUS_CLOSE = 4000;
+/** RFC 6455: message too big. */
+const TOO_BIG = 1009;
+
+export class WsLink implements TransportLink {
+  readonly done: Promise<LinkClosedInfo>;
+  readonly #ws: WebSocket;
+  readonly #live: Liveness;
+  #handler: LinkHandler | undefined;
+  #early: Uint8Array[] = [];
+  #closing = false;
+  #info: LinkClosedInfo | undefined;
+  #resolveDone!: (info: LinkClosedInfo) => void;
+
+  constructor(ws: WebSocket, options: WsLinkOptions = {}) {
+    this.#ws = ws;
+    ws.binaryType = "nodebuffer";
+    this.done = new Promise((resolve) => {
+      this.#resolveDone = resolve;
+    });
+    this.#live = new Liveness(
+      options.runtime ?? systemRuntime,
+      options,
+      () => ws.ping(),
+      () => this.#broken(TransportErrorCode.E_LINK_DEAD, "nothing received within the dead-link timeout"),
+    );
+    ws.on("message", (data: RawData, isBinary: boolean) => this.#onMessage(data, isBinary));
+    ws.on("ping", () => this.#live.received());
+    ws.on("pong", () => this.#live.received());
+    ws.on("error", (error: Error & { code?: string }) =>
+      this.#broken(
+        error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+          ? TransportErrorCode.E_TOO_LARGE
+          : TransportErrorCode.E_LINK_BROKEN,
+        error.message,
+      ),
+    );
+    ws.on("close", (code: number, reason: Buffer) => {
+      const text = reason.toString();
+      if (code === CAPBUS_CLOSE && /^[A-Z][A-Z0-9_]{0,63}$/.test(text))
+        return this.#broken(text, "closed by the remote");
+      this.#broken(
+        code === TOO_BIG ? TransportErrorCode.E_TOO_LARGE : TransportErrorCode.E_LINK_BROKEN,
+        `closed (${code})`,
+      );
+    });
+  }
+
+  /** Bytes queued in the WebSocket and not yet handed to the kernel. */
+  get bufferedBytes(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#closing) return;
+    this.#ws.send(frame, { binary: true });
+    this.#live.sent();
+  }
+
+  close(code: string, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#live.stop();
+    this.#ws.close(CAPBUS_CLOSE, code);
+    this.#finish({ code, reason, byRemote: false });
+  }
+
+  attach(handler: LinkHandler): void {
+    this.#handler = handler;
+    const early = this.#early.splice(0);
+    queueMicrotask(() => {
+      for (const frame of early) if (!this.#info) handler.frame(frame);
+      if (this.#info) handler.closed(this.#info);
+    });
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#closing) return;
+    this.#live.received();
+    if (!isBinary) return this.#fail(TransportErrorCode.E_CBOR, "a text message");
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const frame = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (this.#handler && this.#early.length === 0) this.#handler.frame(frame);
+    else this.#early.push(frame);
+  }
+
+  /** This end refuses what the remote sent: close the WebSocket with the code. */
+  #fail(code: string, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#live.stop();
+    this.#ws.close(CAPBUS_CLOSE, code);
+    this.#finish({ code, reason, byRemote: true });
+  }
+
+  #broken(code: string, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#live.stop();
+    this.#ws.terminate();
+    this.#finish({ code, reason, byRemote: true });
+  }
+
+  #finish(info: LinkClosedInfo): void {
+    if (this.#info) return;
+    this.#info = info;
+    this.#resolveDone(info);
+    const handler = this.#handler;
+    if (handler) queueMicrotask(() => handler.closed(info));
+  }
+}

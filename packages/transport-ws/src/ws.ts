@@ -1,0 +1,84 @@
+/**
+ * Listening on and dialling WebSocket endpoints (spec/transports.md §1.1). `wss://` works with
+ * ws's standard options: pass an https server to `listenWs` and TLS client options to `dialWs`.
+ */
+import type { Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { Peer, SessionOptions } from "@capbus/core";
+import { Dialer, type DialOptions, sessionDefaults } from "@capbus/transport";
+import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
+import { type ClientOptions, WebSocket, WebSocketServer } from "ws";
+import { WsLink, type WsLinkOptions } from "./ws-link.js";
+
+export interface WsListenOptions extends WsLinkOptions {
+  /** Interface to bind. @default "127.0.0.1" */
+  host?: string;
+  /** Port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** An existing http(s) server to attach to instead (for wss://, pass an https server). */
+  server?: HttpServer | HttpsServer;
+  /** Options for sessions started over this endpoint. `graceMs` @default 30000 */
+  session?: SessionOptions;
+}
+
+export interface WsListener {
+  /** ws://host:port (the scheme is wss when `server` is an https server). */
+  readonly url: string;
+  readonly port: number;
+  /** Stop accepting and close every connection accepted so far. */
+  close(): Promise<void>;
+}
+
+export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promise<WsListener> {
+  const maxPayload = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const wss = options.server
+    ? new WebSocketServer({ server: options.server, maxPayload })
+    : new WebSocketServer({ host: options.host ?? "127.0.0.1", port: options.port ?? 0, maxPayload });
+  wss.on("connection", (ws) =>
+    peer.connect(new WsLink(ws, options), undefined, sessionDefaults(options.session)),
+  );
+  if (!options.server) await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+  const address = (options.server ?? wss).address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const scheme = options.server && "setSecureContext" in options.server ? "wss" : "ws";
+  const host = options.host ?? "127.0.0.1";
+  return {
+    url: `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
+
+export interface WsDialOptions extends WsLinkOptions {
+  /** Passed to ws's client (TLS: `ca`, `cert`, `key`, `rejectUnauthorized`, ...). */
+  client?: ClientOptions;
+}
+
+/** One connection to `url` as a link (no peer involved): for tests and custom dialling. */
+export function openWs(url: string, options: WsDialOptions = {}): Promise<WsLink> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      ...options.client,
+    });
+    ws.once("error", reject);
+    ws.once("open", () => {
+      ws.off("error", reject);
+      resolve(new WsLink(ws, options));
+    });
+  });
+}
+
+/** Dial the peer `remote` at `url` and keep the session connected; `await dialer.ready`. */
+export function dialWs(
+  peer: Peer,
+  url: string,
+  remote: string,
+  options: WsDialOptions & DialOptions = {},
+): Dialer {
+  return new Dialer(peer, remote, () => openWs(url, options), options);
+}

@@ -1,0 +1,114 @@
+/**
+ * Keeps one dialled session connected (spec/transports.md §4.2): opens a link, hands it to the
+ * peer, and when it breaks opens another, with backoff, for as long as the session with that
+ * remote lives (until it closes or expires). The handshake on each new link resumes the session.
+ */
+import type { Link, LinkClosedInfo, Peer, Runtime, SessionOptions } from "@capbus/core";
+import { systemRuntime } from "@capbus/core";
+
+/** A transport link that also tells when it has closed, so a dialer can replace it. */
+export interface TransportLink extends Link {
+  readonly done: Promise<LinkClosedInfo>;
+}
+
+export interface DialOptions {
+  /** Session options for the session this dial starts. `graceMs` @default 30000 here. */
+  session?: SessionOptions;
+  /** First delay before redialling a broken link; doubles per failure. @default 100 */
+  retryMs?: number;
+  /** Longest delay between redials. @default 2000 */
+  maxRetryMs?: number;
+  /** Timers for redials and heartbeats. @default systemRuntime */
+  runtime?: Runtime;
+}
+
+/** The grace period the transports use unless told otherwise. */
+export const DEFAULT_GRACE_MS = 30_000;
+
+export function sessionDefaults(options: SessionOptions | undefined): SessionOptions {
+  return { graceMs: DEFAULT_GRACE_MS, ...options };
+}
+
+export class Dialer {
+  /** Resolves once the first link is connected and handed to the peer; rejects if it cannot be. */
+  readonly ready: Promise<void>;
+  /** Links opened so far (1 + reconnects). */
+  connections = 0;
+  readonly #peer: Peer;
+  readonly #remote: string;
+  readonly #open: () => Promise<TransportLink>;
+  readonly #options: DialOptions;
+  readonly #runtime: Runtime;
+  #link: TransportLink | undefined;
+  #stopped = false;
+  #wake: (() => void) | undefined;
+
+  constructor(peer: Peer, remote: string, open: () => Promise<TransportLink>, options: DialOptions = {}) {
+    this.#peer = peer;
+    this.#remote = remote;
+    this.#open = open;
+    this.#options = options;
+    this.#runtime = options.runtime ?? systemRuntime;
+    this.ready = this.#first();
+  }
+
+  /** The link in use, if one is connected. */
+  get link(): TransportLink | undefined {
+    return this.#link;
+  }
+
+  /** Stop redialling. The session and its current link stay as they are. */
+  stop(): void {
+    this.#stopped = true;
+    this.#wake?.();
+  }
+
+  async #first(): Promise<void> {
+    const link = await this.#open();
+    this.#attach(link);
+    void this.#loop(link);
+  }
+
+  #attach(link: TransportLink): void {
+    this.connections++;
+    this.#link = link;
+    this.#peer.connect(link, this.#remote, sessionDefaults(this.#options.session));
+  }
+
+  async #loop(first: TransportLink): Promise<void> {
+    const base = this.#options.retryMs ?? 100;
+    let link: TransportLink | undefined = first;
+    let delay = base;
+    while (!this.#stopped) {
+      if (link) {
+        await link.done;
+        if (this.#link === link) this.#link = undefined;
+        link = undefined;
+        delay = base;
+      }
+      // The session is gone (closed, or expired at either end): nothing left to resume.
+      if (this.#stopped || !this.#peer.linkedPeers.includes(this.#remote)) return;
+      await this.#sleep(delay);
+      if (this.#stopped || !this.#peer.linkedPeers.includes(this.#remote)) return;
+      try {
+        link = await this.#open();
+        this.#attach(link);
+      } catch {
+        delay = Math.min(delay * 2, this.#options.maxRetryMs ?? 2000);
+      }
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = this.#runtime.setTimer(ms, () => {
+        this.#wake = undefined;
+        resolve();
+      });
+      this.#wake = () => {
+        cancel();
+        resolve();
+      };
+    });
+  }
+}
