@@ -13,6 +13,10 @@ export const CoreErrorCode = {
   E_NO_NODE: "E_NO_NODE",
   /** No link to the owner of a destination node. */
   E_NO_LINK: "E_NO_LINK",
+  /** The owner of a node could not be reached within the dial timeout. */
+  E_UNREACHABLE: "E_UNREACHABLE",
+  /** A capability URL that names no export (wrong secret, revoked, or malformed). */
+  E_NO_EXPORT: "E_NO_EXPORT",
   /** The link to a destination closed before the round was decided there. */
   E_LINK_CLOSED: "E_LINK_CLOSED",
   /** The node is destroyed (or being destroyed past the point of no return). */

@@ -30,6 +30,11 @@ export interface DestroyedEvent {
   /** The holder's handle (for the owner: the node's own handle), now dead. */
   readonly handle: Handle;
   readonly ts: Timestamp;
+  /**
+   * `destroyed`: the owner destroyed the node, in the order. `unreachable`: the owner could not be
+   * reached within the dial timeout; this counts as the handle's one destroyed notification.
+   */
+  readonly reason: "destroyed" | "unreachable";
 }
 
 /** The last reference to the owner's node held by another peer went. */

@@ -43,6 +43,8 @@ export interface InboundContext {
   acquire(ref: HandleRef): Handle;
   /** A handle that arrived dead. */
   deadHandle(ref: HandleRef): Handle;
+  /** A handle of `owner` is on its way here: be linked to `owner` (dial it if need be). */
+  reach(owner: string): void;
   /** Give back a reference this peer was sent but never received (its message was dropped). */
   giveBack(ref: HandleRef): void;
   trace(record: TraceRecord): void;
@@ -88,6 +90,7 @@ export class Inbound {
       return;
     if (this.#queue.get(from, frame.event))
       throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
+    for (const ref of frame.handles) if (ref.owner !== id && ref.owner !== from) this.#ctx.reach(ref.owner);
     // The sender counted its own nodes' references itself when it staged at its own queue.
     const dead = this.#countTransfer(from === id ? [] : carried, frame.receivers);
     const alive: number[] = [];
@@ -241,7 +244,7 @@ export class Inbound {
       if (!handle || (owner !== ctx.id && handle.state !== "live")) continue;
       if (owner !== ctx.id) handle.markDestroyed();
       this.#trace(event, "destroyed", name, ts, [], []);
-      ctx.deliver({ kind: "destroyed", event, handle, ts });
+      ctx.deliver({ kind: "destroyed", event, handle, ts, reason: "destroyed" });
     }
   }
 

@@ -18,6 +18,8 @@ import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outb
 import { OwnedNode } from "./owner.js";
 import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
+import { Exports, formatCapabilityUrl, parseCapabilityUrl, SECRET_BYTES } from "./bootstrap.js";
+import { type Dial, Links } from "./links.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
 import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
@@ -38,6 +40,14 @@ export interface PeerOptions {
   identity?: Identity | undefined;
   /** Defaults for the sessions of `connect` (timeouts, window, grace). @default {} */
   session?: SessionOptions;
+  /**
+   * Opens links to peers this peer must reach: the owner of a handle it received, the owner
+   * named by a capability URL. Node's `@capbus/node` provides one for ws and Unix sockets.
+   * @default undefined: only links made with `connect` exist
+   */
+  dial?: Dial | undefined;
+  /** How long to wait for a dialled peer before its handles count as unreachable. @default 10000 */
+  dialTimeoutMs?: number;
 }
 
 export interface SendOptions {
@@ -72,10 +82,21 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #inbound: Inbound;
   readonly #mailbox = new Mailbox<PeerEvent>();
   readonly #outbox: Outbox;
-  readonly #sessions = new Map<string, LinkSession>();
+  readonly #links: Links;
+  readonly #dialTimeoutMs: number;
+  readonly #exports = new Exports();
+  /** Capability URL claims this peer sent, by event number. */
+  readonly #claims = new Map<
+    number,
+    { readonly remote: string; resolve: (node: number) => void; reject: (e: CapbusError) => void }
+  >();
+  /** Sends waiting for links to their owners, in call order (so none overtakes another). */
+  #gate: Promise<unknown> | undefined;
+  /** Destroys waiting, before their pick start, for holders' links: when they give up waiting. */
+  readonly #holderWait = new Map<OutEvent, number>();
   readonly #runtime: Runtime;
   readonly #sessionDefaults: SessionOptions;
-  readonly #links: HandshakeContext;
+  readonly #handshake: HandshakeContext;
   readonly #hello = new WeakSet<LinkSession>();
   readonly #nodes = new Map<number, OwnedNode>();
   readonly #handles = new Map<string, Handle>();
@@ -101,14 +122,23 @@ export class Peer implements AsyncIterable<PeerEvent> {
       throw new CapbusError("E_PROTOCOL", `peer id ${this.id} is not its key's (${options.identity.id})`);
     }
     this.#runtime = runtime;
+    this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
+    this.#links = new Links({
+      local: this.id,
+      runtime,
+      dial: options.dial,
+      dialTimeoutMs: this.#dialTimeoutMs,
+      up: () => this.#outbox?.advance(),
+      unreachable: (remote) => this.#unreachable(remote),
+    });
     this.#sessionDefaults = options.session ?? {};
-    this.#links = {
+    this.#handshake = {
       local: this.id,
       identity: options.identity,
-      find: (remote) => this.#sessions.get(remote),
+      find: (remote) => this.#links.get(remote),
       create: (remote, opts) => {
         const session = new LinkSession(this.#handler, opts, remote);
-        this.#register(session, remote);
+        this.#links.register(session, remote);
         return session;
       },
     };
@@ -134,6 +164,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         handle.markDestroyed();
         return handle;
       },
+      reach: (owner) => this.#links.reach(owner),
       giveBack: (ref) => {
         if (ref.owner !== this.id) this.#release(ref.owner, ref.node, 1, this.id, true);
       },
@@ -160,7 +191,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   /** Peers this peer has a live link to (itself excluded). */
   get linkedPeers(): string[] {
-    return [...this.#sessions.keys()].filter((id) => id !== this.id);
+    return this.#links.remotes();
   }
 
   createNode(): Node {
@@ -198,17 +229,88 @@ export class Peer implements AsyncIterable<PeerEvent> {
    */
   connect(link: Link, remote?: string, options: SessionOptions = {}): void {
     const resolved = resolveSessionOptions({ ...this.#sessionDefaults, ...options }, this.#runtime);
-    connectLink(link, this.#links, resolved, remote);
+    connectLink(link, this.#handshake, resolved, remote);
   }
 
   /** Send `payload` to one node (unicast) or several (multicast), in the global order. */
   send(to: Handle | readonly Handle[], payload: unknown, options: SendOptions = {}): Promise<SendResult> {
     try {
       this.#assertOpen();
-      return this.#send(Array.isArray(to) ? to : [to as Handle], payload, options);
+      const targets = Array.isArray(to) ? to : [to as Handle];
+      for (const handle of [...targets, ...(options.handles ?? [])]) this.#assertUsable(handle);
+      const owners = new Set([...targets, ...(options.handles ?? [])].map((h) => h.owner));
+      const missing = [...owners].filter((owner) => !this.#links.has(owner));
+      if (missing.length === 0 && this.#gate === undefined) return this.#send(targets, payload, options);
+      // An owner not linked yet (a dial in progress): wait for it, and let no later send overtake.
+      const started = (this.#gate ?? Promise.resolve()).then(async () => {
+        await Promise.all(missing.map((owner) => this.#links.session(owner)));
+        this.#assertOpen();
+        return { sent: this.#send(targets, payload, options) };
+      });
+      const gate = started.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.#gate = gate;
+      void gate.then(() => {
+        if (this.#gate === gate) this.#gate = undefined;
+      });
+      return started.then(({ sent }) => sent);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Listen on `endpoint` too (a transport calls this): linked peers are told where to dial. */
+  advertise(endpoint: string): void {
+    this.#links.advertise(endpoint);
+  }
+
+  /** Where this peer listens, as advertised. */
+  get endpoints(): readonly string[] {
+    return this.#links.endpoints;
+  }
+
+  /**
+   * Export a node as a capability URL (spec/bootstrap.md): whoever presents it gets a handle.
+   * `endpoint` defaults to the first advertised one.
+   */
+  export(node: Node, options: { readonly endpoint?: string } = {}): string {
+    const owned = this.#owned(node);
+    if (owned.state !== "alive") throw new CapbusError("E_DESTROYED", `${node.name} is destroyed`);
+    const endpoint = options.endpoint ?? this.#links.endpoints[0];
+    if (endpoint === undefined) throw new CapbusError("E_NO_EXPORT", "no endpoint to name: advertise one first");
+    const secret = new Uint8Array(SECRET_BYTES);
+    this.#runtime.randomBytes(secret);
+    this.#exports.add(secret, node.id);
+    return formatCapabilityUrl(endpoint, this.id, secret);
+  }
+
+  /** Revoke a capability URL, or every URL of a node. Handles already given stay (as in bus1). */
+  revoke(target: string | Node): number {
+    return this.#exports.revoke(typeof target === "string" ? { secret: parseCapabilityUrl(target).secret } : { node: target.id });
+  }
+
+  /** Obtain a handle from a capability URL: dial its owner if needed, and present the secret. */
+  async import(url: string): Promise<Handle> {
+    this.#assertOpen();
+    const cap = parseCapabilityUrl(url);
+    if (cap.peer === this.id) {
+      const node = this.#exports.find(cap.secret);
+      if (node === undefined) throw new CapbusError("E_NO_EXPORT", "no such export");
+      return this.#owned(this.#nodes.get(node)?.node as Node).node.handle;
+    }
+    if (!this.#links.has(cap.peer)) this.#links.learn(cap.peer, [cap.endpoint]);
+    const session = await this.#links.session(cap.peer);
+    const event = ++this.#eventSeq;
+    const node = await new Promise<number>((resolve, reject) => {
+      this.#claims.set(event, { remote: cap.peer, resolve, reject });
+      session.send({ type: "claim", event, secret: cap.secret });
+    });
+    const handle = this.#handleFor(cap.peer, node);
+    handle.acquire();
+    this.#trace({ peer: this.id, op: "import", node: handle.name });
+    return handle;
   }
 
   /**
@@ -264,7 +366,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#state = "closed";
     this.#requests.close();
     this.#trace({ peer: this.id, op: "close" });
-    for (const session of [...this.#sessions.values()]) session.close("OK", "peer closed");
+    for (const session of this.#links.all()) session.close("OK", "peer closed");
     this.#mailbox.end();
   }
 
@@ -275,7 +377,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     for (const pending of [...this.#pending.values()]) {
       if (!pending.event.decided) this.#drop(pending, new CapbusError("E_ABORTED", "the peer was aborted"));
     }
-    for (const session of [...this.#sessions.values()]) session.close("E_ABORTED", "peer aborted");
+    for (const session of this.#links.all()) session.close("E_ABORTED", "peer aborted");
     this.#mailbox.end();
     this.#wakeIdle();
   }
@@ -311,7 +413,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       else destinations.set(ref.owner, participant(ref.owner, "notice", [ref.node]));
     }
     for (const peer of destinations.keys()) {
-      if (!this.#sessions.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
+      if (!this.#links.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
     }
     const receivers = [...destinations.values()].filter((d) => d.role === "deliver").map((d) => d.peer);
     const ownCounted: number[] = [];
@@ -350,7 +452,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       });
       if (!fast) {
         for (const dest of destinations.values()) {
-          const session = this.#sessions.get(dest.peer);
+          const session = this.#links.get(dest.peer);
+          for (const ref of carried) if (session && dest.role === "deliver") this.#links.hint(session, ref.owner);
           const base = { event: event.seq, clock: this.#clock.value, nodes: [...dest.nodes] };
           if (dest.role === "deliver")
             session?.send({ type: "stage", ...base, payload, handles: carried, receivers });
@@ -377,7 +480,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (final !== undefined && !event.fast) {
       for (const dest of event.destinations.values()) {
         if (liveNodes(dest).length > 0) {
-          this.#sessions.get(dest.peer)?.send({ type: "commit", event: event.seq, lamport: final, dead });
+          this.#links.get(dest.peer)?.send({ type: "commit", event: event.seq, lamport: final, dead });
         }
       }
     }
@@ -440,10 +543,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
     let added = false;
     const self = event.destinations.get(this.id);
     for (const peer of [this.id, ...holders]) {
-      if (peer !== this.id && (event.destinations.has(peer) || !this.#sessions.has(peer))) continue;
+      if (peer !== this.id && (event.destinations.has(peer) || !this.#links.has(peer))) continue;
       if (peer !== this.id) event.destinations.set(peer, participant(peer, "deliver", [...nodes]));
       else if (self?.state !== "pending") continue;
-      this.#sessions
+      this.#links
         .get(peer)
         ?.send({ type: "destroy", event: event.seq, clock: this.#clock.value, nodes: [...nodes] });
       added = peer !== this.id || added;
@@ -454,7 +557,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
   /** Pick start of a destroy (§9 step 2): hold new frames, stage at holders added meanwhile. */
   #ready(event: OutEvent): boolean {
     if (event.kind !== "destroy" || this.#picking.has(event)) return true;
+    if (!this.#holdersLinked(event)) return false;
     this.#picking.add(event);
+    this.#holderWait.delete(event);
     const nodes = (event.destinations.get(this.id)?.nodes ?? []).map(
       (id) => this.#nodes.get(id) as OwnedNode,
     );
@@ -466,6 +571,23 @@ export class Peer implements AsyncIterable<PeerEvent> {
     );
   }
 
+  /**
+   * Holders not linked yet (a transfer's receiver still dialling this owner) must be staged at
+   * too: wait for their links, within the dial timeout, before the pick start (spec/bootstrap.md).
+   */
+  #holdersLinked(event: OutEvent): boolean {
+    const ids = event.destinations.get(this.id)?.nodes ?? [];
+    const holders = this.#holdersOf(ids.map((id) => this.#nodes.get(id) as OwnedNode));
+    if (![...holders].some((h) => this.#links.awaited(h))) return true;
+    let deadline = this.#holderWait.get(event);
+    if (deadline === undefined) {
+      deadline = this.#runtime.now() + this.#dialTimeoutMs;
+      this.#holderWait.set(event, deadline);
+      this.#runtime.setTimer(this.#dialTimeoutMs, () => this.#outbox.advance());
+    }
+    return this.#runtime.now() >= deadline;
+  }
+
   #commitDestroy(event: OutEvent, owned: readonly OwnedNode[]): Timestamp {
     const ts = { lamport: event.final ?? this.#clock.value, peer: this.id, seq: event.seq };
     for (const o of owned) {
@@ -474,7 +596,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     for (const dest of event.destinations.values()) {
       if (dest.state === "proposed") {
-        this.#sessions
+        this.#links
           .get(dest.peer)
           ?.send({ type: "commit", event: event.seq, lamport: ts.lamport, dead: [] });
       }
@@ -488,7 +610,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * are references this peer never received (a give-back), not its own handle letting go.
    */
   #release(owner: string, node: number, count: number, holder: string, returned = holder !== this.id): void {
-    if (this.#state === "closed" || !this.#sessions.has(owner)) return;
+    if (this.#state === "closed" || !this.#links.has(owner)) return;
     const destinations = new Map([[owner, participant(owner, "deliver", [node])]]);
     const { event, id } = this.#newEvent("release", true, destinations);
     this.#trace({
@@ -521,7 +643,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     const pending = this.#pending.get(event.seq);
     const [peer] = event.destinations.keys();
     if (!pending?.fast || peer === undefined) return;
-    const session = this.#sessions.get(peer);
+    const session = this.#links.get(peer);
     if (!session) return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
     session.send({ ...pending.fast, event: event.seq, clock: this.#clock.value });
   }
@@ -549,7 +671,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     pending.unlisten();
     if (!event.fast) {
       for (const dest of event.destinations.values()) {
-        if (dest.state !== "failed") this.#sessions.get(dest.peer)?.send({ type: "abort", event: event.seq });
+        if (dest.state !== "failed") this.#links.get(dest.peer)?.send({ type: "abort", event: event.seq });
       }
     }
     this.#trace({ peer: this.id, op: "abort", event: pending.id });
@@ -606,11 +728,56 @@ export class Peer implements AsyncIterable<PeerEvent> {
         assertNoClockJump(this.#clock, frame.lamport);
         return this.#withEvent(frame.event, from, (e) => this.#outbox.accepted(e, frame.lamport));
       case "reject":
+        if (this.#claims.has(frame.event)) {
+          this.#claims.get(frame.event)?.reject(new CapbusError(rejectCode(frame.code), `claim refused: ${frame.code}`));
+          this.#claims.delete(frame.event);
+          return;
+        }
         return this.#withEvent(frame.event, from, (e) =>
           this.#outbox.failed(e, from, rejectCode(frame.code)),
         );
+      case "endpoints":
+        return this.#links.learn(frame.peer, frame.urls);
+      case "claim":
+        return this.#onClaim(session, from, frame.event, frame.secret);
+      case "granted": {
+        const claim = this.#claims.get(frame.event);
+        this.#claims.delete(frame.event);
+        return claim?.resolve(frame.node);
+      }
       case "ack":
         return;
+    }
+  }
+
+  /** A capability URL's secret, presented by `from` (spec/bootstrap.md). */
+  #onClaim(session: LinkSession, from: string, event: number, secret: Uint8Array): void {
+    const id = this.#exports.find(secret);
+    const owned = id === undefined ? undefined : this.#nodes.get(id);
+    if (!owned) return session.send({ type: "reject", event, code: "E_NO_EXPORT" });
+    if (owned.state !== "alive") return session.send({ type: "reject", event, code: "E_DESTROYED" });
+    owned.acquire([from]);
+    session.send({ type: "granted", event, node: owned.node.id });
+  }
+
+  /** `remote` was not reached in time: its nodes' handles held here count as destroyed (§9). */
+  #unreachable(remote: string): void {
+    for (const handle of this.#handles.values()) {
+      if (handle.owner !== remote || handle.state !== "live") continue;
+      handle.markDestroyed();
+      const ts = { lamport: this.#clock.tick(), peer: remote, seq: 0 };
+      const event = `unreachable:${remote}:${handle.nodeId}`;
+      this.#trace({
+        peer: this.id,
+        op: "deliver",
+        event,
+        kind: "destroyed",
+        node: handle.name,
+        ts: [ts.lamport, ts.peer, ts.seq],
+        handles: [],
+        dead: [],
+      });
+      this.#mailbox.push({ kind: "destroyed", event, handle, ts, reason: "unreachable" });
     }
   }
 
@@ -619,14 +786,18 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (session.remote !== undefined && session.remote !== remote) {
       throw new CapbusError("E_PROTOCOL", `expected peer ${session.remote}, got ${remote}`);
     }
-    if (session.remote === undefined) this.#register(session, remote);
+    if (session.remote === undefined) this.#links.register(session, remote);
     this.#hello.add(session);
   }
 
   #onClosed(session: LinkSession, _info: LinkClosedInfo): void {
     const remote = session.remote;
-    if (remote === undefined || this.#sessions.get(remote) !== session) return;
-    this.#sessions.delete(remote);
+    if (!this.#links.remove(session) || remote === undefined) return;
+    for (const [event, claim] of this.#claims) {
+      if (claim.remote !== remote) continue;
+      this.#claims.delete(event);
+      claim.reject(new CapbusError("E_LINK_CLOSED", `link to ${remote} closed before the claim was answered`));
+    }
     this.#inbound.dropSender(remote);
     for (const pending of [...this.#pending.values()]) {
       if (pending.event.destinations.has(remote)) this.#outbox.failed(pending.event, remote, "E_LINK_CLOSED");
@@ -634,16 +805,6 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
-
-  #register(session: LinkSession, remote: string): void {
-    const existing = this.#sessions.get(remote);
-    if (existing && !existing.closed) {
-      session.close("E_PROTOCOL", `already linked to ${remote}`);
-      return;
-    }
-    session.remote = remote;
-    this.#sessions.set(remote, session);
-  }
 
   #withEvent(seq: number, from: string, fn: (event: OutEvent) => void): void {
     const pending = this.#pending.get(seq);
@@ -722,8 +883,10 @@ function uniqueRefs(handles: readonly Handle[]): HandleRef[] {
   return [...seen.values()];
 }
 
+const REMOTE_CODES: ReadonlySet<string> = new Set(["E_NO_NODE", "E_NO_HANDLE", "E_DESTROYED", "E_NO_EXPORT"]);
+
 function rejectCode(code: string): CoreErrorCode {
-  return code === "E_NO_NODE" || code === "E_NO_HANDLE" || code === "E_DESTROYED" ? code : "E_PROTOCOL";
+  return REMOTE_CODES.has(code) ? (code as CoreErrorCode) : "E_PROTOCOL";
 }
 
 /** A fresh random peer id: 16 hex digits from the runtime's randomness. */

@@ -196,6 +196,40 @@ export const ReleaseFrameSchema = z.strictObject({
 });
 export type ReleaseFrame = z.infer<typeof ReleaseFrameSchema>;
 
+export const EndpointsFrameSchema = z.strictObject({
+  type: z.literal("endpoints"),
+  seq: Seq,
+  ack: Uint,
+  /** The peer that listens there: the sender itself, or the owner of a handle about to be sent. */
+  peer: PeerId,
+  /** Where `peer` can be dialled (spec/transports.md §1), e.g. "ws://127.0.0.1:7000". */
+  urls: z.array(z.string().min(1).max(2048).refine(isWellFormed, "lone surrogate")).max(16),
+});
+export type EndpointsFrame = z.infer<typeof EndpointsFrameSchema>;
+
+export const ClaimFrameSchema = z.strictObject({
+  type: z.literal("claim"),
+  seq: Seq,
+  ack: Uint,
+  /** Numbered like the sender's events, so the answer can name it. */
+  event: Uint,
+  /** The secret of a capability URL (spec/bootstrap.md). */
+  secret: z
+    .custom<Uint8Array>((b) => b instanceof Uint8Array, "bytes")
+    .refine((b) => b.byteLength >= 16 && b.byteLength <= 64, "secret of 16 to 64 bytes"),
+});
+export type ClaimFrame = z.infer<typeof ClaimFrameSchema>;
+
+export const GrantedFrameSchema = z.strictObject({
+  type: z.literal("granted"),
+  seq: Seq,
+  ack: Uint,
+  event: Uint,
+  /** The exported node: the claimer now holds one reference to it. */
+  node: Uint,
+});
+export type GrantedFrame = z.infer<typeof GrantedFrameSchema>;
+
 export const FrameSchema = z.discriminatedUnion("type", [
   HelloFrameSchema,
   AuthFrameSchema,
@@ -212,6 +246,9 @@ export const FrameSchema = z.discriminatedUnion("type", [
   DeadFrameSchema,
   DestroyFrameSchema,
   ReleaseFrameSchema,
+  EndpointsFrameSchema,
+  ClaimFrameSchema,
+  GrantedFrameSchema,
 ]);
 export type Frame = z.infer<typeof FrameSchema>;
 export type FrameType = Frame["type"];
@@ -241,6 +278,9 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     schema: loose(HelloFrameSchema),
   },
   { type: "auth", code: 16, fields: ["sig"], schema: loose(AuthFrameSchema) },
+  { type: "endpoints", code: 17, fields: ["peer", "urls"], schema: loose(EndpointsFrameSchema) },
+  { type: "claim", code: 18, fields: ["event", "secret"], schema: loose(ClaimFrameSchema) },
+  { type: "granted", code: 19, fields: ["event", "node"], schema: loose(GrantedFrameSchema) },
   {
     type: "stage",
     code: 1,
@@ -293,4 +333,7 @@ export const FRAME_CODES: { readonly [T in FrameType]: number } = {
   destroy: 12,
   release: 13,
   auth: 16,
+  endpoints: 17,
+  claim: 18,
+  granted: 19,
 };

@@ -141,6 +141,21 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     clock: uint,
     nodes: fc.uniqueArray(uint, { maxLength: 5 }),
   }),
+  endpoints: record({
+    type: fc.constant("endpoints"),
+    seq,
+    ack: uint,
+    peer: peerId,
+    urls: fc.array(fc.constantFrom("ws://127.0.0.1:7000", "ws://[::1]:80", "unix:/tmp/a.sock"), { maxLength: 3 }),
+  }),
+  claim: record({
+    type: fc.constant("claim"),
+    seq,
+    ack: uint,
+    event: uint,
+    secret: fc.uint8Array({ minLength: 16, maxLength: 32 }),
+  }),
+  granted: record({ type: fc.constant("granted"), seq, ack: uint, event: uint, node: uint }),
   release: record({
     type: fc.constant("release"),
     seq,

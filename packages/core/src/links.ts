@@ -1,0 +1,160 @@
+/**
+ * The peer's sessions by remote peer id, and how it comes to have one (spec/bootstrap.md):
+ * endpoints the peer listens on and has learnt for others, dialling a peer it must reach (the
+ * owner of a handle it received), and waiting for that link, within a dial timeout.
+ */
+import { CapbusError } from "./errors.js";
+import type { Runtime } from "./runtime.js";
+import type { LinkSession } from "./session.js";
+
+/** Open a link to `remote` at one of `endpoints` and hand it to `peer.connect(link, remote)`. */
+export type Dial = (remote: string, endpoints: readonly string[]) => void;
+
+export interface LinksOptions {
+  readonly local: string;
+  readonly runtime: Runtime;
+  readonly dial: Dial | undefined;
+  readonly dialTimeoutMs: number;
+  /** A session with `remote` is up (new or replacing one). */
+  readonly up: (remote: string) => void;
+  /** `remote` could not be reached within the dial timeout. */
+  readonly unreachable: (remote: string) => void;
+}
+
+interface Waiter {
+  readonly resolve: (session: LinkSession) => void;
+  readonly reject: (error: CapbusError) => void;
+}
+
+export class Links {
+  readonly #sessions = new Map<string, LinkSession>();
+  readonly #own: string[] = [];
+  readonly #known = new Map<string, readonly string[]>();
+  readonly #waiters = new Map<string, Waiter[]>();
+  /** Dials in progress: remote → cancel its timeout. */
+  readonly #dialing = new Map<string, () => void>();
+  /** Endpoint hints already sent on a session, by the peer they describe. */
+  readonly #told = new WeakMap<LinkSession, Set<string>>();
+  /** Peers whose session ended: nobody waits for them to link. */
+  readonly #gone = new Set<string>();
+  readonly #options: LinksOptions;
+
+  constructor(options: LinksOptions) {
+    this.#options = options;
+  }
+
+  get(remote: string): LinkSession | undefined {
+    return this.#sessions.get(remote);
+  }
+
+  has(remote: string): boolean {
+    return this.#sessions.has(remote);
+  }
+
+  /** Remote peers with a session (the peer itself excluded). */
+  remotes(): string[] {
+    return [...this.#sessions.keys()].filter((id) => id !== this.#options.local);
+  }
+
+  all(): LinkSession[] {
+    return [...this.#sessions.values()];
+  }
+
+  /** Where this peer listens, as advertised to every linked peer. */
+  get endpoints(): readonly string[] {
+    return this.#own;
+  }
+
+  register(session: LinkSession, remote: string): void {
+    const existing = this.#sessions.get(remote);
+    if (existing && !existing.closed) {
+      session.close("E_PROTOCOL", `already linked to ${remote}`);
+      return;
+    }
+    session.remote = remote;
+    this.#sessions.set(remote, session);
+    this.#gone.delete(remote);
+    if (remote !== this.#options.local && this.#own.length > 0) {
+      session.send({ type: "endpoints", peer: this.#options.local, urls: [...this.#own] });
+    }
+    this.#dialing.get(remote)?.();
+    this.#dialing.delete(remote);
+    for (const waiter of this.#waiters.get(remote)?.splice(0) ?? []) waiter.resolve(session);
+    this.#options.up(remote);
+  }
+
+  /** The session ended: forget it (a later link starts a new one). */
+  remove(session: LinkSession): boolean {
+    const remote = session.remote;
+    if (remote === undefined || this.#sessions.get(remote) !== session) return false;
+    this.#sessions.delete(remote);
+    this.#gone.add(remote);
+    return true;
+  }
+
+  /** Listen on one more endpoint: every linked peer is told. */
+  advertise(url: string): void {
+    if (this.#own.includes(url)) return;
+    this.#own.push(url);
+    for (const [remote, session] of this.#sessions) {
+      if (remote !== this.#options.local) session.send({ type: "endpoints", peer: this.#options.local, urls: [...this.#own] });
+    }
+  }
+
+  /** Endpoints learnt for `peer` (from its own frame, a hint, or a capability URL). */
+  learn(peer: string, urls: readonly string[]): void {
+    if (peer !== this.#options.local && urls.length > 0) this.#known.set(peer, [...urls]);
+  }
+
+  /** Before sending `session`'s peer a handle of `owner`: tell it where `owner` listens, once. */
+  hint(session: LinkSession, owner: string): void {
+    const urls = this.#known.get(owner) ?? (owner === this.#options.local ? this.#own : undefined);
+    if (!urls || urls.length === 0 || owner === session.remote) return;
+    let told = this.#told.get(session);
+    if (!told) this.#told.set(session, (told = new Set()));
+    if (told.has(owner)) return;
+    told.add(owner);
+    session.send({ type: "endpoints", peer: owner, urls: [...urls] });
+  }
+
+  /** Start reaching `remote` if there is no session and no dial yet (a handle of its arrived). */
+  reach(remote: string): void {
+    if (this.#sessions.has(remote) || this.#dialing.has(remote) || remote === this.#options.local) return;
+    const { dial, runtime, dialTimeoutMs } = this.#options;
+    const urls = this.#known.get(remote);
+    if (!dial || !urls) return;
+    this.#dialing.set(
+      remote,
+      runtime.setTimer(dialTimeoutMs, () => this.#giveUp(remote)),
+    );
+    dial(remote, urls);
+  }
+
+  /** A session with `remote`, waiting for a dial in progress (or starting one) if needed. */
+  session(remote: string): Promise<LinkSession> {
+    const session = this.#sessions.get(remote);
+    if (session) return Promise.resolve(session);
+    this.reach(remote);
+    if (!this.#dialing.has(remote)) {
+      return Promise.reject(new CapbusError("E_NO_LINK", `no link to ${remote} and no way to dial it`));
+    }
+    return new Promise((resolve, reject) => {
+      const waiters = this.#waiters.get(remote) ?? [];
+      waiters.push({ resolve, reject });
+      this.#waiters.set(remote, waiters);
+    });
+  }
+
+  /** Is `remote` expected to link soon: never linked (a new holder dialling in), not gone? */
+  awaited(remote: string): boolean {
+    return !this.#sessions.has(remote) && !this.#gone.has(remote);
+  }
+
+  #giveUp(remote: string): void {
+    this.#dialing.delete(remote);
+    if (this.#sessions.has(remote)) return;
+    const error = new CapbusError("E_UNREACHABLE", `${remote} not reached within ${this.#options.dialTimeoutMs} ms`);
+    for (const waiter of this.#waiters.get(remote)?.splice(0) ?? []) waiter.reject(error);
+    this.#options.unreachable(remote);
+  }
+}
