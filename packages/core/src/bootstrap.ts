@@ -31,7 +31,8 @@ export function parseCapabilityUrl(url: string): CapabilityUrl {
   if (!scheme || place === undefined || !peer || !secret) {
     throw new CapbusError("E_NO_EXPORT", `not a capability URL: ${url}`);
   }
-  const endpoint = scheme === "capbus" ? `ws://${place}` : scheme === "capbus+wss" ? `wss://${place}` : `unix:${place}`;
+  const endpoint =
+    scheme === "capbus" ? `ws://${place}` : scheme === "capbus+wss" ? `wss://${place}` : `unix:${place}`;
   const bytes = fromBase64url(secret);
   if (bytes.byteLength < SECRET_BYTES) throw new CapbusError("E_NO_EXPORT", "the secret is too short");
   return { endpoint, peer: decodeURIComponent(peer), secret: bytes };
@@ -58,7 +59,9 @@ export class Exports {
   revoke(what: { readonly secret: Uint8Array } | { readonly node: number }): number {
     let removed = 0;
     for (const [key, list] of this.#bySecret) {
-      const kept = list.filter((e) => ("node" in what ? e.node !== what.node : !constantTimeEqual(e.secret, what.secret)));
+      const kept = list.filter((e) =>
+        "node" in what ? e.node !== what.node : !constantTimeEqual(e.secret, what.secret),
+      );
       removed += list.length - kept.length;
       if (kept.length === 0) this.#bySecret.delete(key);
       else this.#bySecret.set(key, kept);

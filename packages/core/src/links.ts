@@ -97,7 +97,8 @@ export class Links {
     if (this.#own.includes(url)) return;
     this.#own.push(url);
     for (const [remote, session] of this.#sessions) {
-      if (remote !== this.#options.local) session.send({ type: "endpoints", peer: this.#options.local, urls: [...this.#own] });
+      if (remote !== this.#options.local)
+        session.send({ type: "endpoints", peer: this.#options.local, urls: [...this.#own] });
     }
   }
 
@@ -153,7 +154,10 @@ export class Links {
   #giveUp(remote: string): void {
     this.#dialing.delete(remote);
     if (this.#sessions.has(remote)) return;
-    const error = new CapbusError("E_UNREACHABLE", `${remote} not reached within ${this.#options.dialTimeoutMs} ms`);
+    const error = new CapbusError(
+      "E_UNREACHABLE",
+      `${remote} not reached within ${this.#options.dialTimeoutMs} ms`,
+    );
     for (const waiter of this.#waiters.get(remote)?.splice(0) ?? []) waiter.reject(error);
     this.#options.unreachable(remote);
   }

@@ -5,6 +5,7 @@
  */
 import type { TraceRecord, TraceSink } from "@capbus/trace";
 import { assertPayload, type Frame, type HandleRef } from "@capbus/wire";
+import { Exports, formatCapabilityUrl, parseCapabilityUrl, SECRET_BYTES } from "./bootstrap.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, PeerEvent, SendResult } from "./events.js";
 import { Handle, type HandleGrant, type HandleHost, Node, nodeName } from "./handles.js";
@@ -12,14 +13,13 @@ import { connectLink, type HandshakeContext } from "./handshake.js";
 import type { Identity } from "./identity.js";
 import { Inbound, type Reply } from "./inbound.js";
 import type { Link, LinkClosedInfo } from "./link.js";
+import { type Dial, Links } from "./links.js";
 import { LoopbackLink } from "./loopback.js";
 import { Mailbox } from "./mailbox.js";
 import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outbox.js";
 import { OwnedNode } from "./owner.js";
 import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
-import { Exports, formatCapabilityUrl, parseCapabilityUrl, SECRET_BYTES } from "./bootstrap.js";
-import { type Dial, Links } from "./links.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
 import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
@@ -279,7 +279,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     const owned = this.#owned(node);
     if (owned.state !== "alive") throw new CapbusError("E_DESTROYED", `${node.name} is destroyed`);
     const endpoint = options.endpoint ?? this.#links.endpoints[0];
-    if (endpoint === undefined) throw new CapbusError("E_NO_EXPORT", "no endpoint to name: advertise one first");
+    if (endpoint === undefined)
+      throw new CapbusError("E_NO_EXPORT", "no endpoint to name: advertise one first");
     const secret = new Uint8Array(SECRET_BYTES);
     this.#runtime.randomBytes(secret);
     this.#exports.add(secret, node.id);
@@ -288,7 +289,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   /** Revoke a capability URL, or every URL of a node. Handles already given stay (as in bus1). */
   revoke(target: string | Node): number {
-    return this.#exports.revoke(typeof target === "string" ? { secret: parseCapabilityUrl(target).secret } : { node: target.id });
+    return this.#exports.revoke(
+      typeof target === "string" ? { secret: parseCapabilityUrl(target).secret } : { node: target.id },
+    );
   }
 
   /** Obtain a handle from a capability URL: dial its owner if needed, and present the secret. */
@@ -453,7 +456,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       if (!fast) {
         for (const dest of destinations.values()) {
           const session = this.#links.get(dest.peer);
-          for (const ref of carried) if (session && dest.role === "deliver") this.#links.hint(session, ref.owner);
+          for (const ref of carried)
+            if (session && dest.role === "deliver") this.#links.hint(session, ref.owner);
           const base = { event: event.seq, clock: this.#clock.value, nodes: [...dest.nodes] };
           if (dest.role === "deliver")
             session?.send({ type: "stage", ...base, payload, handles: carried, receivers });
@@ -596,9 +600,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     for (const dest of event.destinations.values()) {
       if (dest.state === "proposed") {
-        this.#links
-          .get(dest.peer)
-          ?.send({ type: "commit", event: event.seq, lamport: ts.lamport, dead: [] });
+        this.#links.get(dest.peer)?.send({ type: "commit", event: event.seq, lamport: ts.lamport, dead: [] });
       }
     }
     this.#inbound.replayHeld();
@@ -729,7 +731,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return this.#withEvent(frame.event, from, (e) => this.#outbox.accepted(e, frame.lamport));
       case "reject":
         if (this.#claims.has(frame.event)) {
-          this.#claims.get(frame.event)?.reject(new CapbusError(rejectCode(frame.code), `claim refused: ${frame.code}`));
+          this.#claims
+            .get(frame.event)
+            ?.reject(new CapbusError(rejectCode(frame.code), `claim refused: ${frame.code}`));
           this.#claims.delete(frame.event);
           return;
         }
@@ -796,7 +800,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
     for (const [event, claim] of this.#claims) {
       if (claim.remote !== remote) continue;
       this.#claims.delete(event);
-      claim.reject(new CapbusError("E_LINK_CLOSED", `link to ${remote} closed before the claim was answered`));
+      claim.reject(
+        new CapbusError("E_LINK_CLOSED", `link to ${remote} closed before the claim was answered`),
+      );
     }
     this.#inbound.dropSender(remote);
     for (const pending of [...this.#pending.values()]) {

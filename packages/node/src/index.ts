@@ -1,3 +1,4 @@
-/** capbus for Node: everything of @capbus/core, with a Peer that honours CAPBUS_TRACE. */
+/** capbus for Node: everything of @capbus/core, a Peer that honours CAPBUS_TRACE, and startPeer. */
 export * from "@capbus/core";
 export { Peer } from "./peer.js";
+export { type StartedPeer, type StartOptions, startPeer } from "./start.js";

@@ -7,7 +7,7 @@ import { fileTraceSinkFromEnv } from "@capbus/trace/node";
  */
 export class Peer extends CorePeer {
   constructor(options: PeerOptions = {}) {
-    const id = options.id ?? randomPeerId(options.runtime ?? systemRuntime);
+    const id = options.id ?? options.identity?.id ?? randomPeerId(options.runtime ?? systemRuntime);
     super({ ...options, id, trace: "trace" in options ? options.trace : fileTraceSinkFromEnv(id) });
   }
 }

@@ -1,0 +1,77 @@
+/**
+ * A ready-to-use Node peer: a key pair, listeners on ws and Unix-socket endpoints, and a dialler
+ * that reaches other peers by the endpoints it learns (spec/bootstrap.md), so handles received
+ * from anyone lead straight to their owners.
+ */
+import { Identity, type PeerOptions } from "@capbus/core";
+import type { Dialer } from "@capbus/transport";
+import { dialUnix, listenUnix } from "@capbus/transport-unix";
+import { dialWs, listenWs } from "@capbus/transport-ws";
+import { Peer } from "./peer.js";
+
+export interface StartOptions extends Omit<PeerOptions, "dial" | "identity" | "id"> {
+  /**
+   * Endpoints to listen on: `ws://host:port` (port 0 picks one) or `unix:/path/to.sock`.
+   * @default ["ws://127.0.0.1:0"]
+   */
+  listen?: readonly string[];
+}
+
+export interface StartedPeer {
+  readonly peer: Peer;
+  /** The endpoints actually listened on (port 0 resolved). */
+  readonly endpoints: readonly string[];
+  /** Close the peer gracefully, then its listeners and dialled links. */
+  close(): Promise<void>;
+}
+
+export async function startPeer(options: StartOptions = {}): Promise<StartedPeer> {
+  const identity = await Identity.generate();
+  const dialers: Dialer[] = [];
+  const peer: Peer = new Peer({
+    ...options,
+    identity,
+    dial: (remote, urls) => {
+      const dialer = dialAny(peer, remote, urls);
+      if (dialer) {
+        dialers.push(dialer);
+        // A failed first dial is reported by the peer's dial timeout as unreachable.
+        dialer.ready.catch(() => dialer.stop());
+      }
+    },
+  });
+  const closers: Array<() => Promise<void>> = [];
+  for (const endpoint of options.listen ?? ["ws://127.0.0.1:0"]) {
+    if (endpoint.startsWith("ws://")) {
+      const url = new URL(endpoint);
+      const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+      const listener = await listenWs(peer, { host, port: Number(url.port || 0) });
+      closers.push(() => listener.close());
+      peer.advertise(listener.url);
+    } else if (endpoint.startsWith("unix:")) {
+      const listener = await listenUnix(peer, endpoint.slice(5));
+      closers.push(() => listener.close());
+      peer.advertise(endpoint);
+    } else {
+      throw new TypeError(`cannot listen on ${endpoint}: use ws://host:port or unix:/path`);
+    }
+  }
+  return {
+    peer,
+    endpoints: peer.endpoints,
+    close: async () => {
+      await peer.close();
+      for (const dialer of dialers) dialer.stop();
+      await Promise.all(closers.map((close) => close()));
+    },
+  };
+}
+
+/** Dial the first endpoint this process has a transport for. */
+function dialAny(peer: Peer, remote: string, urls: readonly string[]): Dialer | undefined {
+  for (const url of urls) {
+    if (url.startsWith("ws://") || url.startsWith("wss://")) return dialWs(peer, url, remote);
+    if (url.startsWith("unix:")) return dialUnix(peer, url.slice(5), remote);
+  }
+  return undefined;
+}
