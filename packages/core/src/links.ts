@@ -112,7 +112,10 @@ export class Links {
     const urls = this.#known.get(owner) ?? (owner === this.#options.local ? this.#own : undefined);
     if (!urls || urls.length === 0 || owner === session.remote) return;
     let told = this.#told.get(session);
-    if (!told) this.#told.set(session, (told = new Set()));
+    if (!told) {
+      told = new Set();
+      this.#told.set(session, told);
+    }
     if (told.has(owner)) return;
     told.add(owner);
     session.send({ type: "endpoints", peer: owner, urls: [...urls] });

@@ -4,10 +4,10 @@
  * receiver-committed fast path for plain unicasts and releases.
  */
 import type { TraceRecord, TraceSink } from "@capbus/trace";
-import { assertPayload, type Frame, type HandleRef } from "@capbus/wire";
+import type { Frame } from "@capbus/wire";
 import { Exports, formatCapabilityUrl, parseCapabilityUrl, SECRET_BYTES } from "./bootstrap.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
-import type { DestinationResult, PeerEvent, SendResult } from "./events.js";
+import type { PeerEvent, SendResult } from "./events.js";
 import { Handle, type HandleGrant, type HandleHost, Node, nodeName } from "./handles.js";
 import { connectLink, type HandshakeContext } from "./handshake.js";
 import type { Identity } from "./identity.js";
@@ -16,13 +16,12 @@ import type { Link, LinkClosedInfo } from "./link.js";
 import { type Dial, Links } from "./links.js";
 import { LoopbackLink } from "./loopback.js";
 import { Mailbox } from "./mailbox.js";
-import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outbox.js";
 import { OwnedNode } from "./owner.js";
 import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
+import { Sender } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
-import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
 
 export const PROTOCOL_VERSION = 1;
 
@@ -57,31 +56,13 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-/** The peer's side of one undecided event of its own. */
-interface Pending {
-  readonly event: OutEvent;
-  readonly id: string;
-  /** What goes in the fast-path frame (unicast payload, or release). */
-  readonly fast?: FastBody;
-  /** Handles a message carries, and the own nodes this peer counted references for. */
-  readonly carried: readonly HandleRef[];
-  readonly ownCounted: readonly number[];
-  readonly decided: (event: OutEvent) => void;
-  readonly dropped: (error: CapbusError) => void;
-  readonly unlisten: () => void;
-}
-
-type FastBody =
-  | { readonly type: "unicast"; readonly node: number; readonly payload: unknown }
-  | { readonly type: "release"; readonly node: number; readonly count: number; readonly holder: string };
-
 export class Peer implements AsyncIterable<PeerEvent> {
   readonly id: string;
   readonly #sink: TraceSink | undefined;
   readonly #clock = new LamportClock();
   readonly #inbound: Inbound;
   readonly #mailbox = new Mailbox<PeerEvent>();
-  readonly #outbox: Outbox;
+  readonly #sender: Sender;
   readonly #links: Links;
   readonly #dialTimeoutMs: number;
   readonly #exports = new Exports();
@@ -92,27 +73,21 @@ export class Peer implements AsyncIterable<PeerEvent> {
   >();
   /** Sends waiting for links to their owners, in call order (so none overtakes another). */
   #gate: Promise<unknown> | undefined;
-  /** Destroys waiting, before their pick start, for holders' links: when they give up waiting. */
-  readonly #holderWait = new Map<OutEvent, number>();
   readonly #runtime: Runtime;
   readonly #sessionDefaults: SessionOptions;
   readonly #handshake: HandshakeContext;
   readonly #hello = new WeakSet<LinkSession>();
   readonly #nodes = new Map<number, OwnedNode>();
   readonly #handles = new Map<string, Handle>();
-  readonly #pending = new Map<number, Pending>();
   readonly #requests: Requests = new Requests({
     createNode: () => this.createNode(),
     send: (to, payload, options) => this.send(to, payload, options),
   });
-  /** Destroys whose pick has started (spec §9 step 2). */
-  readonly #picking = new WeakSet<OutEvent>();
   #nodeSeq = 0;
-  #eventSeq = 0;
   #state: "open" | "closing" | "closed" = "open";
   #idle: Array<() => void> = [];
   readonly #host: HandleHost = {
-    released: (handle, count) => this.#release(handle.owner, handle.nodeId, count, this.id),
+    released: (handle, count) => this.#sender.release(handle.owner, handle.nodeId, count, this.id),
   };
 
   constructor(options: PeerOptions = {}) {
@@ -128,7 +103,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       runtime,
       dial: options.dial,
       dialTimeoutMs: this.#dialTimeoutMs,
-      up: () => this.#outbox?.advance(),
+      up: () => this.#sender?.advance(),
       unreachable: (remote) => this.#unreachable(remote),
     });
     this.#sessionDefaults = options.session ?? {};
@@ -143,10 +118,19 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
     };
     this.#sink = options.trace;
-    this.#outbox = new Outbox(this.#clock, {
-      sendFast: (event) => this.#sendFast(event),
-      ready: (event) => this.#ready(event),
-      decided: (event) => this.#decided(event),
+    this.#sender = new Sender({
+      id: this.id,
+      clock: this.#clock,
+      links: this.#links,
+      nodes: this.#nodes,
+      runtime,
+      dialTimeoutMs: this.#dialTimeoutMs,
+      trace: (record) => this.#trace(record),
+      replayHeld: () => this.#inbound.replayHeld(),
+      wakeIdle: () => this.#wakeIdle(),
+      closed: () => this.#state === "closed",
+      assertUsable: (handle) => this.#assertUsable(handle),
+      owned: (node) => this.#owned(node),
     });
     this.#inbound = new Inbound({
       id: this.id,
@@ -166,7 +150,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
       reach: (owner) => this.#links.reach(owner),
       giveBack: (ref) => {
-        if (ref.owner !== this.id) this.#release(ref.owner, ref.node, 1, this.id, true);
+        if (ref.owner !== this.id) this.#sender.release(ref.owner, ref.node, 1, this.id, true);
       },
       trace: (record) => this.#trace(record),
       deliver: (event) => {
@@ -240,12 +224,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
       for (const handle of [...targets, ...(options.handles ?? [])]) this.#assertUsable(handle);
       const owners = new Set([...targets, ...(options.handles ?? [])].map((h) => h.owner));
       const missing = [...owners].filter((owner) => !this.#links.has(owner));
-      if (missing.length === 0 && this.#gate === undefined) return this.#send(targets, payload, options);
+      if (missing.length === 0 && this.#gate === undefined)
+        return this.#sender.send(targets, payload, options);
       // An owner not linked yet (a dial in progress): wait for it, and let no later send overtake.
       const started = (this.#gate ?? Promise.resolve()).then(async () => {
         await Promise.all(missing.map((owner) => this.#links.session(owner)));
         this.#assertOpen();
-        return { sent: this.#send(targets, payload, options) };
+        return { sent: this.#sender.send(targets, payload, options) };
       });
       const gate = started.then(
         () => undefined,
@@ -305,7 +290,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     if (!this.#links.has(cap.peer)) this.#links.learn(cap.peer, [cap.endpoint]);
     const session = await this.#links.session(cap.peer);
-    const event = ++this.#eventSeq;
+    const event = this.#sender.nextSeq();
     const node = await new Promise<number>((resolve, reject) => {
       this.#claims.set(event, { remote: cap.peer, resolve, reject });
       session.send({ type: "claim", event, secret: cap.secret });
@@ -332,7 +317,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   destroy(nodes: Node | readonly Node[]): Promise<Timestamp> {
     try {
       this.#assertOpen();
-      return this.#destroy(Array.isArray(nodes) ? nodes : [nodes as Node]);
+      return this.#sender.destroy(Array.isArray(nodes) ? nodes : [nodes as Node]);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -360,7 +345,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (this.#state !== "open") return;
     this.#state = "closing";
     const alive = [...this.#nodes.values()].filter((o) => o.state === "alive").map((o) => o.node);
-    if (alive.length > 0) void this.#destroy(alive).catch(() => undefined);
+    if (alive.length > 0) void this.#sender.destroy(alive).catch(() => undefined);
     for (const handle of this.#handles.values()) {
       if (handle.owner !== this.id) while (handle.state === "live" && handle.references > 0) handle.release();
     }
@@ -377,320 +362,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
   abort(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
-    for (const pending of [...this.#pending.values()]) {
-      if (!pending.event.decided) this.#drop(pending, new CapbusError("E_ABORTED", "the peer was aborted"));
-    }
+    this.#sender.abortAll(new CapbusError("E_ABORTED", "the peer was aborted"));
     for (const session of this.#links.all()) session.close("E_ABORTED", "peer aborted");
     this.#mailbox.end();
     this.#wakeIdle();
   }
 
   // ---- sending -------------------------------------------------------------------------------
-
-  #send(targets: readonly Handle[], payload: unknown, options: SendOptions): Promise<SendResult> {
-    if (targets.length === 0) throw new CapbusError("E_NO_HANDLE", "send needs at least one destination");
-    const carriedHandles = options.handles ?? [];
-    for (const handle of [...targets, ...carriedHandles]) this.#assertUsable(handle);
-    if (options.signal?.aborted) {
-      throw new CapbusError("E_ABORTED", "the send was aborted", { cause: options.signal.reason });
-    }
-    assertPayload(payload);
-
-    const order = targets.map((h) => ({ peer: h.owner, node: h.nodeId }));
-    const destinations = new Map<string, OutDestination>();
-    const names = new Set<string>();
-    for (const { peer, node } of order) {
-      const name = nodeName(peer, node);
-      if (names.has(name)) throw new CapbusError("E_DUPLICATE", `${name} is named twice`);
-      names.add(name);
-      const dest = destinations.get(peer);
-      if (dest) (dest.nodes as number[]).push(node);
-      else destinations.set(peer, participant(peer, "deliver", [node]));
-    }
-    const carried = uniqueRefs(carriedHandles);
-    // Owners of carried handles take part in the round (§11); this peer counts its own itself.
-    for (const ref of carried) {
-      if (ref.owner === this.id || destinations.get(ref.owner)?.role === "deliver") continue;
-      const notice = destinations.get(ref.owner);
-      if (notice) (notice.nodes as number[]).push(ref.node);
-      else destinations.set(ref.owner, participant(ref.owner, "notice", [ref.node]));
-    }
-    for (const peer of destinations.keys()) {
-      if (!this.#links.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
-    }
-    const receivers = [...destinations.values()].filter((d) => d.role === "deliver").map((d) => d.peer);
-    const ownCounted: number[] = [];
-    for (const ref of carried) {
-      const owned = ref.owner === this.id ? this.#nodes.get(ref.node) : undefined;
-      if (owned && (owned.state === "alive" || owned.state === "destroying")) {
-        owned.acquire(receivers);
-        ownCounted.push(ref.node);
-      }
-    }
-
-    const fast = order.length === 1 && carried.length === 0;
-    const { event, id } = this.#newEvent("message", fast, destinations);
-    this.#trace({
-      peer: this.id,
-      op: "send",
-      event: id,
-      to: order.map((d) => d.peer),
-      nodes: [...names],
-      handles: carried.map((r) => nodeName(r.owner, r.node)),
-    });
-
-    return new Promise<SendResult>((resolve, reject) => {
-      const onAbort = () => this.#abortSend(event.seq);
-      options.signal?.addEventListener("abort", onAbort, { once: true });
-      const target = order[0] as { peer: string; node: number };
-      this.#pending.set(event.seq, {
-        event,
-        id,
-        ...(fast ? { fast: { type: "unicast", node: target.node, payload } as const } : {}),
-        carried,
-        ownCounted,
-        decided: (e) => resolve(this.#commitMessage(e, id, order, carried, ownCounted)),
-        dropped: reject,
-        unlisten: () => options.signal?.removeEventListener("abort", onAbort),
-      });
-      if (!fast) {
-        for (const dest of destinations.values()) {
-          const session = this.#links.get(dest.peer);
-          for (const ref of carried)
-            if (session && dest.role === "deliver") this.#links.hint(session, ref.owner);
-          const base = { event: event.seq, clock: this.#clock.value, nodes: [...dest.nodes] };
-          if (dest.role === "deliver")
-            session?.send({ type: "stage", ...base, payload, handles: carried, receivers });
-          else session?.send({ type: "notice", ...base, receivers });
-        }
-      }
-      this.#outbox.add(event);
-    });
-  }
-
-  /** The message's final is decided: commit where it is taken, give back unused references. */
-  #commitMessage(
-    event: OutEvent,
-    id: string,
-    order: ReadonlyArray<{ readonly peer: string; readonly node: number }>,
-    carried: readonly HandleRef[],
-    ownCounted: readonly number[],
-  ): SendResult {
-    const final = event.final;
-    const ts = final === undefined ? undefined : { lamport: final, peer: this.id, seq: event.seq };
-    const dead = ts
-      ? deadHandles(event, carried, (n) => this.#nodes.get(n)?.destroyedBefore(ts) ?? true, this.id)
-      : [];
-    if (final !== undefined && !event.fast) {
-      for (const dest of event.destinations.values()) {
-        if (liveNodes(dest).length > 0) {
-          this.#links.get(dest.peer)?.send({ type: "commit", event: event.seq, lamport: final, dead });
-        }
-      }
-    }
-    const counted = (owner: string, node: number) => {
-      if (owner === this.id) return ownCounted.includes(node);
-      const dest = event.destinations.get(owner);
-      return dest?.state === "proposed" && !dest.dead.includes(node);
-    };
-    const gotIt = (peer: string) => final !== undefined && liveNodes(event.destinations.get(peer)).length > 0;
-    const back = referencesToGiveBack(event, carried, counted, gotIt);
-    if (back.length > 0) {
-      // After this callback: the outbox is mid-decision, and these are new events of this peer.
-      queueMicrotask(() => {
-        for (const { ref, holder } of back) this.#release(ref.owner, ref.node, 1, holder);
-      });
-    }
-    const destinations: DestinationResult[] = order.map(({ peer, node }) => {
-      const dest = event.destinations.get(peer);
-      const committed =
-        final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node));
-      const code = committed
-        ? undefined
-        : dest?.dead.includes(node)
-          ? "E_DESTROYED"
-          : (dest?.code ?? "E_LINK_CLOSED");
-      return { node: nodeName(peer, node), committed, code };
-    });
-    return { event: id, ts, destinations, ok: destinations.every((d) => d.committed) };
-  }
-
-  #destroy(nodes: readonly Node[]): Promise<Timestamp> {
-    if (nodes.length === 0) throw new CapbusError("E_NO_NODE", "destroy needs at least one node");
-    const owned = nodes.map((node) => this.#owned(node));
-    for (const o of owned) {
-      if (o.state !== "alive") throw new CapbusError("E_DESTROYED", `${o.node.name} is already destroyed`);
-    }
-    if (new Set(owned).size !== owned.length) throw new CapbusError("E_DUPLICATE", "a node is named twice");
-    for (const o of owned) o.state = "destroying";
-    const ids = owned.map((o) => o.node.id);
-    const destinations = new Map<string, OutDestination>([[this.id, participant(this.id, "deliver", ids)]]);
-    const { event, id } = this.#newEvent("destroy", false, destinations);
-    this.#trace({ peer: this.id, op: "destroy", event: id, nodes: owned.map((o) => o.node.name) });
-    this.#stageDestroy(event, ids, this.#holdersOf(owned));
-    return new Promise<Timestamp>((resolve, reject) => {
-      this.#pending.set(event.seq, {
-        event,
-        id,
-        carried: [],
-        ownCounted: [],
-        decided: (e) => resolve(this.#commitDestroy(e, owned)),
-        dropped: reject,
-        unlisten: () => undefined,
-      });
-      this.#outbox.add(event);
-    });
-  }
-
-  /** Stage the destroy at holders that are not yet its destinations (and at this peer). */
-  #stageDestroy(event: OutEvent, nodes: readonly number[], holders: Iterable<string>): boolean {
-    let added = false;
-    const self = event.destinations.get(this.id);
-    for (const peer of [this.id, ...holders]) {
-      if (peer !== this.id && (event.destinations.has(peer) || !this.#links.has(peer))) continue;
-      if (peer !== this.id) event.destinations.set(peer, participant(peer, "deliver", [...nodes]));
-      else if (self?.state !== "pending") continue;
-      this.#links
-        .get(peer)
-        ?.send({ type: "destroy", event: event.seq, clock: this.#clock.value, nodes: [...nodes] });
-      added = peer !== this.id || added;
-    }
-    return added;
-  }
-
-  /** Pick start of a destroy (§9 step 2): hold new frames, stage at holders added meanwhile. */
-  #ready(event: OutEvent): boolean {
-    if (event.kind !== "destroy" || this.#picking.has(event)) return true;
-    if (!this.#holdersLinked(event)) return false;
-    this.#picking.add(event);
-    this.#holderWait.delete(event);
-    const nodes = (event.destinations.get(this.id)?.nodes ?? []).map(
-      (id) => this.#nodes.get(id) as OwnedNode,
-    );
-    for (const o of nodes) o.state = "picking";
-    return !this.#stageDestroy(
-      event,
-      nodes.map((o) => o.node.id),
-      this.#holdersOf(nodes),
-    );
-  }
-
-  /**
-   * Holders not linked yet (a transfer's receiver still dialling this owner) must be staged at
-   * too: wait for their links, within the dial timeout, before the pick start (spec/bootstrap.md).
-   */
-  #holdersLinked(event: OutEvent): boolean {
-    const ids = event.destinations.get(this.id)?.nodes ?? [];
-    const holders = this.#holdersOf(ids.map((id) => this.#nodes.get(id) as OwnedNode));
-    if (![...holders].some((h) => this.#links.awaited(h))) return true;
-    let deadline = this.#holderWait.get(event);
-    if (deadline === undefined) {
-      deadline = this.#runtime.now() + this.#dialTimeoutMs;
-      this.#holderWait.set(event, deadline);
-      this.#runtime.setTimer(this.#dialTimeoutMs, () => this.#outbox.advance());
-    }
-    return this.#runtime.now() >= deadline;
-  }
-
-  #commitDestroy(event: OutEvent, owned: readonly OwnedNode[]): Timestamp {
-    const ts = { lamport: event.final ?? this.#clock.value, peer: this.id, seq: event.seq };
-    for (const o of owned) {
-      o.state = "destroyed";
-      o.destroyedAt = ts;
-    }
-    for (const dest of event.destinations.values()) {
-      if (dest.state === "proposed") {
-        this.#links.get(dest.peer)?.send({ type: "commit", event: event.seq, lamport: ts.lamport, dead: [] });
-      }
-    }
-    this.#inbound.replayHeld();
-    return ts;
-  }
-
-  /**
-   * A release event (§10): `holder`'s `count` references to the owner's node go. `returned`: they
-   * are references this peer never received (a give-back), not its own handle letting go.
-   */
-  #release(owner: string, node: number, count: number, holder: string, returned = holder !== this.id): void {
-    if (this.#state === "closed" || !this.#links.has(owner)) return;
-    const destinations = new Map([[owner, participant(owner, "deliver", [node])]]);
-    const { event, id } = this.#newEvent("release", true, destinations);
-    this.#trace({
-      peer: this.id,
-      op: "release",
-      event: id,
-      node: nodeName(owner, node),
-      ...(returned ? { holder } : {}),
-    });
-    this.#pending.set(event.seq, {
-      event,
-      id,
-      fast: { type: "release", node, count, holder },
-      carried: [],
-      ownCounted: [],
-      decided: () => undefined,
-      dropped: () => undefined,
-      unlisten: () => undefined,
-    });
-    this.#outbox.add(event);
-  }
-
-  #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>) {
-    const seq = ++this.#eventSeq;
-    const event: OutEvent = { seq, kind, fast, destinations, sent: !fast, decided: false, final: undefined };
-    return { event, id: `${this.id}:${seq}` };
-  }
-
-  #sendFast(event: OutEvent): void {
-    const pending = this.#pending.get(event.seq);
-    const [peer] = event.destinations.keys();
-    if (!pending?.fast || peer === undefined) return;
-    const session = this.#links.get(peer);
-    if (!session) return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
-    session.send({ ...pending.fast, event: event.seq, clock: this.#clock.value });
-  }
-
-  #decided(event: OutEvent): void {
-    const pending = this.#pending.get(event.seq);
-    if (!pending) return;
-    this.#pending.delete(event.seq);
-    pending.unlisten();
-    pending.decided(event);
-    this.#wakeIdle();
-  }
-
-  #abortSend(seq: number): void {
-    const pending = this.#pending.get(seq);
-    // A fast unicast on the wire is committed by its receiver: too late to take back.
-    if (!pending || pending.event.decided || (pending.event.fast && pending.event.sent)) return;
-    this.#drop(pending, new CapbusError("E_ABORTED", "the send was aborted"));
-  }
-
-  /** Drop an undecided round: tell its participants, give back references, fail the caller. */
-  #drop(pending: Pending, error: CapbusError): void {
-    const { event } = pending;
-    this.#pending.delete(event.seq);
-    pending.unlisten();
-    if (!event.fast) {
-      for (const dest of event.destinations.values()) {
-        if (dest.state !== "failed") this.#links.get(dest.peer)?.send({ type: "abort", event: event.seq });
-      }
-    }
-    this.#trace({ peer: this.id, op: "abort", event: pending.id });
-    this.#outbox.remove(event);
-    if (this.#state !== "closed") {
-      const counted = (owner: string, node: number) =>
-        owner === this.id
-          ? pending.ownCounted.includes(node)
-          : event.destinations.get(owner)?.state === "proposed";
-      for (const { ref, holder } of referencesToGiveBack(event, pending.carried, counted, () => false)) {
-        this.#release(ref.owner, ref.node, 1, holder);
-      }
-    }
-    pending.dropped(error);
-    this.#wakeIdle();
-  }
-
   // ---- receiving -----------------------------------------------------------------------------
 
   readonly #handler: SessionHandler = {
@@ -723,12 +401,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
       case "propose":
       case "dead":
         assertNoClockJump(this.#clock, frame.lamport);
-        return this.#withEvent(frame.event, from, (e) =>
-          this.#outbox.proposed(e, from, frame.lamport, frame.type === "dead" ? frame.nodes : []),
+        return this.#sender.proposed(
+          frame.event,
+          from,
+          frame.lamport,
+          frame.type === "dead" ? frame.nodes : [],
         );
       case "accept":
         assertNoClockJump(this.#clock, frame.lamport);
-        return this.#withEvent(frame.event, from, (e) => this.#outbox.accepted(e, frame.lamport));
+        return this.#sender.accepted(frame.event, from, frame.lamport);
       case "reject":
         if (this.#claims.has(frame.event)) {
           this.#claims
@@ -737,9 +418,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
           this.#claims.delete(frame.event);
           return;
         }
-        return this.#withEvent(frame.event, from, (e) =>
-          this.#outbox.failed(e, from, rejectCode(frame.code)),
-        );
+        return this.#sender.failed(frame.event, from, rejectCode(frame.code));
       case "endpoints":
         return this.#links.learn(frame.peer, frame.urls);
       case "claim":
@@ -805,29 +484,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
       );
     }
     this.#inbound.dropSender(remote);
-    for (const pending of [...this.#pending.values()]) {
-      if (pending.event.destinations.has(remote)) this.#outbox.failed(pending.event, remote, "E_LINK_CLOSED");
-    }
+    this.#sender.lost(remote);
   }
 
   // ---- helpers -------------------------------------------------------------------------------
-
-  #withEvent(seq: number, from: string, fn: (event: OutEvent) => void): void {
-    const pending = this.#pending.get(seq);
-    // An answer for a round already dropped (aborted) is stale, not an error.
-    if (!pending) return;
-    if (!pending.event.destinations.has(from)) {
-      throw new CapbusError("E_PROTOCOL", `${from} answered for event ${seq}, not sent to it`);
-    }
-    fn(pending.event);
-  }
-
-  /** Peers holding a reference to any of these nodes. */
-  #holdersOf(nodes: readonly OwnedNode[]): Set<string> {
-    const holders = new Set<string>();
-    for (const o of nodes) for (const peer of o.references.keys()) holders.add(peer);
-    return holders;
-  }
 
   #owned(node: Node): OwnedNode {
     const owned = this.#nodes.get(node.id);
@@ -866,7 +526,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 
   #quiet(): boolean {
-    return this.#outbox.pending === 0 && !this.#inbound.hasFrom(this.id);
+    return this.#sender.undecided === 0 && !this.#inbound.hasFrom(this.id);
   }
 
   #wakeIdle(): void {
@@ -877,16 +537,6 @@ export class Peer implements AsyncIterable<PeerEvent> {
   #trace(record: TraceRecord): void {
     this.#sink?.write(record);
   }
-}
-
-function participant(peer: string, role: "deliver" | "notice", nodes: number[]): OutDestination {
-  return { peer, role, nodes, state: "pending", proposal: 0, code: undefined, dead: [] };
-}
-
-function uniqueRefs(handles: readonly Handle[]): HandleRef[] {
-  const seen = new Map<string, HandleRef>();
-  for (const h of handles) if (!seen.has(h.name)) seen.set(h.name, { owner: h.owner, node: h.nodeId });
-  return [...seen.values()];
 }
 
 const REMOTE_CODES: ReadonlySet<string> = new Set(["E_NO_NODE", "E_NO_HANDLE", "E_DESTROYED", "E_NO_EXPORT"]);

@@ -1,0 +1,458 @@
+/**
+ * The sender's side of the protocol (spec/ordering.md §3, §4, §6, §9-§11): this peer's own
+ * events — messages, destroys, releases — from staging to the decided final, under the
+ * causality rule the outbox enforces, with the reference bookkeeping of carried handles.
+ */
+import type { TraceRecord } from "@capbus/trace";
+import { assertPayload, type HandleRef } from "@capbus/wire";
+import { CapbusError, type CoreErrorCode } from "./errors.js";
+import type { DestinationResult, SendResult } from "./events.js";
+import { type Handle, type Node, nodeName } from "./handles.js";
+import type { Links } from "./links.js";
+import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outbox.js";
+import type { OwnedNode } from "./owner.js";
+import type { SendOptions } from "./peer.js";
+import type { Runtime } from "./runtime.js";
+import type { LamportClock, Timestamp } from "./timestamp.js";
+import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
+
+/** What the sender needs from its peer. */
+export interface SenderContext {
+  readonly id: string;
+  readonly clock: LamportClock;
+  readonly links: Links;
+  readonly nodes: ReadonlyMap<number, OwnedNode>;
+  readonly runtime: Runtime;
+  readonly dialTimeoutMs: number;
+  trace(record: TraceRecord): void;
+  /** A destroy was picked: answer the frames held for it. */
+  replayHeld(): void;
+  /** An event was decided or dropped: a close may be waiting. */
+  wakeIdle(): void;
+  closed(): boolean;
+  assertUsable(handle: Handle): void;
+  owned(node: Node): OwnedNode;
+}
+
+/** The peer's side of one undecided event of its own. */
+interface Pending {
+  readonly event: OutEvent;
+  readonly id: string;
+  /** What goes in the fast-path frame (unicast payload, or release). */
+  readonly fast?: FastBody;
+  /** Handles a message carries, and the own nodes this peer counted references for. */
+  readonly carried: readonly HandleRef[];
+  readonly ownCounted: readonly number[];
+  readonly decided: (event: OutEvent) => void;
+  readonly dropped: (error: CapbusError) => void;
+  readonly unlisten: () => void;
+}
+
+type FastBody =
+  | { readonly type: "unicast"; readonly node: number; readonly payload: unknown }
+  | { readonly type: "release"; readonly node: number; readonly count: number; readonly holder: string };
+
+export class Sender {
+  readonly #ctx: SenderContext;
+  readonly #outbox: Outbox;
+  readonly #pending = new Map<number, Pending>();
+  /** Destroys whose pick has started (spec §9 step 2). */
+  readonly #picking = new WeakSet<OutEvent>();
+  /** Destroys waiting, before their pick start, for holders' links: when they give up waiting. */
+  readonly #holderWait = new Map<OutEvent, number>();
+  #eventSeq = 0;
+
+  constructor(ctx: SenderContext) {
+    this.#ctx = ctx;
+    this.#outbox = new Outbox(ctx.clock, {
+      sendFast: (event) => this.#sendFast(event),
+      ready: (event) => this.#ready(event),
+      decided: (event) => this.#decided(event),
+    });
+  }
+
+  /** This peer's events not yet decided. */
+  get undecided(): number {
+    return this.#outbox.pending;
+  }
+
+  /** A number from the event sequence, for a frame that must not clash with events (a claim). */
+  nextSeq(): number {
+    return ++this.#eventSeq;
+  }
+
+  /** Re-run the causality rule (a link came up, a wait ended). */
+  advance(): void {
+    this.#outbox.advance();
+  }
+
+  /** An answer from `from` for event `seq`: propose/dead, accept or reject. */
+  proposed(seq: number, from: string, lamport: number, dead: readonly number[]): void {
+    this.#withEvent(seq, from, (e) => this.#outbox.proposed(e, from, lamport, dead));
+  }
+
+  accepted(seq: number, from: string, lamport: number): void {
+    this.#withEvent(seq, from, (e) => this.#outbox.accepted(e, lamport));
+  }
+
+  failed(seq: number, from: string, code: CoreErrorCode): void {
+    this.#withEvent(seq, from, (e) => this.#outbox.failed(e, from, code));
+  }
+
+  /** The link to `remote` is gone: it takes no further part in any undecided event. */
+  lost(remote: string): void {
+    for (const pending of [...this.#pending.values()]) {
+      if (pending.event.destinations.has(remote)) this.#outbox.failed(pending.event, remote, "E_LINK_CLOSED");
+    }
+  }
+
+  /** The peer is aborted: every undecided event fails. */
+  abortAll(error: CapbusError): void {
+    for (const pending of [...this.#pending.values()])
+      if (!pending.event.decided) this.drop(pending.event.seq, error);
+  }
+
+  send(targets: readonly Handle[], payload: unknown, options: SendOptions): Promise<SendResult> {
+    if (targets.length === 0) throw new CapbusError("E_NO_HANDLE", "send needs at least one destination");
+    const carriedHandles = options.handles ?? [];
+    for (const handle of [...targets, ...carriedHandles]) this.#ctx.assertUsable(handle);
+    if (options.signal?.aborted) {
+      throw new CapbusError("E_ABORTED", "the send was aborted", { cause: options.signal.reason });
+    }
+    assertPayload(payload);
+
+    const order = targets.map((h) => ({ peer: h.owner, node: h.nodeId }));
+    const destinations = new Map<string, OutDestination>();
+    const names = new Set<string>();
+    for (const { peer, node } of order) {
+      const name = nodeName(peer, node);
+      if (names.has(name)) throw new CapbusError("E_DUPLICATE", `${name} is named twice`);
+      names.add(name);
+      const dest = destinations.get(peer);
+      if (dest) (dest.nodes as number[]).push(node);
+      else destinations.set(peer, participant(peer, "deliver", [node]));
+    }
+    const carried = uniqueRefs(carriedHandles);
+    // Owners of carried handles take part in the round (§11); this peer counts its own itself.
+    for (const ref of carried) {
+      if (ref.owner === this.#ctx.id || destinations.get(ref.owner)?.role === "deliver") continue;
+      const notice = destinations.get(ref.owner);
+      if (notice) (notice.nodes as number[]).push(ref.node);
+      else destinations.set(ref.owner, participant(ref.owner, "notice", [ref.node]));
+    }
+    for (const peer of destinations.keys()) {
+      if (!this.#ctx.links.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
+    }
+    const receivers = [...destinations.values()].filter((d) => d.role === "deliver").map((d) => d.peer);
+    const ownCounted: number[] = [];
+    for (const ref of carried) {
+      const owned = ref.owner === this.#ctx.id ? this.#ctx.nodes.get(ref.node) : undefined;
+      if (owned && (owned.state === "alive" || owned.state === "destroying")) {
+        owned.acquire(receivers);
+        ownCounted.push(ref.node);
+      }
+    }
+
+    const fast = order.length === 1 && carried.length === 0;
+    const { event, id } = this.#newEvent("message", fast, destinations);
+    this.#ctx.trace({
+      peer: this.#ctx.id,
+      op: "send",
+      event: id,
+      to: order.map((d) => d.peer),
+      nodes: [...names],
+      handles: carried.map((r) => nodeName(r.owner, r.node)),
+    });
+
+    return new Promise<SendResult>((resolve, reject) => {
+      const onAbort = () => this.abortSend(event.seq);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const target = order[0] as { peer: string; node: number };
+      this.#pending.set(event.seq, {
+        event,
+        id,
+        ...(fast ? { fast: { type: "unicast", node: target.node, payload } as const } : {}),
+        carried,
+        ownCounted,
+        decided: (e) => resolve(this.#commitMessage(e, id, order, carried, ownCounted)),
+        dropped: reject,
+        unlisten: () => options.signal?.removeEventListener("abort", onAbort),
+      });
+      if (!fast) {
+        for (const dest of destinations.values()) {
+          const session = this.#ctx.links.get(dest.peer);
+          for (const ref of carried)
+            if (session && dest.role === "deliver") this.#ctx.links.hint(session, ref.owner);
+          const base = { event: event.seq, clock: this.#ctx.clock.value, nodes: [...dest.nodes] };
+          if (dest.role === "deliver")
+            session?.send({ type: "stage", ...base, payload, handles: carried, receivers });
+          else session?.send({ type: "notice", ...base, receivers });
+        }
+      }
+      this.#outbox.add(event);
+    });
+  }
+
+  /** The message's final is decided: commit where it is taken, give back unused references. */
+  #commitMessage(
+    event: OutEvent,
+    id: string,
+    order: ReadonlyArray<{ readonly peer: string; readonly node: number }>,
+    carried: readonly HandleRef[],
+    ownCounted: readonly number[],
+  ): SendResult {
+    const final = event.final;
+    const ts = final === undefined ? undefined : { lamport: final, peer: this.#ctx.id, seq: event.seq };
+    const dead = ts
+      ? deadHandles(event, carried, (n) => this.#ctx.nodes.get(n)?.destroyedBefore(ts) ?? true, this.#ctx.id)
+      : [];
+    if (final !== undefined && !event.fast) {
+      for (const dest of event.destinations.values()) {
+        if (liveNodes(dest).length > 0) {
+          this.#ctx.links.get(dest.peer)?.send({ type: "commit", event: event.seq, lamport: final, dead });
+        }
+      }
+    }
+    const counted = (owner: string, node: number) => {
+      if (owner === this.#ctx.id) return ownCounted.includes(node);
+      const dest = event.destinations.get(owner);
+      return dest?.state === "proposed" && !dest.dead.includes(node);
+    };
+    const gotIt = (peer: string) => final !== undefined && liveNodes(event.destinations.get(peer)).length > 0;
+    const back = referencesToGiveBack(event, carried, counted, gotIt);
+    if (back.length > 0) {
+      // After this callback: the outbox is mid-decision, and these are new events of this peer.
+      queueMicrotask(() => {
+        for (const { ref, holder } of back) this.release(ref.owner, ref.node, 1, holder);
+      });
+    }
+    const destinations: DestinationResult[] = order.map(({ peer, node }) => {
+      const dest = event.destinations.get(peer);
+      const committed =
+        final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node));
+      const code = committed
+        ? undefined
+        : dest?.dead.includes(node)
+          ? "E_DESTROYED"
+          : (dest?.code ?? "E_LINK_CLOSED");
+      return { node: nodeName(peer, node), committed, code };
+    });
+    return { event: id, ts, destinations, ok: destinations.every((d) => d.committed) };
+  }
+
+  destroy(nodes: readonly Node[]): Promise<Timestamp> {
+    if (nodes.length === 0) throw new CapbusError("E_NO_NODE", "destroy needs at least one node");
+    const owned = nodes.map((node) => this.#ctx.owned(node));
+    for (const o of owned) {
+      if (o.state !== "alive") throw new CapbusError("E_DESTROYED", `${o.node.name} is already destroyed`);
+    }
+    if (new Set(owned).size !== owned.length) throw new CapbusError("E_DUPLICATE", "a node is named twice");
+    for (const o of owned) o.state = "destroying";
+    const ids = owned.map((o) => o.node.id);
+    const destinations = new Map<string, OutDestination>([
+      [this.#ctx.id, participant(this.#ctx.id, "deliver", ids)],
+    ]);
+    const { event, id } = this.#newEvent("destroy", false, destinations);
+    this.#ctx.trace({ peer: this.#ctx.id, op: "destroy", event: id, nodes: owned.map((o) => o.node.name) });
+    this.#stageDestroy(event, ids, this.#holdersOf(owned));
+    return new Promise<Timestamp>((resolve, reject) => {
+      this.#pending.set(event.seq, {
+        event,
+        id,
+        carried: [],
+        ownCounted: [],
+        decided: (e) => resolve(this.#commitDestroy(e, owned)),
+        dropped: reject,
+        unlisten: () => undefined,
+      });
+      this.#outbox.add(event);
+    });
+  }
+
+  /** Stage the destroy at holders that are not yet its destinations (and at this peer). */
+  #stageDestroy(event: OutEvent, nodes: readonly number[], holders: Iterable<string>): boolean {
+    let added = false;
+    const self = event.destinations.get(this.#ctx.id);
+    for (const peer of [this.#ctx.id, ...holders]) {
+      if (peer !== this.#ctx.id && (event.destinations.has(peer) || !this.#ctx.links.has(peer))) continue;
+      if (peer !== this.#ctx.id) event.destinations.set(peer, participant(peer, "deliver", [...nodes]));
+      else if (self?.state !== "pending") continue;
+      this.#ctx.links
+        .get(peer)
+        ?.send({ type: "destroy", event: event.seq, clock: this.#ctx.clock.value, nodes: [...nodes] });
+      added = peer !== this.#ctx.id || added;
+    }
+    return added;
+  }
+
+  /** Pick start of a destroy (§9 step 2): hold new frames, stage at holders added meanwhile. */
+  #ready(event: OutEvent): boolean {
+    if (event.kind !== "destroy" || this.#picking.has(event)) return true;
+    if (!this.#holdersLinked(event)) return false;
+    this.#picking.add(event);
+    this.#holderWait.delete(event);
+    const nodes = (event.destinations.get(this.#ctx.id)?.nodes ?? []).map(
+      (id) => this.#ctx.nodes.get(id) as OwnedNode,
+    );
+    for (const o of nodes) o.state = "picking";
+    return !this.#stageDestroy(
+      event,
+      nodes.map((o) => o.node.id),
+      this.#holdersOf(nodes),
+    );
+  }
+
+  /**
+   * Holders not linked yet (a transfer's receiver still dialling this owner) must be staged at
+   * too: wait for their links, within the dial timeout, before the pick start (spec/bootstrap.md).
+   */
+  #holdersLinked(event: OutEvent): boolean {
+    const ids = event.destinations.get(this.#ctx.id)?.nodes ?? [];
+    const holders = this.#holdersOf(ids.map((id) => this.#ctx.nodes.get(id) as OwnedNode));
+    if (![...holders].some((h) => this.#ctx.links.awaited(h))) return true;
+    let deadline = this.#holderWait.get(event);
+    if (deadline === undefined) {
+      deadline = this.#ctx.runtime.now() + this.#ctx.dialTimeoutMs;
+      this.#holderWait.set(event, deadline);
+      this.#ctx.runtime.setTimer(this.#ctx.dialTimeoutMs, () => this.#outbox.advance());
+    }
+    return this.#ctx.runtime.now() >= deadline;
+  }
+
+  #commitDestroy(event: OutEvent, owned: readonly OwnedNode[]): Timestamp {
+    const ts = { lamport: event.final ?? this.#ctx.clock.value, peer: this.#ctx.id, seq: event.seq };
+    for (const o of owned) {
+      o.state = "destroyed";
+      o.destroyedAt = ts;
+    }
+    for (const dest of event.destinations.values()) {
+      if (dest.state === "proposed") {
+        this.#ctx.links
+          .get(dest.peer)
+          ?.send({ type: "commit", event: event.seq, lamport: ts.lamport, dead: [] });
+      }
+    }
+    this.#ctx.replayHeld();
+    return ts;
+  }
+
+  /**
+   * A release event (§10): `holder`'s `count` references to the owner's node go. `returned`: they
+   * are references this peer never received (a give-back), not its own handle letting go.
+   */
+  release(
+    owner: string,
+    node: number,
+    count: number,
+    holder: string,
+    returned = holder !== this.#ctx.id,
+  ): void {
+    if (this.#ctx.closed() || !this.#ctx.links.has(owner)) return;
+    const destinations = new Map([[owner, participant(owner, "deliver", [node])]]);
+    const { event, id } = this.#newEvent("release", true, destinations);
+    this.#ctx.trace({
+      peer: this.#ctx.id,
+      op: "release",
+      event: id,
+      node: nodeName(owner, node),
+      ...(returned ? { holder } : {}),
+    });
+    this.#pending.set(event.seq, {
+      event,
+      id,
+      fast: { type: "release", node, count, holder },
+      carried: [],
+      ownCounted: [],
+      decided: () => undefined,
+      dropped: () => undefined,
+      unlisten: () => undefined,
+    });
+    this.#outbox.add(event);
+  }
+
+  #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>) {
+    const seq = ++this.#eventSeq;
+    const event: OutEvent = { seq, kind, fast, destinations, sent: !fast, decided: false, final: undefined };
+    return { event, id: `${this.#ctx.id}:${seq}` };
+  }
+
+  #sendFast(event: OutEvent): void {
+    const pending = this.#pending.get(event.seq);
+    const [peer] = event.destinations.keys();
+    if (!pending?.fast || peer === undefined) return;
+    const session = this.#ctx.links.get(peer);
+    if (!session) return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
+    session.send({ ...pending.fast, event: event.seq, clock: this.#ctx.clock.value });
+  }
+
+  #decided(event: OutEvent): void {
+    const pending = this.#pending.get(event.seq);
+    if (!pending) return;
+    this.#pending.delete(event.seq);
+    pending.unlisten();
+    pending.decided(event);
+    this.#ctx.wakeIdle();
+  }
+
+  abortSend(seq: number): void {
+    const pending = this.#pending.get(seq);
+    // A fast unicast on the wire is committed by its receiver: too late to take back.
+    if (!pending || pending.event.decided || (pending.event.fast && pending.event.sent)) return;
+    this.drop(seq, new CapbusError("E_ABORTED", "the send was aborted"));
+  }
+
+  /** Drop an undecided round: tell its participants, give back references, fail the caller. */
+  drop(seq: number, error: CapbusError): void {
+    const pending = this.#pending.get(seq);
+    if (!pending) return;
+    const { event } = pending;
+    this.#pending.delete(event.seq);
+    pending.unlisten();
+    if (!event.fast) {
+      for (const dest of event.destinations.values()) {
+        if (dest.state !== "failed")
+          this.#ctx.links.get(dest.peer)?.send({ type: "abort", event: event.seq });
+      }
+    }
+    this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
+    this.#outbox.remove(event);
+    if (!this.#ctx.closed()) {
+      const counted = (owner: string, node: number) =>
+        owner === this.#ctx.id
+          ? pending.ownCounted.includes(node)
+          : event.destinations.get(owner)?.state === "proposed";
+      for (const { ref, holder } of referencesToGiveBack(event, pending.carried, counted, () => false)) {
+        this.release(ref.owner, ref.node, 1, holder);
+      }
+    }
+    pending.dropped(error);
+    this.#ctx.wakeIdle();
+  }
+
+  /** Peers holding a reference to any of these nodes. */
+  #holdersOf(nodes: readonly OwnedNode[]): Set<string> {
+    const holders = new Set<string>();
+    for (const o of nodes) for (const peer of o.references.keys()) holders.add(peer);
+    return holders;
+  }
+
+  #withEvent(seq: number, from: string, fn: (event: OutEvent) => void): void {
+    const pending = this.#pending.get(seq);
+    // An answer for a round already dropped (aborted) is stale, not an error.
+    if (!pending) return;
+    if (!pending.event.destinations.has(from)) {
+      throw new CapbusError("E_PROTOCOL", `${from} answered for event ${seq}, not sent to it`);
+    }
+    fn(pending.event);
+  }
+}
+
+function participant(peer: string, role: "deliver" | "notice", nodes: number[]): OutDestination {
+  return { peer, role, nodes, state: "pending", proposal: 0, code: undefined, dead: [] };
+}
+
+function uniqueRefs(handles: readonly Handle[]): HandleRef[] {
+  const seen = new Map<string, HandleRef>();
+  for (const h of handles) if (!seen.has(h.name)) seen.set(h.name, { owner: h.owner, node: h.nodeId });
+  return [...seen.values()];
+}
