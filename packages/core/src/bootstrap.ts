@@ -6,6 +6,13 @@
 import { CapbusError } from "./errors.js";
 
 export const SECRET_BYTES = 16;
+/** URL scheme → endpoint prefix. `capbus+sim` names a simulated peer (`@capbus/sim`). */
+const SCHEMES: Readonly<Record<string, string>> = {
+  capbus: "ws://",
+  "capbus+wss": "wss://",
+  "capbus+unix": "unix:",
+  "capbus+sim": "sim:",
+};
 /** Exports are found by this many leading characters of the secret; the rest is compared in constant time. */
 const LOOKUP_CHARS = 8;
 
@@ -16,23 +23,28 @@ export interface CapabilityUrl {
   readonly secret: Uint8Array;
 }
 
-/** `capbus://host:port/<peer>/<secret>`, `capbus+wss://...`, `capbus+unix:///path/<peer>/<secret>`. */
+/**
+ * `capbus://host:port/<peer>/<secret>`, `capbus+wss://...`, `capbus+unix:///path/<peer>/<secret>`,
+ * and `capbus+sim://<id>/<peer>/<secret>` for simulated peers.
+ */
 export function formatCapabilityUrl(endpoint: string, peer: string, secret: Uint8Array): string {
   const tail = `/${encodeURIComponent(peer)}/${base64url(secret)}`;
   if (endpoint.startsWith("ws://")) return `capbus://${endpoint.slice(5)}${tail}`;
   if (endpoint.startsWith("wss://")) return `capbus+wss://${endpoint.slice(6)}${tail}`;
   if (endpoint.startsWith("unix:")) return `capbus+unix://${endpoint.slice(5)}${tail}`;
+  if (endpoint.startsWith("sim:")) return `capbus+sim://${endpoint.slice(4)}${tail}`;
   throw new CapbusError("E_NO_EXPORT", `no capability URL scheme for endpoint ${endpoint}`);
 }
 
 export function parseCapabilityUrl(url: string): CapabilityUrl {
-  const match = /^(capbus|capbus\+wss|capbus\+unix):\/\/(.*)\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(url);
+  const match = /^(capbus|capbus\+wss|capbus\+unix|capbus\+sim):\/\/(.*)\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(
+    url,
+  );
   const [, scheme, place, peer, secret] = match ?? [];
   if (!scheme || place === undefined || !peer || !secret) {
     throw new CapbusError("E_NO_EXPORT", `not a capability URL: ${url}`);
   }
-  const endpoint =
-    scheme === "capbus" ? `ws://${place}` : scheme === "capbus+wss" ? `wss://${place}` : `unix:${place}`;
+  const endpoint = `${SCHEMES[scheme] ?? "unix:"}${place}`;
   const bytes = fromBase64url(secret);
   if (bytes.byteLength < SECRET_BYTES) throw new CapbusError("E_NO_EXPORT", "the secret is too short");
   return { endpoint, peer: decodeURIComponent(peer), secret: bytes };

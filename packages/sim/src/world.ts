@@ -14,14 +14,28 @@ export interface SimWorldOptions {
   readonly latency?: LinkLatency;
   /** The trace sink of each peer (e.g. a shared memory sink, a file per peer). @default none */
   readonly traceFor?: (peerId: string) => TraceSink | undefined;
+  /**
+   * Give each peer a dialler (spec/bootstrap.md): dialling `remote` at an advertised `sim:<id>`
+   * endpoint links the two after `dialDelayMs`. Unknown or unreachable ids never answer.
+   * @default false
+   */
+  readonly dial?: boolean;
+  /** @default 5 */
+  readonly dialDelayMs?: number;
+  /** Peer ids a dial never reaches (to test unreachable owners). @default none */
+  readonly unreachable?: ReadonlySet<string>;
+  /** The peers' dial timeout. @default 10000 */
+  readonly dialTimeoutMs?: number;
 }
 
 export class SimWorld {
   readonly network: SimNetwork;
   readonly peers = new Map<string, Peer>();
   readonly #traceFor: ((peerId: string) => TraceSink | undefined) | undefined;
+  readonly #options: SimWorldOptions;
 
   constructor(options: SimWorldOptions) {
+    this.#options = options;
     this.network = new SimNetwork(
       options.latency === undefined
         ? { seed: options.seed }
@@ -37,8 +51,16 @@ export class SimWorld {
   /** Create a peer named `id` on this network. */
   addPeer(id: string): Peer {
     if (this.peers.has(id)) throw new Error(`peer ${id} exists`);
-    const peer = new Peer({ id, runtime: this.scheduler.runtime(id), trace: this.#traceFor?.(id) });
+    const options = this.#options;
+    const peer = new Peer({
+      id,
+      runtime: this.scheduler.runtime(id),
+      trace: this.#traceFor?.(id),
+      ...(options.dialTimeoutMs === undefined ? {} : { dialTimeoutMs: options.dialTimeoutMs }),
+      ...(options.dial ? { dial: (remote: string) => this.#dial(id, remote) } : {}),
+    });
     this.peers.set(id, peer);
+    if (options.dial) peer.advertise(`sim:${id}`);
     return peer;
   }
 
@@ -53,6 +75,13 @@ export class SimWorld {
     const [atA, atB] = this.network.link(a, b, latency === undefined ? {} : { latency });
     this.peer(a).connect(atA, b);
     this.peer(b).connect(atB, a);
+  }
+
+  #dial(from: string, remote: string): void {
+    if (this.#options.unreachable?.has(remote) || !this.peers.has(remote)) return;
+    this.scheduler.setTimer(this.#options.dialDelayMs ?? 5, () => {
+      if (!this.peer(from).linkedPeers.includes(remote)) this.link(from, remote);
+    });
   }
 
   /** Link every pair of peers not linked yet. */
