@@ -99,7 +99,7 @@ test("an owner that cannot be reached: its handles become destroyed (unreachable
   const toC = await settle(w, b.import(c.export(c.createNode())));
   await settle(w, b.send(toC, "A's node", { handles: [toA] }));
   const pending = code(
-    c.receive().then((e) => (e?.kind === "message" ? c.send(e.handles[0] as Handle, 1) : 0)),
+    c.receive().then((e) => (e?.kind === "message" ? c.send(e.handles[0] as Handle, 1) : undefined)),
   );
   await w.run();
   assert.equal(await pending, "E_UNREACHABLE");

@@ -13,6 +13,8 @@ export const CoreErrorCode = {
   E_NO_NODE: "E_NO_NODE",
   /** No link to the owner of a destination node. */
   E_NO_LINK: "E_NO_LINK",
+  /** A sender kept an event staged here longer than the stage timeout: its session ends. */
+  E_STAGE_TIMEOUT: "E_STAGE_TIMEOUT",
   /** The owner of a node could not be reached within the dial timeout. */
   E_UNREACHABLE: "E_UNREACHABLE",
   /** A capability URL that names no export (wrong secret, revoked, or malformed). */

@@ -32,9 +32,11 @@ export interface DestroyedEvent {
   readonly ts: Timestamp;
   /**
    * `destroyed`: the owner destroyed the node, in the order. `unreachable`: the owner could not be
-   * reached within the dial timeout; this counts as the handle's one destroyed notification.
+   * reached within the dial timeout. `crash`: the owner's session ended without a clean close
+   * (expired, or stuck past the stage timeout). Either of the last two counts as the handle's one
+   * destroyed notification, and is not ordered against the owner's other events.
    */
-  readonly reason: "destroyed" | "unreachable";
+  readonly reason: "destroyed" | "unreachable" | "crash";
 }
 
 /** The last reference to the owner's node held by another peer went. */
@@ -43,6 +45,8 @@ export interface ReleasedEvent {
   readonly event: string;
   readonly node: Node;
   readonly ts: Timestamp;
+  /** `released`: a holder let go, in the order. `crash`: the last holder's session ended uncleanly. */
+  readonly reason: "released" | "crash";
 }
 
 export type PeerEvent = MessageEvent | DestroyedEvent | ReleasedEvent;

@@ -17,7 +17,7 @@ import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent } from "./events.js";
 import { type Handle, nodeName } from "./handles.js";
 import { HeldFrames, type OwnedNode } from "./owner.js";
-import { IncomingQueue } from "./queue.js";
+import { IncomingQueue, type QueueEntry } from "./queue.js";
 import { assertNoClockJump, compareTimestamps, type LamportClock, type Timestamp } from "./timestamp.js";
 
 /** What a queue entry holds until it is delivered. */
@@ -49,6 +49,11 @@ export interface InboundContext {
   giveBack(ref: HandleRef): void;
   trace(record: TraceRecord): void;
   deliver(event: PeerEvent): void;
+  /** How long an entry may stay staged before its sender counts as stuck (trap 3). */
+  readonly stageTimeoutMs: number;
+  setTimer(ms: number, fn: () => void): () => void;
+  /** A sender held an entry staged too long: end its session as if it had crashed. */
+  expire(sender: string): void;
 }
 
 /** The reply a stage, notice, unicast, destroy or release gets. */
@@ -61,6 +66,8 @@ export type Reply = (answer: Answer) => void;
 
 export class Inbound {
   readonly #queue = new IncomingQueue<Incoming>();
+  /** Staged entries' timeouts (spec/guarantees.md, trap 3): cancelled on commit or removal. */
+  readonly #timeouts = new Map<QueueEntry<Incoming>, () => void>();
   readonly #held = new HeldFrames();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
   readonly #tombstones = new Map<string, Timestamp>();
@@ -108,7 +115,7 @@ export class Inbound {
         handles: frame.handles,
         dead: [],
       };
-      this.#queue.insert(from, frame.event, proposal, false, data);
+      this.#stage(from, frame.event, proposal, data);
     }
     reply(answer(frame.event, proposal, dead));
   }
@@ -160,7 +167,7 @@ export class Inbound {
       throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
     clock.observe(frame.clock);
     const proposal = clock.tick();
-    this.#queue.insert(from, frame.event, proposal, false, { kind: "destroy", nodes: frame.nodes });
+    this.#stage(from, frame.event, proposal, { kind: "destroy", nodes: frame.nodes });
     reply({ type: "propose", event: frame.event, lamport: proposal });
   }
 
@@ -174,6 +181,7 @@ export class Inbound {
     }
     if (entry.data.kind === "message") entry.data.dead = dead;
     clock.observe(final);
+    this.#settled(entry);
     this.#queue.commit(entry, final);
     this.deliverReady();
   }
@@ -182,6 +190,7 @@ export class Inbound {
     if (this.#held.drop(from, seq)) return;
     const entry = this.#queue.get(from, seq);
     if (!entry || entry.committed) return; // aborted before it was staged here, or stale
+    this.#settled(entry);
     this.#queue.remove(entry);
     this.deliverReady();
   }
@@ -189,7 +198,10 @@ export class Inbound {
   /** The sender is gone: its staged rounds can never commit, so they stop blocking the queue. */
   dropSender(from: string): void {
     this.#held.dropSender(from);
-    for (const entry of this.#queue.staged(from)) this.#queue.remove(entry);
+    for (const entry of this.#queue.staged(from)) {
+      this.#settled(entry);
+      this.#queue.remove(entry);
+    }
     this.deliverReady();
   }
 
@@ -253,7 +265,7 @@ export class Inbound {
     if (!owned || owned.destroyedAt !== undefined) return; // no release notification after destruction
     if (!owned.release(data.holder, data.count)) return;
     this.#trace(event, "released", owned.node.name, ts, [], []);
-    this.#ctx.deliver({ kind: "released", event, node: owned.node, ts });
+    this.#ctx.deliver({ kind: "released", event, node: owned.node, ts, reason: "released" });
   }
 
   #arrivesDead(ref: HandleRef, ts: Timestamp, dead: readonly HandleRef[]): boolean {
@@ -261,6 +273,23 @@ export class Inbound {
     if (ref.owner === this.#ctx.id) return this.#ctx.owned(ref.node)?.destroyedBefore(ts) ?? true;
     const tomb = this.#tombstones.get(nodeName(ref.owner, ref.node));
     return tomb !== undefined && compareTimestamps(tomb, ts) < 0;
+  }
+
+  #stage(from: string, seq: number, proposal: number, data: Incoming): void {
+    const entry = this.#queue.insert(from, seq, proposal, false, data);
+    const { stageTimeoutMs, setTimer } = this.#ctx;
+    this.#timeouts.set(
+      entry,
+      setTimer(stageTimeoutMs, () => {
+        this.#timeouts.delete(entry);
+        if (!entry.committed && this.#queue.get(from, seq) === entry) this.#ctx.expire(from);
+      }),
+    );
+  }
+
+  #settled(entry: QueueEntry<Incoming>): void {
+    this.#timeouts.get(entry)?.();
+    this.#timeouts.delete(entry);
   }
 
   #commitOnArrival(from: string, frame: { event: number; clock: number }, data: Incoming): number {

@@ -47,6 +47,11 @@ export interface PeerOptions {
   dial?: Dial | undefined;
   /** How long to wait for a dialled peer before its handles count as unreachable. @default 10000 */
   dialTimeoutMs?: number;
+  /**
+   * How long an event may stay staged here before its sender counts as stuck: its session ends
+   * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md). @default 10000
+   */
+  stageTimeoutMs?: number;
 }
 
 export interface SendOptions {
@@ -104,7 +109,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dial: options.dial,
       dialTimeoutMs: this.#dialTimeoutMs,
       up: () => this.#sender?.advance(),
-      unreachable: (remote) => this.#unreachable(remote),
+      unreachable: (remote) => this.#lose(remote, "unreachable"),
     });
     this.#sessionDefaults = options.session ?? {};
     this.#handshake = {
@@ -153,6 +158,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
         if (ref.owner !== this.id) this.#sender.release(ref.owner, ref.node, 1, this.id, true);
       },
       trace: (record) => this.#trace(record),
+      stageTimeoutMs: options.stageTimeoutMs ?? 10_000,
+      setTimer: (ms, fn) => runtime.setTimer(ms, fn),
+      expire: (sender) =>
+        this.#links.get(sender)?.close("E_STAGE_TIMEOUT", `an event of ${sender} stayed staged too long`),
       deliver: (event) => {
         const forApp = this.#requests.intercept(event);
         if (forApp) this.#mailbox.push(forApp);
@@ -443,24 +452,45 @@ export class Peer implements AsyncIterable<PeerEvent> {
     session.send({ type: "granted", event, node: owned.node.id });
   }
 
-  /** `remote` was not reached in time: its nodes' handles held here count as destroyed (§9). */
-  #unreachable(remote: string): void {
-    for (const handle of this.#handles.values()) {
-      if (handle.owner !== remote || handle.state !== "live") continue;
-      handle.markDestroyed();
+  /**
+   * `remote` is lost to this peer: never reached (`unreachable`, spec/bootstrap.md §3) or gone
+   * without a clean close (`crash`, spec/guarantees.md). Each live handle to its nodes gets its
+   * one destroyed notification; after a crash, its references to this peer's nodes go too.
+   */
+  #lose(remote: string, reason: "unreachable" | "crash"): void {
+    const synthesize = (kind: "destroyed" | "released", name: string) => {
       const ts = { lamport: this.#clock.tick(), peer: remote, seq: 0 };
-      const event = `unreachable:${remote}:${handle.nodeId}`;
+      const event = `${reason}:${remote}:${name}`;
       this.#trace({
         peer: this.id,
         op: "deliver",
         event,
-        kind: "destroyed",
-        node: handle.name,
+        kind,
+        node: name,
         ts: [ts.lamport, ts.peer, ts.seq],
         handles: [],
         dead: [],
       });
-      this.#mailbox.push({ kind: "destroyed", event, handle, ts, reason: "unreachable" });
+      return { event, ts };
+    };
+    if (reason === "crash") this.#trace({ peer: this.id, op: "expire", other: remote });
+    for (const handle of this.#handles.values()) {
+      if (handle.owner !== remote || handle.state !== "live") continue;
+      handle.markDestroyed();
+      this.#mailbox.push({ kind: "destroyed", ...synthesize("destroyed", handle.name), handle, reason });
+    }
+    if (reason !== "crash") return;
+    for (const owned of this.#nodes.values()) {
+      const held = owned.references.get(remote);
+      if (held === undefined || owned.state === "destroyed") continue;
+      if (owned.release(remote, held)) {
+        this.#mailbox.push({
+          kind: "released",
+          ...synthesize("released", owned.node.name),
+          node: owned.node,
+          reason,
+        });
+      }
     }
   }
 
@@ -473,7 +503,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#hello.add(session);
   }
 
-  #onClosed(session: LinkSession, _info: LinkClosedInfo): void {
+  #onClosed(session: LinkSession, info: LinkClosedInfo): void {
     const remote = session.remote;
     if (!this.#links.remove(session) || remote === undefined) return;
     for (const [event, claim] of this.#claims) {
@@ -485,6 +515,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
+    if (info.code !== "OK" && this.#state !== "closed") this.#lose(remote, "crash");
   }
 
   // ---- helpers -------------------------------------------------------------------------------
