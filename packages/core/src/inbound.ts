@@ -99,7 +99,7 @@ export class Inbound {
       throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
     for (const ref of frame.handles) if (ref.owner !== id && ref.owner !== from) this.#ctx.reach(ref.owner);
     // The sender counted its own nodes' references itself when it staged at its own queue.
-    const dead = this.#countTransfer(from === id ? [] : carried, frame.receivers);
+    const dead = this.#countTransfer(from, from === id ? [] : carried, frame.receivers);
     const alive: number[] = [];
     for (const node of frame.nodes) {
       if (this.#destroyed(node)) dead.add(node);
@@ -127,7 +127,7 @@ export class Inbound {
     const refused = this.#refuse(from, frame.nodes);
     if (refused) return reply({ type: "reject", event: frame.event, code: refused });
     if (this.#holding(from, frame.event, frame.nodes, () => this.notice(from, frame, reply))) return;
-    const dead = this.#countTransfer(frame.nodes, frame.receivers);
+    const dead = this.#countTransfer(from, frame.nodes, frame.receivers);
     clock.observe(frame.clock);
     reply(answer(frame.event, clock.tick(), dead));
   }
@@ -154,7 +154,13 @@ export class Inbound {
   /** A holder's release, committed on arrival like a unicast (§10). */
   release(from: string, frame: ReleaseFrame, reply: Reply): void {
     assertNoClockJump(this.#ctx.clock, frame.clock);
-    if (!this.#ctx.owned(frame.node)) return reply({ type: "reject", event: frame.event, code: "E_NO_NODE" });
+    const owned = this.#ctx.owned(frame.node);
+    if (!owned) return reply({ type: "reject", event: frame.event, code: "E_NO_NODE" });
+    // Only a holder releases its own references; another peer only what its transfer counted.
+    const mine = from === frame.holder || from === this.#ctx.id;
+    if (!mine && !owned.takeCredit(from, frame.holder, frame.count)) {
+      return reply({ type: "reject", event: frame.event, code: "E_NO_HANDLE" });
+    }
     const data: Incoming = { kind: "release", node: frame.node, count: frame.count, holder: frame.holder };
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
   }
@@ -262,7 +268,7 @@ export class Inbound {
 
   #deliverRelease(event: string, ts: Timestamp, data: Extract<Incoming, { kind: "release" }>): void {
     const owned = this.#ctx.owned(data.node);
-    if (!owned || owned.destroyedAt !== undefined) return; // no release notification after destruction
+    if (!owned || owned.destroyedBefore(ts)) return; // no release notification after destruction
     if (!owned.release(data.holder, data.count)) return;
     this.#trace(event, "released", owned.node.name, ts, [], []);
     this.#ctx.deliver({ kind: "released", event, node: owned.node, ts, reason: "released" });
@@ -304,13 +310,13 @@ export class Inbound {
   }
 
   /** Count a reference per receiver for each live node; returns the nodes already destroyed. */
-  #countTransfer(nodes: readonly number[], receivers: readonly string[]): Set<number> {
+  #countTransfer(sender: string, nodes: readonly number[], receivers: readonly string[]): Set<number> {
     const dead = new Set<number>();
     for (const id of nodes) {
       const owned = this.#ctx.owned(id);
       if (!owned) continue;
       if (owned.state === "destroyed") dead.add(id);
-      else owned.acquire(receivers);
+      else owned.acquire(receivers, sender);
     }
     return dead;
   }

@@ -12,6 +12,11 @@ export class OwnedNode {
   /** References per peer other than the owner; a peer with a count is a holder. */
   readonly references = new Map<string, number>();
   state: NodeState = "alive";
+  /**
+   * References counted for a receiver at a sender's transfer, by `sender>receiver`: what that
+   * sender may give back on the receiver's behalf if the transfer never arrives (§10).
+   */
+  readonly #credits = new Map<string, number>();
   /** The final of the node's destroy, once picked. */
   destroyedAt: Timestamp | undefined;
 
@@ -25,10 +30,25 @@ export class OwnedNode {
   }
 
   /** Add one reference for each peer (the owner itself is not counted). */
-  acquire(peers: Iterable<string>): void {
+  acquire(peers: Iterable<string>, sender?: string): void {
     for (const peer of peers) {
-      if (peer !== this.node.owner) this.references.set(peer, (this.references.get(peer) ?? 0) + 1);
+      if (peer === this.node.owner) continue;
+      this.references.set(peer, (this.references.get(peer) ?? 0) + 1);
+      if (sender !== undefined && sender !== peer) {
+        const key = `${sender}>${peer}`;
+        this.#credits.set(key, (this.#credits.get(key) ?? 0) + 1);
+      }
     }
+  }
+
+  /** May `sender` give back `count` references of `holder` (its transfer never reached it)? */
+  takeCredit(sender: string, holder: string, count: number): boolean {
+    const key = `${sender}>${holder}`;
+    const credit = this.#credits.get(key) ?? 0;
+    if (credit < count) return false;
+    if (credit === count) this.#credits.delete(key);
+    else this.#credits.set(key, credit - count);
+    return true;
   }
 
   /**
@@ -38,8 +58,12 @@ export class OwnedNode {
   release(holder: string, count: number): boolean {
     const held = this.references.get(holder);
     if (held === undefined) return false;
-    if (held > count) this.references.set(holder, held - count);
-    else this.references.delete(holder);
+    if (held > count) {
+      this.references.set(holder, held - count);
+      return false;
+    }
+    this.references.delete(holder);
+    for (const key of this.#credits.keys()) if (key.endsWith(`>${holder}`)) this.#credits.delete(key);
     return this.references.size === 0;
   }
 

@@ -88,11 +88,17 @@ export class Sender {
 
   /** An answer from `from` for event `seq`: propose/dead, accept or reject. */
   proposed(seq: number, from: string, lamport: number, dead: readonly number[]): void {
-    this.#withEvent(seq, from, (e) => this.#outbox.proposed(e, from, lamport, dead));
+    this.#withEvent(seq, from, (e) => {
+      if (e.fast) throw new CapbusError("E_PROTOCOL", `a proposal for event ${seq}, a fast unicast`);
+      this.#outbox.proposed(e, from, lamport, dead);
+    });
   }
 
   accepted(seq: number, from: string, lamport: number): void {
-    this.#withEvent(seq, from, (e) => this.#outbox.accepted(e, lamport));
+    this.#withEvent(seq, from, (e) => {
+      if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
+      this.#outbox.accepted(e, lamport);
+    });
   }
 
   failed(seq: number, from: string, code: CoreErrorCode): void {

@@ -106,3 +106,56 @@ test("the sender commits only where the message is taken, and reports E_DESTROYE
   await tick();
   assert.deepEqual(of(p.frames(), "commit"), [], "no commit where nothing is delivered");
 });
+
+test("a peer may give back only the references its own transfer counted", async () => {
+  const p = new Peer({ id: "P" });
+  const r = scriptedRemote(p, "R");
+  const x = scriptedRemote(p, "X");
+  const m = p.createNode();
+  p.grant(m, "R");
+  p.grant(m, "X");
+  // X, a holder, tries to drop R's reference: refused.
+  x.push({ type: "release", event: 1, clock: 0, node: m.id, count: 1, holder: "R" });
+  assert.deepEqual(
+    of(x.frames(), "reject").map((f) => f.code),
+    ["E_NO_HANDLE"],
+  );
+  // R's transfer towards S counted a reference for S; R may give that one back, once.
+  scriptedRemote(p, "S");
+  r.push({ type: "notice", event: 1, clock: 0, nodes: [m.id], receivers: ["S"] });
+  r.push({ type: "release", event: 2, clock: 0, node: m.id, count: 1, holder: "S" });
+  r.push({ type: "release", event: 3, clock: 0, node: m.id, count: 1, holder: "S" });
+  assert.deepEqual(
+    r.frames().map((f) => (f.type === "reject" ? f.code : f.type)),
+    ["propose", "accept", "E_NO_HANDLE"],
+  );
+});
+
+test("an accept for a staged round, or a proposal for a fast unicast, closes the link", async () => {
+  const a = new Peer({ id: "A" });
+  const p = scriptedRemote(a, "P");
+  const remote = a.importHandle({ owner: "P", node: 1, holder: "A" });
+  void a.send([remote, a.createNode().handle], "round").catch(() => undefined);
+  await tick();
+  const [stage] = of(p.frames(), "stage");
+  p.push({ type: "accept", event: stage?.event, lamport: 3 });
+  assert.equal(p.link.closed?.code, "E_PROTOCOL");
+});
+
+test("a release ordered before the destroy still gives the owner its released notification", async () => {
+  const p = new Peer({ id: "P" });
+  const r = scriptedRemote(p, "R");
+  const m = p.createNode();
+  p.grant(m, "R");
+  const destroyed = p.destroy(m);
+  await tick();
+  const [stage] = of(r.frames(), "destroy");
+  // R's release reaches P before R answers the destroy: it is committed below the destroy.
+  r.push({ type: "release", event: 1, clock: 0, node: m.id, count: 1, holder: "R" });
+  r.push({ type: "propose", event: stage?.event, lamport: 1 });
+  await destroyed;
+  await tick();
+  const kinds: string[] = [];
+  for (let e = p.poll(); e; e = p.poll()) kinds.push(e.kind);
+  assert.deepEqual(kinds, ["released", "destroyed"]);
+});
