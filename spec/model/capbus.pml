@@ -196,9 +196,7 @@ inline appdeliver(p, ev) {
 /* ---------------- frames ---------------- */
 
 inline onstage() {   /* at destination me, from sender s: §3.2, §9.1 */
-#ifndef MUT_NO_C1
   c1(me, v);
-#endif
   if
   :: ev_kind[e] == K_DESTROY ->   /* a holder of the node proposes at once */
      C[me]++;
@@ -248,9 +246,7 @@ inline onnotice() {   /* at owner me of the carried node, from sender s: §11 */
 
 inline onunicast() {   /* fast unicast or release, at me: §6, §10 */
 #ifndef MUT_FAST_NO_CLOCK
-#ifndef MUT_NO_C1
-  c1(me, v);
-#endif
+  c1(me, v);   /* the sender's clock in the frame (design note: without it causality breaks) */
 #endif
   if
   :: ev_kind[e] == K_RELEASE ->
