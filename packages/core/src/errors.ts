@@ -13,6 +13,8 @@ export const CoreErrorCode = {
   E_NO_NODE: "E_NO_NODE",
   /** No link to the owner of a destination node. */
   E_NO_LINK: "E_NO_LINK",
+  /** The destination's queue has no room for this sender (its share of the quota is used up). */
+  E_QUOTA: "E_QUOTA",
   /** A sender kept an event staged here longer than the stage timeout: its session ends. */
   E_STAGE_TIMEOUT: "E_STAGE_TIMEOUT",
   /** The owner of a node could not be reached within the dial timeout. */

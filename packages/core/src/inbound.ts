@@ -18,6 +18,7 @@ import type { PeerEvent } from "./events.js";
 import { type Handle, nodeName } from "./handles.js";
 import { HeldFrames, type OwnedNode } from "./owner.js";
 import { IncomingQueue, type QueueEntry } from "./queue.js";
+import type { Quota } from "./quota.js";
 import { assertNoClockJump, compareTimestamps, type LamportClock, type Timestamp } from "./timestamp.js";
 
 /** What a queue entry holds until it is delivered. */
@@ -28,6 +29,8 @@ type Incoming =
       readonly payload: unknown;
       readonly handles: readonly HandleRef[];
       dead: readonly HandleRef[];
+      /** Frame bytes charged to the sender's quota (0: not charged, e.g. this peer's own). */
+      readonly charge: number;
     }
   | { readonly kind: "destroy"; readonly nodes: readonly number[] }
   | { readonly kind: "release"; readonly node: number; readonly count: number; readonly holder: string };
@@ -49,6 +52,10 @@ export interface InboundContext {
   giveBack(ref: HandleRef): void;
   trace(record: TraceRecord): void;
   deliver(event: PeerEvent): void;
+  /** Charges queued events to their senders (spec/limits.md §Quotas). */
+  readonly quota: Quota;
+  /** A delivered event carries its sender's charge until the application reads it. */
+  charged(event: PeerEvent, sender: string, bytes: number): void;
   /** How long an entry may stay staged before its sender counts as stuck (trap 3). */
   readonly stageTimeoutMs: number;
   setTimer(ms: number, fn: () => void): () => void;
@@ -87,16 +94,24 @@ export class Inbound {
     return this.#queue.hasFrom(sender);
   }
 
-  stage(from: string, frame: StageFrame, reply: Reply): void {
+  stage(from: string, frame: StageFrame, reply: Reply, size = 0): void {
     const { clock, id } = this.#ctx;
     assertNoClockJump(clock, frame.clock);
     const carried = frame.handles.filter((ref) => ref.owner === id).map((ref) => ref.node);
     const refused = this.#refuse(from, [...frame.nodes, ...carried]);
     if (refused) return reply({ type: "reject", event: frame.event, code: refused });
-    if (this.#holding(from, frame.event, [...frame.nodes, ...carried], () => this.stage(from, frame, reply)))
+    if (
+      this.#holding(from, frame.event, [...frame.nodes, ...carried], () =>
+        this.stage(from, frame, reply, size),
+      )
+    )
       return;
     if (this.#queue.get(from, frame.event))
       throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
+    const charge = from === id || frame.nodes.every((n) => this.#destroyed(n)) ? 0 : size;
+    if (charge > 0 && !this.#ctx.quota.charge(from, charge)) {
+      return reply({ type: "reject", event: frame.event, code: "E_QUOTA" });
+    }
     for (const ref of frame.handles) if (ref.owner !== id && ref.owner !== from) this.#ctx.reach(ref.owner);
     // The sender counted its own nodes' references itself when it staged at its own queue.
     const dead = this.#countTransfer(from, from === id ? [] : carried, frame.receivers);
@@ -114,6 +129,7 @@ export class Inbound {
         payload: frame.payload,
         handles: frame.handles,
         dead: [],
+        charge,
       };
       this.#stage(from, frame.event, proposal, data);
     }
@@ -133,20 +149,25 @@ export class Inbound {
   }
 
   /** The fast path: the receiver assigns the final on arrival (§6). */
-  unicast(from: string, frame: UnicastFrame, reply: Reply): void {
+  unicast(from: string, frame: UnicastFrame, reply: Reply, size = 0): void {
     const { clock } = this.#ctx;
     assertNoClockJump(clock, frame.clock);
     const refused = this.#refuse(from, [frame.node]);
     if (refused) return reply({ type: "reject", event: frame.event, code: refused });
-    if (this.#holding(from, frame.event, [frame.node], () => this.unicast(from, frame, reply))) return;
+    if (this.#holding(from, frame.event, [frame.node], () => this.unicast(from, frame, reply, size))) return;
     if (this.#destroyed(frame.node))
       return reply({ type: "reject", event: frame.event, code: "E_DESTROYED" });
+    const charge = from === this.#ctx.id ? 0 : size;
+    if (charge > 0 && !this.#ctx.quota.charge(from, charge)) {
+      return reply({ type: "reject", event: frame.event, code: "E_QUOTA" });
+    }
     const data: Incoming = {
       kind: "message",
       nodes: [frame.node],
       payload: frame.payload,
       handles: [],
       dead: [],
+      charge,
     };
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
   }
@@ -198,6 +219,7 @@ export class Inbound {
     if (!entry || entry.committed) return; // aborted before it was staged here, or stale
     this.#settled(entry);
     this.#queue.remove(entry);
+    this.#uncharge(entry);
     this.deliverReady();
   }
 
@@ -207,6 +229,7 @@ export class Inbound {
     for (const entry of this.#queue.staged(from)) {
       this.#settled(entry);
       this.#queue.remove(entry);
+      this.#uncharge(entry);
     }
     this.deliverReady();
   }
@@ -222,18 +245,24 @@ export class Inbound {
       const ts = { lamport: entry.lamport, peer: entry.sender, seq: entry.seq };
       const event = `${entry.sender}:${entry.seq}`;
       const data = entry.data;
-      if (data.kind === "message") this.#deliverMessage(event, ts, data);
+      if (data.kind === "message") this.#deliverMessage(event, ts, data, entry.sender);
       else if (data.kind === "destroy") this.#deliverDestroy(event, ts, data.nodes);
       else this.#deliverRelease(event, ts, data);
     }
   }
 
-  #deliverMessage(event: string, ts: Timestamp, data: Extract<Incoming, { kind: "message" }>): void {
+  #deliverMessage(
+    event: string,
+    ts: Timestamp,
+    data: Extract<Incoming, { kind: "message" }>,
+    sender: string,
+  ): void {
     const ctx = this.#ctx;
     const nodes = data.nodes
       .map((id) => ctx.owned(id))
       .filter((o): o is OwnedNode => o !== undefined && !o.destroyedBefore(ts));
     if (nodes.length === 0) {
+      if (data.charge > 0) ctx.quota.discharge(sender, data.charge);
       // Dropped: the destination was destroyed before it. References sent with it go back.
       for (const ref of data.handles) if (!this.#arrivesDead(ref, ts, data.dead)) ctx.giveBack(ref);
       return;
@@ -244,9 +273,19 @@ export class Inbound {
     );
     const live = handles.filter((h) => h.state === "live");
     const dead = handles.filter((h) => h.state !== "live");
-    for (const owned of nodes) {
+    for (const [i, owned] of nodes.entries()) {
       this.#trace(event, "message", owned.node.name, ts, live, dead);
-      ctx.deliver({ kind: "message", event, node: owned.node, payload: data.payload, handles, ts });
+      const delivered: PeerEvent = {
+        kind: "message",
+        event,
+        node: owned.node,
+        payload: data.payload,
+        handles,
+        ts,
+      };
+      // The first delivery carries the charge until the application reads it.
+      if (i === 0 && data.charge > 0) ctx.charged(delivered, sender, data.charge);
+      ctx.deliver(delivered);
     }
   }
 
@@ -291,6 +330,11 @@ export class Inbound {
         if (!entry.committed && this.#queue.get(from, seq) === entry) this.#ctx.expire(from);
       }),
     );
+  }
+
+  #uncharge(entry: QueueEntry<Incoming>): void {
+    if (entry.data.kind === "message" && entry.data.charge > 0)
+      this.#ctx.quota.discharge(entry.sender, entry.data.charge);
   }
 
   #settled(entry: QueueEntry<Incoming>): void {

@@ -15,6 +15,8 @@ export interface LinksOptions {
   readonly runtime: Runtime;
   readonly dial: Dial | undefined;
   readonly dialTimeoutMs: number;
+  /** Sessions kept at most; one more is closed with E_QUOTA. */
+  readonly maxLinks: number;
   /** A session with `remote` is up (new or replacing one). */
   readonly up: (remote: string) => void;
   /** `remote` could not be reached within the dial timeout. */
@@ -69,6 +71,10 @@ export class Links {
     const existing = this.#sessions.get(remote);
     if (existing && !existing.closed) {
       session.close("E_PROTOCOL", `already linked to ${remote}`);
+      return;
+    }
+    if (!existing && this.#sessions.size >= this.#options.maxLinks) {
+      session.close("E_QUOTA", `no room for more than ${this.#options.maxLinks} links`);
       return;
     }
     session.remote = remote;

@@ -7,6 +7,12 @@ export class Mailbox<T> implements AsyncIterable<T> {
   #head = 0;
   readonly #waiters: Array<(result: IteratorResult<T, undefined>) => void> = [];
   #ended = false;
+  readonly #taken: ((item: T) => void) | undefined;
+
+  /** `taken` runs when the application takes an item (to release what it was charged). */
+  constructor(taken?: (item: T) => void) {
+    this.#taken = taken;
+  }
 
   get size(): number {
     return this.#items.length - this.#head;
@@ -15,8 +21,10 @@ export class Mailbox<T> implements AsyncIterable<T> {
   push(item: T): void {
     if (this.#ended) return;
     const waiter = this.#waiters.shift();
-    if (waiter) waiter({ value: item, done: false });
-    else this.#items.push(item);
+    if (waiter) {
+      this.#taken?.(item);
+      waiter({ value: item, done: false });
+    } else this.#items.push(item);
   }
 
   /** No more items: pending and future reads finish once the held items are read. */
@@ -30,6 +38,7 @@ export class Mailbox<T> implements AsyncIterable<T> {
     if (this.#head >= this.#items.length) return undefined;
     const item = this.#items[this.#head] as T;
     this.#items[this.#head++] = undefined as T;
+    this.#taken?.(item);
     // Compact now and then so a long-lived mailbox does not keep a growing array of holes.
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items.splice(0, this.#head);

@@ -17,6 +17,7 @@ import { type Dial, Links } from "./links.js";
 import { LoopbackLink } from "./loopback.js";
 import { Mailbox } from "./mailbox.js";
 import { OwnedNode } from "./owner.js";
+import { Quota, type QuotaLimits } from "./quota.js";
 import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
 import { Sender } from "./sender.js";
@@ -47,6 +48,10 @@ export interface PeerOptions {
   dial?: Dial | undefined;
   /** How long to wait for a dialled peer before its handles count as unreachable. @default 10000 */
   dialTimeoutMs?: number;
+  /** How much of this peer's queue other peers may fill (spec/limits.md §Quotas). @default {} */
+  quota?: QuotaLimits;
+  /** Links (sessions) this peer keeps at most; one more is closed with E_QUOTA. @default 1024 */
+  maxLinks?: number;
   /**
    * How long an event may stay staged here before its sender counts as stuck: its session ends
    * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md). @default 10000
@@ -66,7 +71,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #sink: TraceSink | undefined;
   readonly #clock = new LamportClock();
   readonly #inbound: Inbound;
-  readonly #mailbox = new Mailbox<PeerEvent>();
+  readonly #quota: Quota;
+  /** Delivered events still charged to their sender's quota, until the application reads them. */
+  readonly #charges = new WeakMap<PeerEvent, { readonly sender: string; readonly bytes: number }>();
+  readonly #mailbox = new Mailbox<PeerEvent>((event) => this.#uncharge(event));
   readonly #sender: Sender;
   readonly #links: Links;
   readonly #dialTimeoutMs: number;
@@ -103,11 +111,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     this.#runtime = runtime;
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
+    this.#quota = new Quota(options.quota);
     this.#links = new Links({
       local: this.id,
       runtime,
       dial: options.dial,
       dialTimeoutMs: this.#dialTimeoutMs,
+      maxLinks: options.maxLinks ?? 1024,
       up: () => this.#sender?.advance(),
       unreachable: (remote) => this.#lose(remote, "unreachable"),
     });
@@ -158,12 +168,21 @@ export class Peer implements AsyncIterable<PeerEvent> {
         if (ref.owner !== this.id) this.#sender.release(ref.owner, ref.node, 1, this.id, true);
       },
       trace: (record) => this.#trace(record),
+      quota: this.#quota,
+      charged: (event, sender, bytes) => this.#charges.set(event, { sender, bytes }),
       stageTimeoutMs: options.stageTimeoutMs ?? 10_000,
       setTimer: (ms, fn) => runtime.setTimer(ms, fn),
       expire: (sender) =>
         this.#links.get(sender)?.close("E_STAGE_TIMEOUT", `an event of ${sender} stayed staged too long`),
       deliver: (event) => {
         const forApp = this.#requests.intercept(event);
+        const charge = this.#charges.get(event);
+        if (charge && forApp !== event) {
+          // A reply taken by its request is read now; a decorated request carries the charge on.
+          this.#charges.delete(event);
+          if (forApp) this.#charges.set(forApp, charge);
+          else this.#quota.discharge(charge.sender, charge.bytes);
+        }
         if (forApp) this.#mailbox.push(forApp);
         this.#wakeIdle();
       },
@@ -381,11 +400,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
   // ---- receiving -----------------------------------------------------------------------------
 
   readonly #handler: SessionHandler = {
-    frame: (session, frame) => this.#onFrame(session, frame),
+    frame: (session, frame, size) => this.#onFrame(session, frame, size),
     closed: (session, info) => this.#onClosed(session, info),
   };
 
-  #onFrame(session: LinkSession, frame: Frame): void {
+  #onFrame(session: LinkSession, frame: Frame, size: number): void {
     if (frame.type === "hello") return this.#onHello(session, frame.peer);
     const from = session.remote;
     if (from === undefined || !this.#hello.has(session)) {
@@ -394,11 +413,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
     const reply: Reply = (answer) => session.send(answer);
     switch (frame.type) {
       case "stage":
-        return this.#inbound.stage(from, frame, reply);
+        return this.#inbound.stage(from, frame, reply, size);
       case "notice":
         return this.#inbound.notice(from, frame, reply);
       case "unicast":
-        return this.#inbound.unicast(from, frame, reply);
+        return this.#inbound.unicast(from, frame, reply, size);
       case "release":
         return this.#inbound.release(from, frame, reply);
       case "destroy":
@@ -556,6 +575,18 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (this.#state !== "open") throw new CapbusError("E_CLOSED", `peer ${this.id} is closed`);
   }
 
+  #uncharge(event: PeerEvent): void {
+    const charge = this.#charges.get(event);
+    if (!charge) return;
+    this.#charges.delete(event);
+    this.#quota.discharge(charge.sender, charge.bytes);
+  }
+
+  /** Events and frame bytes from other peers held in the queue and the unread mailbox. */
+  get queuedFromOthers(): { readonly events: number; readonly bytes: number } {
+    return this.#quota.used;
+  }
+
   #quiet(): boolean {
     return this.#sender.undecided === 0 && !this.#inbound.hasFrom(this.id);
   }
@@ -570,7 +601,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 }
 
-const REMOTE_CODES: ReadonlySet<string> = new Set(["E_NO_NODE", "E_NO_HANDLE", "E_DESTROYED", "E_NO_EXPORT"]);
+const REMOTE_CODES: ReadonlySet<string> = new Set([
+  "E_NO_NODE",
+  "E_NO_HANDLE",
+  "E_DESTROYED",
+  "E_NO_EXPORT",
+  "E_QUOTA",
+]);
 
 function rejectCode(code: string): CoreErrorCode {
   return REMOTE_CODES.has(code) ? (code as CoreErrorCode) : "E_PROTOCOL";

@@ -16,7 +16,7 @@ export type FrameBody = Frame extends infer F ? (F extends unknown ? Omit<F, "se
 
 export interface SessionHandler {
   /** A valid, in-order frame. Throwing a CapbusError closes the session with its code. */
-  frame(session: LinkSession, frame: Frame): void;
+  frame(session: LinkSession, frame: Frame, size: number): void;
   /** The session is over (closed by either end, expired, or its link broke with no grace). Once. */
   closed(session: LinkSession, info: LinkClosedInfo): void;
 }
@@ -187,7 +187,7 @@ export class LinkSession {
     if (old && old !== link) old.close(SessionErrorCode.E_REPLACED, "the session resumed on a newer link");
     this.#release(remoteAck);
     // The hello reaches the peer once per session: resumes are invisible to it.
-    if (first) this.#deliver({ ...hello, seq: 0 });
+    if (first) this.#deliver({ ...hello, seq: 0 }, 0);
     for (let i = this.#head; i < this.#unacked.length && this.#link === link; i++) {
       link.send(this.#unacked[i]!.bytes);
     }
@@ -221,7 +221,7 @@ export class LinkSession {
     }
     this.#recvSeq = frame.seq;
     this.#owe();
-    this.#deliver(frame);
+    this.#deliver(frame, bytes.byteLength);
   }
 
   /** `link` closed or broke. A break within the grace period waits for a resume. */
@@ -241,9 +241,9 @@ export class LinkSession {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  #deliver(frame: Frame): void {
+  #deliver(frame: Frame, size: number): void {
     try {
-      this.#handler.frame(this, frame);
+      this.#handler.frame(this, frame, size);
     } catch (error) {
       if (error instanceof CapbusError) return this.close(error.code, error.message);
       if (error instanceof WireError) return this.close(error.code, error.message);

@@ -2,7 +2,7 @@
  * Many peers in one process on one simulated network: the harness for property tests, scenario
  * tests and the simulated demo. Every pair of peers gets at most one link, made on demand.
  */
-import { type Handle, type Node, Peer } from "@capbus/core";
+import { type Handle, type Node, Peer, type PeerOptions } from "@capbus/core";
 import type { TraceSink } from "@capbus/trace";
 import type { LinkLatency } from "./latency.js";
 import { SimNetwork } from "./network.js";
@@ -49,10 +49,11 @@ export class SimWorld {
   }
 
   /** Create a peer named `id` on this network. */
-  addPeer(id: string): Peer {
+  addPeer(id: string, extra: Omit<PeerOptions, "id" | "runtime" | "trace" | "dial"> = {}): Peer {
     if (this.peers.has(id)) throw new Error(`peer ${id} exists`);
     const options = this.#options;
     const peer = new Peer({
+      ...extra,
       id,
       runtime: this.scheduler.runtime(id),
       trace: this.#traceFor?.(id),

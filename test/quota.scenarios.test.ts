@@ -1,0 +1,45 @@
+/** Quotas (spec/limits.md §Quotas): a flooding sender takes at most half of a victim's queue. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Peer, SendResult } from "@capbus/core";
+import { SimWorld } from "@capbus/sim";
+
+test("a flood fills at most half of the victim's queue, the victim keeps serving others", async () => {
+  const w = new SimWorld({ seed: 9, latency: { min: 1, max: 3 } });
+  // A small quota so the flood hits it quickly: 400 events or 256 KiB from others in all.
+  const victim = w.addPeer("V", { quota: { maxQueuedEvents: 400, maxQueuedBytes: 256 * 1024 } });
+  const [hostile, honest] = ["H", "O"].map((id) => w.addPeer(id)) as [Peer, Peer];
+  w.linkAll();
+  const inbox = victim.createNode();
+  const fromHostile = w.give(inbox, "H");
+  const fromHonest = w.give(inbox, "O");
+  const payload = new Uint8Array(1024);
+  const flood: Promise<SendResult>[] = [];
+  for (let i = 0; i < 3000; i++) flood.push(hostile.send(fromHostile, payload));
+  await w.run();
+  const results = await Promise.all(flood);
+  const refused = results.filter((r) => r.destinations[0]?.code === "E_QUOTA").length;
+  const used = victim.queuedFromOthers;
+  console.log(
+    `flood: 3000 sends of 1 KiB, ${3000 - refused} queued at the victim, ${refused} refused with E_QUOTA; ` +
+      `victim holds ${used.events} events, ${used.bytes} bytes from others; heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MiB`,
+  );
+  assert.ok(refused > 0, "the flood hits the quota");
+  assert.ok(used.events <= 200 && used.bytes <= 128 * 1024, "one sender holds at most half of each");
+  const honestSends = Array.from({ length: 20 }, (_, i) => honest.send(fromHonest, i));
+  await w.run();
+  const honestSent = await Promise.all(honestSends);
+  assert.ok(
+    honestSent.every((r) => r.ok),
+    "another sender still gets in",
+  );
+  // Reading frees the hostile sender's share again.
+  let read = 0;
+  while (victim.poll()) read++;
+  assert.equal(read, 3000 - refused + 20);
+  assert.deepEqual(victim.queuedFromOthers, { events: 0, bytes: 0 });
+  const again = hostile.send(fromHostile, payload);
+  await w.run();
+  assert.ok((await again).ok);
+  await w.close();
+});
