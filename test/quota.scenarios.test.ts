@@ -43,3 +43,20 @@ test("a flood fills at most half of the victim's queue, the victim keeps serving
   assert.ok((await again).ok);
   await w.close();
 });
+
+test("a peer holds at most maxHandles handles: a message bringing more is refused with E_QUOTA", async () => {
+  const w = new SimWorld({ seed: 10 });
+  const small = w.addPeer("S", { maxHandles: 3 });
+  const giver = w.addPeer("G");
+  w.linkAll();
+  const inbox = small.createNode(); // the owner's own node takes one handle slot
+  const toInbox = w.give(inbox, "G");
+  const nodes = [giver.createNode(), giver.createNode(), giver.createNode()];
+  const first = giver.send(toInbox, "two", { handles: [nodes[0]!.handle, nodes[1]!.handle] });
+  await w.run();
+  assert.ok((await first).ok);
+  const second = giver.send(toInbox, "one more", { handles: [nodes[2]!.handle] });
+  await w.run();
+  assert.equal((await second).destinations[0]?.code, "E_QUOTA");
+  await w.close();
+});

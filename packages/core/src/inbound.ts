@@ -52,6 +52,8 @@ export interface InboundContext {
   giveBack(ref: HandleRef): void;
   trace(record: TraceRecord): void;
   deliver(event: PeerEvent): void;
+  /** May this peer take up `count` more handles (spec/limits.md §4, `maxHandles`)? */
+  roomForHandles(count: number): boolean;
   /** Charges queued events to their senders (spec/limits.md §Quotas). */
   readonly quota: Quota;
   /** A delivered event carries its sender's charge until the application reads it. */
@@ -108,6 +110,10 @@ export class Inbound {
       return;
     if (this.#queue.get(from, frame.event))
       throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
+    const fresh = frame.handles.filter((ref) => !this.#ctx.handle(nodeName(ref.owner, ref.node))).length;
+    if (fresh > 0 && !this.#ctx.roomForHandles(fresh)) {
+      return reply({ type: "reject", event: frame.event, code: "E_QUOTA" });
+    }
     const charge = from === id || frame.nodes.every((n) => this.#destroyed(n)) ? 0 : size;
     if (charge > 0 && !this.#ctx.quota.charge(from, charge)) {
       return reply({ type: "reject", event: frame.event, code: "E_QUOTA" });

@@ -53,6 +53,11 @@ export interface PeerOptions {
   /** Links (sessions) this peer keeps at most; one more is closed with E_QUOTA. @default 1024 */
   maxLinks?: number;
   /**
+   * Handles this peer holds at most (one per node); a message that would bring more is refused
+   * with E_QUOTA, and so is an import. @default 1000000
+   */
+  maxHandles?: number;
+  /**
    * How long an event may stay staged here before its sender counts as stuck: its session ends
    * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md). @default 10000
    */
@@ -72,6 +77,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #clock = new LamportClock();
   readonly #inbound: Inbound;
   readonly #quota: Quota;
+  readonly #maxHandles: number;
   /** Delivered events still charged to their sender's quota, until the application reads them. */
   readonly #charges = new WeakMap<PeerEvent, { readonly sender: string; readonly bytes: number }>();
   readonly #mailbox = new Mailbox<PeerEvent>((event) => this.#uncharge(event));
@@ -112,6 +118,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#runtime = runtime;
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
     this.#quota = new Quota(options.quota);
+    this.#maxHandles = options.maxHandles ?? 1_000_000;
     this.#links = new Links({
       local: this.id,
       runtime,
@@ -169,6 +176,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
       trace: (record) => this.#trace(record),
       quota: this.#quota,
+      roomForHandles: (count) => this.#handles.size + count <= this.#maxHandles,
       charged: (event, sender, bytes) => this.#charges.set(event, { sender, bytes }),
       stageTimeoutMs: options.stageTimeoutMs ?? 10_000,
       setTimer: (ms, fn) => runtime.setTimer(ms, fn),
@@ -316,6 +324,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       if (node === undefined) throw new CapbusError("E_NO_EXPORT", "no such export");
       return this.#owned(this.#nodes.get(node)?.node as Node).node.handle;
     }
+    if (this.#handles.size >= this.#maxHandles)
+      throw new CapbusError("E_QUOTA", "no room for another handle");
     if (!this.#links.has(cap.peer)) this.#links.learn(cap.peer, [cap.endpoint]);
     const session = await this.#links.session(cap.peer);
     const event = this.#sender.nextSeq();
