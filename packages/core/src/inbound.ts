@@ -21,6 +21,9 @@ import { IncomingQueue, type QueueEntry } from "./queue.js";
 import type { Quota } from "./quota.js";
 import { assertNoClockJump, compareTimestamps, type LamportClock, type Timestamp } from "./timestamp.js";
 
+/** Delivered event numbers remembered per sender to refuse replays. */
+const RECENT = 4096;
+
 /** What a queue entry holds until it is delivered. */
 type Incoming =
   | {
@@ -77,6 +80,8 @@ export class Inbound {
   readonly #queue = new IncomingQueue<Incoming>();
   /** Staged entries' timeouts (spec/guarantees.md, trap 3): cancelled on commit or removal. */
   readonly #timeouts = new Map<QueueEntry<Incoming>, () => void>();
+  /** Event numbers delivered lately, per sender, so a replay is caught after delivery too. */
+  readonly #recent = new Map<string, Set<number>>();
   readonly #held = new HeldFrames();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
   readonly #tombstones = new Map<string, Timestamp>();
@@ -108,8 +113,7 @@ export class Inbound {
       )
     )
       return;
-    if (this.#queue.get(from, frame.event))
-      throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
+    this.#assertNew(from, frame.event);
     const fresh = frame.handles.filter((ref) => !this.#ctx.handle(nodeName(ref.owner, ref.node))).length;
     if (fresh > 0 && !this.#ctx.roomForHandles(fresh)) {
       return reply({ type: "reject", event: frame.event, code: "E_QUOTA" });
@@ -196,8 +200,7 @@ export class Inbound {
   destroy(from: string, frame: DestroyFrame, reply: Reply): void {
     const { clock } = this.#ctx;
     assertNoClockJump(clock, frame.clock);
-    if (this.#queue.get(from, frame.event))
-      throw new CapbusError("E_PROTOCOL", `event ${frame.event} staged twice`);
+    this.#assertNew(from, frame.event);
     clock.observe(frame.clock);
     const proposal = clock.tick();
     this.#stage(from, frame.event, proposal, { kind: "destroy", nodes: frame.nodes });
@@ -230,6 +233,11 @@ export class Inbound {
   }
 
   /** The sender is gone: its staged rounds can never commit, so they stop blocking the queue. */
+  /** A new session with `from` starts: event numbers seen in an earlier one no longer count. */
+  newSession(from: string): void {
+    this.#recent.delete(from);
+  }
+
   dropSender(from: string): void {
     this.#held.dropSender(from);
     for (const entry of this.#queue.staged(from)) {
@@ -248,6 +256,7 @@ export class Inbound {
   /** Deliver every entry the delivery rule allows (§7 D1). */
   deliverReady(): void {
     for (let entry = this.#queue.takeReady(); entry; entry = this.#queue.takeReady()) {
+      this.#remember(entry.sender, entry.seq);
       const ts = { lamport: entry.lamport, peer: entry.sender, seq: entry.seq };
       const event = `${entry.sender}:${entry.seq}`;
       const data = entry.data;
@@ -338,6 +347,27 @@ export class Inbound {
     );
   }
 
+  /**
+   * An event number a sender uses twice is a protocol error (spec/errors.md §3.1): caught while
+   * the first is queued, and for the last RECENT numbers already delivered per sender.
+   */
+  #assertNew(from: string, event: number): void {
+    if (this.#queue.get(from, event) || this.#recent.get(from)?.has(event)) {
+      throw new CapbusError("E_PROTOCOL", `event ${event} of ${from} seen twice`);
+    }
+  }
+
+  #remember(from: string, event: number): void {
+    let recent = this.#recent.get(from);
+    if (!recent) {
+      recent = new Set();
+      this.#recent.set(from, recent);
+    }
+    recent.add(event);
+    // Sets iterate in insertion order: the first is the oldest.
+    if (recent.size > RECENT) recent.delete(recent.values().next().value as number);
+  }
+
   #uncharge(entry: QueueEntry<Incoming>): void {
     if (entry.data.kind === "message" && entry.data.charge > 0)
       this.#ctx.quota.discharge(entry.sender, entry.data.charge);
@@ -350,8 +380,7 @@ export class Inbound {
 
   #commitOnArrival(from: string, frame: { event: number; clock: number }, data: Incoming): number {
     const { clock } = this.#ctx;
-    if (this.#queue.get(from, frame.event))
-      throw new CapbusError("E_PROTOCOL", `event ${frame.event} sent twice`);
+    this.#assertNew(from, frame.event);
     clock.observe(frame.clock);
     const final = clock.tick();
     this.#queue.insert(from, frame.event, final, true, data);

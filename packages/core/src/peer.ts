@@ -125,7 +125,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dial: options.dial,
       dialTimeoutMs: this.#dialTimeoutMs,
       maxLinks: options.maxLinks ?? 1024,
-      up: () => this.#sender?.advance(),
+      up: (remote) => {
+        this.#inbound?.newSession(remote);
+        this.#sender?.advance();
+      },
       unreachable: (remote) => this.#lose(remote, "unreachable"),
     });
     this.#sessionDefaults = options.session ?? {};
@@ -449,7 +452,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         assertNoClockJump(this.#clock, frame.lamport);
         return this.#sender.accepted(frame.event, from, frame.lamport);
       case "reject":
-        if (this.#claims.has(frame.event)) {
+        if (this.#claims.get(frame.event)?.remote === from) {
           this.#claims
             .get(frame.event)
             ?.reject(new CapbusError(rejectCode(frame.code), `claim refused: ${frame.code}`));
@@ -463,8 +466,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return this.#onClaim(session, from, frame.event, frame.secret);
       case "granted": {
         const claim = this.#claims.get(frame.event);
+        if (claim?.remote !== from)
+          throw new CapbusError("E_PROTOCOL", `${from} granted a claim not made to it`);
         this.#claims.delete(frame.event);
-        return claim?.resolve(frame.node);
+        return claim.resolve(frame.node);
       }
       case "ack":
         return;

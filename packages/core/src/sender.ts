@@ -444,7 +444,9 @@ export class Sender {
 
   #withEvent(seq: number, from: string, fn: (event: OutEvent) => void): void {
     const pending = this.#pending.get(seq);
-    // An answer for a round already dropped (aborted) is stale, not an error.
+    if (seq > this.#eventSeq)
+      throw new CapbusError("E_PROTOCOL", `${from} answered event ${seq}, never sent`);
+    // An answer for a round already decided or dropped (aborted) is stale, not an error.
     if (!pending) return;
     if (!pending.event.destinations.has(from)) {
       throw new CapbusError("E_PROTOCOL", `${from} answered for event ${seq}, not sent to it`);
