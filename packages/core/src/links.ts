@@ -132,22 +132,23 @@ export class Links {
     if (this.#sessions.has(remote) || this.#dialing.has(remote) || remote === this.#options.local) return;
     const { dial, runtime, dialTimeoutMs } = this.#options;
     const urls = this.#known.get(remote);
-    if (!dial || !urls) return;
+    // With no way to dial (no dialler, or no endpoint known: a browser page, say), the remote may
+    // still link in by itself within the timeout; otherwise it is unreachable (bootstrap.md D5).
     this.#dialing.set(
       remote,
       runtime.setTimer(dialTimeoutMs, () => this.#giveUp(remote)),
     );
-    dial(remote, urls);
+    if (dial && urls) dial(remote, urls);
   }
 
   /** A session with `remote`, waiting for a dial in progress (or starting one) if needed. */
   session(remote: string): Promise<LinkSession> {
     const session = this.#sessions.get(remote);
     if (session) return Promise.resolve(session);
-    this.reach(remote);
-    if (!this.#dialing.has(remote)) {
+    if (!this.#options.dial || !this.#known.has(remote)) {
       return Promise.reject(new CapbusError("E_NO_LINK", `no link to ${remote} and no way to dial it`));
     }
+    this.reach(remote);
     return new Promise((resolve, reject) => {
       const waiters = this.#waiters.get(remote) ?? [];
       waiters.push({ resolve, reject });

@@ -146,7 +146,9 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     seq,
     ack: uint,
     peer: peerId,
-    urls: fc.array(fc.constantFrom("ws://127.0.0.1:7000", "ws://[::1]:80", "unix:/tmp/a.sock"), { maxLength: 3 }),
+    urls: fc.array(fc.constantFrom("ws://127.0.0.1:7000", "ws://[::1]:80", "unix:/tmp/a.sock"), {
+      maxLength: 3,
+    }),
   }),
   claim: record({
     type: fc.constant("claim"),
