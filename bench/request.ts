@@ -1,0 +1,86 @@
+/**
+ * (3) request/reply: sequential `peer.request` round trips to an echo peer in another process,
+ * beside raw ws ping-pong (one 64-byte message there and back) to an echo process.
+ */
+import { capbusSender, stopSender } from "./capbus.js";
+import { payload } from "./payload.js";
+import { receiver } from "./proc.js";
+import { openRawWs } from "./raw-ws.js";
+import type { Row } from "./report.js";
+import { type Figures, get, interleave, ratio, type Variant } from "./rounds.js";
+import { percentiles, spread } from "./stats.js";
+
+/** Cap'n Web's sequential calls over ws on this kind of machine (issue 12), per second. */
+const CAPNWEB_RATE = 14_000;
+
+/** Round trips one after another: sized by the warm-up to take about `seconds`. */
+export function roundTrips(key: string, once: () => Promise<unknown>, seconds: number): Variant {
+  let n = 500;
+  const go = async (count: number): Promise<Figures> => {
+    const times = new Array<number>(count);
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+      const t = performance.now();
+      await once();
+      times[i] = performance.now() - t;
+    }
+    const rate = count / ((performance.now() - start) / 1000);
+    return { rate, ...percentiles(times) };
+  };
+  return {
+    key,
+    async warm() {
+      const { rate } = await go(n);
+      n = Math.max(500, Math.round(rate! * seconds));
+    },
+    run: () => go(n),
+  };
+}
+
+export async function requestReply(o: { runs: number; seconds: number }): Promise<Row[]> {
+  const echo = await receiver({ capbus: "ws://127.0.0.1:0", rawWs: true, echo: true });
+  const sender = await capbusSender();
+  const ws = await openRawWs(echo.rawUrl);
+  try {
+    const handle = await sender.peer.import(echo.url);
+    const bytes = payload(64);
+    let answered: (() => void) | undefined;
+    ws.on("message", () => answered?.());
+    const ping = () =>
+      new Promise<void>((resolve) => {
+        answered = resolve;
+        ws.send(bytes, { binary: true });
+      });
+    const results = await interleave(o.runs, [
+      roundTrips("capbus", () => sender.peer.request(handle, bytes), o.seconds),
+      roundTrips("raw", ping, o.seconds),
+    ]);
+    return [
+      { item: 3, label: "request/reply: capbus peer.request", unit: "rt/s", spread: get(results, "capbus") },
+      { item: 3, label: "request/reply: raw ws ping-pong", unit: "rt/s", spread: get(results, "raw") },
+      { item: 3, label: "request/reply: capbus p50", unit: "ms", spread: get(results, "capbus", "p50") },
+      { item: 3, label: "request/reply: capbus p99", unit: "ms", spread: get(results, "capbus", "p99") },
+      { item: 3, label: "request/reply: raw ws p50", unit: "ms", spread: get(results, "raw", "p50") },
+      { item: 3, label: "request/reply: raw ws p99", unit: "ms", spread: get(results, "raw", "p99") },
+      {
+        item: 3,
+        label: "request/reply: capbus p50 / raw ws p50",
+        unit: "x",
+        spread: ratio(results, "capbus", "raw", "p50"),
+        target: "<= 1.3",
+      },
+      {
+        item: 3,
+        label: "request/reply: capbus rt/s / Cap'n Web 14k",
+        unit: "x",
+        spread: spread(get(results, "capbus").runs.map((x) => x / CAPNWEB_RATE)),
+        target: ">= 1.0",
+        note: "Cap'n Web's sequential calls over ws, about 14k/s (the issue's figure, not measured here)",
+      },
+    ];
+  } finally {
+    ws.terminate();
+    await stopSender(sender);
+    await echo.proc.stop();
+  }
+}
