@@ -122,7 +122,7 @@ byte nrel[NP];            /* releases the owner applied */
 
 /* named properties: spin prints the name of the one that fails */
 hidden byte P1_total_order, P2_causality, P4_atomicity, P5_notification, R_release_count;
-hidden byte E_PROTOCOL_commit, Quiescent_no_staged_left, Quiescent_all_decided, Link_capacity;
+hidden byte Unique_step, E_PROTOCOL_commit, Quiescent_no_staged_left, Quiescent_all_decided, Link_capacity;
 
 #define BIT(i) (1 << (i))
 #define KEY(l, e) ((l) * 16 + ev_snd[e] * 4 + ev_seq[e])  /* (lamport, peer, seq), §1 */
@@ -528,7 +528,6 @@ inline dodecide(E) {
   LOW_OK(me, E, 2) && LOW_OK(me, E, 3) && LOW_OK(me, E, 4) && LOW_OK(me, E, 5))
 
 inline dodeliver(E) {
-  printf("T %d deliver e%d ts %d\n", me, E, TS(me, E));
   QS(me, E) = Q_DONE;
   if
   :: ev_kind[E] == K_DESTROY ->   /* §9 delivery */
@@ -537,12 +536,14 @@ inline dodeliver(E) {
      if
      :: me == n ->
         notif[me * NP + n]++;
-        appdeliver(me, E)
+        a = 1;
+        printf("T %d deliver e%d ts %d\n", me, E, TS(me, E))
      :: me != n && hs[me * NP + n] == H_LIVE ->
         hs[me * NP + n] = H_DEAD;
         hc[me * NP + n] = 0;
         notif[me * NP + n]++;
-        appdeliver(me, E)
+        a = 1;
+        printf("T %d deliver e%d ts %d\n", me, E, TS(me, E))
      :: else -> skip   /* not held live: a tombstone only */
      fi;
      P5_notification = (notif[me * NP + n] <= 1);
@@ -578,7 +579,8 @@ inline dodeliver(E) {
            :: else -> break
            od;
            reln[n]++;
-           appdeliver(me, E)
+           a = 1;
+           printf("T %d deliver e%d ts %d\n", me, E, TS(me, E))
         :: else -> skip
         fi;
         k = 0;
@@ -592,13 +594,15 @@ inline dodeliver(E) {
      :: else ->
         P5_notification = (tdk[me] == 0 || KEY(TS(me, E), E) < tdk[me]);   /* none after it */
         assert(P5_notification);
-        appdeliver(me, E);
+        a = 1;
+        printf("T %d deliver e%d ts %d\n", me, E, TS(me, E));
         n = ev_node[E];
         if
         :: n != NONE ->   /* it carries a handle to node n */
            if
            :: (qdead[me * MAXE + E] && DEAD_RULE) || hs[me * NP + n] == H_DEAD ||
               (dd[me * NP + n] && TOMB_RULE) ->
+              printf("T %d gets a dead handle to node %d\n", me, n);
               if
               :: hs[me * NP + n] == H_NONE -> hs[me * NP + n] = H_DEAD   /* arrives dead */
               :: else -> skip
@@ -606,6 +610,7 @@ inline dodeliver(E) {
            :: else ->
               /* no peer receives a live handle to a node after its destroy in the order */
               P5_notification = (tdk[n] == 0 || KEY(TS(me, E), E) < tdk[n]);
+              printf("T %d gets a live handle to node %d\n", me, n);
               assert(P5_notification);
               hs[me * NP + n] = H_LIVE;
               hc[me * NP + n]++
@@ -614,6 +619,11 @@ inline dodeliver(E) {
         fi
      fi
   fi;
+  if
+  :: a -> appdeliver(me, E)
+  :: else -> printf("T %d dequeue e%d ts %d: nothing to deliver (dropped, tombstone or ignored)\n", me, E, TS(me, E))
+  fi;
+  a = 0;
   n = 0
 }
 
@@ -673,37 +683,72 @@ inline doexpire(S) {
   lose(S, me)
 }
 
-#define RECV(J) :: d_step { nempty(link[(J) * NP + me]) -> link[(J) * NP + me]?m, e, v, fl; s = J; \
-  printf("T %d <- %d %e e%d %d dead=%d\n", me, s, m, e, v, fl); onframe(); m = 0; e = 0; v = 0; fl = 0; s = 0 }
-#define CALL(E) :: d_step { CAN_CALL(E) -> docall(E) }
-#define WIRE(E) :: d_step { CAN_WIRE(E) -> dowire(E) }
-#define DECIDE(E) :: d_step { CAN_DECIDE(E) -> dodecide(E) }
-#define DELIVER(E) :: d_step { CAN_DELIVER(E) -> dodeliver(E) }
-#define EXPIRE(S) :: d_step { CAN_EXPIRE(S) -> doexpire(S) }
+/* A receive option per link J->me, all in one `if`: nondeterministic (an atomic, not a d_step). */
+#define RECV(J) :: nempty(link[(J) * NP + me]) -> link[(J) * NP + me]?m, e, v, fl; s = J
+/* One step of a kind: at most one event of a peer can take it (script order, R1/R2, D1 picks
+ * the lowest key), so taking the first that can loses no interleaving; Unique_step checks it. */
+#define ANY(CAN) (CAN(0) || CAN(1) || CAN(2) || CAN(3) || CAN(4) || CAN(5))
+#ifdef MUT_NO_R1
+#define UNIQUE_RULE 0   /* without R1 several may be enabled: the first is taken */
+#else
+#define UNIQUE_RULE 1
+#endif
+#define STEP(CAN, DO) :: d_step { ANY(CAN) -> \
+  e = 0; \
+  do \
+  :: CAN(e) -> break \
+  :: else -> e++ \
+  od; \
+  k = e + 1; \
+  do \
+  :: k < MAXE -> Unique_step = (!UNIQUE_RULE || !CAN(k)); assert(Unique_step); k++ \
+  :: else -> break \
+  od; \
+  k = 0; \
+  DO(e); \
+  e = 0 }
+#define EXPIRE(S) :: CAN_EXPIRE(S) -> s = S
 
 proctype peer(byte me) {
   mtype m;
   byte e, v, s, k, q, n, l;
-  bit fl;
+  bit fl, a;
 end:
   do
-  RECV(0)
-  RECV(1)
-  RECV(2)
+  :: atomic {   /* receive a frame from any link and handle it, in one step */
+       if
+       RECV(0)
+       RECV(1)
+       RECV(2)
 #if NP > 3
-  RECV(3)
+       RECV(3)
 #endif
-  CALL(0) CALL(1) CALL(2) CALL(3) CALL(4) CALL(5)
-  WIRE(0) WIRE(1) WIRE(2) WIRE(3) WIRE(4) WIRE(5)
-  DECIDE(0) DECIDE(1) DECIDE(2) DECIDE(3) DECIDE(4) DECIDE(5)
-  DELIVER(0) DELIVER(1) DELIVER(2) DELIVER(3) DELIVER(4) DELIVER(5)
-  EXPIRE(0)
-  EXPIRE(1)
-  EXPIRE(2)
+       fi;
+       d_step {
+         printf("T %d <- %d %e e%d %d dead=%d\n", me, s, m, e, v, fl);
+         onframe();
+         m = 0; e = 0; v = 0; fl = 0; s = 0
+       }
+     }
+  STEP(CAN_CALL, docall)
+  STEP(CAN_WIRE, dowire)
+  STEP(CAN_DECIDE, dodecide)
+  STEP(CAN_DELIVER, dodeliver)
+  :: atomic {   /* trap 3: me's timer expires the session with peer s */
+       if
+       EXPIRE(0)
+       EXPIRE(1)
+       EXPIRE(2)
 #if NP > 3
-  EXPIRE(3)
+       EXPIRE(3)
 #endif
-  :: me == STOPPER && !stopped[me] -> printf("T %d stops\n", me); stopped[me] = 1; break   /* the peer stops for good */
+       fi;
+       d_step {
+         doexpire(s);
+         s = 0
+       }
+     }
+  :: me == STOPPER && !stopped[me] -> printf("T %d stops\n", me); stopped[me] = 1; break   /* for good */
   od
 }
 

@@ -1,0 +1,124 @@
+/**
+ * What the model check runs (spec/verification.md): every configuration of the Promela model in
+ * spec/model/ must pass spin's exhaustive search, and every mutation (one rule of
+ * spec/ordering.md broken through a -D switch) must be caught on the configuration listed.
+ * Shared by scripts/model-check.ts (the runner) and test/model.test.ts.
+ */
+import { fileURLToPath } from "node:url";
+
+/** spec/model/, where the configurations and the shared model files live. */
+export const MODEL_DIR = fileURLToPath(new URL("../spec/model/", import.meta.url));
+
+export interface ModelConfig {
+  /** file name without `.pml` */
+  readonly name: string;
+  readonly covers: string;
+  /** by far the largest search: scheduled first so the others run beside it */
+  readonly heavy?: boolean;
+}
+
+export interface Mutation {
+  readonly name: string;
+  /** the switches passed to `spin -a` */
+  readonly defines: readonly string[];
+  /** the rule it breaks */
+  readonly rule: string;
+  /** the configuration that must catch it */
+  readonly config: string;
+}
+
+export const CONFIGS: readonly ModelConfig[] = [
+  { name: "trap1-unicast", covers: "trap 1, m0 a fast unicast: R1/R2, fast path, P2" },
+  { name: "trap1-multicast", covers: "trap 1, m0 a multicast (staged is not enough): R1, D1, P2" },
+  { name: "concurrent", covers: "two concurrent multicasts to the same peers: P1, P2, D1" },
+  { name: "transfer-destroy", covers: "multicast + transfer + destroy + send on the received handle: P1-P5" },
+  { name: "transfer-chain", covers: "a handle passed on A->B->C while P destroys: pick start, hold, P5" },
+  {
+    name: "cross-destroy",
+    covers: "two owners destroy while passing each other's node: no deadlock, P5",
+    heavy: true,
+  },
+  { name: "release", covers: "release counting against a transfer and a destroy (or none): §10" },
+  { name: "expiry", covers: "a sender that stops mid-round; session expiry drops its staged entries: P4" },
+];
+
+export const MUTATIONS: readonly Mutation[] = [
+  {
+    name: "no-R1-wait",
+    defines: ["MUT_NO_R1"],
+    rule: "§4 R1/R2: decide or put on the wire without waiting for earlier events",
+    config: "trap1-unicast",
+  },
+  {
+    name: "no-R1-wait/multicast",
+    defines: ["MUT_NO_R1"],
+    rule: "§4 R1: same, m0 a multicast",
+    config: "trap1-multicast",
+  },
+  {
+    name: "no-D1-staged-check",
+    defines: ["MUT_NO_D1"],
+    rule: "§7 D1: deliver the lowest committed entry, ignoring staged ones",
+    config: "concurrent",
+  },
+  {
+    name: "min-final",
+    defines: ["MUT_MIN_FINAL"],
+    rule: "§3.3: final = min(C + 1, proposals) instead of max",
+    config: "concurrent",
+  },
+  {
+    name: "min-final/no-commit-check",
+    defines: ["MUT_MIN_FINAL", "MUT_NO_COMMIT_CHECK"],
+    rule: "§3.3 min instead of max, and §3.4's check off: the properties alone catch it",
+    config: "concurrent",
+  },
+  {
+    name: "fast-path-no-clock",
+    defines: ["MUT_FAST_NO_CLOCK"],
+    rule: "§6: the receiver ignores the sender's clock in a unicast frame",
+    config: "trap1-multicast",
+  },
+  {
+    name: "owner-left-out",
+    defines: ["MUT_NO_NOTICE"],
+    rule: "§11: no notice to the owner of a carried node (no counting, no dead answer)",
+    config: "transfer-destroy",
+  },
+  {
+    name: "owner-left-out/release",
+    defines: ["MUT_NO_NOTICE"],
+    rule: "§11/§10: same, seen by release counting",
+    config: "release",
+  },
+  {
+    name: "no-restage-at-pick-start",
+    defines: ["MUT_NO_RESTAGE"],
+    rule: "§9.2: the destroy's destinations are the holders at the call only",
+    config: "transfer-destroy",
+  },
+  {
+    name: "no-hold",
+    defines: ["MUT_NO_HOLD"],
+    rule: "§9.2: answer frames normally between pick start and pick",
+    config: "transfer-destroy",
+  },
+  {
+    name: "no-tombstone",
+    defines: ["MUT_NO_TOMBSTONE"],
+    rule: "§9 delivery: forget a destroy of a node not held",
+    config: "transfer-destroy",
+  },
+  {
+    name: "dead-list-ignored",
+    defines: ["MUT_DEAD_IGNORED"],
+    rule: "§11: the receiver ignores the nodes the commit lists dead",
+    config: "transfer-chain",
+  },
+  {
+    name: "no-expiry",
+    defines: ["MUT_NO_EXPIRY"],
+    rule: "trap 3 timeout rule: a staged entry from a stopped sender is never dropped",
+    config: "expiry",
+  },
+];
