@@ -3,7 +3,7 @@
  * secret of 128 random bits to a node; whoever presents the secret over a link to the owner gets
  * a handle. The URL names the owner's peer id, so a dialler knows whom the handshake must prove.
  */
-import { CapbusError } from "./errors.js";
+import { CapbusError, type CoreErrorCode } from "./errors.js";
 
 export const SECRET_BYTES = 16;
 /** URL scheme → endpoint prefix. `capbus+sim` names a simulated peer (`@capbus/sim`). */
@@ -118,3 +118,101 @@ function fromBase64url(text: string): Uint8Array {
   }
   return out;
 }
+
+/** What the capability side needs from its peer. */
+export interface CapabilitiesContext {
+  readonly id: string;
+  randomBytes(bytes: Uint8Array): void;
+  /** This peer's alive node with that number, if any. */
+  alive(node: number): { readonly acquire: (peers: Iterable<string>) => void } | undefined;
+  exists(node: number): boolean;
+}
+
+/** Exports, and the claims this peer has sent and not had answered (spec/bootstrap.md §2). */
+export class Capabilities {
+  readonly #ctx: CapabilitiesContext;
+  readonly #exports = new Exports();
+  readonly #claims = new Map<
+    number,
+    { readonly remote: string; resolve: (node: number) => void; reject: (e: CapbusError) => void }
+  >();
+
+  constructor(ctx: CapabilitiesContext) {
+    this.#ctx = ctx;
+  }
+
+  /** U1: a fresh secret for `node`, as a URL naming `endpoint`. */
+  export(node: number, endpoint: string): string {
+    const secret = new Uint8Array(SECRET_BYTES);
+    this.#ctx.randomBytes(secret);
+    this.#exports.add(secret, node);
+    return formatCapabilityUrl(endpoint, this.#ctx.id, secret);
+  }
+
+  /** U4. */
+  revoke(what: { readonly url: string } | { readonly node: number }): number {
+    return this.#exports.revoke("url" in what ? { secret: parseCapabilityUrl(what.url).secret } : what);
+  }
+
+  /** The node one of this peer's own URLs names (an import of one's own export). */
+  own(secret: Uint8Array): number {
+    const node = this.#exports.find(secret);
+    if (node === undefined) throw new CapbusError("E_NO_EXPORT", "no such export");
+    return node;
+  }
+
+  /** U2: send `claim` as `event`, and wait for the owner's answer. */
+  claim(
+    remote: string,
+    event: number,
+    secret: Uint8Array,
+    send: (frame: ClaimBody) => void,
+  ): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#claims.set(event, { remote, resolve, reject });
+      send({ type: "claim", event, secret });
+    });
+  }
+
+  /** U3, at the owner: the answer to `from`'s claim. */
+  answer(from: string, event: number, secret: Uint8Array): GrantedBody | RejectBody {
+    const id = this.#exports.find(secret);
+    const node = id === undefined ? undefined : this.#ctx.alive(id);
+    if (id === undefined || !this.#ctx.exists(id)) return { type: "reject", event, code: "E_NO_EXPORT" };
+    if (!node) return { type: "reject", event, code: "E_DESTROYED" };
+    node.acquire([from]);
+    return { type: "granted", event, node: id };
+  }
+
+  /** A `granted` from `from`: only the owner the claim went to may answer it. */
+  granted(from: string, event: number, node: number): void {
+    const claim = this.#claims.get(event);
+    if (claim?.remote !== from) throw new CapbusError("E_PROTOCOL", `${from} granted a claim not made to it`);
+    this.#claims.delete(event);
+    claim.resolve(node);
+  }
+
+  /** A `reject` from `from`: true when it answered one of this peer's claims. */
+  refused(from: string, event: number, code: CoreErrorCode): boolean {
+    const claim = this.#claims.get(event);
+    if (claim?.remote !== from) return false;
+    this.#claims.delete(event);
+    claim.reject(new CapbusError(code, `claim refused: ${code}`));
+    return true;
+  }
+
+  /** The link to `remote` is gone: its unanswered claims fail. */
+  lost(remote: string): void {
+    for (const [event, claim] of this.#claims) {
+      if (claim.remote !== remote) continue;
+      this.#claims.delete(event);
+      claim.reject(
+        new CapbusError("E_LINK_CLOSED", `link to ${remote} closed before the claim was answered`),
+      );
+    }
+  }
+}
+
+type ClaimBody = { readonly type: "claim"; readonly event: number; readonly secret: Uint8Array };
+type GrantedBody = { readonly type: "granted"; readonly event: number; readonly node: number };
+type RejectBody = { readonly type: "reject"; readonly event: number; readonly code: CoreErrorCode };

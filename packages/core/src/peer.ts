@@ -5,7 +5,7 @@
  */
 import type { TraceRecord, TraceSink } from "@capbus/trace";
 import type { Frame } from "@capbus/wire";
-import { Exports, formatCapabilityUrl, parseCapabilityUrl, SECRET_BYTES } from "./bootstrap.js";
+import { Capabilities, parseCapabilityUrl } from "./bootstrap.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent, SendResult } from "./events.js";
 import { Handle, type HandleGrant, type HandleHost, Node, nodeName } from "./handles.js";
@@ -15,6 +15,7 @@ import { Inbound, type Reply } from "./inbound.js";
 import type { Link, LinkClosedInfo } from "./link.js";
 import { type Dial, Links } from "./links.js";
 import { LoopbackLink } from "./loopback.js";
+import { synthesizeLoss } from "./losses.js";
 import { Mailbox } from "./mailbox.js";
 import { OwnedNode } from "./owner.js";
 import { Quota, type QuotaLimits } from "./quota.js";
@@ -84,12 +85,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #sender: Sender;
   readonly #links: Links;
   readonly #dialTimeoutMs: number;
-  readonly #exports = new Exports();
-  /** Capability URL claims this peer sent, by event number. */
-  readonly #claims = new Map<
-    number,
-    { readonly remote: string; resolve: (node: number) => void; reject: (e: CapbusError) => void }
-  >();
+  readonly #capabilities: Capabilities;
   /** Sends waiting for links to their owners, in call order (so none overtakes another). */
   #gate: Promise<unknown> | undefined;
   readonly #runtime: Runtime;
@@ -118,6 +114,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#runtime = runtime;
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
     this.#quota = new Quota(options.quota);
+    this.#capabilities = new Capabilities({
+      id: this.id,
+      randomBytes: (bytes) => runtime.randomBytes(bytes),
+      alive: (node) => {
+        const owned = this.#nodes.get(node);
+        return owned?.state === "alive" ? owned : undefined;
+      },
+      exists: (node) => this.#nodes.has(node),
+    });
     this.#maxHandles = options.maxHandles ?? 1_000_000;
     this.#links = new Links({
       local: this.id,
@@ -305,37 +310,26 @@ export class Peer implements AsyncIterable<PeerEvent> {
     const endpoint = options.endpoint ?? this.#links.endpoints[0];
     if (endpoint === undefined)
       throw new CapbusError("E_NO_EXPORT", "no endpoint to name: advertise one first");
-    const secret = new Uint8Array(SECRET_BYTES);
-    this.#runtime.randomBytes(secret);
-    this.#exports.add(secret, node.id);
-    return formatCapabilityUrl(endpoint, this.id, secret);
+    return this.#capabilities.export(node.id, endpoint);
   }
 
   /** Revoke a capability URL, or every URL of a node. Handles already given stay (as in bus1). */
   revoke(target: string | Node): number {
-    return this.#exports.revoke(
-      typeof target === "string" ? { secret: parseCapabilityUrl(target).secret } : { node: target.id },
-    );
+    return this.#capabilities.revoke(typeof target === "string" ? { url: target } : { node: target.id });
   }
 
   /** Obtain a handle from a capability URL: dial its owner if needed, and present the secret. */
   async import(url: string): Promise<Handle> {
     this.#assertOpen();
     const cap = parseCapabilityUrl(url);
-    if (cap.peer === this.id) {
-      const node = this.#exports.find(cap.secret);
-      if (node === undefined) throw new CapbusError("E_NO_EXPORT", "no such export");
-      return this.#owned(this.#nodes.get(node)?.node as Node).node.handle;
-    }
+    if (cap.peer === this.id)
+      return this.#owned(this.#nodes.get(this.#capabilities.own(cap.secret))?.node as Node).node.handle;
     if (this.#handles.size >= this.#maxHandles)
       throw new CapbusError("E_QUOTA", "no room for another handle");
     if (!this.#links.has(cap.peer)) this.#links.learn(cap.peer, [cap.endpoint]);
     const session = await this.#links.session(cap.peer);
     const event = this.#sender.nextSeq();
-    const node = await new Promise<number>((resolve, reject) => {
-      this.#claims.set(event, { remote: cap.peer, resolve, reject });
-      session.send({ type: "claim", event, secret: cap.secret });
-    });
+    const node = await this.#capabilities.claim(cap.peer, event, cap.secret, (frame) => session.send(frame));
     const handle = this.#handleFor(cap.peer, node);
     handle.acquire();
     this.#trace({ peer: this.id, op: "import", node: handle.name });
@@ -452,38 +446,17 @@ export class Peer implements AsyncIterable<PeerEvent> {
         assertNoClockJump(this.#clock, frame.lamport);
         return this.#sender.accepted(frame.event, from, frame.lamport);
       case "reject":
-        if (this.#claims.get(frame.event)?.remote === from) {
-          this.#claims
-            .get(frame.event)
-            ?.reject(new CapbusError(rejectCode(frame.code), `claim refused: ${frame.code}`));
-          this.#claims.delete(frame.event);
-          return;
-        }
+        if (this.#capabilities.refused(from, frame.event, rejectCode(frame.code))) return;
         return this.#sender.failed(frame.event, from, rejectCode(frame.code));
       case "endpoints":
         return this.#links.learn(frame.peer, frame.urls);
       case "claim":
-        return this.#onClaim(session, from, frame.event, frame.secret);
-      case "granted": {
-        const claim = this.#claims.get(frame.event);
-        if (claim?.remote !== from)
-          throw new CapbusError("E_PROTOCOL", `${from} granted a claim not made to it`);
-        this.#claims.delete(frame.event);
-        return claim.resolve(frame.node);
-      }
+        return session.send(this.#capabilities.answer(from, frame.event, frame.secret));
+      case "granted":
+        return this.#capabilities.granted(from, frame.event, frame.node);
       case "ack":
         return;
     }
-  }
-
-  /** A capability URL's secret, presented by `from` (spec/bootstrap.md). */
-  #onClaim(session: LinkSession, from: string, event: number, secret: Uint8Array): void {
-    const id = this.#exports.find(secret);
-    const owned = id === undefined ? undefined : this.#nodes.get(id);
-    if (!owned) return session.send({ type: "reject", event, code: "E_NO_EXPORT" });
-    if (owned.state !== "alive") return session.send({ type: "reject", event, code: "E_DESTROYED" });
-    owned.acquire([from]);
-    session.send({ type: "granted", event, node: owned.node.id });
   }
 
   /**
@@ -492,40 +465,18 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * one destroyed notification; after a crash, its references to this peer's nodes go too.
    */
   #lose(remote: string, reason: "unreachable" | "crash"): void {
-    const synthesize = (kind: "destroyed" | "released", name: string) => {
-      const ts = { lamport: this.#clock.tick(), peer: remote, seq: 0 };
-      const event = `${reason}:${remote}:${name}`;
-      this.#trace({
-        peer: this.id,
-        op: "deliver",
-        event,
-        kind,
-        node: name,
-        ts: [ts.lamport, ts.peer, ts.seq],
-        handles: [],
-        dead: [],
-      });
-      return { event, ts };
-    };
-    if (reason === "crash") this.#trace({ peer: this.id, op: "expire", other: remote });
-    for (const handle of this.#handles.values()) {
-      if (handle.owner !== remote || handle.state !== "live") continue;
-      handle.markDestroyed();
-      this.#mailbox.push({ kind: "destroyed", ...synthesize("destroyed", handle.name), handle, reason });
-    }
-    if (reason !== "crash") return;
-    for (const owned of this.#nodes.values()) {
-      const held = owned.references.get(remote);
-      if (held === undefined || owned.state === "destroyed") continue;
-      if (owned.release(remote, held)) {
-        this.#mailbox.push({
-          kind: "released",
-          ...synthesize("released", owned.node.name),
-          node: owned.node,
-          reason,
-        });
-      }
-    }
+    synthesizeLoss(
+      {
+        id: this.id,
+        clock: this.#clock,
+        handles: this.#handles.values(),
+        nodes: this.#nodes.values(),
+        trace: (record) => this.#trace(record),
+        deliver: (event) => this.#mailbox.push(event),
+      },
+      remote,
+      reason,
+    );
   }
 
   #onHello(session: LinkSession, remote: string): void {
@@ -540,13 +491,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   #onClosed(session: LinkSession, info: LinkClosedInfo): void {
     const remote = session.remote;
     if (!this.#links.remove(session) || remote === undefined) return;
-    for (const [event, claim] of this.#claims) {
-      if (claim.remote !== remote) continue;
-      this.#claims.delete(event);
-      claim.reject(
-        new CapbusError("E_LINK_CLOSED", `link to ${remote} closed before the claim was answered`),
-      );
-    }
+    this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
     if (info.code !== "OK" && this.#state !== "closed") this.#lose(remote, "crash");
