@@ -52,7 +52,10 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
   const traces = new MemoryTraceSink();
   const world = new SimWorld({ seed: params.seed, traceFor: () => traces });
   const ids = Array.from({ length: params.peers }, (_, i) => `p${i}`);
-  const peers = ids.map((id) => world.addPeer(id));
+  // Bursts of hundreds of rounds over 50-300 ms links can keep an event staged for longer than
+  // the default 10 s stage timeout (the causality rule serialises each sender's decisions): this
+  // suite checks ordering, so it gives stuck senders an hour (test/crash.scenarios covers them).
+  const peers = ids.map((id) => world.addPeer(id, { stageTimeoutMs: 3_600_000 }));
   // Every link gets its own speed per direction, so paths race each other.
   for (let i = 0; i < ids.length; i++) {
     for (let j = i + 1; j < ids.length; j++) {

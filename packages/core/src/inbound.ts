@@ -337,6 +337,8 @@ export class Inbound {
 
   #stage(from: string, seq: number, proposal: number, data: Incoming): void {
     const entry = this.#queue.insert(from, seq, proposal, false, data);
+    // This peer's own events are never stuck: it decides them itself (under the causality rule).
+    if (from === this.#ctx.id) return;
     const { stageTimeoutMs, setTimer } = this.#ctx;
     this.#timeouts.set(
       entry,

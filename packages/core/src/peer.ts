@@ -494,7 +494,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
-    if (info.code !== "OK" && this.#state !== "closed") this.#lose(remote, "crash");
+    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id) this.#lose(remote, "crash");
   }
 
   // ---- helpers -------------------------------------------------------------------------------
