@@ -1,9 +1,18 @@
+export { type CapabilityUrl, formatCapabilityUrl, parseCapabilityUrl } from "./bootstrap.js";
 export { CapbusError, CoreErrorCode } from "./errors.js";
-export type { DestinationResult, MessageEvent, PeerEvent, SendResult } from "./events.js";
+export type {
+  DestinationResult,
+  DestroyedEvent,
+  MessageEvent,
+  PeerEvent,
+  ReleasedEvent,
+  SendResult,
+} from "./events.js";
 export { Handle, type HandleGrant, Node, nodeName } from "./handles.js";
 export { Identity, peerIdFromKey, verifySignature } from "./identity.js";
 export type { Link, LinkClosedInfo, LinkHandler } from "./link.js";
 export { Peer, type PeerOptions, PROTOCOL_VERSION, randomPeerId, type SendOptions } from "./peer.js";
+export type { QuotaLimits } from "./quota.js";
 export { type Runtime, systemRuntime } from "./runtime.js";
 export type { SessionOptions } from "./session.js";
 export { SessionErrorCode } from "./session-errors.js";

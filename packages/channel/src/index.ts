@@ -1,0 +1,211 @@
+/**
+ * Typed channels: a zod schema for the messages of a kind of node, defined once and checked at
+ * both ends. `send` is typed by the schema and validates before anything leaves; what arrives is
+ * validated, and a peer that sends junk gets a readable `ChannelPayloadError` (E_CHANNEL_PAYLOAD)
+ * instead of a surprise deep in the application. Typing is optional: the peer's own `send`,
+ * bytes and plain CBOR values work as before, and a channel never changes what goes on the wire.
+ *
+ * ```ts
+ * const chat = channel(z.object({ from: z.string(), text: z.string() }), { name: "chat" });
+ * await chat.send(peer, room, { from: "ann", text: "hi" }); // typed, validated
+ * for await (const event of chat.receive(peer)) {
+ *   if (event.kind === "message") console.log(event.value.text); // typed
+ * }
+ * ```
+ */
+import type { Handle, MessageEvent, Node, PeerEvent, SendOptions, SendResult } from "@capbus/core";
+import { z } from "zod";
+
+/** What a channel needs of a peer: its `send` (any @capbus/core or @capbus/node Peer). */
+export interface Sender {
+  send(to: Handle | readonly Handle[], payload: unknown, options?: SendOptions): Promise<SendResult>;
+}
+
+export const E_CHANNEL_PAYLOAD = "E_CHANNEL_PAYLOAD";
+
+/** A value that does not match a channel's schema, on the way out or on arrival. */
+export class ChannelPayloadError extends Error {
+  override readonly name = "ChannelPayloadError";
+  readonly code = E_CHANNEL_PAYLOAD;
+  /** `send`: the program tried to send it; `receive`: a peer sent it. */
+  readonly direction: "send" | "receive";
+  /** The channel's name. */
+  readonly channel: string;
+  /** For `receive`: the offending event id (`<sender>:<seq>`) and the sender's peer id. */
+  readonly event: string | undefined;
+  readonly sender: string | undefined;
+  /** zod's issues, one per mismatch. */
+  readonly issues: readonly z.core.$ZodIssue[];
+  /** The value as given or received. */
+  readonly value: unknown;
+
+  constructor(
+    details: {
+      direction: "send" | "receive";
+      channel: string;
+      error: z.ZodError;
+      value: unknown;
+      event?: MessageEvent;
+    },
+    options?: ErrorOptions,
+  ) {
+    const where =
+      details.direction === "send"
+        ? `cannot send on channel "${details.channel}"`
+        : `message ${details.event?.event} from ${senderOf(details.event)} to ${details.event?.node.name} ` +
+          `does not match channel "${details.channel}"`;
+    super(`${E_CHANNEL_PAYLOAD}: ${where}:\n${z.prettifyError(details.error)}`, {
+      cause: details.error,
+      ...options,
+    });
+    this.direction = details.direction;
+    this.channel = details.channel;
+    this.event = details.event?.event;
+    this.sender = details.event ? senderOf(details.event) : undefined;
+    this.issues = details.error.issues;
+    this.value = details.value;
+  }
+}
+
+/** A message whose payload matched the channel: `value` is the parsed, typed payload. */
+export interface TypedMessage<T> extends MessageEvent {
+  readonly value: T;
+}
+
+/** What a channel's `receive` yields: typed messages, and the peer's notifications unchanged. */
+export type ChannelEvent<T> = TypedMessage<T> | Exclude<PeerEvent, MessageEvent>;
+
+export type SafeParse<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: ChannelPayloadError };
+
+export interface ReceiveOptions {
+  /** Only messages to these nodes are parsed and yielded; other messages are skipped. @default all */
+  nodes?: readonly Node[];
+  /**
+   * What to do with a message that does not match: `throw` ends the iteration with the error,
+   * `skip` drops it, a function is called with the error and the message is dropped.
+   * @default "throw"
+   */
+  onInvalid?: "throw" | "skip" | ((error: ChannelPayloadError) => void);
+}
+
+/** A handle whose node speaks a channel: `send` takes only the channel's values. */
+export interface TypedHandle<T, In = T> {
+  readonly handle: Handle;
+  readonly channel: Channel<T, In>;
+  send(peer: Sender, value: In, options?: SendOptions): Promise<SendResult>;
+}
+
+export interface Channel<T, In = T> {
+  readonly name: string;
+  readonly schema: z.ZodType<T, In>;
+  /** Validate `value`, then send it (as given) to one handle or several (multicast). */
+  send(
+    peer: Sender,
+    to: Handle | TypedHandle<T, In> | readonly (Handle | TypedHandle<T, In>)[],
+    value: In,
+    options?: SendOptions,
+  ): Promise<SendResult>;
+  /** The typed payload of a message; throws ChannelPayloadError when it does not match. */
+  parse(event: MessageEvent): T;
+  /** Like parse, without throwing. */
+  safeParse(event: MessageEvent): SafeParse<T>;
+  /** Validate a value about to be sent; throws ChannelPayloadError (direction `send`). */
+  check(value: In): T;
+  /**
+   * Iterate a peer's events (or any source of them): messages come parsed as TypedMessage, with
+   * destroyed and released notifications passed through as they are.
+   */
+  receive(source: AsyncIterable<PeerEvent>, options?: ReceiveOptions): AsyncIterable<ChannelEvent<T>>;
+  /** Give a handle (one received in a message, or imported) this channel's type. */
+  adopt(handle: Handle): TypedHandle<T, In>;
+}
+
+let unnamed = 0;
+
+/** Define a channel: the schema of the messages a kind of node accepts. */
+export function channel<T, In = T>(
+  schema: z.ZodType<T, In>,
+  options: { readonly name?: string } = {},
+): Channel<T, In> {
+  const name = options.name ?? `channel-${++unnamed}`;
+  const self: Channel<T, In> = {
+    name,
+    schema,
+    check(value) {
+      const result = schema.safeParse(value);
+      if (!result.success)
+        throw new ChannelPayloadError({ direction: "send", channel: name, error: result.error, value });
+      return result.data;
+    },
+    send(peer, to, value, sendOptions) {
+      try {
+        self.check(value);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      const targets = Array.isArray(to) ? to.map(unwrap) : unwrap(to as Handle | TypedHandle<T, In>);
+      return peer.send(targets, value, sendOptions);
+    },
+    safeParse(event) {
+      const result = schema.safeParse(event.payload);
+      if (result.success) return { ok: true, value: result.data };
+      return {
+        ok: false,
+        error: new ChannelPayloadError({
+          direction: "receive",
+          channel: name,
+          error: result.error,
+          value: event.payload,
+          event,
+        }),
+      };
+    },
+    parse(event) {
+      const result = self.safeParse(event);
+      if (!result.ok) throw result.error;
+      return result.value;
+    },
+    async *receive(source, receiveOptions = {}) {
+      const nodes = receiveOptions.nodes ? new Set(receiveOptions.nodes.map((n) => n.name)) : undefined;
+      const onInvalid = receiveOptions.onInvalid ?? "throw";
+      for await (const event of source) {
+        if (event.kind !== "message") {
+          yield event;
+          continue;
+        }
+        if (nodes && !nodes.has(event.node.name)) continue;
+        const result = self.safeParse(event);
+        if (result.ok) {
+          yield Object.assign(Object.create(null) as object, event, {
+            value: result.value,
+          }) as TypedMessage<T>;
+        } else if (onInvalid === "throw") {
+          throw result.error;
+        } else if (typeof onInvalid === "function") {
+          onInvalid(result.error);
+        }
+      }
+    },
+    adopt(handle) {
+      return {
+        handle,
+        channel: self,
+        send: (peer, value, sendOptions) => self.send(peer, handle, value, sendOptions),
+      };
+    },
+  };
+  return self;
+}
+
+function unwrap<T, In>(to: Handle | TypedHandle<T, In>): Handle {
+  return "channel" in to && "handle" in to ? to.handle : (to as Handle);
+}
+
+/** The sender's peer id, from the event id `<sender>:<seq>`. */
+function senderOf(event: MessageEvent | undefined): string {
+  if (event === undefined) return "?";
+  const at = event.event.lastIndexOf(":");
+  return at < 0 ? event.event : event.event.slice(0, at);
+}

@@ -1,0 +1,2 @@
+/** The `capbus` command as a library: `main(args, io)` resolves with the exit code. */
+export { checkCapabilityUrl, describe, EXIT, type Io, main, toJson, UsageError } from "./main.js";

@@ -1,0 +1,385 @@
+/**
+ * The `capbus` command: `tail`, `send`, `check`, `peer`. `main(args)` resolves with the exit code;
+ * it never calls process.exit, so it can be run in-process too.
+ *
+ * Exit codes: 0 success, 1 the bus said no (a send not committed, no such export, a violated
+ * property), 2 a usage error (unknown option, bad URL, bad JSON), 3 a peer could not be reached.
+ */
+import { parseArgs } from "node:util";
+import type { PeerEvent, SendResult } from "@capbus/core";
+import type { StartedPeer } from "@capbus/node";
+
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const;
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+  /** Aborted when the command should stop (SIGINT/SIGTERM for the real command). */
+  stop: AbortSignal;
+}
+
+/** A usage error: printed with a pointer to `--help`, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+const HELP = `capbus: a capability message bus from the terminal
+
+usage: capbus <command> [options]
+
+commands:
+  tail    start a peer, create a node, print its capability URL, then print what arrives
+  send    send a JSON value (or bytes) to a node by its capability URL
+  check   check traces for the ordering properties (exit 0 only when they hold)
+  peer    run a peer that exports nothing and print its endpoints
+
+Run 'capbus <command> --help' for a command's options.
+exit codes: 0 ok, 1 refused or violated, 2 usage error, 3 peer unreachable`;
+
+const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N]
+
+Start a peer, create a node and export it. The first line of stdout is the node's capability URL;
+then each event that arrives is printed as one JSON line:
+  {"kind":"message","event":...,"node":...,"ts":{...},"payload":...,"handles":[...]}
+  {"kind":"released","event":...,"node":...,"ts":{...},"reason":"released"}
+Byte payloads print as {"$bytes":"<hex>"}. Stops on SIGINT/SIGTERM, or after --count events.
+
+options:
+  -l, --listen ENDPOINT   ws://host:port (port 0 picks one) or unix:/path; repeatable
+                          (default ws://127.0.0.1:0)
+  -n, --count N           exit 0 after N events
+  -h, --help              this help`;
+
+const SEND_HELP = `usage: capbus send URL (--json VALUE | --bytes HEX | --text STRING) [--request]
+
+Import the capability URL, send the payload to its node and print the send result as JSON
+({"event":...,"ts":...,"destinations":[...],"ok":true}). Exit 0 when the event was committed.
+
+options:
+  -j, --json VALUE     a JSON value, sent as the payload
+  -b, --bytes HEX      bytes, as hex digits
+  -t, --text STRING    a string
+  -r, --request        send as a request and print the reply's payload instead
+      --timeout MS     give up on an unreachable owner after MS milliseconds (default 5000)
+  -h, --help           this help`;
+
+const CHECK_HELP = `usage: capbus check TRACE...
+
+Read traces (.jsonl files, or directories of them, as written with CAPBUS_TRACE=<dir>), rebuild
+happened-before and check the ordering properties P1-P5. Prints a report of each violation.
+exit codes: 0 every property holds, 1 violations, 2 unreadable or malformed traces`;
+
+const PEER_HELP = `usage: capbus peer [--listen ENDPOINT]... [--unix PATH]
+
+Run a peer that exports nothing: a relay target other peers can link through. Prints one JSON
+line {"peer":"<id>","endpoints":[...]} and runs until SIGINT/SIGTERM.
+
+options:
+  -l, --listen ENDPOINT   ws://host:port or unix:/path; repeatable (default ws://127.0.0.1:0)
+  -u, --unix PATH         also listen on a Unix socket at PATH
+  -h, --help              this help`;
+
+export async function main(args: readonly string[], io: Io = processIo()): Promise<number> {
+  const [command, ...rest] = args;
+  try {
+    switch (command) {
+      case undefined:
+      case "-h":
+      case "--help":
+      case "help":
+        if (command === undefined) {
+          io.err(HELP);
+          return EXIT.USAGE;
+        }
+        io.out(HELP);
+        return EXIT.OK;
+      case "tail":
+        return await tail(rest, io);
+      case "send":
+        return await send(rest, io);
+      case "check":
+        return await check(rest, io);
+      case "peer":
+        return await peer(rest, io);
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || isParseArgsError(error)) {
+      io.err(`capbus: ${(error as Error).message}`);
+      io.err(`Run 'capbus ${command && command !== "help" ? `${command} ` : ""}--help' for usage.`);
+      return EXIT.USAGE;
+    }
+    const code = busErrorCode(error);
+    if (code === "E_UNREACHABLE") {
+      io.err(`capbus: unreachable: ${(error as Error).message}`);
+      return EXIT.UNREACHABLE;
+    }
+    if (code !== undefined) {
+      io.err(`capbus: ${code}: ${(error as Error).message}`);
+      return EXIT.FAILED;
+    }
+    io.err(`capbus: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.FAILED;
+  }
+}
+
+async function tail(args: readonly string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      listen: { type: "string", short: "l", multiple: true },
+      count: { type: "string", short: "n" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) return help(io, TAIL_HELP);
+  const count = values.count === undefined ? undefined : positiveInt("--count", values.count);
+  const started = await start(endpoints(values.listen));
+  const { peer } = started;
+  const node = peer.createNode();
+  io.out(peer.export(node));
+  let seen = 0;
+  const stopped = new Promise<undefined>((resolve) => onStop(io.stop, () => resolve(undefined)));
+  try {
+    while (count === undefined || seen < count) {
+      const event = await Promise.race([peer.receive(), stopped]);
+      if (event === undefined) break;
+      io.out(toJson(describe(event)));
+      seen++;
+    }
+  } finally {
+    await started.close();
+  }
+  return EXIT.OK;
+}
+
+async function send(args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      json: { type: "string", short: "j" },
+      bytes: { type: "string", short: "b" },
+      text: { type: "string", short: "t" },
+      request: { type: "boolean", short: "r" },
+      timeout: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return help(io, SEND_HELP);
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length === 0 ? "missing the capability URL" : "give one URL");
+  const url = positionals[0]!;
+  checkCapabilityUrl(url);
+  const payload = payloadOf(values);
+  const timeout = values.timeout === undefined ? 5000 : positiveInt("--timeout", values.timeout);
+  const { startPeer } = await import("@capbus/node");
+  const started = await startPeer({ listen: [], dialTimeoutMs: timeout });
+  try {
+    const handle = await started.peer.import(url);
+    if (values.request) {
+      io.out(toJson(await started.peer.request(handle, payload)));
+      return EXIT.OK;
+    }
+    const result: SendResult = await started.peer.send(handle, payload);
+    io.out(toJson(result));
+    if (!result.ok && result.destinations.some((d) => d.code === "E_UNREACHABLE")) return EXIT.UNREACHABLE;
+    return result.ok ? EXIT.OK : EXIT.FAILED;
+  } finally {
+    await started.close();
+  }
+}
+
+async function check(args: readonly string[], io: Io): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) return help(io, CHECK_HELP);
+  const unknown = args.find((a) => a.startsWith("-"));
+  if (unknown !== undefined) throw new UsageError(`unknown option '${unknown}'`);
+  if (args.length === 0) throw new UsageError("missing TRACE: give .jsonl files or directories");
+  const { runCheckTrace } = await import("@capbus/checker");
+  return runCheckTrace(args, (text) => io.out(text));
+}
+
+async function peer(args: readonly string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      listen: { type: "string", short: "l", multiple: true },
+      unix: { type: "string", short: "u" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) return help(io, PEER_HELP);
+  const listen = [...(values.listen ?? (values.unix ? [] : ["ws://127.0.0.1:0"]))];
+  if (values.unix !== undefined) listen.push(`unix:${values.unix}`);
+  const started = await start(endpoints(listen));
+  io.out(toJson({ peer: started.peer.id, endpoints: started.endpoints }));
+  await new Promise<void>((resolve) => onStop(io.stop, resolve));
+  await started.close();
+  return EXIT.OK;
+}
+
+// --- helpers
+
+function help(io: Io, text: string): number {
+  io.out(text);
+  return EXIT.OK;
+}
+
+function processIo(): Io {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    stop: controller.signal,
+  };
+}
+
+function onStop(signal: AbortSignal, then: () => void): void {
+  if (signal.aborted) then();
+  else signal.addEventListener("abort", then, { once: true });
+}
+
+async function start(listen: readonly string[]): Promise<StartedPeer> {
+  const { startPeer } = await import("@capbus/node");
+  try {
+    return await startPeer({ listen });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new Error(`cannot listen on ${listen.join(", ")}: address in use`);
+    throw error;
+  }
+}
+
+function endpoints(listen: readonly string[] | undefined): string[] {
+  const list = [...(listen ?? ["ws://127.0.0.1:0"])];
+  for (const endpoint of list) {
+    if (endpoint.startsWith("unix:")) {
+      if (endpoint.length <= 5) throw new UsageError(`bad endpoint '${endpoint}': give unix:/path`);
+      continue;
+    }
+    if (!endpoint.startsWith("ws://"))
+      throw new UsageError(`bad endpoint '${endpoint}': use ws://host:port or unix:/path`);
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new UsageError(`bad endpoint '${endpoint}': not a URL`);
+    }
+    if (url.pathname !== "/" && url.pathname !== "")
+      throw new UsageError(`bad endpoint '${endpoint}': no path allowed`);
+  }
+  return list;
+}
+
+function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n <= 0)
+    throw new UsageError(`${name} must be a positive integer (got '${text}')`);
+  return n;
+}
+
+const SCHEMES = ["capbus:", "capbus+wss:", "capbus+unix:"];
+
+/** Name what is wrong with a capability URL before any peer starts. */
+export function checkCapabilityUrl(url: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(url)?.[1];
+  if (scheme === undefined)
+    throw new UsageError(`bad capability URL '${url}': expected capbus://host:port/<peer>/<secret>`);
+  if (!SCHEMES.includes(scheme.toLowerCase()))
+    throw new UsageError(
+      `bad capability URL '${url}': scheme '${scheme}' is not one of ${SCHEMES.map((s) => `${s}//`).join(", ")}`,
+    );
+  const parts = url.slice(scheme.length + 2).split("/");
+  const secret = parts.at(-1) ?? "";
+  const peerId = parts.at(-2) ?? "";
+  if (parts.length < 3 || peerId === "" || secret === "")
+    throw new UsageError(
+      `bad capability URL '${url}': expected <place>/<peer id>/<secret> after '${scheme}//'`,
+    );
+  if (!/^[A-Za-z0-9_-]{22,}$/.test(secret))
+    throw new UsageError(`bad capability URL '${url}': the secret must be 22 or more base64url characters`);
+}
+
+function payloadOf(values: {
+  json?: string | undefined;
+  bytes?: string | undefined;
+  text?: string | undefined;
+}) {
+  const given = [values.json, values.bytes, values.text].filter((v) => v !== undefined).length;
+  if (given !== 1) throw new UsageError("give exactly one of --json, --bytes, --text");
+  if (values.json !== undefined) {
+    try {
+      return JSON.parse(values.json) as unknown;
+    } catch (error) {
+      throw new UsageError(`--json is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  if (values.bytes !== undefined) {
+    const hex = values.bytes.replace(/^0x/, "");
+    if (!/^([0-9a-fA-F]{2})*$/.test(hex))
+      throw new UsageError("--bytes must be an even number of hex digits");
+    return Uint8Array.from(Buffer.from(hex, "hex"));
+  }
+  return values.text;
+}
+
+/** An event as plain JSON-able data. */
+export function describe(event: PeerEvent): Record<string, unknown> {
+  switch (event.kind) {
+    case "message":
+      return {
+        kind: "message",
+        event: event.event,
+        node: event.node.name,
+        ts: event.ts,
+        payload: event.payload,
+        handles: event.handles.map((h) => h.name),
+        ...(event.reply ? { request: true } : {}),
+      };
+    case "destroyed":
+      return {
+        kind: "destroyed",
+        event: event.event,
+        handle: event.handle.name,
+        ts: event.ts,
+        reason: event.reason,
+      };
+    case "released":
+      return {
+        kind: "released",
+        event: event.event,
+        node: event.node.name,
+        ts: event.ts,
+        reason: event.reason,
+      };
+  }
+}
+
+/** JSON with bytes as {"$bytes": hex} and bigints as strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString("hex") };
+    if (typeof v === "bigint") return v.toString();
+    if (v instanceof Map) return Object.fromEntries(v);
+    if (v === undefined) return null;
+    return v;
+  });
+}
+
+/** The code of a CapbusError (checked by name: @capbus/core is loaded lazily). */
+function busErrorCode(error: unknown): string | undefined {
+  const e = error as { name?: unknown; code?: unknown } | null;
+  return e?.name === "CapbusError" && typeof e.code === "string" ? e.code : undefined;
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS");
+}
