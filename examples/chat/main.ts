@@ -12,7 +12,7 @@
 import { channel } from "@capbus/channel";
 import { type Handle, type MessageEvent, type Node, type Peer, startPeer } from "@capbus/node";
 import { z } from "zod";
-import { inbox } from "./inbox.js";
+import { inbox } from "../shared/inbox.js";
 
 /** To the lobby: join (carries the member's inbox handle). To a seat: say something. */
 const ToRoom = channel(

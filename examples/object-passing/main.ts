@@ -9,7 +9,7 @@
  * Run: npm run example:object-passing [-- HOPS]  (default 4 peers in the chain; one process)
  */
 import { type MessageEvent, startPeer } from "@capbus/node";
-import { inbox } from "./inbox.js";
+import { inbox } from "../shared/inbox.js";
 
 export async function main(hops: number): Promise<void> {
   const owner = await startPeer();

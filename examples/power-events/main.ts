@@ -9,7 +9,7 @@
  * Run: npm run example:power-events [-- SUBSCRIBERS]  (default 6; one process, ws on loopback)
  */
 import { type Handle, type MessageEvent, type Peer, startPeer } from "@capbus/node";
-import { inbox } from "./inbox.js";
+import { inbox } from "../shared/inbox.js";
 
 const EVENTS = [
   { type: "power", source: "ac", online: false },
