@@ -1,0 +1,229 @@
+/**
+ * Chaos harness: N real peer processes (testkit), each behind a userspace proxy that every link
+ * to it crosses, run a seeded random workload while a seeded injector delays, stalls and resets
+ * the proxies and pauses processes (SIGSTOP/SIGCONT, within the grace period), optionally kills
+ * one peer near the end. Every fault goes to faults.jsonl beside the traces; at the end the
+ * checker runs over the traces (P1-P6 among peers alive to each other).
+ *
+ *   npm run chaos -- --peers 5 --seconds 30 --seed 1 [--kill] [--cross-imports]
+ *     [--stage-timeout MS] [--out DIR]
+ *
+ * Exits 1 on any violation (or if the run could not complete).
+ */
+import { appendFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { type CheckReport, formatReport } from "@capbus/checker";
+import { Random } from "@capbus/sim";
+import { CheckFailedError, type PeerProcess, TestKit } from "@capbus/testkit";
+import { FaultyProxy } from "../test/procs/proxy.js";
+
+const { values } = parseArgs({
+  options: {
+    peers: { type: "string", default: "5" },
+    seconds: { type: "string", default: "30" },
+    seed: { type: "string", default: "1" },
+    nodes: { type: "string", default: "2" },
+    kill: { type: "boolean", default: false },
+    out: { type: "string" },
+    echo: { type: "boolean", default: false },
+    "cross-imports": { type: "boolean", default: false },
+    "stage-timeout": { type: "string" },
+  },
+});
+const PEERS = Number(values.peers);
+const SECONDS = Number(values.seconds);
+const SEED = Number(values.seed) >>> 0;
+const NODES = Number(values.nodes);
+if (!(PEERS >= 2) || !(SECONDS > 0)) throw new Error("need --peers >= 2 and --seconds > 0");
+
+// The checker reads every .jsonl of its directory: traces go to <run>/traces, faults beside them.
+const runDir = values.out ?? mkdtempSync(join(tmpdir(), `capbus-chaos-${SEED}-`));
+const traceDir = join(runDir, "traces");
+mkdirSync(traceDir, { recursive: true });
+const faultsFile = join(runDir, "faults.jsonl");
+const random = new Random(SEED);
+const t0 = Date.now();
+const faultCounts: Record<string, number> = {};
+const logFault = (kind: string, target: string, detail: Record<string, unknown> = {}) => {
+  faultCounts[kind] = (faultCounts[kind] ?? 0) + 1;
+  appendFileSync(faultsFile, `${JSON.stringify({ t: Date.now() - t0, kind, target, ...detail })}\n`);
+};
+const log = (text: string) => console.error(`[chaos ${((Date.now() - t0) / 1000).toFixed(1)}s] ${text}`);
+
+// CAPBUS_TESTKIT_KEEP-like: keep the traces (we print where they are).
+const kit = new TestKit({ traceDir, timeoutMs: 60_000, graceMs: 10_000, echo: values.echo });
+const proxies: FaultyProxy[] = [];
+const timers = new Set<ReturnType<typeof setTimeout>>();
+const later = (ms: number, fn: () => void) => {
+  const timer = setTimeout(() => {
+    timers.delete(timer);
+    fn();
+  }, ms);
+  timers.add(timer);
+};
+
+interface Stats {
+  ops: number;
+  deliveries: { message: number; destroyed: number; released: number };
+  [key: string]: unknown;
+}
+
+let exitCode = 0;
+try {
+  log(`seed ${SEED}, ${PEERS} peers, ${SECONDS} s, run in ${runDir}`);
+  const names = Array.from({ length: PEERS }, (_, i) => `p${i}`);
+  const children: PeerProcess[] = [];
+  for (const name of names) {
+    const back = kit.socketPath(`${name}b`);
+    const front = kit.socketPath(`${name}f`);
+    proxies.push(await FaultyProxy.start(front, back));
+    children.push(
+      kit.spawn(name, new URL("./chaos/peer.ts", import.meta.url), {
+        back,
+        front,
+        seed: (SEED * 7919 + names.indexOf(name) + 1) >>> 0,
+        nodes: NODES,
+        stageTimeoutMs: values["stage-timeout"] === undefined ? undefined : Number(values["stage-timeout"]),
+      }),
+    );
+  }
+  await Promise.all(children.map((c) => c.ready));
+  const urls = children.map((c) => Object.values(c.urls));
+  // One peer at a time: two peers importing each other at the same moment both dial, and one of
+  // the crossing handshakes can end the session (scripts/chaos/crossdial.ts reproduces it).
+  // --cross-imports keeps that race in the run.
+  if (values["cross-imports"]) {
+    for (const [i, child] of children.entries()) child.tell({ peers: urls.filter((_, j) => j !== i).flat() });
+    await Promise.all(children.map((c) => c.next("imported")));
+  } else {
+    for (const [i, child] of children.entries()) {
+      child.tell({ peers: urls.filter((_, j) => j !== i).flat() });
+      await child.next("imported");
+    }
+  }
+  log(`all ${PEERS} peers linked; workload starts`);
+  for (const child of children) child.tell({ go: true });
+
+  // The injector: one fault every 150-900 ms, on a seeded schedule.
+  const paused = new Set<number>();
+  let killed: number | undefined;
+  const endAt = Date.now() + SECONDS * 1000;
+  while (Date.now() < endAt) {
+    await new Promise((resolve) => setTimeout(resolve, random.int(150, 900)));
+    const i = random.int(0, PEERS - 1);
+    const name = names[i] as string;
+    const proxy = proxies[i] as FaultyProxy;
+    const child = children[i] as PeerProcess;
+    const roll = random.next();
+    const remaining = endAt - Date.now();
+    if (values.kill && killed === undefined && remaining < SECONDS * 300) {
+      // Near the end (last 30%): kill one peer; its trace ends without close (excused).
+      if (paused.has(i)) continue;
+      killed = i;
+      child.kill();
+      logFault("kill", name);
+      log(`killed ${name}`);
+    } else if (i === killed) {
+      // Nothing left to fault there.
+    } else if (roll < 0.3) {
+      proxy.reset();
+      logFault("reset", name);
+    } else if (roll < 0.55) {
+      const ms = random.chance(0.2) ? random.int(1000, 4000) : random.int(50, 600);
+      proxy.stall(ms);
+      logFault("stall", name, { ms });
+    } else if (roll < 0.8) {
+      const delayMs = random.int(1, 20);
+      const ms = random.int(200, 2000);
+      proxy.delayMs = delayMs;
+      later(ms, () => {
+        proxy.delayMs = 0;
+      });
+      logFault("delay", name, { delayMs, ms });
+    } else if (!paused.has(i) && child.pid !== undefined && child.exit === undefined) {
+      // Within the grace period (30 s) and under deadAfterMs (15 s) and stageTimeoutMs (10 s).
+      const ms = random.chance(0.3) ? random.int(2000, 6000) : random.int(100, 1500);
+      const pid = child.pid;
+      paused.add(i);
+      process.kill(pid, "SIGSTOP");
+      logFault("pause", name, { ms });
+      later(ms, () => {
+        paused.delete(i);
+        if (child.exit === undefined) process.kill(pid, "SIGCONT");
+      });
+    }
+  }
+  // Let pending resumes and pauses end before stopping the workload.
+  for (const timer of timers) clearTimeout(timer);
+  timers.clear();
+  for (const proxy of proxies) proxy.delayMs = 0;
+  for (const i of paused) {
+    const pid = children[i]?.pid;
+    if (pid !== undefined && children[i]?.exit === undefined) process.kill(pid, "SIGCONT");
+  }
+  log("workload stops; waiting for sends to settle");
+  const alive = children.filter((c) => c.exit === undefined);
+  for (const child of alive) child.tell({ stop: true });
+  const stats = (await Promise.all(alive.map((c) => c.next<{ done: Stats }>("done")))).map((l) => l.done);
+
+  log("stopping peers and checking traces");
+  let report: CheckReport;
+  try {
+    report = await kit.check();
+  } catch (error) {
+    if (!(error instanceof CheckFailedError)) throw error;
+    report = error.report;
+  }
+  for (const proxy of proxies) await proxy.close();
+  proxies.length = 0;
+
+  const sum = (key: string) => stats.reduce((n, s) => n + (Number(s[key]) || 0), 0);
+  const merge = (key: string) => {
+    const out: Record<string, number> = {};
+    for (const s of stats)
+      for (const [k, v] of Object.entries((s[key] as Record<string, number>) ?? {}))
+        out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  const violations = Object.values(report.violationCounts).reduce((a, b) => a + b, 0);
+  const summary = {
+    seed: SEED,
+    peers: PEERS,
+    seconds: Math.round((Date.now() - t0) / 1000),
+    runDir,
+    operations: {
+      total: sum("ops"),
+      unicast: sum("unicast"),
+      multicast: sum("multicast"),
+      withHandles: sum("withHandles"),
+      thirdParty: sum("thirdParty"),
+      reaction: sum("reaction"),
+      destroy: sum("destroy"),
+      release: sum("release"),
+      refused: merge("refused"),
+      destinationCodes: merge("destinationCodes"),
+      unsettled: sum("unsettled"),
+    },
+    deliveries: report.counts.deliveries,
+    deliveriesByKind: report.counts.deliveriesByKind,
+    faults: faultCounts,
+    violations,
+    violationCounts: report.violationCounts,
+    crashed: report.counts.crashed,
+    expires: report.counts.expires,
+    excused: report.excused,
+  };
+  if (violations > 0) console.log(formatReport(report));
+  console.log(JSON.stringify(summary, null, 2));
+  exitCode = violations > 0 || !report.ok ? 1 : 0;
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+} finally {
+  for (const timer of timers) clearTimeout(timer);
+  for (const proxy of proxies) await proxy.close().catch(() => undefined);
+  await kit[Symbol.asyncDispose]();
+}
+process.exit(exitCode);
