@@ -3,7 +3,7 @@
  * that reaches other peers by the endpoints it learns (spec/bootstrap.md), so handles received
  * from anyone lead straight to their owners.
  */
-import { Identity, type PeerOptions } from "@capbus/core";
+import { Identity, type PeerOptions, type SessionOptions } from "@capbus/core";
 import type { Dialer } from "@capbus/transport";
 import { dialUnix, listenUnix } from "@capbus/transport-unix";
 import { dialWs, listenWs } from "@capbus/transport-ws";
@@ -15,6 +15,11 @@ export interface StartOptions extends Omit<PeerOptions, "dial" | "identity" | "i
    * @default ["ws://127.0.0.1:0"]
    */
   listen?: readonly string[];
+  /**
+   * Options of the sessions this peer accepts or dials (e.g. `graceMs`: how long a broken link
+   * may take to resume before the remote counts as crashed). @default the transports' (30 s grace)
+   */
+  linkSession?: SessionOptions;
 }
 
 export interface StartedPeer {
@@ -32,7 +37,7 @@ export async function startPeer(options: StartOptions = {}): Promise<StartedPeer
     ...options,
     identity,
     dial: (remote, urls) => {
-      const dialer = dialAny(peer, remote, urls);
+      const dialer = dialAny(peer, remote, urls, options.linkSession);
       if (dialer) {
         dialers.push(dialer);
         // A failed first dial is reported by the peer's dial timeout as unreachable.
@@ -45,11 +50,19 @@ export async function startPeer(options: StartOptions = {}): Promise<StartedPeer
     if (endpoint.startsWith("ws://")) {
       const url = new URL(endpoint);
       const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-      const listener = await listenWs(peer, { host, port: Number(url.port || 0) });
+      const listener = await listenWs(peer, {
+        host,
+        port: Number(url.port || 0),
+        ...(options.linkSession ? { session: options.linkSession } : {}),
+      });
       closers.push(() => listener.close());
       peer.advertise(listener.url);
     } else if (endpoint.startsWith("unix:")) {
-      const listener = await listenUnix(peer, endpoint.slice(5));
+      const listener = await listenUnix(
+        peer,
+        endpoint.slice(5),
+        options.linkSession ? { session: options.linkSession } : {},
+      );
       closers.push(() => listener.close());
       peer.advertise(endpoint);
     } else {
@@ -68,10 +81,16 @@ export async function startPeer(options: StartOptions = {}): Promise<StartedPeer
 }
 
 /** Dial the first endpoint this process has a transport for. */
-function dialAny(peer: Peer, remote: string, urls: readonly string[]): Dialer | undefined {
+function dialAny(
+  peer: Peer,
+  remote: string,
+  urls: readonly string[],
+  session: SessionOptions | undefined,
+): Dialer | undefined {
+  const options = session ? { session } : {};
   for (const url of urls) {
-    if (url.startsWith("ws://") || url.startsWith("wss://")) return dialWs(peer, url, remote);
-    if (url.startsWith("unix:")) return dialUnix(peer, url.slice(5), remote);
+    if (url.startsWith("ws://") || url.startsWith("wss://")) return dialWs(peer, url, remote, options);
+    if (url.startsWith("unix:")) return dialUnix(peer, url.slice(5), remote, options);
   }
   return undefined;
 }
