@@ -3,7 +3,8 @@
  * nonce, the session they hold), keyed ends prove their key with `auth` (a signature over both
  * hellos), and then both pick the same outcome: a new session, a resume of the one both named,
  * or E_SESSION_EXPIRED when they named different ones. Frames that arrive while a signature is
- * being checked wait, in order, for the outcome.
+ * being checked wait, in order, for the outcome. Two peers that dial each other at once keep the
+ * link dialled by the smaller peer id (§3.4), so both ends settle on the same link.
  */
 import { type AuthFrame, type Frame, FrameCodec, type HelloFrame, WIRE_VERSION } from "@capbus/wire";
 import { CapbusError } from "./errors.js";
@@ -21,6 +22,37 @@ export interface HandshakeContext {
   find(remote: string): LinkSession | undefined;
   /** A new session with `remote`, registered with the peer. */
   create(remote: string, options: ResolvedSessionOptions): LinkSession;
+  /** This peer's handshakes under way. */
+  readonly running: RunningHandshakes;
+}
+
+/** Handshakes under way by the remote peer they are with: what settles crossed dials. */
+export class RunningHandshakes {
+  readonly #byRemote = new Map<string, Set<Handshake>>();
+
+  /** Is a handshake with `remote` under way (dialled, or accepted and past the remote's hello)? */
+  has(remote: string): boolean {
+    return this.#byRemote.has(remote);
+  }
+
+  /** @internal */
+  add(remote: string, handshake: Handshake): void {
+    const set = this.#byRemote.get(remote) ?? new Set();
+    set.add(handshake);
+    this.#byRemote.set(remote, set);
+  }
+
+  /** @internal */
+  delete(remote: string, handshake: Handshake): void {
+    const set = this.#byRemote.get(remote);
+    if (!set?.delete(handshake)) return;
+    if (set.size === 0) this.#byRemote.delete(remote);
+  }
+
+  /** @internal */
+  of(remote: string): Handshake[] {
+    return [...(this.#byRemote.get(remote) ?? [])];
+  }
 }
 
 const EMPTY = new Uint8Array(0);
@@ -38,6 +70,12 @@ export function connectLink(
 ): void {
   let session: LinkSession | undefined;
   if (remote !== undefined) {
+    // A dial that started while the remote's own link was already being handshaken (its hello
+    // is in): that link goes on, this one is redundant.
+    if (ctx.running.has(remote)) {
+      link.close(SessionErrorCode.E_CROSSED, `a link with ${remote} is already being set up`);
+      return;
+    }
     const found = ctx.find(remote);
     session = found && !found.closed ? found : ctx.create(remote, options);
     session.bind(link);
@@ -51,8 +89,18 @@ class Handshake implements LinkHandler {
   readonly #options: ResolvedSessionOptions;
   readonly #codec: FrameCodec;
   readonly #nonce = new Uint8Array(NONCE_BYTES);
-  /** The session this link was dialled for (breaks before the outcome count against it). */
-  readonly #bound: LinkSession | undefined;
+  /** The remote peer, once known (at once when dialled, else from its hello). */
+  #remote: string | undefined;
+  readonly #dialled: boolean;
+  /**
+   * The session this link is set up for, when one is held: breaks before the outcome count
+   * against it. An accepted link takes it over from a dial it wins against (§3.4).
+   */
+  #bound: LinkSession | undefined;
+  /** This dial lost a crossing (the remote said E_CROSSED): its session waits for the other link. */
+  #crossed = false;
+  /** The held session whose end the remote's answer decides (an ambiguous new-session hello, §3.4). */
+  #verdict: LinkSession | undefined;
   #mine: HelloFrame | undefined;
   #theirs: HelloFrame | undefined;
   #theirAuth: ((auth: AuthFrame) => void) | undefined;
@@ -74,21 +122,21 @@ class Handshake implements LinkHandler {
     this.#ctx = ctx;
     this.#options = options;
     this.#bound = bound;
+    this.#dialled = remote !== undefined;
     this.#codec = new FrameCodec(options.limits);
     options.runtime.randomBytes(this.#nonce);
-    this.#cancelTimer = options.runtime.setTimer(options.handshakeTimeoutMs, () =>
-      this.#fail(
-        SessionErrorCode.E_HANDSHAKE_TIMEOUT,
-        `no handshake within ${options.handshakeTimeoutMs} ms`,
-      ),
-    );
+    this.#cancelTimer = options.runtime.setTimer(options.handshakeTimeoutMs, () => this.#timedOut());
     link.attach(this);
-    if (remote !== undefined) this.#sendHello(remote);
+    if (remote !== undefined) {
+      this.#running(remote);
+      this.#sendHello(remote);
+    }
   }
 
   frame(bytes: Uint8Array): void {
     if (this.#session) return this.#session.receive(this.#link, bytes);
     if (this.#failed) return;
+    if (this.#verdict) return this.#onVerdict(this.#verdict, bytes);
     // Once the remote's hello is in, the rest waits for the outcome untouched (it may be the
     // resumed session's frames, decoded there).
     if (this.#theirs && (this.#theirs.key.length === 0 || !this.#theirAuth)) {
@@ -100,6 +148,9 @@ class Handshake implements LinkHandler {
     const frame: Frame = decoded.frame;
     if (frame.type === "close") {
       this.#failed = true;
+      this.#settle();
+      // The remote's own dial goes on (§3.4): until it arrives, this link's loss is no break.
+      if (frame.code === SessionErrorCode.E_CROSSED && this.#dialled) this.#crossed = true;
       this.#link.close(frame.code, frame.reason);
       return;
     }
@@ -116,8 +167,76 @@ class Handshake implements LinkHandler {
   closed(info: LinkClosedInfo): void {
     if (this.#session) return this.#session.linkClosed(this.#link, info);
     this.#gone = true;
+    this.#settle();
+    if (this.#crossed) return; // reported at the timeout, if the other link never came
     this.#cancelTimer?.();
     this.#bound?.linkClosed(this.#link, info);
+  }
+
+  /**
+   * After an ambiguous new-session hello: the remote closes with E_SESSION_EXPIRED if it really
+   * has lost `held` (a restart); a dial that lost a crossing closes otherwise, or just goes away.
+   */
+  #onVerdict(held: LinkSession, bytes: Uint8Array): void {
+    if (this.#failed) return;
+    const decoded = this.#codec.decodeFrame(bytes);
+    if (!decoded.ok) return this.#fail(decoded.error.code, decoded.error.message);
+    const frame = decoded.frame;
+    if (frame.type !== "close") return this.#fail("E_PROTOCOL", `${frame.type} before the outcome`);
+    if (frame.code === SessionErrorCode.E_SESSION_EXPIRED)
+      held.expire("the remote no longer holds the session");
+    this.#failed = true;
+    this.#cancelTimer?.();
+    this.#link.close(frame.code, frame.reason);
+  }
+
+  #timedOut(): void {
+    const reason = `no handshake within ${this.#options.handshakeTimeoutMs} ms`;
+    if (!this.#crossed) return this.#fail(SessionErrorCode.E_HANDSHAKE_TIMEOUT, reason);
+    // The session ignores this if the remote's link has taken it over meanwhile.
+    this.#bound?.linkClosed(this.#link, {
+      code: SessionErrorCode.E_HANDSHAKE_TIMEOUT,
+      reason: `${reason}: the crossing link never came`,
+      byRemote: false,
+    });
+  }
+
+  #running(remote: string): void {
+    this.#remote = remote;
+    this.#ctx.running.add(remote, this);
+  }
+
+  /** The handshake is over (decided, failed or gone): it no longer counts as under way. */
+  #settle(): void {
+    if (this.#remote !== undefined) this.#ctx.running.delete(this.#remote, this);
+  }
+
+  /**
+   * An accepted link from `remote` while this peer's own dial to it is under way: both peers
+   * dialled at once. Both ends keep the link dialled by the smaller peer id, so they agree
+   * without another round trip (spec/transports.md §3.4). Returns false when this link lost.
+   */
+  #settleCrossing(hello: HelloFrame): boolean {
+    const remote = hello.peer;
+    const dials = this.#ctx.running.of(remote).filter((other) => other.#dialled);
+    if (dials.length === 0) return true;
+    // The remote names a session while this peer's dial is still making its first one: that
+    // dial is what made the session at the remote, so it goes on whatever the ids.
+    const making = hello.session.length > 0 && dials.some((dial) => !dial.#bound?.id);
+    if (making || this.#ctx.local < remote) {
+      this.#fail(SessionErrorCode.E_CROSSED, `crossed dials: ${this.#ctx.local}'s own link goes on`);
+      return false;
+    }
+    for (const dial of dials) {
+      // Take the dial's session first, so its link closing is no break of the session.
+      const session = dial.#bound;
+      if (session && !session.closed) {
+        session.bind(this.#link);
+        this.#bound = session;
+      }
+      dial.#fail(SessionErrorCode.E_CROSSED, `crossed dials: ${remote}'s link goes on`);
+    }
+    return true;
   }
 
   #sendHello(remote: string): void {
@@ -143,6 +262,10 @@ class Handshake implements LinkHandler {
     }
     if (this.#ctx.identity && hello.key.length === 0) {
       return this.#fail(SessionErrorCode.E_AUTH, "the remote proves no key");
+    }
+    if (!this.#dialled) {
+      if (!this.#settleCrossing(hello)) return;
+      this.#running(hello.peer);
     }
     this.#theirs = hello;
     if (!this.#mine) this.#sendHello(hello.peer);
@@ -185,6 +308,7 @@ class Handshake implements LinkHandler {
   /** Both ends see the same two hellos, so both reach the same outcome. */
   #decide(): void {
     if (this.#failed) return;
+    this.#settle();
     const mine = this.#mine!;
     const theirs = this.#theirs!;
     const held = this.#ctx.find(theirs.peer);
@@ -201,7 +325,16 @@ class Handshake implements LinkHandler {
       id = held.id;
     } else {
       // Final at both ends: whatever session either side named is gone (spec/transports.md §4.3).
-      if (held?.id && sameBytes(held.id, mine.session)) held.expire("the remote no longer holds the session");
+      if (held?.id && sameBytes(held.id, mine.session)) {
+        // At the smaller peer a hello naming no session may come from the remote's dial that lost
+        // a crossing and is already dropped there (§3.4): only the remote's answer tells.
+        if (!this.#dialled && theirs.session.length === 0 && this.#ctx.local < theirs.peer) {
+          this.#verdict = held;
+          for (const bytes of this.#pending.splice(0)) this.#onVerdict(held, bytes);
+          return;
+        }
+        held.expire("the remote no longer holds the session");
+      }
       return this.#fail(SessionErrorCode.E_SESSION_EXPIRED, "the sessions named do not match");
     }
     if (this.#gone) return;
@@ -219,6 +352,7 @@ class Handshake implements LinkHandler {
   #fail(code: string, reason: string): void {
     if (this.#failed || this.#session) return;
     this.#failed = true;
+    this.#settle();
     this.#cancelTimer?.();
     if (!this.#gone) {
       this.#link.send(this.#codec.encode({ type: "close", seq: 0, ack: 0, code, reason }));

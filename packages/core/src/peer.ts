@@ -9,7 +9,7 @@ import { Capabilities, parseCapabilityUrl } from "./bootstrap.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent, SendResult } from "./events.js";
 import { Handle, type HandleGrant, type HandleHost, Node, nodeName } from "./handles.js";
-import { connectLink, type HandshakeContext } from "./handshake.js";
+import { connectLink, type HandshakeContext, RunningHandshakes } from "./handshake.js";
 import type { Identity } from "./identity.js";
 import { Inbound, type Reply } from "./inbound.js";
 import type { Link, LinkClosedInfo } from "./link.js";
@@ -146,6 +146,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#links.register(session, remote);
         return session;
       },
+      running: new RunningHandshakes(),
     };
     this.#sink = options.trace;
     this.#sender = new Sender({
@@ -220,6 +221,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
   /** Peers this peer has a live link to (itself excluded). */
   get linkedPeers(): string[] {
     return this.#links.remotes();
+  }
+
+  /** Is the session with `remote` running over a link now (false while detached or absent)? */
+  isLinkLive(remote: string): boolean {
+    return this.#links.get(remote)?.live ?? false;
   }
 
   createNode(): Node {

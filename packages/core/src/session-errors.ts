@@ -13,5 +13,10 @@ export const SessionErrorCode = {
   E_BACKPRESSURE: "E_BACKPRESSURE",
   /** A newer link resumed the session; the older link is closed. */
   E_REPLACED: "E_REPLACED",
+  /**
+   * Two peers dialled each other at once; this link lost the tie-break (spec/transports.md §3.4).
+   * The session is unaffected: it goes on over the other peer's link.
+   */
+  E_CROSSED: "E_CROSSED",
 } as const;
 export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode];

@@ -4,7 +4,7 @@
  * remote lives (until it closes or expires). The handshake on each new link resumes the session.
  */
 import type { Link, LinkClosedInfo, Peer, Runtime, SessionOptions } from "@capbus/core";
-import { systemRuntime } from "@capbus/core";
+import { SessionErrorCode, systemRuntime } from "@capbus/core";
 
 /** A transport link that also tells when it has closed, so a dialer can replace it. */
 export interface TransportLink extends Link {
@@ -81,10 +81,13 @@ export class Dialer {
     let delay = base;
     while (!this.#stopped) {
       if (link) {
-        await link.done;
+        const info = await link.done;
         if (this.#link === link) this.#link = undefined;
         link = undefined;
         delay = base;
+        // The remote dialled too and its link won the crossing (transports.md §3.4), or the
+        // session already runs on another link: whoever dialled that one keeps it up.
+        if (info.code === SessionErrorCode.E_CROSSED || this.#peer.isLinkLive(this.#remote)) return;
       }
       // The session is gone (closed, or expired at either end): nothing left to resume.
       if (this.#stopped || !this.#peer.linkedPeers.includes(this.#remote)) return;
