@@ -85,9 +85,9 @@ export class Dialer {
         if (this.#link === link) this.#link = undefined;
         link = undefined;
         delay = base;
-        // The remote dialled too and its link won the crossing (transports.md §3.4), or the
-        // session already runs on another link: whoever dialled that one keeps it up.
-        if (info.code === SessionErrorCode.E_CROSSED || this.#peer.isLinkLive(this.#remote)) return;
+        // The remote dialled too and its link won the crossing (transports.md §3.4), or a link
+        // it dialled replaced this one: whoever dialled the session's link keeps it up.
+        if (info.code === SessionErrorCode.E_CROSSED || info.code === SessionErrorCode.E_REPLACED) return;
       }
       // The session is gone (closed, or expired at either end): nothing left to resume.
       if (this.#stopped || !this.#peer.linkedPeers.includes(this.#remote)) return;
