@@ -4,7 +4,7 @@
  * from anyone lead straight to their owners.
  */
 import { Identity, type PeerOptions, type SessionOptions } from "@capbus/core";
-import type { Dialer } from "@capbus/transport";
+import { DEFAULT_GRACE_MS, type Dialer, type LivenessOptions } from "@capbus/transport";
 import { dialUnix, listenUnix } from "@capbus/transport-unix";
 import { dialWs, listenWs } from "@capbus/transport-ws";
 import { Peer } from "./peer.js";
@@ -20,7 +20,19 @@ export interface StartOptions extends Omit<PeerOptions, "dial" | "identity" | "i
    * may take to resume before the remote counts as crashed). @default the transports' (30 s grace)
    */
   linkSession?: SessionOptions;
+  /** Heartbeats and the dead-link timeout of every link. @default the transports' (5 s, 15 s) */
+  liveness?: LivenessOptions;
+  /**
+   * How long an entry from a sender may stay staged here (spec/guarantees.md §4.5).
+   * @default deadAfterMs + graceMs + 15 s: a live sender may wait that long on another
+   * destination whose link broke before it can commit, and must not be cut off for it.
+   */
+  stageTimeoutMs?: number;
 }
+
+/** The transports' dead-link timeout when not told otherwise (`@capbus/transport` liveness). */
+const DEFAULT_DEAD_AFTER_MS = 15_000;
+const STAGE_MARGIN_MS = 15_000;
 
 export interface StartedPeer {
   readonly peer: Peer;
@@ -33,11 +45,18 @@ export interface StartedPeer {
 export async function startPeer(options: StartOptions = {}): Promise<StartedPeer> {
   const identity = await Identity.generate();
   const dialers: Dialer[] = [];
+  const liveness = options.liveness ?? {};
+  const stageTimeoutMs =
+    options.stageTimeoutMs ??
+    (liveness.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS) +
+      (options.linkSession?.graceMs ?? DEFAULT_GRACE_MS) +
+      STAGE_MARGIN_MS;
   const peer: Peer = new Peer({
     ...options,
+    stageTimeoutMs,
     identity,
     dial: (remote, urls) => {
-      const dialer = dialAny(peer, remote, urls, options.linkSession);
+      const dialer = dialAny(peer, remote, urls, options.linkSession, liveness);
       if (dialer) {
         dialers.push(dialer);
         // A failed first dial is reported by the peer's dial timeout as unreachable.
@@ -51,6 +70,7 @@ export async function startPeer(options: StartOptions = {}): Promise<StartedPeer
       const url = new URL(endpoint);
       const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
       const listener = await listenWs(peer, {
+        ...liveness,
         host,
         port: Number(url.port || 0),
         ...(options.linkSession ? { session: options.linkSession } : {}),
@@ -58,11 +78,10 @@ export async function startPeer(options: StartOptions = {}): Promise<StartedPeer
       closers.push(() => listener.close());
       peer.advertise(listener.url);
     } else if (endpoint.startsWith("unix:")) {
-      const listener = await listenUnix(
-        peer,
-        endpoint.slice(5),
-        options.linkSession ? { session: options.linkSession } : {},
-      );
+      const listener = await listenUnix(peer, endpoint.slice(5), {
+        ...liveness,
+        ...(options.linkSession ? { session: options.linkSession } : {}),
+      });
       closers.push(() => listener.close());
       peer.advertise(endpoint);
     } else {
@@ -86,8 +105,9 @@ function dialAny(
   remote: string,
   urls: readonly string[],
   session: SessionOptions | undefined,
+  liveness: LivenessOptions,
 ): Dialer | undefined {
-  const options = session ? { session } : {};
+  const options = session ? { ...liveness, session } : liveness;
   for (const url of urls) {
     if (url.startsWith("ws://") || url.startsWith("wss://")) return dialWs(peer, url, remote, options);
     if (url.startsWith("unix:")) return dialUnix(peer, url.slice(5), remote, options);
