@@ -16,7 +16,10 @@ export function deadHandles(
   return carried.filter((ref) => {
     if (ref.owner === self) return ownDestroyedBefore(ref.node);
     const owner = event.destinations.get(ref.owner);
-    return owner?.state === "proposed" && owner.dead.includes(ref.node);
+    if (owner === undefined) return false;
+    // An owner that took no part (its session ended, or it refused) never counted the receivers:
+    // the handle must not arrive live (spec/ordering.md §9).
+    return owner.state !== "proposed" || owner.dead.includes(ref.node);
   });
 }
 
