@@ -3,6 +3,10 @@
  * gets exactly one destroyed notification; nothing for a destroyed node follows its notification
  * (no message to the owner, no live handle, no release notification); and no notification reaches
  * a peer that never held the handle (it is discarded, ordering.md trap 2).
+ *
+ * A notification synthesized for a lost owner (no trace created it: W4 of guarantees.md) holds
+ * until the peer is in contact with that owner again (an import of one of its nodes, or a
+ * delivery of one of its events): that is a new session, in which its nodes may come back live.
  */
 import type { Model } from "./model.js";
 import type { Collector } from "./report.js";
@@ -19,6 +23,15 @@ export function checkNotifications(model: Model, out: Collector): void {
     const held = new Map<string, string>(); // node → how this peer got it live
     const everHeld = new Set<string>();
     const notified = new Map<string, string>(); // node → destroy event delivered here
+    const synthesized = new Map<string, string>(); // node → lost peer, for synthesized notifications
+    const contact = (owner: string | undefined) => {
+      if (owner === undefined) return;
+      for (const [node, lost] of synthesized) {
+        if (lost !== owner) continue;
+        synthesized.delete(node);
+        notified.delete(node);
+      }
+    };
     const hold = (node: string, how: string) => {
       everHeld.add(node);
       if (!notified.has(node)) held.set(node, how);
@@ -35,6 +48,8 @@ export function checkNotifications(model: Model, out: Collector): void {
       }
     };
     for (const r of records) {
+      if (r.op === "import") contact(model.owners.get(r.node));
+      else if (r.op === "deliver") contact(model.origins.get(r.event)?.peer);
       if (r.op === "import") hold(r.node, "import");
       // A release with `holder` gives back references counted for a transfer that never
       // arrived; it does not end the peer's own holding.
@@ -67,6 +82,8 @@ export function checkNotifications(model: Model, out: Collector): void {
             );
           }
           if (earlier === undefined) notified.set(r.node, r.event);
+          // The lost peer is in the synthesized timestamp (spec/trace.md W11).
+          if (earlier === undefined && !model.origins.has(r.event)) synthesized.set(r.node, r.ts[1]);
           held.delete(r.node);
         }
       }

@@ -15,7 +15,9 @@ export function checkTotalOrder(model: Model, out: Collector): void {
   for (const [peer, list] of model.deliveries) {
     const seq: number[] = [];
     for (const d of list) {
-      if (!d.first) continue;
+      // A notification synthesized for a lost peer is no point of the global order (W4 of
+      // guarantees.md), and two survivors' share an id without being one event.
+      if (!d.first || !model.origins.has(d.record.event)) continue;
       let id = ids.get(d.record.event);
       if (id === undefined) {
         id = names.length;

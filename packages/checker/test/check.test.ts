@@ -88,6 +88,21 @@ describe("P1 total order", () => {
     const v = find(checkTraces(b.traces()), "P1");
     assert.deepEqual([...v.events].sort(), ["e1", "e2", "e3"]);
   });
+
+  test("two survivors place their own crash notifications differently (W4): no violation", () => {
+    // Q held-in nodes of B and C; it crashes. B and C each synthesize crash:Q:Q/1, one id for
+    // two local conclusions, and place it on either side of A's multicast.
+    const b = new TraceBuilder().start("A", "B", "C", "Q");
+    b.import("B", "Q/1").import("C", "Q/1");
+    b.send("A", "e1", ["B/1", "C/1"]);
+    b.expire("B", "Q").expire("C", "Q");
+    b.deliver("B", "e1", "B/1");
+    b.deliver("B", "crash:Q:Q/1", "Q/1", { kind: "destroyed", ts: [10, "Q", 0] });
+    b.deliver("C", "crash:Q:Q/1", "Q/1", { kind: "destroyed", ts: [1, "Q", 0] });
+    b.deliver("C", "e1", "C/1");
+    b.close("A", "B", "C");
+    only(checkTraces(b.traces()));
+  });
 });
 
 describe("P2 causality", () => {
@@ -133,4 +148,22 @@ test("P3 FIFO: one sender's events to one node arrive out of send order", () => 
   const r = checkTraces(b.traces());
   only(r, "P3");
   assert.deepEqual(find(r, "P3").events, ["a1", "a2"]);
+});
+
+describe("P5 after a lost owner", () => {
+  test("a lost owner's node comes back live only in a new session after its crash notification", () => {
+    const build = (reconnect: boolean) => {
+      const b = new TraceBuilder().start("Q", "B");
+      b.import("B", "Q/1");
+      b.expire("B", "Q");
+      b.deliver("B", "crash:Q:Q/1", "Q/1", { kind: "destroyed", ts: [5, "Q", 0] });
+      if (reconnect) b.send("Q", "m0", ["B/1"]).deliver("B", "m0", "B/1"); // a new session with Q
+      b.send("B", "m1", ["B/1"], ["Q/1"]);
+      b.deliver("B", "m1", "B/1");
+      b.close("Q", "B");
+      return checkTraces(b.traces());
+    };
+    only(build(true));
+    find(build(false), "P5");
+  });
 });

@@ -19,7 +19,12 @@ export interface LossContext {
   deliver(event: PeerEvent): void;
 }
 
-export function synthesizeLoss(ctx: LossContext, remote: string, reason: "unreachable" | "crash"): void {
+export function synthesizeLoss(
+  ctx: LossContext,
+  remote: string,
+  reason: "unreachable" | "crash",
+  code?: string,
+): void {
   // W11 of spec/trace.md: a fresh event id, and the lost peer in the timestamp.
   const synthesize = (kind: "destroyed" | "released", name: string) => {
     const ts = { lamport: ctx.clock.tick(), peer: remote, seq: 0 };
@@ -36,7 +41,7 @@ export function synthesizeLoss(ctx: LossContext, remote: string, reason: "unreac
     });
     return { event, ts };
   };
-  if (reason === "crash") ctx.trace({ peer: ctx.id, op: "expire", other: remote });
+  if (reason === "crash") ctx.trace({ peer: ctx.id, op: "expire", other: remote, ...(code ? { code } : {}) });
   for (const handle of ctx.handles) {
     if (handle.owner !== remote || handle.state !== "live") continue;
     handle.markDestroyed();

@@ -470,7 +470,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * without a clean close (`crash`, spec/guarantees.md). Each live handle to its nodes gets its
    * one destroyed notification; after a crash, its references to this peer's nodes go too.
    */
-  #lose(remote: string, reason: "unreachable" | "crash"): void {
+  #lose(remote: string, reason: "unreachable" | "crash", code?: string): void {
     synthesizeLoss(
       {
         id: this.id,
@@ -482,6 +482,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
       remote,
       reason,
+      code,
     );
   }
 
@@ -500,7 +501,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
-    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id) this.#lose(remote, "crash");
+    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id)
+      this.#lose(remote, "crash", info.code);
   }
 
   // ---- helpers -------------------------------------------------------------------------------

@@ -46,7 +46,13 @@ export const TraceImport = z.object({ peer, op: z.literal("import"), node });
  * The link session to `other` expired here: from this step on, this peer treats `other` as crashed
  * (ordering.md trap 4). Without it a checker cannot tell a partly delivered round from a lost one.
  */
-export const TraceExpire = z.object({ peer, op: z.literal("expire"), other: peer });
+export const TraceExpire = z.object({
+  peer,
+  op: z.literal("expire"),
+  other: peer,
+  /** Why the session ended (the close or break code), when known. */
+  code: z.string().optional(),
+});
 export const TraceDeliver = z.object({
   peer,
   op: z.literal("deliver"),
