@@ -1,12 +1,13 @@
 /**
  * Chaos harness: N real peer processes (testkit), each behind a userspace proxy that every link
  * to it crosses, run a seeded random workload while a seeded injector delays, stalls and resets
- * the proxies and pauses processes (SIGSTOP/SIGCONT, within the grace period), optionally kills
- * one peer near the end. Every fault goes to faults.jsonl beside the traces; at the end the
- * checker runs over the traces (P1-P6 among peers alive to each other).
+ * the proxies and pauses processes (SIGSTOP/SIGCONT, within and past the grace period), and with
+ * --kill SIGKILLs one peer mid-run and starts a new one in its place (a new peer). Every fault
+ * goes to faults.jsonl beside the traces; at the end the checker runs over the traces (P1-P6
+ * among peers alive to each other).
  *
- *   npm run chaos -- --peers 5 --seconds 30 --seed 1 [--kill] [--cross-imports]
- *     [--stage-timeout MS] [--out DIR]
+ *   npm run chaos -- --peers 5 --seconds 30 --seed 1 [--kill] [--one-by-one]
+ *     [--grace MS] [--dead-after MS] [--stage-timeout MS] [--out DIR]
  *
  * Exits 1 on any violation (or if the run could not complete).
  */
@@ -28,7 +29,9 @@ const { values } = parseArgs({
     kill: { type: "boolean", default: false },
     out: { type: "string" },
     echo: { type: "boolean", default: false },
-    "cross-imports": { type: "boolean", default: false },
+    "one-by-one": { type: "boolean", default: false },
+    grace: { type: "string", default: "4000" },
+    "dead-after": { type: "string", default: "2000" },
     "stage-timeout": { type: "string" },
   },
 });
@@ -36,7 +39,11 @@ const PEERS = Number(values.peers);
 const SECONDS = Number(values.seconds);
 const SEED = Number(values.seed) >>> 0;
 const NODES = Number(values.nodes);
+const GRACE_MS = Number(values.grace);
+const DEAD_AFTER_MS = Number(values["dead-after"]);
 if (!(PEERS >= 2) || !(SECONDS > 0)) throw new Error("need --peers >= 2 and --seconds > 0");
+/** A pause this long outlasts the dead-link timeout plus the grace period: the others expire it. */
+const PAST_GRACE_MS = DEAD_AFTER_MS + GRACE_MS;
 
 // The checker reads every .jsonl of its directory: traces go to <run>/traces, faults beside them.
 const runDir = values.out ?? mkdtempSync(join(tmpdir(), `capbus-chaos-${SEED}-`));
@@ -75,33 +82,33 @@ try {
   log(`seed ${SEED}, ${PEERS} peers, ${SECONDS} s, run in ${runDir}`);
   const names = Array.from({ length: PEERS }, (_, i) => `p${i}`);
   const children: PeerProcess[] = [];
-  for (const name of names) {
+  const start = async (name: string, index: number): Promise<PeerProcess> => {
     const back = kit.socketPath(`${name}b`);
     const front = kit.socketPath(`${name}f`);
-    proxies.push(await FaultyProxy.start(front, back));
-    children.push(
-      kit.spawn(name, new URL("./chaos/peer.ts", import.meta.url), {
-        back,
-        front,
-        seed: (SEED * 7919 + names.indexOf(name) + 1) >>> 0,
-        nodes: NODES,
-        stageTimeoutMs: values["stage-timeout"] === undefined ? undefined : Number(values["stage-timeout"]),
-      }),
-    );
-  }
+    proxies[index] = await FaultyProxy.start(front, back);
+    return kit.spawn(name, new URL("./chaos/peer.ts", import.meta.url), {
+      back,
+      front,
+      seed: (SEED * 7919 + index + 1 + (name.endsWith("r") ? 1000 : 0)) >>> 0,
+      nodes: NODES,
+      graceMs: GRACE_MS,
+      deadAfterMs: DEAD_AFTER_MS,
+      stageTimeoutMs: values["stage-timeout"] === undefined ? undefined : Number(values["stage-timeout"]),
+    });
+  };
+  for (const [i, name] of names.entries()) children.push(await start(name, i));
   await Promise.all(children.map((c) => c.ready));
   const urls = children.map((c) => Object.values(c.urls));
-  // One peer at a time: two peers importing each other at the same moment both dial, and one of
-  // the crossing handshakes can end the session (scripts/chaos/crossdial.ts reproduces it).
-  // --cross-imports keeps that race in the run.
-  if (values["cross-imports"]) {
-    for (const [i, child] of children.entries()) child.tell({ peers: urls.filter((_, j) => j !== i).flat() });
-    await Promise.all(children.map((c) => c.next("imported")));
-  } else {
+  // All peers import at once by default, so crossed dials (transports.md §3.4) are part of the
+  // run; --one-by-one links them in turn.
+  if (values["one-by-one"]) {
     for (const [i, child] of children.entries()) {
       child.tell({ peers: urls.filter((_, j) => j !== i).flat() });
       await child.next("imported");
     }
+  } else {
+    for (const [i, child] of children.entries()) child.tell({ peers: urls.filter((_, j) => j !== i).flat() });
+    await Promise.all(children.map((c) => c.next("imported")));
   }
   log(`all ${PEERS} peers linked; workload starts`);
   for (const child of children) child.tell({ go: true });
@@ -109,6 +116,7 @@ try {
   // The injector: one fault every 150-900 ms, on a seeded schedule.
   const paused = new Set<number>();
   let killed: number | undefined;
+  let restarting: Promise<void> | undefined;
   const endAt = Date.now() + SECONDS * 1000;
   while (Date.now() < endAt) {
     await new Promise((resolve) => setTimeout(resolve, random.int(150, 900)));
@@ -118,13 +126,31 @@ try {
     const child = children[i] as PeerProcess;
     const roll = random.next();
     const remaining = endAt - Date.now();
-    if (values.kill && killed === undefined && remaining < SECONDS * 300) {
-      // Near the end (last 30%): kill one peer; its trace ends without close (excused).
+    if (values.kill && killed === undefined && remaining < SECONDS * 600) {
+      // Mid-run: kill one peer (its trace ends without close: excused), and a little later start
+      // a new peer in its place, which imports the others and joins the workload.
       if (paused.has(i)) continue;
       killed = i;
       child.kill();
       logFault("kill", name);
       log(`killed ${name}`);
+      restarting = (async () => {
+        await new Promise((resolve) => setTimeout(resolve, random.int(500, 3000)));
+        await proxies[i]?.close();
+        const fresh = await start(`${name}r`, i);
+        await fresh.ready;
+        children[i] = fresh;
+        fresh.tell({
+          peers: children
+            .filter((c) => c !== fresh && c.exit === undefined)
+            .flatMap((c) => Object.values(c.urls)),
+        });
+        await fresh.next("imported");
+        fresh.tell({ go: true });
+        logFault("restart", `${name}r`);
+        log(`started ${name}r in place of ${name}`);
+        killed = -1; // faults may hit the new peer
+      })();
     } else if (i === killed) {
       // Nothing left to fault there.
     } else if (roll < 0.3) {
@@ -143,18 +169,25 @@ try {
       });
       logFault("delay", name, { delayMs, ms });
     } else if (!paused.has(i) && child.pid !== undefined && child.exit === undefined) {
-      // Within the grace period (30 s) and under deadAfterMs (15 s) and stageTimeoutMs (10 s).
-      const ms = random.chance(0.3) ? random.int(2000, 6000) : random.int(100, 1500);
+      // Mostly within the grace period (the links resume); sometimes past it (the others expire
+      // their sessions with the paused peer, which finds them gone when it wakes).
+      const long = random.chance(0.15);
+      const ms = long
+        ? random.int(PAST_GRACE_MS + 1000, PAST_GRACE_MS + 3000)
+        : random.chance(0.3)
+          ? random.int(500, Math.max(600, GRACE_MS - 500))
+          : random.int(100, 400);
       const pid = child.pid;
       paused.add(i);
       process.kill(pid, "SIGSTOP");
-      logFault("pause", name, { ms });
+      logFault(long ? "pause-past-grace" : "pause", name, { ms });
       later(ms, () => {
         paused.delete(i);
         if (child.exit === undefined) process.kill(pid, "SIGCONT");
       });
     }
   }
+  await restarting;
   // Let pending resumes and pauses end before stopping the workload.
   for (const timer of timers) clearTimeout(timer);
   timers.clear();

@@ -4,7 +4,9 @@
  * of its nodes; on { peers } imports the others' URLs, on { go } runs a seeded random workload
  * (unicast, multicast, causal reaction chains, handles passed on, destroy, release) until
  * { stop }, then waits for its sends to settle and tells { done: stats }.
- * Inputs: { back, front, seed, nodes, stageTimeoutMs? }.
+ * When it holds few live handles (its links expired after a long pause, say) it imports one of
+ * the URLs again, which starts a new session.
+ * Inputs: { back, front, seed, nodes, graceMs, deadAfterMs, stageTimeoutMs? }.
  */
 import { CapbusError, type Handle, type Node, startPeer } from "@capbus/node";
 import { Random } from "@capbus/sim";
@@ -16,7 +18,10 @@ interface Inputs {
   readonly front: string;
   readonly seed: number;
   readonly nodes: number;
-  /** The peer's stageTimeoutMs (default: the peer's own, 10 s). */
+  /** Grace period of every link, and the dead-link timeout (heartbeats at a quarter of it). */
+  readonly graceMs: number;
+  readonly deadAfterMs: number;
+  /** The peer's stageTimeoutMs (default: startPeer's, derived from the two above). */
   readonly stageTimeoutMs?: number;
 }
 
@@ -25,11 +30,18 @@ interface Chain {
 }
 
 const ctx = childContext<Inputs>();
-const { back, front, seed, nodes: nodeCount, stageTimeoutMs } = ctx.inputs;
+const { back, front, seed, nodes: nodeCount, stageTimeoutMs, graceMs, deadAfterMs } = ctx.inputs;
 const random = new Random(seed >>> 0);
-const started = await startPeer({ listen: [], ...(stageTimeoutMs ? { stageTimeoutMs } : {}) });
+const liveness = { deadAfterMs, heartbeatMs: Math.max(100, deadAfterMs / 4) };
+const linkSession = { graceMs };
+const started = await startPeer({
+  listen: [],
+  liveness,
+  linkSession,
+  ...(stageTimeoutMs ? { stageTimeoutMs } : {}),
+});
 const { peer } = started;
-const listener = await listenUnix(peer, back);
+const listener = await listenUnix(peer, back, { ...liveness, session: linkSession });
 peer.advertise(`unix:${front}`);
 ctx.onStop(async () => {
   await started.close();
@@ -45,6 +57,7 @@ const stats = {
   reaction: 0,
   destroy: 0,
   release: 0,
+  reimport: 0,
   created: 0,
   sendOk: 0,
   sendPartial: 0,
@@ -141,7 +154,7 @@ void (async () => {
 })();
 
 const { peers } = await ctx.next<{ peers: string[] }>("peers");
-for (const url of peers) {
+async function adopt(url: string): Promise<void> {
   try {
     const h = await peer.import(url);
     held.set(h.name, h);
@@ -149,6 +162,7 @@ for (const url of peers) {
     refuse(error);
   }
 }
+await Promise.all(peers.map(adopt));
 ctx.tell({ imported: held.size });
 
 await ctx.next("go");
@@ -156,8 +170,14 @@ running = true;
 void ctx.next("stop").then(() => {
   running = false;
 });
+let reimporting = false;
 while (running) {
   const roll = random.next();
+  if (!reimporting && live().filter((h) => h.owner !== peer.id).length < 2 && peers.length > 0) {
+    reimporting = true;
+    stats.reimport++;
+    track(adopt(random.pick(peers)).finally(() => (reimporting = false)));
+  }
   if (roll < 0.04) destroy();
   else if (roll < 0.1) release();
   else send({ hops: random.chance(0.3) ? random.int(1, 3) : 0 }, false);
