@@ -52,7 +52,7 @@ function checkSend(model: Model, out: Collector, o: Origin, to: string[], nodes:
     const peer = to[i]!;
     const node = nodes[i]!;
     const why = excuse(model, o, peer, node);
-    if (why !== undefined) out.excuse(why);
+    if (why !== undefined) out.excuse(partial ? (WINDOW[why] ?? why) : why);
     else if (partial) {
       out.violation(
         "P4",
@@ -69,6 +69,12 @@ function checkSend(model: Model, out: Collector, o: Origin, to: string[], nodes:
       );
   }
 }
+
+/** Delivered elsewhere but not here: the hits of the v1 windows (guarantees.md §5), counted apart. */
+const WINDOW: Record<string, string> = {
+  "sender crashed or expired": "partial multicast, sender lost (W1/W3)",
+  "destination node destroyed": "partial multicast, node destroyed (W2)",
+};
 
 function has(model: Model, event: string, node: string, peer: string): boolean {
   return model.byEventNode.get(key(event, node))?.some((d) => d.peer === peer) ?? false;
