@@ -51,6 +51,8 @@ export interface InboundContext {
   deadHandle(ref: HandleRef): Handle;
   /** A handle of `owner` is on its way here: be linked to `owner` (dial it if need be). */
   reach(owner: string): void;
+  /** Did this peer's session with `owner` end, with none since (it sees `owner` as gone)? */
+  lost(owner: string): boolean;
   /** Give back a reference this peer was sent but never received (its message was dropped). */
   giveBack(ref: HandleRef): void;
   trace(record: TraceRecord): void;
@@ -331,6 +333,9 @@ export class Inbound {
   #arrivesDead(ref: HandleRef, ts: Timestamp, dead: readonly HandleRef[]): boolean {
     if (dead.some((d) => d.owner === ref.owner && d.node === ref.node)) return true;
     if (ref.owner === this.#ctx.id) return this.#ctx.owned(ref.node)?.destroyedBefore(ts) ?? true;
+    // Its owner is gone to this peer (its nodes got their crash notifications here): nothing it
+    // owns can be held live until a new session with it (spec/ordering.md §11).
+    if (this.#ctx.lost(ref.owner)) return true;
     const tomb = this.#tombstones.get(nodeName(ref.owner, ref.node));
     return tomb !== undefined && compareTimestamps(tomb, ts) < 0;
   }

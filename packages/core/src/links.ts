@@ -156,6 +156,11 @@ export class Links {
     });
   }
 
+  /** Did the session with `remote` end, with no new one since? */
+  lost(remote: string): boolean {
+    return this.#gone.has(remote) && !this.#sessions.has(remote);
+  }
+
   /** Is `remote` expected to link soon: never linked (a new holder dialling in), not gone? */
   awaited(remote: string): boolean {
     return !this.#sessions.has(remote) && !this.#gone.has(remote);

@@ -180,6 +180,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return handle;
       },
       reach: (owner) => this.#links.reach(owner),
+      lost: (owner) => this.#links.lost(owner),
       giveBack: (ref) => {
         if (ref.owner !== this.id) this.#sender.release(ref.owner, ref.node, 1, this.id, true);
       },
