@@ -12,6 +12,8 @@
  *   if (event.kind === "message") console.log(event.value.text); // typed
  * }
  * ```
+ *
+ * @module @capbus/channel
  */
 import type { Handle, MessageEvent, Node, PeerEvent, SendOptions, SendResult } from "@capbus/core";
 import { z } from "zod";

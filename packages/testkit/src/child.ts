@@ -15,6 +15,8 @@
  * ctx.ready({ inbox: started.peer.export(inbox) }, { peer: started.peer.id });
  * for await (const event of started.peer) ctx.tell({ got: event.kind });
  * ```
+ *
+ * @module @capbus/testkit/child
  */
 import { createInterface } from "node:readline";
 import { LineQueue } from "./lines.js";

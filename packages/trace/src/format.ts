@@ -51,6 +51,7 @@ export const TraceDeliver = z.object({
   peer,
   op: z.literal("deliver"),
   event,
+  /** What was delivered: a message, or a destroyed/released notification. */
   kind: z.enum(["message", "destroyed", "released"]),
   node,
   ts: TraceTimestamp,
