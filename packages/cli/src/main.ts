@@ -34,7 +34,11 @@ commands:
   peer    run a peer that exports nothing and print its endpoints
 
 Run 'capbus <command> --help' for a command's options.
-exit codes: 0 ok, 1 refused or violated, 2 usage error, 3 peer unreachable`;
+exit codes:
+  0  ok
+  1  the bus said no (a send not committed, no such export) or a property was violated
+  2  usage error (unknown command or option, bad URL, bad JSON, bad endpoint)
+  3  a peer could not be reached within --timeout`;
 
 const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N]
 
@@ -48,7 +52,8 @@ options:
   -l, --listen ENDPOINT   ws://host:port (port 0 picks one) or unix:/path; repeatable
                           (default ws://127.0.0.1:0)
   -n, --count N           exit 0 after N events
-  -h, --help              this help`;
+  -h, --help              this help
+exit codes: 0 stopped or --count reached, 2 usage error (bad option or endpoint)`;
 
 const SEND_HELP = `usage: capbus send URL (--json VALUE | --bytes HEX | --text STRING) [--request]
 
@@ -61,7 +66,9 @@ options:
   -t, --text STRING    a string
   -r, --request        send as a request and print the reply's payload instead
       --timeout MS     give up on an unreachable owner after MS milliseconds (default 5000)
-  -h, --help           this help`;
+  -h, --help           this help
+exit codes: 0 committed (or the reply printed), 1 refused (not committed, no such export),
+  2 usage error (bad URL, bad payload, bad option), 3 the owner could not be reached in time`;
 
 const CHECK_HELP = `usage: capbus check TRACE...
 
@@ -77,7 +84,8 @@ line {"peer":"<id>","endpoints":[...]} and runs until SIGINT/SIGTERM.
 options:
   -l, --listen ENDPOINT   ws://host:port or unix:/path; repeatable (default ws://127.0.0.1:0)
   -u, --unix PATH         also listen on a Unix socket at PATH
-  -h, --help              this help`;
+  -h, --help              this help
+exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen (e.g. address in use), 2 usage error`;
 
 export async function main(args: readonly string[], io: Io = processIo()): Promise<number> {
   const [command, ...rest] = args;
