@@ -9,10 +9,17 @@ import { parseArgs } from "node:util";
 import type { PeerEvent, SendResult } from "@capbus/core";
 import type { StartedPeer } from "@capbus/node";
 
+/**
+ * The command's exit codes: OK 0, FAILED 1 (the bus said no, or a property was violated), USAGE 2,
+ * UNREACHABLE 3.
+ */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const;
 
+/** Where a command writes its output and learns that it should stop. */
 export interface Io {
+  /** Write one line to stdout: results, events, URLs. */
   out(line: string): void;
+  /** Write one line to stderr: errors and usage. */
   err(line: string): void;
   /** Aborted when the command should stop (SIGINT/SIGTERM for the real command). */
   stop: AbortSignal;
@@ -87,6 +94,7 @@ options:
   -h, --help              this help
 exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen (e.g. address in use), 2 usage error`;
 
+/** Run `capbus <args>` and resolve with its exit code (see EXIT); never calls process.exit. */
 export async function main(args: readonly string[], io: Io = processIo()): Promise<number> {
   const [command, ...rest] = args;
   try {
