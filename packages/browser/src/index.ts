@@ -1,6 +1,8 @@
 /**
  * capbus in a web page: everything of @capbus/core, a Link over the native WebSocket, a dialler,
  * `startBrowserPeer`, and the in-memory trace sink (a page cannot write files). No Node APIs.
+ *
+ * @module @capbus/browser
  */
 export * from "@capbus/core";
 export { MemoryTraceSink, type TraceRecord, type TraceSink, teeTraceSink } from "@capbus/trace";

@@ -8,6 +8,7 @@ import { CapbusError, Identity, Peer, type PeerOptions } from "@capbus/core";
 import { Dialer, type DialOptions } from "@capbus/transport";
 import { type BrowserWsLinkOptions, openBrowserWs } from "./ws-link.js";
 
+/** Options for a link the browser peer dials: the WebSocket link's and the dialler's (resume, redial). */
 export type BrowserDialOptions = BrowserWsLinkOptions & DialOptions;
 
 /** Dial the peer `remote` at `url` and keep the session connected (resume); `await dialer.ready`. */
@@ -15,6 +16,10 @@ export function connect(peer: Peer, url: string, remote: string, options: Browse
   return new Dialer(peer, remote, () => openBrowserWs(url, options), options);
 }
 
+/**
+ * Options of `startBrowserPeer`: the peer's own options, minus what the browser peer sets itself (its
+ * dialler and identity).
+ */
 export interface BrowserStartOptions extends Omit<PeerOptions, "dial" | "identity" | "id"> {
   /** Options for every link this peer dials. @default {} */
   link?: BrowserDialOptions;
@@ -27,7 +32,9 @@ export interface BrowserStartOptions extends Omit<PeerOptions, "dial" | "identit
   abortOnPageHide?: boolean;
 }
 
+/** A started browser peer: the peer, a way to link to a known peer by URL, and a graceful close. */
 export interface StartedBrowserPeer {
+  /** The peer: create nodes, import capability URLs, send and receive. */
   readonly peer: Peer;
   /** Link to the peer `remote` at `url` (`ws://host:port`), as the dialler does for handles. */
   connect(url: string, remote: string): Promise<void>;
@@ -45,6 +52,10 @@ export async function supportsEd25519(): Promise<boolean> {
   }
 }
 
+/**
+ * Start a peer in a web page: an Ed25519 identity from WebCrypto, a dialler over the browser's WebSocket
+ * and, with `trace`, an in-memory trace. Throws E_PROTOCOL when WebCrypto has no Ed25519.
+ */
 export async function startBrowserPeer(options: BrowserStartOptions = {}): Promise<StartedBrowserPeer> {
   if (!(await supportsEd25519())) {
     throw new CapbusError(

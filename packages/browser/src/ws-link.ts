@@ -12,6 +12,7 @@
 import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } from "@capbus/core";
 import { Liveness, type LivenessOptions, TransportErrorCode, type TransportLink } from "@capbus/transport";
 
+/** Options of a link over the browser's WebSocket: frame size limit, liveness timers. */
 export interface BrowserWsLinkOptions extends LivenessOptions {
   /** Longest frame accepted; a longer message closes the link with E_TOO_LARGE. @default 16 MiB */
   maxFrameBytes?: number;

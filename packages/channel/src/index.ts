@@ -12,15 +12,19 @@
  *   if (event.kind === "message") console.log(event.value.text); // typed
  * }
  * ```
+ *
+ * @module @capbus/channel
  */
 import type { Handle, MessageEvent, Node, PeerEvent, SendOptions, SendResult } from "@capbus/core";
 import { z } from "zod";
 
 /** What a channel needs of a peer: its `send` (any @capbus/core or @capbus/node Peer). */
 export interface Sender {
+  /** Send `payload` to one handle or several (multicast), as Peer.send does. */
   send(to: Handle | readonly Handle[], payload: unknown, options?: SendOptions): Promise<SendResult>;
 }
 
+/** The code of a ChannelPayloadError: a value that does not match the channel's schema. */
 export const E_CHANNEL_PAYLOAD = "E_CHANNEL_PAYLOAD";
 
 /** A value that does not match a channel's schema, on the way out or on arrival. */
@@ -69,16 +73,19 @@ export class ChannelPayloadError extends Error {
 
 /** A message whose payload matched the channel: `value` is the parsed, typed payload. */
 export interface TypedMessage<T> extends MessageEvent {
+  /** The payload, parsed by the channel's schema. */
   readonly value: T;
 }
 
 /** What a channel's `receive` yields: typed messages, and the peer's notifications unchanged. */
 export type ChannelEvent<T> = TypedMessage<T> | Exclude<PeerEvent, MessageEvent>;
 
+/** The result of `safeParse`: the parsed value, or the error that `parse` would have thrown. */
 export type SafeParse<T> =
   | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly error: ChannelPayloadError };
 
+/** Options of a channel's `receive`. */
 export interface ReceiveOptions {
   /** Only messages to these nodes are parsed and yielded; other messages are skipped. @default all */
   nodes?: readonly Node[];
@@ -92,13 +99,19 @@ export interface ReceiveOptions {
 
 /** A handle whose node speaks a channel: `send` takes only the channel's values. */
 export interface TypedHandle<T, In = T> {
+  /** The untyped handle underneath. */
   readonly handle: Handle;
+  /** The channel that types it. */
   readonly channel: Channel<T, In>;
+  /** Validate `value`, then send it to this handle. */
   send(peer: Sender, value: In, options?: SendOptions): Promise<SendResult>;
 }
 
+/** A kind of node's message type: a zod schema, checked on send and on arrival (see `channel`). */
 export interface Channel<T, In = T> {
+  /** A name for error messages. */
   readonly name: string;
+  /** The schema every message is checked against. */
   readonly schema: z.ZodType<T, In>;
   /** Validate `value`, then send it (as given) to one handle or several (multicast). */
   send(

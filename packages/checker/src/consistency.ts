@@ -10,6 +10,7 @@ import type { Collector } from "./report.js";
 
 const KIND = { send: "message", destroy: "destroyed", release: "released" } as const;
 
+/** Orders two trace timestamps: lamport, then sender peer id, then sender seq (spec/trace.md). */
 export function compareTs(a: TraceTimestamp, b: TraceTimestamp): number {
   if (a[0] !== b[0]) return a[0] - b[0];
   if (a[1] !== b[1]) return a[1] < b[1] ? -1 : 1;

@@ -1,6 +1,7 @@
 /** A CheckReport as readable text (the CLI's output). */
 import { type CheckReport, PROPERTIES } from "./report.js";
 
+/** A report as text for people: counts, then each violation with its events and peers. */
 export function formatReport(report: CheckReport): string {
   const c = report.counts;
   const k = c.deliveriesByKind;

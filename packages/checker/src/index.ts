@@ -1,4 +1,8 @@
-/** @capbus/checker: reads capbus traces (spec/trace.md) and checks them against P1-P6. */
+/**
+ * @capbus/checker: reads capbus traces (spec/trace.md) and checks them against P1-P6.
+ *
+ * @module @capbus/checker
+ */
 export { checkTraces } from "./check.js";
 export { runCheckTrace } from "./cli-run.js";
 export { compareTs } from "./consistency.js";

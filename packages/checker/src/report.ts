@@ -2,8 +2,10 @@
 
 /** Which guarantee a violation breaks (ordering.md); `consistency` is a trace contradicting itself. */
 export type Property = "P1" | "P2" | "P3" | "P4" | "P5" | "P6" | "consistency";
+/** Every property the checker tests, in report order. */
 export const PROPERTIES: readonly Property[] = ["P1", "P2", "P3", "P4", "P5", "P6", "consistency"];
 
+/** One violation of a property, with the events and peers that show it. */
 export interface Violation {
   property: Property;
   message: string;
@@ -13,6 +15,7 @@ export interface Violation {
   peers: string[];
 }
 
+/** What the checked traces contained. */
 export interface TraceCounts {
   peers: number;
   /** Peers whose trace does not end with close (crashed or killed). */
@@ -28,6 +31,7 @@ export interface TraceCounts {
   deliveriesByKind: { message: number; destroyed: number; released: number };
 }
 
+/** The result of checkTraces: whether every property held, what was checked, what was found. */
 export interface CheckReport {
   /** True iff no violation was found. */
   ok: boolean;
@@ -39,6 +43,7 @@ export interface CheckReport {
   excused: Record<string, number>;
 }
 
+/** Options of checkTraces. */
 export interface CheckOptions {
   /**
    * Violations listed per property; the rest are only counted.

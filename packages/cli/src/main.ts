@@ -9,10 +9,17 @@ import { parseArgs } from "node:util";
 import type { PeerEvent, SendResult } from "@capbus/core";
 import type { StartedPeer } from "@capbus/node";
 
+/**
+ * The command's exit codes: OK 0, FAILED 1 (the bus said no, or a property was violated), USAGE 2,
+ * UNREACHABLE 3.
+ */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const;
 
+/** Where a command writes its output and learns that it should stop. */
 export interface Io {
+  /** Write one line to stdout: results, events, URLs. */
   out(line: string): void;
+  /** Write one line to stderr: errors and usage. */
   err(line: string): void;
   /** Aborted when the command should stop (SIGINT/SIGTERM for the real command). */
   stop: AbortSignal;
@@ -34,7 +41,11 @@ commands:
   peer    run a peer that exports nothing and print its endpoints
 
 Run 'capbus <command> --help' for a command's options.
-exit codes: 0 ok, 1 refused or violated, 2 usage error, 3 peer unreachable`;
+exit codes:
+  0  ok
+  1  the bus said no (a send not committed, no such export) or a property was violated
+  2  usage error (unknown command or option, bad URL, bad JSON, bad endpoint)
+  3  a peer could not be reached within --timeout`;
 
 const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N]
 
@@ -48,7 +59,8 @@ options:
   -l, --listen ENDPOINT   ws://host:port (port 0 picks one) or unix:/path; repeatable
                           (default ws://127.0.0.1:0)
   -n, --count N           exit 0 after N events
-  -h, --help              this help`;
+  -h, --help              this help
+exit codes: 0 stopped or --count reached, 2 usage error (bad option or endpoint)`;
 
 const SEND_HELP = `usage: capbus send URL (--json VALUE | --bytes HEX | --text STRING) [--request]
 
@@ -61,7 +73,9 @@ options:
   -t, --text STRING    a string
   -r, --request        send as a request and print the reply's payload instead
       --timeout MS     give up on an unreachable owner after MS milliseconds (default 5000)
-  -h, --help           this help`;
+  -h, --help           this help
+exit codes: 0 committed (or the reply printed), 1 refused (not committed, no such export),
+  2 usage error (bad URL, bad payload, bad option), 3 the owner could not be reached in time`;
 
 const CHECK_HELP = `usage: capbus check TRACE...
 
@@ -77,8 +91,10 @@ line {"peer":"<id>","endpoints":[...]} and runs until SIGINT/SIGTERM.
 options:
   -l, --listen ENDPOINT   ws://host:port or unix:/path; repeatable (default ws://127.0.0.1:0)
   -u, --unix PATH         also listen on a Unix socket at PATH
-  -h, --help              this help`;
+  -h, --help              this help
+exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen (e.g. address in use), 2 usage error`;
 
+/** Run `capbus <args>` and resolve with its exit code (see EXIT); never calls process.exit. */
 export async function main(args: readonly string[], io: Io = processIo()): Promise<number> {
   const [command, ...rest] = args;
   try {

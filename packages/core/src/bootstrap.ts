@@ -16,10 +16,16 @@ const SCHEMES: Readonly<Record<string, string>> = {
 /** Exports are found by this many leading characters of the secret; the rest is compared in constant time. */
 const LOOKUP_CHARS = 8;
 
+/**
+ * A parsed capability URL (spec/bootstrap.md): where the owner listens, who it is, and the secret that names
+ * one export.
+ */
 export interface CapabilityUrl {
   /** Where the owner listens: `ws://host:port`, `wss://host:port` or `unix:/path`. */
   readonly endpoint: string;
+  /** The owner's peer id: the dialler checks the key it proves against it. */
   readonly peer: string;
+  /** The export's secret (16 or more random bytes): whoever presents it gets a handle. */
   readonly secret: Uint8Array;
 }
 
@@ -36,6 +42,10 @@ export function formatCapabilityUrl(endpoint: string, peer: string, secret: Uint
   throw new CapbusError("E_NO_EXPORT", `no capability URL scheme for endpoint ${endpoint}`);
 }
 
+/**
+ * Parse `capbus://host:port/<peer>/<secret>` (or `capbus+wss://`, `capbus+unix://`); throws CapbusError
+ * E_NO_EXPORT when it is not one or its secret is shorter than 16 bytes.
+ */
 export function parseCapabilityUrl(url: string): CapabilityUrl {
   const match = /^(capbus|capbus\+wss|capbus\+unix|capbus\+sim):\/\/(.*)\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(
     url,

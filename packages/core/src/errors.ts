@@ -38,6 +38,10 @@ export const CoreErrorCode = {
 } as const;
 export type CoreErrorCode = (typeof CoreErrorCode)[keyof typeof CoreErrorCode];
 
+/**
+ * The error a peer's calls throw or reject with. Test `code` (a CoreErrorCode, listed in spec/errors.md),
+ * never the message.
+ */
 export class CapbusError extends Error {
   static override readonly name = "CapbusError";
   override readonly name = "CapbusError";

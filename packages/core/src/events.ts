@@ -49,8 +49,10 @@ export interface ReleasedEvent {
   readonly reason: "released" | "crash";
 }
 
+/** What a peer delivers, in the global order: a message, or a destroyed/released notification. */
 export type PeerEvent = MessageEvent | DestroyedEvent | ReleasedEvent;
 
+/** How one destination of a send ended. */
 export interface DestinationResult {
   /** The destination node's name (`<owner>/<number>`). */
   readonly node: string;
@@ -60,6 +62,7 @@ export interface DestinationResult {
   readonly code: CoreErrorCode | undefined;
 }
 
+/** What a send resolves with: the event's id, its final timestamp, and each destination's outcome. */
 export interface SendResult {
   readonly event: string;
   /** The final timestamp; undefined when no destination accepted the event. */

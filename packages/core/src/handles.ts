@@ -17,6 +17,10 @@ export interface HandleHost {
 
 export type HandleState = "live" | "released" | "destroyed";
 
+/**
+ * A reference to a node, held by a peer: the only thing you can send to. It travels in messages and is
+ * released with `release()` (or `using`).
+ */
 export class Handle implements Disposable {
   /** The peer that owns the node. */
   readonly owner: string;
@@ -63,6 +67,7 @@ export class Handle implements Disposable {
     this.#received = 0;
   }
 
+  /** Release the handle when a `using` declaration goes out of scope. */
   [Symbol.dispose](): void {
     this.release();
   }
@@ -82,8 +87,13 @@ export class Handle implements Disposable {
   }
 }
 
+/**
+ * A node owned by this peer: messages to it arrive in this peer's `receive`. Export it as a capability URL,
+ * or send its handle in a message.
+ */
 export class Node {
   readonly owner: string;
+  /** The node's number at its owner. */
   readonly id: number;
   readonly name: string;
   /** The owner's own handle to the node: send to it like to any other. */

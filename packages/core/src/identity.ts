@@ -8,6 +8,7 @@ const ED25519 = { name: "Ed25519" } as const;
 /** WebCrypto's key type, named through the global so no DOM or node: types are needed. */
 type SubtleKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
 
+/** An Ed25519 key pair and the peer id derived from its public key; links prove it in the handshake. */
 export class Identity {
   /** The peer id: base32 (RFC 4648 alphabet, lower case, no padding) of SHA-256(publicKey). */
   readonly id: string;
@@ -31,6 +32,7 @@ export class Identity {
     return new Identity(await peerIdFromKey(publicKey), publicKey, pair.privateKey);
   }
 
+  /** Sign `data` with the private key (Ed25519). */
   async sign(data: Uint8Array): Promise<Uint8Array> {
     return new Uint8Array(await crypto.subtle.sign(ED25519, this.#privateKey, data));
   }

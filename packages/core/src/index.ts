@@ -1,3 +1,8 @@
+/**
+ * The capbus peer engine: nodes, handles, the ordering round and the queue (spec/ordering.md).
+ *
+ * @module @capbus/core
+ */
 export { type CapabilityUrl, formatCapabilityUrl, parseCapabilityUrl } from "./bootstrap.js";
 export { CapbusError, CoreErrorCode } from "./errors.js";
 export type {

@@ -15,6 +15,7 @@ export interface Link {
   attach(handler: LinkHandler): void;
 }
 
+/** What a Link delivers to: its frames, then its end. */
 export interface LinkHandler {
   /** One frame from the remote end, in order. */
   frame(bytes: Uint8Array): void;
@@ -22,8 +23,11 @@ export interface LinkHandler {
   closed(info: LinkClosedInfo): void;
 }
 
+/** Why a link ended. */
 export interface LinkClosedInfo {
+  /** A stable error code, or "OK" for a clean close. */
   readonly code: string;
+  /** A human-readable sentence. */
   readonly reason: string;
   /** True when the remote end (or the transport) closed it, false when this end called `close`. */
   readonly byRemote: boolean;

@@ -25,8 +25,10 @@ import { Sender } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
 
+/** The version of the ordering protocol this peer speaks; the same number as the wire's WIRE_VERSION. */
 export const PROTOCOL_VERSION = 1;
 
+/** Options of a Peer; each has a documented default. */
 export interface PeerOptions {
   /** This peer's id (printable ASCII, at most 128 characters). @default 16 random hex digits */
   id?: string;
@@ -65,6 +67,7 @@ export interface PeerOptions {
   stageTimeoutMs?: number;
 }
 
+/** Options of one send. */
 export interface SendOptions {
   /** Handles to carry; each receiver gets its own reference to the same node. @default [] */
   handles?: readonly Handle[];
@@ -72,7 +75,12 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A capbus peer: owns nodes, holds handles, sends, and delivers events in the global order. Give it links
+ * (or a dialler); @capbus/node's `startPeer` wires sockets.
+ */
 export class Peer implements AsyncIterable<PeerEvent> {
+  /** This peer's id (from its identity's public key, when it has one). */
   readonly id: string;
   readonly #sink: TraceSink | undefined;
   readonly #clock = new LamportClock();
@@ -229,6 +237,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     return this.#links.get(remote)?.live ?? false;
   }
 
+  /** Create a node owned by this peer. Export it, or send its handle, so others can send to it. */
   createNode(): Node {
     this.#assertOpen();
     const node = new Node(this.id, ++this.#nodeSeq);
@@ -375,6 +384,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     return this.#mailbox.poll();
   }
 
+  /** Iterate delivered events until the peer is closed and drained: `for await (const event of peer)`. */
   [Symbol.asyncIterator](): AsyncIterator<PeerEvent, undefined> {
     return this.#mailbox[Symbol.asyncIterator]();
   }

@@ -5,6 +5,10 @@
  */
 import { CapbusError } from "./errors.js";
 
+/**
+ * An event's place in the global order: lamport clock, then the sender's peer id, then the sender's seq
+ * break ties (spec/ordering.md).
+ */
 export interface Timestamp {
   readonly lamport: number;
   readonly peer: string;

@@ -9,6 +9,7 @@ import { dialUnix, listenUnix } from "@capbus/transport-unix";
 import { dialWs, listenWs } from "@capbus/transport-ws";
 import { Peer } from "./peer.js";
 
+/** Options of `startPeer`: the Peer's own (minus what it sets itself) plus where to listen. */
 export interface StartOptions extends Omit<PeerOptions, "dial" | "identity" | "id"> {
   /**
    * Endpoints to listen on: `ws://host:port` (port 0 picks one) or `unix:/path/to.sock`.
@@ -34,7 +35,9 @@ export interface StartOptions extends Omit<PeerOptions, "dial" | "identity" | "i
 const DEFAULT_DEAD_AFTER_MS = 15_000;
 const STAGE_MARGIN_MS = 15_000;
 
+/** A peer with its listeners and dialler. */
 export interface StartedPeer {
+  /** The peer (it honours CAPBUS_TRACE). */
   readonly peer: Peer;
   /** The endpoints actually listened on (port 0 resolved). */
   readonly endpoints: readonly string[];
@@ -42,6 +45,10 @@ export interface StartedPeer {
   close(): Promise<void>;
 }
 
+/**
+ * Start a Node peer: a fresh Ed25519 key pair, listeners on `listen` (ws and Unix sockets), and a dialler
+ * for the endpoints it learns (capability URLs, handles received).
+ */
 export async function startPeer(options: StartOptions = {}): Promise<StartedPeer> {
   const identity = await Identity.generate();
   const dialers: Dialer[] = [];

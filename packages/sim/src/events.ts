@@ -10,6 +10,7 @@ interface FrameEventBase {
   readonly bytes: Uint8Array;
 }
 
+/** One thing that happened on a SimNetwork: a frame sent, delivered or lost, or a link closed. */
 export type NetEvent =
   | (FrameEventBase & { readonly kind: "send" })
   | (FrameEventBase & { readonly kind: "deliver" })
@@ -24,4 +25,5 @@ export type NetEvent =
       readonly info: LinkClosedInfo;
     };
 
+/** A SimNetwork observer: called synchronously for every NetEvent. */
 export type NetObserver = (event: NetEvent) => void;

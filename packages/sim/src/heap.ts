@@ -3,10 +3,12 @@
  * tasks due at the same virtual time run in the order they were scheduled: runs stay deterministic.
  */
 
+/** A task on the simulated clock: run at `time`, ties broken by `seq` (scheduling order). */
 export interface Task {
   readonly time: number;
   readonly seq: number;
-  fn: (() => void) | undefined; // undefined once cancelled or run; lets the closure be collected
+  /** What to run; undefined once cancelled or run, so the closure can be collected. */
+  fn: (() => void) | undefined;
 }
 
 function before(x: Task, y: Task): boolean {

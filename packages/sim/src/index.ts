@@ -6,6 +6,8 @@
  * `await scheduler.run({ until?, maxTime?, maxSteps? })`, `await scheduler.settle()` or
  * `await scheduler.advance(ms)`: they drain microtasks before the first task and after every task,
  * so continuations run at the virtual time of the task that caused them.
+ *
+ * @module @capbus/sim
  */
 
 export { macrotaskDrain, microtaskDrain } from "./drain.js";

@@ -7,13 +7,16 @@ export interface LatencyProfile {
   readonly max: number;
 }
 
+/** Named latency profiles, in virtual ms: `fast` (a loopback), `normal` (a LAN), `slow` (a bad WAN). */
 export const LATENCY_PRESETS = {
   fast: { min: 0, max: 2 },
   normal: { min: 1, max: 20 },
   slow: { min: 50, max: 300 },
 } as const satisfies Record<string, LatencyProfile>;
 
+/** The name of a latency preset. */
 export type LatencyPreset = keyof typeof LATENCY_PRESETS;
+/** A latency: a profile, or a preset's name. */
 export type Latency = LatencyProfile | LatencyPreset;
 
 /** A latency for both directions of a link, or one per direction (a→b and b→a, by argument order). */

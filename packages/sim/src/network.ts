@@ -17,6 +17,7 @@ import {
   zeroCounters,
 } from "./stats.js";
 
+/** Options of a SimNetwork. */
 export interface SimNetworkOptions {
   /** 32-bit unsigned seed: the same seed and the same calls give the same run. */
   readonly seed: number;
@@ -26,11 +27,13 @@ export interface SimNetworkOptions {
   readonly latency?: LinkLatency;
 }
 
+/** Options of one simulated link. */
 export interface LinkOptions {
   /** This link's latency, for both directions or per direction (aToB / bToA). */
   readonly latency?: LinkLatency;
 }
 
+/** The close code of a link cut by the network (`cut`), as the peers see it. */
 export const LINK_CUT = "E_LINK_CUT";
 
 /** A simulated link end: a core Link that also says which link and endpoints it joins. */
@@ -49,6 +52,10 @@ interface SimLinkRecord {
   readonly b: SimLinkEnd;
 }
 
+/**
+ * A deterministic simulated network: links between named endpoints with seeded latency, cuts, pauses and
+ * traffic counters, all on one virtual clock.
+ */
 export class SimNetwork {
   readonly scheduler: SimScheduler;
   private readonly random: Random;
@@ -167,6 +174,7 @@ export class SimNetwork {
     for (const end of this.endsOf(endpoint)) end.ensurePump();
   }
 
+  /** True while `endpoint` is paused (its frames held, not lost). */
   isPaused(endpoint: string): boolean {
     return this.paused.has(endpoint);
   }
@@ -180,6 +188,7 @@ export class SimNetwork {
     };
   }
 
+  /** Traffic so far: per link, per endpoint and in total. */
   stats(): NetworkStats {
     const endpoints = new Map<string, TrafficCounters>();
     const totals = zeroCounters();

@@ -20,6 +20,10 @@ function hashLabel(label: string): number {
   return h >>> 0;
 }
 
+/**
+ * A seeded random stream (sfc32): the same seed gives the same numbers; `fork(label)` gives independent
+ * streams.
+ */
 export class Random {
   /** The 32-bit unsigned seed this stream started from. */
   readonly seed: number;

@@ -2,6 +2,7 @@
 
 export const SEED_ENV = "CAPBUS_SEED";
 
+/** What else the printed replay command needs besides the seed. */
 export interface ReplayExtra {
   /** Passed as --test-name-pattern, to rerun just the failing test. */
   readonly testNamePattern?: string;

@@ -19,6 +19,7 @@ export class SimLivelockError extends Error {
   }
 }
 
+/** Options of a SimScheduler. */
 export interface SimSchedulerOptions {
   /** 32-bit unsigned seed for randomBytes. Default 0. */
   readonly seed?: number;
@@ -37,6 +38,7 @@ export interface SimSchedulerOptions {
   readonly drainTurns?: number;
 }
 
+/** When `run` stops, besides running out of tasks. */
 export interface RunOptions {
   /** Stop (before the next task) once this returns true; checked after every microtask drain. */
   readonly until?: () => boolean;
@@ -46,6 +48,7 @@ export interface RunOptions {
   readonly maxTime?: number;
 }
 
+/** How a `run` went. */
 export interface RunResult {
   /** Tasks run. */
   readonly steps: number;

@@ -9,6 +9,7 @@ export interface TrafficCounters {
   framesLost: number;
 }
 
+/** One link's traffic, per end. */
 export interface LinkStats {
   readonly id: number;
   readonly a: string;
@@ -19,6 +20,7 @@ export interface LinkStats {
   readonly bEnd: Readonly<TrafficCounters>;
 }
 
+/** A SimNetwork's traffic: per link, per endpoint, and in total. */
 export interface NetworkStats {
   readonly links: readonly LinkStats[];
   /** Per endpoint name, summed over every link that endpoint has had. */

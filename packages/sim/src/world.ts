@@ -8,7 +8,9 @@ import type { LinkLatency } from "./latency.js";
 import { SimNetwork } from "./network.js";
 import type { RunOptions, RunResult, SimScheduler } from "./scheduler.js";
 
+/** Options of a SimWorld. */
 export interface SimWorldOptions {
+  /** The seed of the network (latencies, losses) and of the peers' randomness. */
   readonly seed: number;
   /** Default latency of new links. @default "normal" */
   readonly latency?: LinkLatency;
@@ -28,6 +30,7 @@ export interface SimWorldOptions {
   readonly dialTimeoutMs?: number;
 }
 
+/** Many Peers on one SimNetwork and one virtual clock: add peers, link them, drive the scheduler. */
 export class SimWorld {
   readonly network: SimNetwork;
   readonly peers = new Map<string, Peer>();
@@ -44,6 +47,7 @@ export class SimWorld {
     this.#traceFor = options.traceFor;
   }
 
+  /** The virtual clock every peer and link of this world runs on. */
   get scheduler(): SimScheduler {
     return this.network.scheduler;
   }
@@ -65,6 +69,7 @@ export class SimWorld {
     return peer;
   }
 
+  /** The peer named `id`; throws if there is none. */
   peer(id: string): Peer {
     const peer = this.peers.get(id);
     if (!peer) throw new Error(`no peer ${id}`);
@@ -103,6 +108,7 @@ export class SimWorld {
     return this.peer(holder).importHandle(grant);
   }
 
+  /** Run the shared scheduler (see SimScheduler.run). */
   run(options?: RunOptions): Promise<RunResult> {
     return this.scheduler.run(options);
   }

@@ -15,11 +15,17 @@
  * ctx.ready({ inbox: started.peer.export(inbox) }, { peer: started.peer.id });
  * for await (const event of started.peer) ctx.tell({ got: event.kind });
  * ```
+ *
+ * @module @capbus/testkit/child
  */
 import { createInterface } from "node:readline";
 import { LineQueue } from "./lines.js";
 import { encodeLine, INPUTS_ENV, type Line, NAME_ENV, parseLine, type Urls } from "./protocol.js";
 
+/**
+ * What a child script gets from `childContext()`: its name and inputs, lines to and from the test, and a
+ * graceful stop.
+ */
 export interface ChildContext<I> {
   /** The name the test gave this child (or the script's pid when run by hand). */
   readonly name: string;

@@ -1,6 +1,7 @@
 /** Errors of @capbus/testkit; tests match on `code`, never on message text. */
 import type { CheckReport } from "@capbus/checker";
 
+/** The codes of TestkitError; test them, not messages. */
 export const TestkitErrorCode = {
   /** A child did not print what was awaited (ready, or a line with a key) in time. */
   E_TIMEOUT: "E_TIMEOUT",
@@ -15,8 +16,10 @@ export const TestkitErrorCode = {
   /** tsx, needed to run TypeScript children, cannot be found. */
   E_NO_TSX: "E_NO_TSX",
 } as const;
+/** One of the TestkitErrorCode values. */
 export type TestkitErrorCode = (typeof TestkitErrorCode)[keyof typeof TestkitErrorCode];
 
+/** What the kit throws when a child misbehaves (times out, exits early, prints junk) or tsx is missing. */
 export class TestkitError extends Error {
   static override readonly name: string = "TestkitError";
   override readonly name: string = "TestkitError";

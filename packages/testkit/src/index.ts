@@ -2,6 +2,8 @@
  * @capbus/testkit: multi-process integration tests for capbus programs. The test side starts
  * peer processes from scripts, hands them capability URLs, stops them all, and checks their
  * merged traces; the child side (`@capbus/testkit/child`) keeps those scripts short.
+ *
+ * @module @capbus/testkit
  */
 export { checkTraceDir } from "./check.js";
 export { type ChildContext, childContext } from "./child.js";

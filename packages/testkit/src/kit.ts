@@ -11,6 +11,7 @@ import { CheckFailedError, TestkitError } from "./errors.js";
 import type { PeerProcess } from "./process.js";
 import { type SpawnOptions, spawnPeerProcess } from "./spawn.js";
 
+/** Options of a TestKit. */
 export interface TestKitOptions {
   /** Where children write traces (CAPBUS_TRACE). @default a fresh temp dir, removed on dispose */
   readonly traceDir?: string;
@@ -36,10 +37,16 @@ export interface TestKitOptions {
 
 /** What `t.after` needs: node:test's TestContext, or anything alike. */
 export interface AfterHook {
+  /** Run `fn` when the test ends. */
   after(fn: () => Promise<void>): void;
 }
 
+/**
+ * Starts peer processes for one test, hands them capability URLs, stops them all (SIGTERM, then SIGKILL) and
+ * checks their traces. Create it with `testKit(t)`.
+ */
 export class TestKit implements AsyncDisposable {
+  /** Where the children write their traces (CAPBUS_TRACE). */
   readonly traceDir: string;
   readonly #options: Required<Omit<TestKitOptions, "traceDir">>;
   readonly #ownTraceDir: boolean;

@@ -26,8 +26,11 @@ export interface PeerProcessOptions {
 /** Plain output lines kept per child for error messages. */
 const KEPT_OUTPUT = 40;
 
+/** One child process started by a TestKit: its ready line (capability URLs), its output lines, its stop. */
 export class PeerProcess {
+  /** The name the test gave it. */
   readonly name: string;
+  /** Its process id (undefined if it never started). */
   readonly pid: number | undefined;
   /** Resolves with the child's ready line; rejects if it exits or times out first. */
   readonly ready: Promise<ReadyLine>;

@@ -8,6 +8,7 @@ import { PeerProcess, type PeerProcessOptions } from "./process.js";
 import { INPUTS_ENV, NAME_ENV } from "./protocol.js";
 import { tsxLoader } from "./tsx.js";
 
+/** How a child script is started (arguments, environment, bundle or tsx). */
 export interface SpawnOptions {
   /** Extra command-line arguments for the script. @default [] */
   readonly args?: readonly string[];

@@ -43,6 +43,7 @@ export class FileTraceSink implements TraceSink {
     this.path = join(dir, traceFileName(peerId));
   }
 
+  /** Append one record as a JSON line; throws TraceSinkError for a record of another peer. */
   write(record: TraceRecord): void {
     if (record.peer !== this.peerId) {
       throw new TraceSinkError(`record of peer ${record.peer} written to the trace of ${this.peerId}`);

@@ -16,8 +16,11 @@ const peer = z.string().min(1);
 const event = z.string().min(1);
 const node = z.string().min(1);
 
+/** `start`: the first record of every trace. */
 export const TraceStart = z.object({ peer, op: z.literal("start") });
+/** `close`: the peer closed cleanly; the last record, absent if the process crashed or was killed. */
 export const TraceClose = z.object({ peer, op: z.literal("close") });
+/** `send`: the peer created message `event` for `nodes`; `to[i]` owns `nodes[i]`. */
 export const TraceSend = z.object({
   peer,
   op: z.literal("send"),
@@ -28,7 +31,12 @@ export const TraceSend = z.object({
   /** Nodes of the handles the message carries. */
   handles: z.array(node),
 });
+/** `destroy`: the owner destroyed `nodes` in one event; owner and holders get a `destroyed` notification. */
 export const TraceDestroy = z.object({ peer, op: z.literal("destroy"), event, nodes: z.array(node) });
+/**
+ * `release`: the peer dropped its handle to `node` (or, with `holder`, references counted for a transfer
+ * that never reached `holder`).
+ */
 export const TraceRelease = z.object({
   peer,
   op: z.literal("release"),
@@ -40,7 +48,9 @@ export const TraceRelease = z.object({
    */
   holder: z.string().min(1).optional(),
 });
+/** `abort`: the peer dropped the round of its own `event`; no destination may deliver it. */
 export const TraceAbort = z.object({ peer, op: z.literal("abort"), event });
+/** `import`: the peer got a handle to `node` outside any message (a capability URL, say). */
 export const TraceImport = z.object({ peer, op: z.literal("import"), node });
 /**
  * The link session to `other` expired here: from this step on, this peer treats `other` as crashed
@@ -53,10 +63,12 @@ export const TraceExpire = z.object({
   /** Why the session ended (the close or break code), when known. */
   code: z.string().optional(),
 });
+/** `deliver`: the peer's queue handed `(event, node)` to its application with final timestamp `ts`. */
 export const TraceDeliver = z.object({
   peer,
   op: z.literal("deliver"),
   event,
+  /** What was delivered: a message, or a destroyed/released notification. */
   kind: z.enum(["message", "destroyed", "released"]),
   node,
   ts: TraceTimestamp,
@@ -66,6 +78,7 @@ export const TraceDeliver = z.object({
   dead: z.array(node),
 });
 
+/** Any trace record, by `op` (spec/trace.md): the schema the checker parses each line with. */
 export const TraceRecord = z.discriminatedUnion("op", [
   TraceStart,
   TraceClose,
@@ -77,11 +90,15 @@ export const TraceRecord = z.discriminatedUnion("op", [
   TraceExpire,
   TraceDeliver,
 ]);
+/** Any trace record. */
 export type TraceRecord = z.infer<typeof TraceRecord>;
+/** A `deliver` record. */
 export type TraceDeliverRecord = z.infer<typeof TraceDeliver>;
+/** A `send` record. */
 export type TraceSendRecord = z.infer<typeof TraceSend>;
 
 /** Where a peer writes its trace records. Off (no sink) costs nothing. */
 export interface TraceSink {
+  /** Write one record; records of one peer come in that peer's order. */
   write(record: TraceRecord): void;
 }

@@ -4,6 +4,7 @@ import type { TraceRecord, TraceSink } from "./format.js";
 export class MemoryTraceSink implements TraceSink {
   readonly byPeer = new Map<string, TraceRecord[]>();
 
+  /** Keep one record under its peer. */
   write(record: TraceRecord): void {
     let records = this.byPeer.get(record.peer);
     if (!records) {

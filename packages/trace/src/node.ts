@@ -1,4 +1,8 @@
-/** Node-only parts of @capbus/trace (they use node:fs): the file sink and CAPBUS_TRACE. */
+/**
+ * Node-only parts of @capbus/trace (they use node:fs): the file sink and CAPBUS_TRACE.
+ *
+ * @module @capbus/trace/node
+ */
 export {
   FileTraceSink,
   fileTraceSinkFromEnv,

@@ -8,6 +8,7 @@ import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } fr
 import { Liveness, type LivenessOptions, TransportErrorCode, type TransportLink } from "@capbus/transport";
 import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
 
+/** Options of a link over a stream socket: frame size limit, liveness, timers. */
 export interface StreamLinkOptions extends LivenessOptions {
   /** Longest frame accepted; a longer announced length closes the link with E_TOO_LARGE. @default 16 MiB */
   maxFrameBytes?: number;

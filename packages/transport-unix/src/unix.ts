@@ -8,11 +8,13 @@ import type { Peer, SessionOptions } from "@capbus/core";
 import { Dialer, type DialOptions, sessionDefaults } from "@capbus/transport";
 import { StreamLink, type StreamLinkOptions } from "./stream-link.js";
 
+/** Options of Unix-socket links (listened or dialled), and of the sessions they start. */
 export interface UnixOptions extends StreamLinkOptions {
   /** Options for sessions started over this endpoint. `graceMs` @default 30000 */
   session?: SessionOptions;
 }
 
+/** A Unix socket this peer listens on. */
 export interface Listener {
   /** The socket path. */
   readonly address: string;
@@ -20,6 +22,7 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** Listen on the Unix socket `path`: every connection becomes a link of `peer` (after the handshake). */
 export async function listenUnix(peer: Peer, path: string, options: UnixOptions = {}): Promise<Listener> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {

@@ -1,3 +1,7 @@
-/** capbus over WebSockets: one binary message per frame. */
+/**
+ * capbus over WebSockets: one binary message per frame.
+ *
+ * @module @capbus/transport-ws
+ */
 export { dialWs, listenWs, openWs, type WsDialOptions, type WsListener, type WsListenOptions } from "./ws.js";
 export { WsLink, type WsLinkOptions } from "./ws-link.js";

@@ -7,6 +7,7 @@ import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } fr
 import { Liveness, type LivenessOptions, TransportErrorCode, type TransportLink } from "@capbus/transport";
 import type { RawData, WebSocket } from "ws";
 
+/** Options of a link over a WebSocket: frame size limit, liveness, timers. */
 export interface WsLinkOptions extends LivenessOptions {
   /**
    * Longest frame accepted; longer closes with E_TOO_LARGE. Applied as ws `maxPayload` when the

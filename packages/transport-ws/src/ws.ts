@@ -10,6 +10,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
 import { type ClientOptions, WebSocket, WebSocketServer } from "ws";
 import { WsLink, type WsLinkOptions } from "./ws-link.js";
 
+/** Where and how `listenWs` listens. */
 export interface WsListenOptions extends WsLinkOptions {
   /** Interface to bind. @default "127.0.0.1" */
   host?: string;
@@ -21,14 +22,17 @@ export interface WsListenOptions extends WsLinkOptions {
   session?: SessionOptions;
 }
 
+/** A WebSocket endpoint this peer listens on. */
 export interface WsListener {
   /** ws://host:port (the scheme is wss when `server` is an https server). */
   readonly url: string;
+  /** The port actually bound (port 0 resolved). */
   readonly port: number;
   /** Stop accepting and close every connection accepted so far. */
   close(): Promise<void>;
 }
 
+/** Listen for WebSocket links to `peer` (on `host:port`, or on an existing http(s) `server`). */
 export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promise<WsListener> {
   const maxPayload = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const wss = options.server
@@ -53,6 +57,7 @@ export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promi
   };
 }
 
+/** Options of a dialled WebSocket link. */
 export interface WsDialOptions extends WsLinkOptions {
   /** Passed to ws's client (TLS: `ca`, `cert`, `key`, `rejectUnauthorized`, ...). */
   client?: ClientOptions;

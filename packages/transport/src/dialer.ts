@@ -11,6 +11,7 @@ export interface TransportLink extends Link {
   readonly done: Promise<LinkClosedInfo>;
 }
 
+/** Options of a Dialer: the session it starts, redial backoff, timers. */
 export interface DialOptions {
   /** Session options for the session this dial starts. `graceMs` @default 30000 here. */
   session?: SessionOptions;
@@ -25,10 +26,15 @@ export interface DialOptions {
 /** The grace period the transports use unless told otherwise. */
 export const DEFAULT_GRACE_MS = 30_000;
 
+/** Session options with the socket transports' defaults filled in (a 30 s grace for resume). */
 export function sessionDefaults(options: SessionOptions | undefined): SessionOptions {
   return { graceMs: DEFAULT_GRACE_MS, ...options };
 }
 
+/**
+ * Keeps one session to a remote peer connected: opens a link, hands it to the peer, and redials with backoff
+ * when it breaks, so the session resumes.
+ */
 export class Dialer {
   /** Resolves once the first link is connected and handed to the peer; rejects if it cannot be. */
   readonly ready: Promise<void>;

@@ -5,6 +5,7 @@
  */
 import type { Runtime } from "@capbus/core";
 
+/** Heartbeat and dead-link timers of a socket link. */
 export interface LivenessOptions {
   /** Idle time after which a heartbeat is sent. 0 disables heartbeats. @default 5000 */
   heartbeatMs?: number;
@@ -12,6 +13,7 @@ export interface LivenessOptions {
   deadAfterMs?: number;
 }
 
+/** The heartbeat and dead-link timers of one link: `beat` when idle, `dead` after silence. */
 export class Liveness {
   readonly #runtime: Runtime;
   readonly #heartbeatMs: number;
@@ -33,14 +35,17 @@ export class Liveness {
     this.#arm();
   }
 
+  /** Note traffic from the remote end (it is alive). */
   received(): void {
     this.#lastIn = this.#runtime.now();
   }
 
+  /** Note traffic to the remote end (no heartbeat needed yet). */
   sent(): void {
     this.#lastOut = this.#runtime.now();
   }
 
+  /** Stop both timers (the link is closing). */
   stop(): void {
     this.#cancel?.();
     this.#cancel = undefined;

@@ -54,7 +54,12 @@ const LAYOUT_BY_CODE: ReadonlyArray<FrameLayout | undefined> = FRAME_LAYOUTS.red
   return byCode;
 }, []);
 
+/**
+ * Encodes and decodes frames (spec/wire.md): CBOR arrays in the layout of FRAME_LAYOUTS, validated, within
+ * its limits. One per link: it keeps its own cbor-x encoder.
+ */
 export class FrameCodec {
+  /** The limits this codec enforces. */
   readonly limits: ResolvedLimits;
   readonly #cbor = new Encoder(CBOR_OPTIONS);
 

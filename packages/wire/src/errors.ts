@@ -29,6 +29,9 @@ export const WireErrorCode = {
 } as const;
 export type WireErrorCode = (typeof WireErrorCode)[keyof typeof WireErrorCode];
 
+/**
+ * A frame that breaks the wire format; `code` (a WireErrorCode, spec/wire.md §9) is what a link closes with.
+ */
 export class WireError extends Error {
   static override readonly name = "WireError";
   override readonly name = "WireError";

@@ -25,7 +25,9 @@ const Nodes = z
   .min(1)
   .refine((nodes) => new Set(nodes).size === nodes.length, "duplicate node");
 
+/** A handle named on the wire: its owner's peer id and the node's number there. */
 export const HandleRefSchema = z.strictObject({ owner: PeerId, node: Uint });
+/** A handle named on the wire. */
 export type HandleRef = z.infer<typeof HandleRefSchema>;
 
 /** Raw bytes of one of the given lengths (spec/wire.md §5.1: keys, nonces, session ids, signatures). */
@@ -49,6 +51,7 @@ export const HelloFrameSchema = z.strictObject({
   /** The session the sender wants to resume, or empty for a new session. */
   session: bytesOf(0, 32),
 });
+/** A `hello` frame, as decoded (spec/wire.md §5.1). */
 export type HelloFrame = z.infer<typeof HelloFrameSchema>;
 
 /** Proves the hello's key: a signature over both hellos (spec/transports.md §3.2). */
@@ -58,8 +61,13 @@ export const AuthFrameSchema = z.strictObject({
   ack: Uint,
   sig: bytesOf(64),
 });
+/** A `auth` frame, as decoded (spec/wire.md §5.2). */
 export type AuthFrame = z.infer<typeof AuthFrameSchema>;
 
+/**
+ * The `stage` frame (spec/wire.md §5.3): the sender asks a destination to stage an event and propose a
+ * timestamp.
+ */
 export const StageFrameSchema = z.strictObject({
   type: z.literal("stage"),
   seq: Seq,
@@ -72,8 +80,10 @@ export const StageFrameSchema = z.strictObject({
   /** Every peer the event is staged at for delivery: owners count a reference for each. */
   receivers: z.array(PeerId),
 });
+/** A `stage` frame, as decoded (spec/wire.md §5.3). */
 export type StageFrame = z.infer<typeof StageFrameSchema>;
 
+/** The `propose` frame (spec/wire.md §5.4): a destination's proposal for a staged event's timestamp. */
 export const ProposeFrameSchema = z.strictObject({
   type: z.literal("propose"),
   seq: Seq,
@@ -81,8 +91,10 @@ export const ProposeFrameSchema = z.strictObject({
   event: Uint,
   lamport: Uint,
 });
+/** A `propose` frame, as decoded (spec/wire.md §5.4). */
 export type ProposeFrame = z.infer<typeof ProposeFrameSchema>;
 
+/** The `commit` frame (spec/wire.md §5.5): the stager tells a destination the event's final timestamp. */
 export const CommitFrameSchema = z.strictObject({
   type: z.literal("commit"),
   seq: Seq,
@@ -92,16 +104,26 @@ export const CommitFrameSchema = z.strictObject({
   /** Carried handles whose nodes were destroyed before this event: they arrive dead. */
   dead: z.array(HandleRefSchema),
 });
+/** A `commit` frame, as decoded (spec/wire.md §5.5). */
 export type CommitFrame = z.infer<typeof CommitFrameSchema>;
 
+/**
+ * The `abort` frame (spec/wire.md §5.6): the stager drops the round; the destination discards the staged
+ * event.
+ */
 export const AbortFrameSchema = z.strictObject({
   type: z.literal("abort"),
   seq: Seq,
   ack: Uint,
   event: Uint,
 });
+/** A `abort` frame, as decoded (spec/wire.md §5.6). */
 export type AbortFrame = z.infer<typeof AbortFrameSchema>;
 
+/**
+ * The `unicast` frame (spec/wire.md §5.7): the fast path to one node: the receiver assigns the final
+ * timestamp itself.
+ */
 export const UnicastFrameSchema = z.strictObject({
   type: z.literal("unicast"),
   seq: Seq,
@@ -111,8 +133,12 @@ export const UnicastFrameSchema = z.strictObject({
   node: Uint,
   payload: z.unknown(),
 });
+/** A `unicast` frame, as decoded (spec/wire.md §5.7). */
 export type UnicastFrame = z.infer<typeof UnicastFrameSchema>;
 
+/**
+ * The `accept` frame (spec/wire.md §5.8): the final timestamp the receiver of a unicast or release assigned.
+ */
 export const AcceptFrameSchema = z.strictObject({
   type: z.literal("accept"),
   seq: Seq,
@@ -120,8 +146,10 @@ export const AcceptFrameSchema = z.strictObject({
   event: Uint,
   lamport: Uint,
 });
+/** A `accept` frame, as decoded (spec/wire.md §5.8). */
 export type AcceptFrame = z.infer<typeof AcceptFrameSchema>;
 
+/** The `reject` frame (spec/wire.md §5.9): a destination refuses an event, with a code. */
 export const RejectFrameSchema = z.strictObject({
   type: z.literal("reject"),
   seq: Seq,
@@ -129,15 +157,19 @@ export const RejectFrameSchema = z.strictObject({
   event: Uint,
   code: Code,
 });
+/** A `reject` frame, as decoded (spec/wire.md §5.9). */
 export type RejectFrame = z.infer<typeof RejectFrameSchema>;
 
+/** The `ack` frame (spec/wire.md §5.10): a pure cumulative acknowledgement. */
 export const AckFrameSchema = z.strictObject({
   type: z.literal("ack"),
   seq: z.literal(0),
   ack: Uint,
 });
+/** A `ack` frame, as decoded (spec/wire.md §5.10). */
 export type AckFrame = z.infer<typeof AckFrameSchema>;
 
+/** The `close` frame (spec/wire.md §5.11): the link closes, with a code and a reason. */
 export const CloseFrameSchema = z.strictObject({
   type: z.literal("close"),
   seq: z.literal(0),
@@ -145,8 +177,13 @@ export const CloseFrameSchema = z.strictObject({
   code: Code,
   reason: Text,
 });
+/** A `close` frame, as decoded (spec/wire.md §5.11). */
 export type CloseFrame = z.infer<typeof CloseFrameSchema>;
 
+/**
+ * The `notice` frame (spec/wire.md §5.12): a message carries handles to nodes the receiver owns; it takes
+ * part in the round.
+ */
 export const NoticeFrameSchema = z.strictObject({
   type: z.literal("notice"),
   seq: Seq,
@@ -158,8 +195,13 @@ export const NoticeFrameSchema = z.strictObject({
   /** The peers that will receive those handles. */
   receivers: z.array(PeerId).min(1),
 });
+/** A `notice` frame, as decoded (spec/wire.md §5.12). */
 export type NoticeFrame = z.infer<typeof NoticeFrameSchema>;
 
+/**
+ * The `dead` frame (spec/wire.md §5.13): an answer to stage or notice in place of propose: listed nodes are
+ * destroyed.
+ */
 export const DeadFrameSchema = z.strictObject({
   type: z.literal("dead"),
   seq: Seq,
@@ -169,8 +211,13 @@ export const DeadFrameSchema = z.strictObject({
   lamport: Uint,
   nodes: Nodes,
 });
+/** A `dead` frame, as decoded (spec/wire.md §5.13). */
 export type DeadFrame = z.infer<typeof DeadFrameSchema>;
 
+/**
+ * The `destroy` frame (spec/wire.md §5.14): the owner destroys its nodes in one event, staged at each
+ * holder.
+ */
 export const DestroyFrameSchema = z.strictObject({
   type: z.literal("destroy"),
   seq: Seq,
@@ -180,8 +227,10 @@ export const DestroyFrameSchema = z.strictObject({
   /** The sender's nodes being destroyed that the receiver holds (may be none at pick start). */
   nodes: z.array(Uint).refine((nodes) => new Set(nodes).size === nodes.length, "duplicate node"),
 });
+/** A `destroy` frame, as decoded (spec/wire.md §5.14). */
 export type DestroyFrame = z.infer<typeof DestroyFrameSchema>;
 
+/** The `release` frame (spec/wire.md §5.15): references of a holder to the receiver's node go. */
 export const ReleaseFrameSchema = z.strictObject({
   type: z.literal("release"),
   seq: Seq,
@@ -194,8 +243,10 @@ export const ReleaseFrameSchema = z.strictObject({
   /** Whose references: the sender's own, or a receiver's its transfer never reached. */
   holder: PeerId,
 });
+/** A `release` frame, as decoded (spec/wire.md §5.15). */
 export type ReleaseFrame = z.infer<typeof ReleaseFrameSchema>;
 
+/** The `endpoints` frame (spec/wire.md §5.16): where a peer accepts links. */
 export const EndpointsFrameSchema = z.strictObject({
   type: z.literal("endpoints"),
   seq: Seq,
@@ -205,8 +256,10 @@ export const EndpointsFrameSchema = z.strictObject({
   /** Where `peer` can be dialled (spec/transports.md §1), e.g. "ws://127.0.0.1:7000". */
   urls: z.array(z.string().min(1).max(2048).refine(isWellFormed, "lone surrogate")).max(16),
 });
+/** A `endpoints` frame, as decoded (spec/wire.md §5.16). */
 export type EndpointsFrame = z.infer<typeof EndpointsFrameSchema>;
 
+/** The `claim` frame (spec/wire.md §5.17): the sender presents a capability URL's secret. */
 export const ClaimFrameSchema = z.strictObject({
   type: z.literal("claim"),
   seq: Seq,
@@ -218,8 +271,10 @@ export const ClaimFrameSchema = z.strictObject({
     .custom<Uint8Array>((b) => b instanceof Uint8Array, "bytes")
     .refine((b) => b.byteLength >= 16 && b.byteLength <= 64, "secret of 16 to 64 bytes"),
 });
+/** A `claim` frame, as decoded (spec/wire.md §5.17). */
 export type ClaimFrame = z.infer<typeof ClaimFrameSchema>;
 
+/** The `granted` frame (spec/wire.md §5.18): the answer to a valid claim: the claimer now holds the node. */
 export const GrantedFrameSchema = z.strictObject({
   type: z.literal("granted"),
   seq: Seq,
@@ -228,8 +283,10 @@ export const GrantedFrameSchema = z.strictObject({
   /** The exported node: the claimer now holds one reference to it. */
   node: Uint,
 });
+/** A `granted` frame, as decoded (spec/wire.md §5.18). */
 export type GrantedFrame = z.infer<typeof GrantedFrameSchema>;
 
+/** Any frame of this version, by `type`. */
 export const FrameSchema = z.discriminatedUnion("type", [
   HelloFrameSchema,
   AuthFrameSchema,
@@ -250,7 +307,9 @@ export const FrameSchema = z.discriminatedUnion("type", [
   ClaimFrameSchema,
   GrantedFrameSchema,
 ]);
+/** Any decoded frame. */
 export type Frame = z.infer<typeof FrameSchema>;
+/** The name of a frame type (`hello`, `stage`, ...). */
 export type FrameType = Frame["type"];
 
 /** One frame type's wire layout: its code and the names of the fields after `[type, seq, ack]`. */

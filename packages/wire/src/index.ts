@@ -1,3 +1,8 @@
+/**
+ * The capbus wire format: frames as zod schemas, the CBOR codec, wire errors (spec/wire.md).
+ *
+ * @module @capbus/wire
+ */
 export { type DecodeResult, decodeFrame, FrameCodec } from "./codec.js";
 export { WireError, WireErrorCode } from "./errors.js";
 export {

@@ -17,9 +17,12 @@ export interface WireLimits {
   readonly maxDepth?: number;
 }
 
+/** The largest encoded frame accepted by default: 16 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** The deepest payload nesting accepted by default. */
 export const DEFAULT_MAX_DEPTH = 64;
 
+/** Limits with every default filled in. */
 export interface ResolvedLimits {
   readonly maxFrameBytes: number;
   readonly maxDepth: number;
