@@ -152,7 +152,7 @@ export const PAGE_SCRIPT = `(function () {
       if (first) {
         var b = first.getBBox();
         var r = view.getBoundingClientRect();
-        x = b.x - r.width / k / 2;
+        x = Math.max(0, b.x - r.width / k / 2);
         apply();
       }
     });

@@ -26,6 +26,7 @@ select{font:inherit;max-width:22em}
 #diagram{display:block;width:100%;height:100%;user-select:none}
 #diagram .off{display:none}
 #diagram .axis-bg{opacity:.92}
+#diagram #violation-list{display:none}
 #diagram.focus [data-event]:not(.hl){opacity:.18}
 #diagram .hl.arrow{stroke-width:2.6;opacity:1}
 #violations{max-height:22vh;overflow:auto;border-top:1px solid #ddd;margin:0;padding:4px 10px 6px 28px;color:${COLORS.violation}}

@@ -115,6 +115,7 @@ export function layoutRun(
     const y = firstLaneY + lane * laneGap;
     const records = drawn[lane]!;
     const xs = placed.itemX[lane]!;
+    let position = 0;
     records.forEach((r, i) => {
       const x = xs[i]!;
       if (r.op !== "deliver") {
@@ -133,11 +134,12 @@ export function layoutRun(
         kind: r.kind,
         node: nodeIx.get(r.node)!,
         ts: r.ts,
+        position: ++position,
         synthesized,
         violation: flagged.delivery(r.event, peer),
         color: synthesized ? UNKNOWN : colorOf(origins.get(r.event)!.peer),
         title:
-          `${shortId(peer)} delivered ${r.kind} ${r.event} at node ${r.node}, ts ${formatTs(r.ts)}` +
+          `${shortId(peer)} delivered ${r.kind} ${r.event} at node ${r.node}, ts ${formatTs(r.ts)}, its delivery #${position}` +
           (synthesized ? "; no record created it: a notification for a lost peer" : "") +
           flagged.why(r.event),
       });

@@ -42,6 +42,8 @@ export interface DeliveryMark {
   /** Index into `Layout.nodes`. */
   readonly node: number;
   readonly ts: TraceTimestamp;
+  /** 1-based position among the lane's deliveries: the peer's own order, which a violation may contradict. */
+  readonly position: number;
   /**
    * No record created the event: a notification synthesized for a lost peer (spec/trace.md W11),
    * or an event of an untraced sender. Drawn without an arrow, marked as a loss.

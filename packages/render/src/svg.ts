@@ -72,7 +72,7 @@ export function renderSvg(layout: Layout, options: SvgOptions = {}): string {
 const n = (x: number): string => (Math.round(x * 10) / 10).toString();
 
 const SVG_CSS = [
-  "text{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;fill:#222}",
+  "text{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif}",
   ".tick{font-size:10px;fill:#555}",
   ".lane-label{font-size:13px;font-weight:600}",
   ".lane-sub{font-size:10px;fill:#777}",
@@ -80,6 +80,7 @@ const SVG_CSS = [
   ".arrow.notification{stroke-dasharray:5 3}",
   ".arrow.violation{stroke-width:2.4;opacity:1}",
   ".lost-label{font-size:9px;fill:#444}",
+  ".order{font-size:10px;font-weight:700}",
   ".vlist{font-size:12px}",
 ].join("");
 
@@ -213,7 +214,10 @@ function delivery(d: DeliveryMark): string {
     shape += `<circle cx="${n(d.x)}" cy="${n(d.y)}" r="10" fill="none" stroke="${COLORS.lost}" stroke-dasharray="2 2"/><text class="lost-label" x="${n(d.x - 11)}" y="${n(d.y + 22)}">crash</text>`;
   }
   if (d.violation) {
-    shape += `<circle cx="${n(d.x)}" cy="${n(d.y)}" r="9" fill="none" stroke="${COLORS.violation}" stroke-width="2.5"/>`;
+    // The peer's own delivery order next to the timestamp order, where the checker objects.
+    shape +=
+      `<circle cx="${n(d.x)}" cy="${n(d.y)}" r="9" fill="none" stroke="${COLORS.violation}" stroke-width="2.5"/>` +
+      `<text class="order" x="${n(d.x + 8)}" y="${n(d.y - 10)}" fill="${COLORS.violation}">#${d.position}</text>`;
   }
   return `<g class="${classes}" data-lanes="${d.lane}" data-nodes="${d.node}" data-event="${esc(d.event)}"><title>${esc(d.title)}</title>${shape}</g>`;
 }
@@ -247,5 +251,5 @@ function violationList(layout: Layout, listed: Layout["violations"], top: number
   const more = layout.violationCount - listed.length;
   if (more > 0)
     lines.push(`<text class="vlist" x="16" y="${top + 38 + listed.length * 16}">… and ${more} more</text>`);
-  return `<g id="violations"><text x="16" y="${top + 18}" font-size="13" font-weight="700" fill="${COLORS.violation}">${layout.violationCount} violation${layout.violationCount === 1 ? "" : "s"} found by the checker</text>${lines.join("")}</g>`;
+  return `<g id="violation-list"><text x="16" y="${top + 18}" font-size="13" font-weight="700" fill="${COLORS.violation}">${layout.violationCount} violation${layout.violationCount === 1 ? "" : "s"} found by the checker</text>${lines.join("")}</g>`;
 }

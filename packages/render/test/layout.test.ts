@@ -98,11 +98,17 @@ describe("layoutRun", () => {
     assert.ok(red.length >= 2, "the deliveries in question are flagged");
     assert.ok(red.every((d) => d.event === "m1" || d.event === "m2"));
     assert.ok(layout.arrows.some((a) => a.violation));
+    // At C the lane's own order (m2 first) is written beside the timestamp order.
+    const atC = (e: string) =>
+      layout.deliveries.find((d) => d.event === e && layout.lanes[d.lane]!.peer === "C")!;
+    assert.deepEqual([atC("m1").position, atC("m2").position], [2, 1]);
+    assert.ok(atC("m1").x < atC("m2").x, "placed by final timestamp all the same");
     assert.ok(layout.lanes.filter((l) => l.violation).length >= 2);
     const svg = renderSvg(layout);
     assert.ok(count(svg, 'class="delivery message violation"') >= 2);
     assert.match(svg, /class="arrow violation"[^>]*stroke="#d62728"/);
     assert.match(svg, /\[P1\] /, "the violation is listed under the diagram");
+    assert.match(svg, /class="order"[^>]*>#2</);
     assert.match(renderHtml(layout), /<ul id="violations">/);
   });
 
