@@ -116,6 +116,9 @@ export function layoutRun(
     const records = drawn[lane]!;
     const xs = placed.itemX[lane]!;
     let position = 0;
+    // Several deliveries of one event at one peer (its nodes of a multicast or destroy) share a
+    // column: stacked upwards, so each shows and gets its arrow.
+    const stacked = new Map<number, number>();
     records.forEach((r, i) => {
       const x = xs[i]!;
       if (r.op !== "deliver") {
@@ -126,10 +129,12 @@ export function layoutRun(
         return;
       }
       const synthesized = !origins.has(r.event);
+      const below = stacked.get(x) ?? 0;
+      stacked.set(x, below + 1);
       deliveries.push({
         lane,
         x,
-        y,
+        y: y - below * 14,
         event: r.event,
         kind: r.kind,
         node: nodeIx.get(r.node)!,
