@@ -190,7 +190,7 @@ function step(s: StepMark, layout: Layout): string {
   const classes = `step ${s.kind}${s.violation ? " violation" : ""}${s.aborted ? " aborted" : ""}`;
   let shape: string;
   if (s.kind === "expire") {
-    shape = `<line x1="${n(s.x)}" y1="${n(s.y - 10)}" x2="${n(s.x)}" y2="${n(s.y + 10)}" stroke="${COLORS.lost}" stroke-width="2" stroke-dasharray="3 2"/><text class="lost-label" x="${n(s.x + 3)}" y="${n(s.y + 20)}">expired</text>`;
+    shape = `<line x1="${n(s.x)}" y1="${n(s.y - 10)}" x2="${n(s.x)}" y2="${n(s.y + 10)}" stroke="${COLORS.lost}" stroke-width="2" stroke-dasharray="3 2"/><text class="lost-label" x="${n(s.x + 3)}" y="${n(s.y - 12)}">expired</text>`;
   } else if (s.kind === "destroy") {
     shape = `<rect x="${n(s.x - 4)}" y="${n(s.y - 4)}" width="8" height="8" fill="#fff" stroke="${color}" stroke-width="2"/>`;
   } else if (s.kind === "release") {
