@@ -155,7 +155,7 @@ export function layoutRun(
       label: shortId(peer),
       y,
       x1: plotX + 4,
-      x2: (xs.length === 0 ? plotX + col : Math.max(...xs)) + col * 0.6,
+      x2: xs.reduce((max, x) => Math.max(max, x), plotX + col) + col * 0.6,
       crashed: all[all.length - 1]?.op !== "close",
       color: colorOf(peer),
       violation: flagged.peer(peer),

@@ -3,7 +3,8 @@
  * timestamp). A local step (send, destroy, release, expire) has no timestamp of its own: it sits
  * between the deliveries its lane recorded it between, as far right as it can, that is just left
  * of the next delivery on its lane and of the first column of its own event, so arrows stay short.
- * Columns move apart where steps need room: no two marks of a lane overlap.
+ * Columns move apart only where a lane has more steps in a row than the room its own previous
+ * delivery left: no two marks of a lane overlap, and a burst of sends does not stretch the others.
  */
 
 /** One lane's records in its order: a delivery at a column, or a step whose event may have one. */
@@ -20,6 +21,13 @@ export interface Placement {
   readonly end: number;
 }
 
+/** The steps of one lane that go just left of one column, and that lane's delivery before them. */
+interface Run {
+  count: number;
+  /** Column of the lane's previous mark (a delivery, or the column of its previous run), -1 if none. */
+  after: number;
+}
+
 export function place(
   lanes: readonly (readonly LaneItem[])[],
   columns: number,
@@ -27,9 +35,15 @@ export function place(
   columnWidth: number,
   stepWidth: number,
 ): Placement {
-  // group[l][i]: the step goes just left of column group[l][i] (`columns`: after the last one).
-  const group = lanes.map((items) => {
-    const out: number[] = new Array<number>(items.length).fill(-1);
+  // group[l][i]: the step goes just left of column group[l][i] (`columns`: after the last one);
+  // rank[l][i]: its place among the lane's steps there.
+  const runs: Map<number, Run>[] = [];
+  const group: number[][] = [];
+  const rank: number[][] = [];
+  lanes.forEach((items) => {
+    const mine = new Map<number, Run>();
+    const g = new Array<number>(items.length).fill(-1);
+    const r = new Array<number>(items.length).fill(0);
     let prev = -1;
     let pending: number[] = [];
     const flush = (next: number) => {
@@ -39,7 +53,19 @@ export function place(
         const i = pending[k]!;
         const own = items[i]!.column;
         if (own !== undefined) bound = Math.min(bound, own);
-        out[i] = Math.max(bound, prev + 1);
+        g[i] = Math.max(bound, prev + 1);
+      }
+      // A run starts after the lane's previous mark: its previous delivery, or the column the
+      // lane's previous run of steps sits left of.
+      let last = prev;
+      for (const i of pending) {
+        let run = mine.get(g[i]!);
+        if (run === undefined) {
+          run = { count: 0, after: last };
+          mine.set(g[i]!, run);
+        }
+        r[i] = run.count++;
+        last = g[i]!;
       }
       pending = [];
     };
@@ -51,42 +77,39 @@ export function place(
       }
     });
     flush(columns);
-    return out;
+    runs.push(mine);
+    group.push(g);
+    rank.push(r);
   });
 
-  const gap = new Array<number>(columns + 1).fill(0);
-  const rank = lanes.map((items, l) => {
-    const count = new Map<number, number>();
-    return items.map((item, i) => {
-      if (item.kind !== "step") return 0;
-      const j = group[l]![i]!;
-      const r = count.get(j) ?? 0;
-      count.set(j, r + 1);
-      gap[j] = Math.max(gap[j]!, r + 1);
-      return r;
-    });
-  });
-
-  const columnX: number[] = [];
-  let cursor = start;
-  for (let j = 0; j < columns; j++) {
-    cursor += gap[j]! * stepWidth;
-    columnX.push(cursor);
-    cursor += columnWidth;
+  // Left to right: a column is one width after the previous one, or further when a lane's run of
+  // steps before it does not fit after that lane's previous delivery. Index `columns` is a virtual
+  // column after the last, for steps after every delivery of their lane.
+  const x = new Array<number>(columns + 1).fill(0);
+  const needs = new Map<number, Run[]>();
+  for (const mine of runs) {
+    for (const [j, run] of mine) {
+      const list = needs.get(j) ?? [];
+      needs.set(j, list);
+      list.push(run);
+    }
   }
-  // A virtual column after the last, for steps after every delivery of their lane.
-  const tailX = cursor - columnWidth + stepWidth * (gap[columns]! + 1);
-  const xOf = (j: number) => (j < columns ? columnX[j]! : tailX);
+  for (let j = 0; j <= columns; j++) {
+    let at = j === 0 ? start : x[j - 1]! + columnWidth;
+    for (const run of needs.get(j) ?? []) {
+      const room =
+        run.after < 0 ? start + run.count * stepWidth : x[run.after]! + (run.count + 1) * stepWidth;
+      at = Math.max(at, room);
+    }
+    x[j] = at;
+  }
 
-  const itemX = lanes.map((items, l) => {
-    const inGroup = new Map<number, number>();
-    for (const j of group[l]!) if (j >= 0) inGroup.set(j, (inGroup.get(j) ?? 0) + 1);
-    return items.map((item, i) => {
-      if (item.kind === "delivery") return xOf(item.column);
+  const itemX = lanes.map((items, l) =>
+    items.map((item, i) => {
+      if (item.kind === "delivery") return x[item.column]!;
       const j = group[l]![i]!;
-      return xOf(j) - stepWidth * (inGroup.get(j)! - rank[l]![i]!);
-    });
-  });
-  const end = Math.max(tailX, cursor);
-  return { columnX, itemX, end };
+      return x[j]! - stepWidth * (runs[l]!.get(j)!.count - rank[l]![i]!);
+    }),
+  );
+  return { columnX: x.slice(0, columns), itemX, end: x[columns]! };
 }
