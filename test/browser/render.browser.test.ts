@@ -109,6 +109,17 @@ test("the rendered page of a real run: lanes, arrows, filters, zoom", {
   assert.equal(await shown(page, "#diagram path.arrow"), deliveries);
   await page.selectOption("#node-filter", "");
 
+  // Hover: the marks of one event stand out, its details show below the diagram.
+  // The leftmost multicast, in view at the start.
+  const multicast = layout.arrows
+    .filter((a, i) => layout.arrows.findIndex((b) => b.event === a.event) !== i)
+    .sort((a, b) => a.x1 - b.x1)[0]!;
+  const ofEvent = layout.arrows.filter((a) => a.event === multicast.event).length;
+  await page.locator(`#diagram g.step[data-event="${multicast.event}"]`).hover({ force: true });
+  assert.match((await page.textContent("#info")) ?? "", new RegExp(`sent ${multicast.event} to `));
+  assert.equal(await page.locator("#diagram path.arrow.hl").count(), ofEvent);
+  assert.equal(await page.locator("#diagram g.delivery.hl").count(), ofEvent);
+
   // Zoom: the buttons and the wheel change the view box; fit shows the whole run.
   const box = () => page.getAttribute("#diagram", "viewBox");
   const before = (await box())!.split(" ").map(Number);
