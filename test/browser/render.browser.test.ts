@@ -80,7 +80,12 @@ test("the rendered page of a real run: lanes, arrows, filters, zoom", {
   // Peer filter: lane 1 and every arrow to or from it go; the others stay.
   const touching = layout.arrows.filter((a) => a.from === 1 || a.to === 1).length;
   assert.ok(touching > 0);
+  const top = (lane: number) =>
+    page.locator(`#diagram g.lane[data-lanes="${lane}"] line`).evaluate((el) => el.getBoundingClientRect().y);
+  const [y1, y2] = [await top(1), await top(2)];
   await page.uncheck('input.peer-filter[value="1"]');
+  assert.equal(Math.round(await top(2)), Math.round(y1), "the lanes below close up");
+  assert.ok(y2 > y1);
   assert.equal(await shown(page, '#diagram g.lane[data-lanes="1"]'), 0);
   assert.equal(
     await page.$$eval(

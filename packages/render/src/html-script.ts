@@ -105,6 +105,34 @@ export const PAGE_SCRIPT = `(function () {
       if (show && nodeOn !== "" && nodes !== null) show = nodes.split(" ").indexOf(nodeOn) >= 0;
       el.classList.toggle("off", !show);
     });
+    closeUp();
+  }
+
+  // Hidden lanes close up: each shown lane takes the place of the n-th lane, n its rank among
+  // the shown ones. Marks of one lane move with it; arrows between lanes are redrawn.
+  var laneYs = Array.prototype.map.call(svg.querySelectorAll("g.lane"), function (g) {
+    return Number(g.getAttribute("data-y"));
+  });
+  function closeUp() {
+    var shift = {};
+    var rank = 0;
+    laneYs.forEach(function (y, i) {
+      if (lanesOn[String(i)]) shift[i] = laneYs[rank++] - y;
+    });
+    marks.forEach(function (el) {
+      if (el.classList.contains("off")) return;
+      var lanes = el.getAttribute("data-lanes").split(" ");
+      var ends = el.getAttribute("data-ends");
+      if (ends === null) {
+        var dy = shift[lanes[0]] || 0;
+        if (dy !== 0 || el.hasAttribute("transform")) el.setAttribute("transform", "translate(0," + dy + ")");
+        return;
+      }
+      var e = ends.split(" ").map(Number);
+      var y1 = e[1] + (shift[lanes[0]] || 0), y2 = e[3] + (shift[lanes[1]] || 0);
+      var ddx = e[2] - e[0], ddy = y2 - y1, cut = 7 / (Math.hypot(ddx, ddy) || 1);
+      el.setAttribute("d", "M" + e[0] + "," + y1 + " L" + (e[2] - ddx * cut) + "," + (y2 - ddy * cut));
+    });
   }
   peerBoxes.forEach(function (box) { box.addEventListener("change", filter); });
   document.getElementById("node-filter").addEventListener("change", function (e) {

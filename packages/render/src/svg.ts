@@ -17,6 +17,9 @@ export const COLORS = {
   muted: "#777777",
 } as const;
 
+/** How far short of its delivery an arrow between lanes stops (the page's script uses 7 too). */
+const ARROW_CUT = 7;
+
 /** Violations listed under the diagram; the rest are counted. */
 const LISTED = 30;
 
@@ -46,7 +49,7 @@ export function renderSvg(layout: Layout, options: SvgOptions = {}): string {
     '<g class="lanes">',
     ...layout.lanes.map(
       (lane, i) =>
-        `<g class="lane" data-lanes="${i}"><line x1="${n(lane.x1)}" y1="${n(lane.y)}" x2="${n(lane.x2)}" y2="${n(lane.y)}" stroke="${COLORS.lane}" stroke-width="2"/>${
+        `<g class="lane" data-lanes="${i}" data-y="${n(lane.y)}"><line x1="${n(lane.x1)}" y1="${n(lane.y)}" x2="${n(lane.x2)}" y2="${n(lane.y)}" stroke="${COLORS.lane}" stroke-width="2"/>${
           lane.crashed ? crashMark(lane.x2, lane.y) : ""
         }</g>`,
     ),
@@ -178,10 +181,12 @@ function arrow(a: Arrow): string {
     const dx = a.x2 - a.x1;
     const dy = a.y2 - a.y1;
     const len = Math.hypot(dx, dy) || 1;
-    const cut = 7 / len; // stop at the mark's edge, so the head shows
+    const cut = ARROW_CUT / len; // stop at the mark's edge, so the head shows
     d = `M${n(a.x1)},${n(a.y1)} L${n(a.x2 - dx * cut)},${n(a.y2 - dy * cut)}`;
   }
-  return `<path class="${classes}" d="${d}" stroke="${color}" marker-end="url(#${markerId(color)})" data-lanes="${a.from} ${a.to}" data-nodes="${a.node}" data-event="${esc(a.event)}"/>`;
+  // Between lanes, the ends, for the page to redraw the arrow when hidden lanes close up.
+  const ends = a.from === a.to ? "" : ` data-ends="${n(a.x1)} ${n(a.y1)} ${n(a.x2)} ${n(a.y2)}"`;
+  return `<path class="${classes}" d="${d}" stroke="${color}" marker-end="url(#${markerId(color)})" data-lanes="${a.from} ${a.to}" data-nodes="${a.node}" data-event="${esc(a.event)}"${ends}/>`;
 }
 
 function step(s: StepMark, layout: Layout): string {
