@@ -33,17 +33,21 @@ export function renderSvg(layout: Layout, options: SvgOptions = {}): string {
   const listed = layout.violations.slice(0, LISTED);
   const listHeight = layout.violationCount === 0 ? 0 : 30 + 16 * (listed.length + 1);
   const height = layout.height + listHeight;
+  const head = heading(layout);
+  // Wide enough for the legend and the listed violations, however short the run.
+  const width = Math.ceil(
+    Math.max(layout.width, head.width, ...listed.map((v) => 24 + violationText(v).length * 6.8)),
+  );
   const root =
-    options.rootAttributes ??
-    `width="${layout.width}" height="${height}" viewBox="0 0 ${layout.width} ${height}"`;
+    options.rootAttributes ?? `width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"`;
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" class="capbus-order" ${root} data-width="${layout.width}" data-height="${height}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" class="capbus-order" ${root} data-width="${width}" data-height="${height}">`,
     `<title>${esc(`${layout.title}: ${layout.summary}`)}</title>`,
     `<style>${SVG_CSS}</style>`,
     defs(layout),
-    `<rect class="bg" x="0" y="0" width="${layout.width}" height="${height}" fill="#ffffff"/>`,
-    heading(layout),
+    `<rect class="bg" x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`,
+    head.markup,
     grid(layout),
     '<g id="plot">',
     '<g class="lanes">',
@@ -64,7 +68,7 @@ export function renderSvg(layout: Layout, options: SvgOptions = {}): string {
     ...layout.deliveries.map((d) => delivery(d)),
     "</g>",
     "</g>",
-    axis(layout),
+    axis(layout, width),
     labels(layout),
     violationList(layout, listed, layout.height),
     "</svg>",
@@ -98,7 +102,7 @@ function defs(layout: Layout): string {
 
 const markerId = (color: string): string => `head-${color.replace("#", "")}`;
 
-function heading(layout: Layout): string {
+function heading(layout: Layout): { markup: string; width: number } {
   const y = 22;
   const items: string[] = [
     `<text x="12" y="${y}" font-size="16" font-weight="700">${esc(layout.title)}</text>`,
@@ -131,7 +135,7 @@ function heading(layout: Layout): string {
     "violation found by the checker",
   );
   entry(crashMark(-4, 0), "lane ends without close (crashed)");
-  return `<g id="heading">${items.join("")}</g>`;
+  return { markup: `<g id="heading">${items.join("")}</g>`, width: x };
 }
 
 /** Faint vertical lines, one per column, under everything else. */
@@ -144,13 +148,13 @@ function grid(layout: Layout): string {
 }
 
 /** The final timestamps, one label per column: lamport, creator, seq. */
-function axis(layout: Layout): string {
+function axis(layout: Layout, width: number): string {
   const ticks = layout.columns.map((c) => {
     const label = `${c.ts[0]} ${shortId(c.ts[1], 9)}:${c.ts[2]}`;
     const full = `final timestamp [${c.ts[0]}, ${c.ts[1]}, ${c.ts[2]}] of ${c.event}`;
     return `<text class="tick" transform="translate(${n(c.x + 3)},${layout.axisY}) rotate(-45)">${esc(label)}<title>${esc(full)}</title></text>`;
   });
-  return `<g id="axis"><rect class="axis-bg" x="0" y="${layout.axisY - 62}" width="${layout.width}" height="70" fill="#ffffff" opacity="0"/>${ticks.join("")}</g>`;
+  return `<g id="axis"><rect class="axis-bg" x="0" y="${layout.axisY - 62}" width="${width}" height="70" fill="#ffffff" opacity="0"/>${ticks.join("")}</g>`;
 }
 
 function labels(layout: Layout): string {
@@ -249,12 +253,14 @@ function violationList(layout: Layout, listed: Layout["violations"], top: number
   if (layout.violationCount === 0) return "";
   const lines = listed.map(
     (v, i) =>
-      `<text class="vlist" x="16" y="${top + 38 + i * 16}" fill="${COLORS.violation}">${esc(
-        `[${v.property}] ${v.message}${v.events.length > 0 ? ` (events: ${v.events.join(", ")})` : ""}`,
-      )}</text>`,
+      `<text class="vlist" x="16" y="${top + 38 + i * 16}" fill="${COLORS.violation}">${esc(violationText(v))}</text>`,
   );
   const more = layout.violationCount - listed.length;
   if (more > 0)
     lines.push(`<text class="vlist" x="16" y="${top + 38 + listed.length * 16}">… and ${more} more</text>`);
   return `<g id="violation-list"><text x="16" y="${top + 18}" font-size="13" font-weight="700" fill="${COLORS.violation}">${layout.violationCount} violation${layout.violationCount === 1 ? "" : "s"} found by the checker</text>${lines.join("")}</g>`;
+}
+
+function violationText(v: Layout["violations"][number]): string {
+  return `[${v.property}] ${v.message}${v.events.length > 0 ? ` (events: ${v.events.join(", ")})` : ""}`;
 }
