@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { main } from "@capbus/cli";
 import { traceFileName } from "@capbus/trace/node";
 import { runWorkload } from "./support/workload.js";
 
@@ -20,6 +21,22 @@ interface Done {
   readonly code: number | null;
   readonly stdout: string;
   readonly stderr: string;
+}
+
+/** The command in this process, its output collected. */
+async function capbus(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const io = {
+    out: (line: string) => {
+      out += `${line}\n`;
+    },
+    err: (line: string) => {
+      err += `${line}\n`;
+    },
+    stop: new AbortController().signal,
+  };
+  return { code: await main(args, io), out, err };
 }
 
 function run(args: readonly string[]): Promise<Done> {
@@ -85,38 +102,51 @@ describe("capbus trace render", { timeout: 120_000 }, () => {
     assert.equal(count(piped.stdout, '<path class="arrow'), deliveries);
   });
 
-  test("--help; bad input: a clear message and exit 2", async () => {
-    const help = await run(["trace", "render", "--help"]);
-    assert.equal(help.code, 0);
-    assert.match(help.stdout, /usage: capbus trace render TRACE\.\.\. -o FILE/);
-    assert.equal((await run(["trace", "--help"])).code, 0);
-
+  test("bad input from the real command: a clear message and exit 2", async () => {
     const junk = join(scratch, "junk.jsonl");
     writeFileSync(junk, '{"peer":"A","op":"start"}\n{not json\n');
     const malformed = await run(["trace", "render", junk, "-o", join(scratch, "x.html")]);
     assert.equal(malformed.code, 2);
     assert.match(malformed.stderr, /E_TRACE_FORMAT: .*junk\.jsonl:2: not JSON/);
+  });
 
-    const missing = await run(["trace", "render", join(scratch, "nope"), "-o", join(scratch, "x.html")]);
+  // The other cases in-process (main never exits the process): one process start each is slow.
+  test("--help, missing or unreadable input, usage errors, an unwritable output", async () => {
+    const help = await capbus(["trace", "render", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.out, /usage: capbus trace render TRACE\.\.\. -o FILE/);
+    assert.equal((await capbus(["trace", "--help"])).code, 0);
+
+    const missing = await capbus(["trace", "render", join(scratch, "nope"), "-o", join(scratch, "x.html")]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /E_TRACE_FORMAT: .*nope: cannot read/);
+    assert.match(missing.err, /E_TRACE_FORMAT: .*nope: cannot read/);
 
     const empty = join(scratch, "empty");
     mkdirSync(empty);
-    const none = await run(["trace", "render", empty, "-o", join(scratch, "x.html")]);
+    const none = await capbus(["trace", "render", empty, "-o", join(scratch, "x.html")]);
     assert.equal(none.code, 2);
-    assert.match(none.stderr, /no trace records/);
+    assert.match(none.err, /no trace records/);
 
-    const noOutput = await run(["trace", "render", traces]);
+    const noOutput = await capbus(["trace", "render", traces]);
     assert.equal(noOutput.code, 2);
-    assert.match(noOutput.stderr, /missing -o FILE[\s\S]*capbus trace render --help/);
-    const format = await run(["trace", "render", traces, "-o", "-", "--format", "png"]);
+    assert.match(noOutput.err, /missing -o FILE[\s\S]*capbus trace render --help/);
+    const format = await capbus(["trace", "render", traces, "-o", "-", "--format", "png"]);
     assert.equal(format.code, 2);
-    assert.match(format.stderr, /--format must be html or svg/);
-    assert.equal((await run(["trace", "frobnicate"])).code, 2);
+    assert.match(format.err, /--format must be html or svg/);
+    const option = await capbus(["trace", "render", traces, "--bogus"]);
+    assert.equal(option.code, 2);
+    assert.match(option.err, /--bogus/);
+    assert.equal((await capbus(["trace", "frobnicate"])).code, 2);
+    assert.equal((await capbus(["trace"])).code, 2);
 
-    const unwritable = await run(["trace", "render", traces, "-o", join(scratch, "no", "such", "dir.html")]);
+    const unwritable = await capbus([
+      "trace",
+      "render",
+      traces,
+      "-o",
+      join(scratch, "no", "such", "dir.html"),
+    ]);
     assert.equal(unwritable.code, 1);
-    assert.match(unwritable.stderr, /cannot write/);
+    assert.match(unwritable.err, /cannot write/);
   });
 });
