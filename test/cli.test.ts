@@ -76,7 +76,7 @@ describe("capbus --help and usage errors", () => {
     const top = await run(["--help"]);
     assert.equal(top.code, 0);
     assert.match(top.stdout, /usage: capbus <command>/);
-    for (const command of ["tail", "send", "check", "peer"]) {
+    for (const command of ["tail", "send", "check", "peer", "trace"]) {
       const r = await run([command, "--help"]);
       assert.equal(r.code, 0, `${command} --help: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`usage: capbus ${command}`));

@@ -1,5 +1,5 @@
 /**
- * The `capbus` command: `tail`, `send`, `check`, `peer`. `main(args)` resolves with the exit code;
+ * The `capbus` command: `tail`, `send`, `check`, `peer`, `trace render`. `main(args)` resolves with the exit code;
  * it never calls process.exit, so it can be run in-process too.
  *
  * Exit codes: 0 success, 1 the bus said no (a send not committed, no such export, a violated
@@ -9,26 +9,10 @@ import { parseArgs } from "node:util";
 import type { PeerEvent, SendResult } from "@capbus/core";
 import type { StartedPeer } from "@capbus/node";
 
-/**
- * The command's exit codes: OK 0, FAILED 1 (the bus said no, or a property was violated), USAGE 2,
- * UNREACHABLE 3.
- */
-export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const;
+import { EXIT, type Io, UsageError } from "./io.js";
+import { trace } from "./trace.js";
 
-/** Where a command writes its output and learns that it should stop. */
-export interface Io {
-  /** Write one line to stdout: results, events, URLs. */
-  out(line: string): void;
-  /** Write one line to stderr: errors and usage. */
-  err(line: string): void;
-  /** Aborted when the command should stop (SIGINT/SIGTERM for the real command). */
-  stop: AbortSignal;
-}
-
-/** A usage error: printed with a pointer to `--help`, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+export { EXIT, type Io, UsageError };
 
 const HELP = `capbus: a capability message bus from the terminal
 
@@ -39,6 +23,7 @@ commands:
   send    send a JSON value (or bytes) to a node by its capability URL
   check   check traces for the ordering properties (exit 0 only when they hold)
   peer    run a peer that exports nothing and print its endpoints
+  trace   trace tools: 'trace render' draws a run's space-time diagram (HTML or SVG)
 
 Run 'capbus <command> --help' for a command's options.
 exit codes:
@@ -117,13 +102,16 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
         return await check(rest, io);
       case "peer":
         return await peer(rest, io);
+      case "trace":
+        return await trace(rest, io);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
       io.err(`capbus: ${(error as Error).message}`);
-      io.err(`Run 'capbus ${command && command !== "help" ? `${command} ` : ""}--help' for usage.`);
+      const where = command === "trace" && rest[0] === "render" ? "trace render" : command;
+      io.err(`Run 'capbus ${where && where !== "help" ? `${where} ` : ""}--help' for usage.`);
       return EXIT.USAGE;
     }
     const code = busErrorCode(error);

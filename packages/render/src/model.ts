@@ -1,0 +1,130 @@
+/**
+ * The layout model of a space-time diagram: plain data with every position already computed, so
+ * the SVG and HTML writers only draw, and tests can assert on the layout without parsing markup.
+ * Coordinates are user units of the SVG (1 unit = 1 CSS pixel at zoom 1).
+ */
+import type { Property } from "@capbus/checker";
+import type { TraceTimestamp } from "@capbus/trace";
+
+export type DeliveryKind = "message" | "destroyed" | "released";
+/** The local steps drawn on a lane besides deliveries. */
+export type StepKind = "send" | "destroy" | "release" | "expire";
+
+export interface Lane {
+  readonly peer: string;
+  /** The peer id, shortened for the lane label (the full id is in `peer`). */
+  readonly label: string;
+  readonly y: number;
+  /** Where the lane's line starts and ends (its first and last drawn step). */
+  readonly x1: number;
+  readonly x2: number;
+  /** The trace has no `close`: the peer crashed or was killed. */
+  readonly crashed: boolean;
+  /** A colour of the palette, for this peer's marks and the arrows it sends. */
+  readonly color: string;
+  /** Named by a violation of the checker's report. */
+  readonly violation: boolean;
+}
+
+/** One tick of the time axis: the final timestamp of one event (or of one delivery, if they differ). */
+export interface Column {
+  readonly x: number;
+  readonly ts: TraceTimestamp;
+  readonly event: string;
+}
+
+export interface DeliveryMark {
+  readonly lane: number;
+  readonly x: number;
+  readonly y: number;
+  readonly event: string;
+  readonly kind: DeliveryKind;
+  /** Index into `Layout.nodes`. */
+  readonly node: number;
+  readonly ts: TraceTimestamp;
+  /** 1-based position among the lane's deliveries: the peer's own order, which a violation may contradict. */
+  readonly position: number;
+  /**
+   * No record created the event: a notification synthesized for a lost peer (spec/trace.md W11),
+   * or an event of an untraced sender. Drawn without an arrow, marked as a loss.
+   */
+  readonly synthesized: boolean;
+  /** Named by a violation of the checker's report. */
+  readonly violation: boolean;
+  /** The sender's lane colour (grey when no lane created the event). */
+  readonly color: string;
+  /** One line of text describing the mark (tooltip). */
+  readonly title: string;
+}
+
+export interface StepMark {
+  readonly lane: number;
+  readonly x: number;
+  readonly y: number;
+  readonly kind: StepKind;
+  /** The event the step created; for `expire`, empty. */
+  readonly event: string;
+  /** Nodes the step concerns (destinations, destroyed or released nodes), as `Layout.nodes` indexes. */
+  readonly nodes: readonly number[];
+  /** The sender gave up the round (an `abort` record). */
+  readonly aborted: boolean;
+  readonly violation: boolean;
+  readonly title: string;
+}
+
+/** From the step that created an event to one delivery of it. */
+export interface Arrow {
+  readonly from: number;
+  readonly to: number;
+  readonly x1: number;
+  readonly y1: number;
+  readonly x2: number;
+  readonly y2: number;
+  readonly event: string;
+  readonly kind: DeliveryKind;
+  readonly node: number;
+  readonly violation: boolean;
+  readonly color: string;
+}
+
+export interface ViolationNote {
+  readonly property: Property;
+  readonly message: string;
+  readonly events: readonly string[];
+  readonly peers: readonly string[];
+}
+
+export interface Layout {
+  readonly title: string;
+  readonly width: number;
+  readonly height: number;
+  /** y of the time axis labels. */
+  readonly axisY: number;
+  /** x where the plot starts (left of it: lane labels). */
+  readonly plotX: number;
+  readonly lanes: readonly Lane[];
+  readonly columns: readonly Column[];
+  /** Every node named anywhere, sorted; marks refer to them by index. */
+  readonly nodes: readonly string[];
+  readonly steps: readonly StepMark[];
+  readonly deliveries: readonly DeliveryMark[];
+  readonly arrows: readonly Arrow[];
+  /** The checker's violations as listed in its report, and how many there were in all. */
+  readonly violations: readonly ViolationNote[];
+  readonly violationCount: number;
+  /** One line summing up the run (peers, events, deliveries, violations). */
+  readonly summary: string;
+}
+
+export interface LayoutOptions {
+  /** @default "capbus run" */
+  readonly title?: string;
+  /** Width of one time column. @default 30 */
+  readonly columnWidth?: number;
+  /** Distance between lanes. @default 90 */
+  readonly laneGap?: number;
+  /** Room for each local step (send, destroy, release, expire) between columns. @default 14 */
+  readonly stepWidth?: number;
+  /** Width left of the plot for lane labels. @default 150 */
+  readonly labelWidth?: number;
+}
