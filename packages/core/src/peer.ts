@@ -97,6 +97,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #requests: Requests = new Requests({
     createNode: () => this.createNode(),
     send: (to, payload, options) => this.send(to, payload, options),
+    holds: (node, peer) => (this.#nodes.get(node.id)?.references.get(peer) ?? 0) > 0,
   });
   #nodeSeq = 0;
   #state: "open" | "closing" | "closed" = "open";
@@ -494,6 +495,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
+    this.#requests.lost(remote);
     if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id) this.#lose(remote, "crash");
   }
 
