@@ -21,6 +21,11 @@ import { IncomingQueue, type QueueEntry } from "./queue.js";
 import type { Quota } from "./quota.js";
 import { assertNoClockJump, compareTimestamps, type LamportClock, type Timestamp } from "./timestamp.js";
 
+/** The handles of a message that carries none (frozen: every such event shares it). */
+const NO_HANDLES: readonly Handle[] = Object.freeze([]);
+
+const NO_REFS: readonly HandleRef[] = Object.freeze([]);
+
 /** Delivered event numbers remembered per sender to refuse replays. */
 const RECENT = 4096;
 
@@ -54,13 +59,12 @@ export interface InboundContext {
   /** Give back a reference this peer was sent but never received (its message was dropped). */
   giveBack(ref: HandleRef): void;
   trace(record: TraceRecord): void;
-  deliver(event: PeerEvent): void;
+  /** `charge`: frame bytes the event stays charged to its sender for, until the application reads it. */
+  deliver(event: PeerEvent, charge: number): void;
   /** May this peer take up `count` more handles (spec/limits.md §4, `maxHandles`)? */
   roomForHandles(count: number): boolean;
   /** Charges queued events to their senders (spec/limits.md §Quotas). */
   readonly quota: Quota;
-  /** A delivered event carries its sender's charge until the application reads it. */
-  charged(event: PeerEvent, sender: string, bytes: number): void;
   /** How long an entry may stay staged before its sender counts as stuck (trap 3). */
   readonly stageTimeoutMs: number;
   setTimer(ms: number, fn: () => void): () => void;
@@ -175,8 +179,8 @@ export class Inbound {
       kind: "message",
       nodes: [frame.node],
       payload: frame.payload,
-      handles: [],
-      dead: [],
+      handles: NO_REFS,
+      dead: NO_REFS,
       charge,
     };
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
@@ -283,11 +287,15 @@ export class Inbound {
       return;
     }
     // Handles in the order sent; those that arrive dead are marked destroyed (§9, §11).
-    const handles = data.handles.map((ref) =>
-      this.#arrivesDead(ref, ts, data.dead) ? ctx.deadHandle(ref) : ctx.acquire(ref),
-    );
-    const live = handles.filter((h) => h.state === "live");
-    const dead = handles.filter((h) => h.state !== "live");
+    // Most messages carry no handles: they share one empty list (memory per queued event).
+    const handles =
+      data.handles.length === 0
+        ? NO_HANDLES
+        : data.handles.map((ref) =>
+            this.#arrivesDead(ref, ts, data.dead) ? ctx.deadHandle(ref) : ctx.acquire(ref),
+          );
+    const live = handles.length === 0 ? NO_HANDLES : handles.filter((h) => h.state === "live");
+    const dead = handles.length === 0 ? NO_HANDLES : handles.filter((h) => h.state !== "live");
     for (const [i, owned] of nodes.entries()) {
       this.#trace(event, "message", owned.node.name, ts, live, dead);
       const delivered: PeerEvent = {
@@ -299,8 +307,7 @@ export class Inbound {
         ts,
       };
       // The first delivery carries the charge until the application reads it.
-      if (i === 0 && data.charge > 0) ctx.charged(delivered, sender, data.charge);
-      ctx.deliver(delivered);
+      ctx.deliver(delivered, i === 0 ? data.charge : 0);
     }
   }
 
@@ -316,7 +323,7 @@ export class Inbound {
       if (!handle || (owner !== ctx.id && handle.state !== "live")) continue;
       if (owner !== ctx.id) handle.markDestroyed();
       this.#trace(event, "destroyed", name, ts, [], []);
-      ctx.deliver({ kind: "destroyed", event, handle, ts, reason: "destroyed" });
+      ctx.deliver({ kind: "destroyed", event, handle, ts, reason: "destroyed" }, 0);
     }
   }
 
@@ -325,7 +332,7 @@ export class Inbound {
     if (!owned || owned.destroyedBefore(ts)) return; // no release notification after destruction
     if (!owned.release(data.holder, data.count)) return;
     this.#trace(event, "released", owned.node.name, ts, [], []);
-    this.#ctx.deliver({ kind: "released", event, node: owned.node, ts, reason: "released" });
+    this.#ctx.deliver({ kind: "released", event, node: owned.node, ts, reason: "released" }, 0);
   }
 
   #arrivesDead(ref: HandleRef, ts: Timestamp, dead: readonly HandleRef[]): boolean {
