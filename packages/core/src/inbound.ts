@@ -260,14 +260,17 @@ export class Inbound {
   /** Deliver every entry the delivery rule allows (§7 D1). */
   deliverReady(): void {
     for (let entry = this.#queue.takeReady(); entry; entry = this.#queue.takeReady()) {
-      this.#remember(entry.sender, entry.seq);
-      const ts = { lamport: entry.lamport, peer: entry.sender, seq: entry.seq };
-      const event = `${entry.sender}:${entry.seq}`;
-      const data = entry.data;
-      if (data.kind === "message") this.#deliverMessage(event, ts, data, entry.sender);
-      else if (data.kind === "destroy") this.#deliverDestroy(event, ts, data.nodes);
-      else this.#deliverRelease(event, ts, data);
+      this.#deliver(entry.sender, entry.seq, entry.lamport, entry.data);
     }
+  }
+
+  #deliver(sender: string, seq: number, lamport: number, data: Incoming): void {
+    this.#remember(sender, seq);
+    const ts = { lamport, peer: sender, seq };
+    const event = `${sender}:${seq}`;
+    if (data.kind === "message") this.#deliverMessage(event, ts, data, sender);
+    else if (data.kind === "destroy") this.#deliverDestroy(event, ts, data.nodes);
+    else this.#deliverRelease(event, ts, data);
   }
 
   #deliverMessage(
@@ -392,8 +395,13 @@ export class Inbound {
     this.#assertNew(from, frame.event);
     clock.observe(frame.clock);
     const final = clock.tick();
-    this.#queue.insert(from, frame.event, final, true, data);
-    this.deliverReady();
+    // Every entry queued here is below `final` (the clock is past all of them): with none queued,
+    // it is deliverable at once, and need not go through the queue.
+    if (this.#queue.size === 0) this.#deliver(from, frame.event, final, data);
+    else {
+      this.#queue.insert(from, frame.event, final, true, data);
+      this.deliverReady();
+    }
     return final;
   }
 

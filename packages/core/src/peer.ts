@@ -161,6 +161,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       runtime,
       dialTimeoutMs: this.#dialTimeoutMs,
       trace: (record) => this.#trace(record),
+      tracing: this.#sink !== undefined,
       replayHeld: () => this.#inbound.replayHeld(),
       wakeIdle: () => this.#wakeIdle(),
       closed: () => this.#state === "closed",
@@ -264,6 +265,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
   send(to: Handle | readonly Handle[], payload: unknown, options: SendOptions = {}): Promise<SendResult> {
     try {
       this.#assertOpen();
+      // The common case, one linked destination and no handles, skips the owner bookkeeping.
+      if (!Array.isArray(to) && (options.handles === undefined || options.handles.length === 0)) {
+        const target = to as Handle;
+        this.#assertUsable(target);
+        if (this.#gate === undefined && this.#links.has(target.owner))
+          return this.#sender.send([target], payload, options);
+      }
       const targets = Array.isArray(to) ? to : [to as Handle];
       for (const handle of [...targets, ...(options.handles ?? [])]) this.#assertUsable(handle);
       const owners = new Set([...targets, ...(options.handles ?? [])].map((h) => h.owner));
