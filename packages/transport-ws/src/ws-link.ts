@@ -46,9 +46,14 @@ export class WsLink implements TransportLink {
     this.#ws = ws;
     ws.binaryType = "nodebuffer";
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.#batch = new WsBatcher((message) => {
-      if (!this.#closing) this.#ws.send(message, { binary: true });
-    });
+    // Flushed after the promise callbacks of this turn too (setImmediate), so an answer and the
+    // application's next send (e.g. an accept and the next request) share one message.
+    this.#batch = new WsBatcher(
+      (message) => {
+        if (!this.#closing) this.#ws.send(message, { binary: true });
+      },
+      (flush) => setImmediate(flush),
+    );
     this.done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });

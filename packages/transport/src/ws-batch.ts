@@ -79,19 +79,22 @@ export const WS_BATCH_FRAME_MAX = 16 * 1024;
 export const WS_BATCH_BYTES = 64 * 1024;
 
 /**
- * Collects the frames a link sends within one tick and hands them to `write` as one message, on
- * a microtask (so the frames of one synchronous burst, e.g. the answers to one received batch,
- * travel together). Order is kept: a large frame flushes what is queued before it goes alone.
+ * Collects the frames a link sends within one tick and hands them to `write` as one message, when
+ * `schedule` runs the flush (so the frames of one synchronous burst, e.g. the answers to one
+ * received batch, travel together). Order is kept: a large frame flushes what is queued before it goes alone.
  */
 export class WsBatcher {
   readonly #write: (message: Uint8Array) => void;
+  readonly #schedule: (flush: () => void) => void;
   #frames: Uint8Array[] = [];
   /** Size of the batch message the queued frames make: the mark, and a length per frame. */
   #bytes = 1;
   #scheduled = false;
 
-  constructor(write: (message: Uint8Array) => void) {
+  /** `schedule` runs the flush later: a microtask by default (Node's link passes setImmediate). */
+  constructor(write: (message: Uint8Array) => void, schedule: (flush: () => void) => void = queueMicrotask) {
     this.#write = write;
+    this.#schedule = schedule;
   }
 
   push(frame: Uint8Array): void {
@@ -105,7 +108,7 @@ export class WsBatcher {
     this.#bytes += frame.byteLength + 4;
     if (!this.#scheduled) {
       this.#scheduled = true;
-      queueMicrotask(() => {
+      this.#schedule(() => {
         this.#scheduled = false;
         this.flush();
       });
