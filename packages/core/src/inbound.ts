@@ -29,6 +29,13 @@ const NO_REFS: readonly HandleRef[] = Object.freeze([]);
 /** Delivered event numbers remembered per sender to refuse replays. */
 const RECENT = 4096;
 
+/** One sender's last RECENT delivered event numbers (a ring, so evicting needs no iterator). */
+interface Recent {
+  readonly set: Set<number>;
+  readonly ring: number[];
+  at: number;
+}
+
 /** What a queue entry holds until it is delivered. */
 type Incoming =
   | {
@@ -85,7 +92,7 @@ export class Inbound {
   /** Staged entries' timeouts (spec/guarantees.md, trap 3): cancelled on commit or removal. */
   readonly #timeouts = new Map<QueueEntry<Incoming>, () => void>();
   /** Event numbers delivered lately, per sender, so a replay is caught after delivery too. */
-  readonly #recent = new Map<string, Set<number>>();
+  readonly #recent = new Map<string, Recent>();
   readonly #held = new HeldFrames();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
   readonly #tombstones = new Map<string, Timestamp>();
@@ -364,7 +371,7 @@ export class Inbound {
    * the first is queued, and for the last RECENT numbers already delivered per sender.
    */
   #assertNew(from: string, event: number): void {
-    if (this.#queue.get(from, event) || this.#recent.get(from)?.has(event)) {
+    if (this.#queue.get(from, event) || this.#recent.get(from)?.set.has(event)) {
       throw new CapbusError("E_PROTOCOL", `event ${event} of ${from} seen twice`);
     }
   }
@@ -372,12 +379,18 @@ export class Inbound {
   #remember(from: string, event: number): void {
     let recent = this.#recent.get(from);
     if (!recent) {
-      recent = new Set();
+      recent = { set: new Set(), ring: [], at: 0 };
       this.#recent.set(from, recent);
     }
-    recent.add(event);
-    // Sets iterate in insertion order: the first is the oldest.
-    if (recent.size > RECENT) recent.delete(recent.values().next().value as number);
+    if (recent.set.has(event)) return;
+    recent.set.add(event);
+    // The ring holds them in delivery order: once full, the slot reused is the oldest's.
+    if (recent.ring.length < RECENT) recent.ring.push(event);
+    else {
+      recent.set.delete(recent.ring[recent.at] as number);
+      recent.ring[recent.at] = event;
+      recent.at = (recent.at + 1) % RECENT;
+    }
   }
 
   #uncharge(entry: QueueEntry<Incoming>): void {
