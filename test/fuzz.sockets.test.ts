@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type Node, Peer } from "@capbus/core";
+import { wsMessageLimit } from "@capbus/transport";
 import { dialUnix, listenUnix } from "@capbus/transport-unix";
 import { dialWs, listenWs } from "@capbus/transport-ws";
 import { FrameCodec } from "@capbus/wire";
@@ -72,7 +73,8 @@ function cases(transport: "ws" | "unix", n: number): Case[] {
   for (const [i, k] of sizes.entries()) {
     if (i % 2 === 0) out.push({ kind: "session-oversize", size: SESSION_MAX + k * 300 });
     else if (transport === "ws")
-      out.push({ kind: i % 4 === 1 ? "ws-text" : "ws-oversize", size: TRANSPORT_MAX + k });
+      // Beyond the WebSocket's message limit, which a batch may make larger than one frame.
+      out.push({ kind: i % 4 === 1 ? "ws-text" : "ws-oversize", size: wsMessageLimit(TRANSPORT_MAX) + k });
     else out.push({ kind: "stream-length", size: TRANSPORT_MAX + k });
   }
   return out;

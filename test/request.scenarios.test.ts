@@ -31,6 +31,35 @@ test("requests get their replies, through one reused reply node, in the global o
   assert.ok(report.ok, formatReport(report));
 });
 
+test("once a peer holds the reply handle, requests to it are plain unicasts (fast path)", async () => {
+  const traces = new MemoryTraceSink();
+  const w = new SimWorld({ seed: 5, latency: { min: 1, max: 30 }, traceFor: () => traces });
+  const [a, b] = ["A", "B"].map((id) => w.addPeer(id)) as [Peer, Peer];
+  w.linkAll();
+  const toService = w.give(b.createNode(), "A");
+  void (async () => {
+    for await (const event of b) {
+      if (event.kind === "message" && event.reply) void event.reply((event.payload as number) + 1);
+    }
+  })();
+  const replies: unknown[] = [];
+  for (const n of [1, 2, 3, 4]) {
+    const reply = a.request(toService, n);
+    await w.run();
+    replies.push(await reply);
+  }
+  assert.deepEqual(replies, [2, 3, 4, 5]);
+  // Only the first request carried the reply handle; the others went without.
+  const sends = (traces.byPeer.get("A") ?? []).filter((r) => r.op === "send" && r.to.includes("B"));
+  assert.deepEqual(
+    sends.map((r) => (r.op === "send" ? r.handles.length : -1)),
+    [1, 0, 0, 0],
+  );
+  await w.close();
+  const report = checkTraces(traces.byPeer);
+  assert.ok(report.ok, formatReport(report));
+});
+
 test("a request to a destroyed node fails with E_DESTROYED; an aborted one with E_ABORTED", async () => {
   const w = new SimWorld({ seed: 3 });
   const [a, b] = ["A", "B"].map((id) => w.addPeer(id)) as [Peer, Peer];

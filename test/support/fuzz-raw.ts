@@ -4,6 +4,7 @@
  * end closes. Loopback only.
  */
 import { createConnection, type Socket } from "node:net";
+import { splitWsMessage } from "@capbus/transport";
 import { WebSocket } from "ws";
 
 export interface RawEnd {
@@ -36,7 +37,10 @@ export function rawWs(url: string): Promise<RawConn> {
       ws.once("close", (code, reason) => done({ code, reason: reason.toString() })),
     );
     ws.on("message", (data, isBinary) => {
-      if (isBinary) frames.push(new Uint8Array(data as Buffer));
+      // A message may be a batch of frames (spec/transports.md §1.1).
+      if (!isBinary) return;
+      const split = splitWsMessage(new Uint8Array(data as Buffer), Number.MAX_SAFE_INTEGER);
+      if (split.ok) frames.push(...split.frames);
     });
     ws.on("error", (e) => {
       error = e.message;

@@ -1,6 +1,6 @@
 /**
- * A Link over the browser's native WebSocket (spec/transports.md §1.1, spec/browser.md): one frame
- * per binary message, never coalesced; a text message closes the link with E_CBOR, a message
+ * A Link over the browser's native WebSocket (spec/transports.md §1.1, spec/browser.md): the frames
+ * of one tick go out in one binary message (a batch, or the frame alone); a text message closes the link with E_CBOR, a message
  * longer than `maxFrameBytes` with E_TOO_LARGE; `close(code)` sends WebSocket close 4000 with the
  * capbus code as its reason, like the Node link.
  *
@@ -10,7 +10,14 @@
  * when the browser closes the socket, and at the Node end by its missing pongs.
  */
 import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } from "@capbus/core";
-import { Liveness, type LivenessOptions, TransportErrorCode, type TransportLink } from "@capbus/transport";
+import {
+  Liveness,
+  type LivenessOptions,
+  splitWsMessage,
+  TransportErrorCode,
+  type TransportLink,
+  WsBatcher,
+} from "@capbus/transport";
 
 /** Options of a link over the browser's WebSocket: frame size limit, liveness timers. */
 export interface BrowserWsLinkOptions extends LivenessOptions {
@@ -32,6 +39,7 @@ export class BrowserWsLink implements TransportLink {
   readonly #ws: WebSocket;
   readonly #live: Liveness;
   readonly #maxFrameBytes: number;
+  readonly #batch: WsBatcher;
   #handler: LinkHandler | undefined;
   #early: Uint8Array[] = [];
   #closing = false;
@@ -43,6 +51,9 @@ export class BrowserWsLink implements TransportLink {
     this.#ws = ws;
     ws.binaryType = "arraybuffer";
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#batch = new WsBatcher((message) => {
+      if (!this.#closing) this.#ws.send(message);
+    });
     this.done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -72,12 +83,13 @@ export class BrowserWsLink implements TransportLink {
 
   send(frame: Uint8Array): void {
     if (this.#closing) return;
-    this.#ws.send(frame);
+    this.#batch.push(frame);
     this.#live.sent();
   }
 
   close(code: string, reason: string): void {
     if (this.#closing) return;
+    this.#batch.flush(); // the session's close frame is in it
     this.#closing = true;
     this.#live.stop();
     this.#closeSocket(code);
@@ -97,12 +109,13 @@ export class BrowserWsLink implements TransportLink {
     if (this.#closing) return;
     this.#live.received();
     if (!(data instanceof ArrayBuffer)) return this.#fail(TransportErrorCode.E_CBOR, "a text message");
-    if (data.byteLength > this.#maxFrameBytes) {
-      return this.#fail(TransportErrorCode.E_TOO_LARGE, `a ${data.byteLength}-byte message`);
+    const split = splitWsMessage(new Uint8Array(data), this.#maxFrameBytes);
+    if (!split.ok) return this.#fail(split.code, split.reason);
+    for (const frame of split.frames) {
+      if (this.#closing) return;
+      if (this.#handler && this.#early.length === 0) this.#handler.frame(frame);
+      else this.#early.push(frame);
     }
-    const frame = new Uint8Array(data);
-    if (this.#handler && this.#early.length === 0) this.#handler.frame(frame);
-    else this.#early.push(frame);
   }
 
   /** This end refuses what the remote sent: close the WebSocket with the code. */

@@ -21,8 +21,20 @@ import { IncomingQueue, type QueueEntry } from "./queue.js";
 import type { Quota } from "./quota.js";
 import { assertNoClockJump, compareTimestamps, type LamportClock, type Timestamp } from "./timestamp.js";
 
+/** The handles of a message that carries none (frozen: every such event shares it). */
+const NO_HANDLES: readonly Handle[] = Object.freeze([]);
+
+const NO_REFS: readonly HandleRef[] = Object.freeze([]);
+
 /** Delivered event numbers remembered per sender to refuse replays. */
 const RECENT = 4096;
+
+/** One sender's last RECENT delivered event numbers (a ring, so evicting needs no iterator). */
+interface Recent {
+  readonly set: Set<number>;
+  readonly ring: number[];
+  at: number;
+}
 
 /** What a queue entry holds until it is delivered. */
 type Incoming =
@@ -56,13 +68,12 @@ export interface InboundContext {
   /** Give back a reference this peer was sent but never received (its message was dropped). */
   giveBack(ref: HandleRef): void;
   trace(record: TraceRecord): void;
-  deliver(event: PeerEvent): void;
+  /** `charge`: frame bytes the event stays charged to its sender for, until the application reads it. */
+  deliver(event: PeerEvent, charge: number): void;
   /** May this peer take up `count` more handles (spec/limits.md §4, `maxHandles`)? */
   roomForHandles(count: number): boolean;
   /** Charges queued events to their senders (spec/limits.md §Quotas). */
   readonly quota: Quota;
-  /** A delivered event carries its sender's charge until the application reads it. */
-  charged(event: PeerEvent, sender: string, bytes: number): void;
   /** How long an entry may stay staged before its sender counts as stuck (trap 3). */
   readonly stageTimeoutMs: number;
   setTimer(ms: number, fn: () => void): () => void;
@@ -83,7 +94,7 @@ export class Inbound {
   /** Staged entries' timeouts (spec/guarantees.md, trap 3): cancelled on commit or removal. */
   readonly #timeouts = new Map<QueueEntry<Incoming>, () => void>();
   /** Event numbers delivered lately, per sender, so a replay is caught after delivery too. */
-  readonly #recent = new Map<string, Set<number>>();
+  readonly #recent = new Map<string, Recent>();
   readonly #held = new HeldFrames();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
   readonly #tombstones = new Map<string, Timestamp>();
@@ -177,8 +188,8 @@ export class Inbound {
       kind: "message",
       nodes: [frame.node],
       payload: frame.payload,
-      handles: [],
-      dead: [],
+      handles: NO_REFS,
+      dead: NO_REFS,
       charge,
     };
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
@@ -258,14 +269,17 @@ export class Inbound {
   /** Deliver every entry the delivery rule allows (§7 D1). */
   deliverReady(): void {
     for (let entry = this.#queue.takeReady(); entry; entry = this.#queue.takeReady()) {
-      this.#remember(entry.sender, entry.seq);
-      const ts = { lamport: entry.lamport, peer: entry.sender, seq: entry.seq };
-      const event = `${entry.sender}:${entry.seq}`;
-      const data = entry.data;
-      if (data.kind === "message") this.#deliverMessage(event, ts, data, entry.sender);
-      else if (data.kind === "destroy") this.#deliverDestroy(event, ts, data.nodes);
-      else this.#deliverRelease(event, ts, data);
+      this.#deliver(entry.sender, entry.seq, entry.lamport, entry.data);
     }
+  }
+
+  #deliver(sender: string, seq: number, lamport: number, data: Incoming): void {
+    this.#remember(sender, seq);
+    const ts = { lamport, peer: sender, seq };
+    const event = `${sender}:${seq}`;
+    if (data.kind === "message") this.#deliverMessage(event, ts, data, sender);
+    else if (data.kind === "destroy") this.#deliverDestroy(event, ts, data.nodes);
+    else this.#deliverRelease(event, ts, data);
   }
 
   #deliverMessage(
@@ -285,11 +299,15 @@ export class Inbound {
       return;
     }
     // Handles in the order sent; those that arrive dead are marked destroyed (§9, §11).
-    const handles = data.handles.map((ref) =>
-      this.#arrivesDead(ref, ts, data.dead) ? ctx.deadHandle(ref) : ctx.acquire(ref),
-    );
-    const live = handles.filter((h) => h.state === "live");
-    const dead = handles.filter((h) => h.state !== "live");
+    // Most messages carry no handles: they share one empty list (memory per queued event).
+    const handles =
+      data.handles.length === 0
+        ? NO_HANDLES
+        : data.handles.map((ref) =>
+            this.#arrivesDead(ref, ts, data.dead) ? ctx.deadHandle(ref) : ctx.acquire(ref),
+          );
+    const live = handles.length === 0 ? NO_HANDLES : handles.filter((h) => h.state === "live");
+    const dead = handles.length === 0 ? NO_HANDLES : handles.filter((h) => h.state !== "live");
     for (const [i, owned] of nodes.entries()) {
       this.#trace(event, "message", owned.node.name, ts, live, dead);
       const delivered: PeerEvent = {
@@ -301,8 +319,7 @@ export class Inbound {
         ts,
       };
       // The first delivery carries the charge until the application reads it.
-      if (i === 0 && data.charge > 0) ctx.charged(delivered, sender, data.charge);
-      ctx.deliver(delivered);
+      ctx.deliver(delivered, i === 0 ? data.charge : 0);
     }
   }
 
@@ -318,7 +335,7 @@ export class Inbound {
       if (!handle || (owner !== ctx.id && handle.state !== "live")) continue;
       if (owner !== ctx.id) handle.markDestroyed();
       this.#trace(event, "destroyed", name, ts, [], []);
-      ctx.deliver({ kind: "destroyed", event, handle, ts, reason: "destroyed" });
+      ctx.deliver({ kind: "destroyed", event, handle, ts, reason: "destroyed" }, 0);
     }
   }
 
@@ -327,7 +344,7 @@ export class Inbound {
     if (!owned || owned.destroyedBefore(ts)) return; // no release notification after destruction
     if (!owned.release(data.holder, data.count)) return;
     this.#trace(event, "released", owned.node.name, ts, [], []);
-    this.#ctx.deliver({ kind: "released", event, node: owned.node, ts, reason: "released" });
+    this.#ctx.deliver({ kind: "released", event, node: owned.node, ts, reason: "released" }, 0);
   }
 
   #arrivesDead(ref: HandleRef, ts: Timestamp, dead: readonly HandleRef[]): boolean {
@@ -359,7 +376,7 @@ export class Inbound {
    * the first is queued, and for the last RECENT numbers already delivered per sender.
    */
   #assertNew(from: string, event: number): void {
-    if (this.#queue.get(from, event) || this.#recent.get(from)?.has(event)) {
+    if (this.#queue.get(from, event) || this.#recent.get(from)?.set.has(event)) {
       throw new CapbusError("E_PROTOCOL", `event ${event} of ${from} seen twice`);
     }
   }
@@ -367,12 +384,18 @@ export class Inbound {
   #remember(from: string, event: number): void {
     let recent = this.#recent.get(from);
     if (!recent) {
-      recent = new Set();
+      recent = { set: new Set(), ring: [], at: 0 };
       this.#recent.set(from, recent);
     }
-    recent.add(event);
-    // Sets iterate in insertion order: the first is the oldest.
-    if (recent.size > RECENT) recent.delete(recent.values().next().value as number);
+    if (recent.set.has(event)) return;
+    recent.set.add(event);
+    // The ring holds them in delivery order: once full, the slot reused is the oldest's.
+    if (recent.ring.length < RECENT) recent.ring.push(event);
+    else {
+      recent.set.delete(recent.ring[recent.at] as number);
+      recent.ring[recent.at] = event;
+      recent.at = (recent.at + 1) % RECENT;
+    }
   }
 
   #uncharge(entry: QueueEntry<Incoming>): void {
@@ -390,8 +413,13 @@ export class Inbound {
     this.#assertNew(from, frame.event);
     clock.observe(frame.clock);
     const final = clock.tick();
-    this.#queue.insert(from, frame.event, final, true, data);
-    this.deliverReady();
+    // Every entry queued here is below `final` (the clock is past all of them): with none queued,
+    // it is deliverable at once, and need not go through the queue.
+    if (this.#queue.size === 0) this.#deliver(from, frame.event, final, data);
+    else {
+      this.#queue.insert(from, frame.event, final, true, data);
+      this.deliverReady();
+    }
     return final;
   }
 

@@ -52,8 +52,21 @@ export interface OutboxIo {
 }
 
 export class Outbox {
-  readonly #events: OutEvent[] = [];
+  /** This peer's events in send order; those before #head are decided and forgotten. */
+  #events: OutEvent[] = [];
+  #head = 0;
+  /**
+   * Incremental scan (a stream would otherwise rescan its whole window on every change): events
+   * before #cursor are decided, or fast unicasts on the wire to #fastPeer, undecided, and listed
+   * in #passed. Only the event at #cursor can be what blocks the rest.
+   */
+  #cursor = 0;
+  readonly #passed = new Set<OutEvent>();
+  #fastPeer: string | undefined;
   #undecided = 0;
+  /** advance() re-entered from a callback: run again once the current pass ends. */
+  #advancing = false;
+  #again = false;
   readonly #clock: LamportClock;
   readonly #io: OutboxIo;
 
@@ -75,9 +88,11 @@ export class Outbox {
 
   /** Drop an undecided event (aborted before its decision). */
   remove(event: OutEvent): void {
-    const i = this.#events.indexOf(event);
+    const i = this.#events.indexOf(event, this.#head);
     if (i >= 0 && !event.decided) {
       this.#events.splice(i, 1);
+      if (i < this.#cursor) this.#cursor--;
+      this.#passed.delete(event);
       this.#undecided--;
     }
     this.advance();
@@ -115,25 +130,45 @@ export class Outbox {
 
   /** Decide what the causality rule allows, in send order. */
   advance(): void {
+    if (this.#advancing) {
+      this.#again = true;
+      return;
+    }
+    this.#advancing = true;
+    try {
+      do {
+        this.#again = false;
+        this.#scan();
+      } while (this.#again);
+    } finally {
+      this.#advancing = false;
+    }
+    this.#compact();
+  }
+
+  #scan(): void {
     const events = this.#events;
-    while (events[0]?.decided) events.shift();
-    // undefined: every earlier event is decided; a peer id: only fast unicasts to that peer are
-    // undecided; ROUND: something else is, and nothing later may commit or go out.
-    let blocker: string | typeof ROUND | undefined;
-    for (const event of events) {
+    while (this.#head < events.length && events[this.#head]!.decided) this.#head++;
+    if (this.#cursor < this.#head) this.#cursor = this.#head;
+    // #fastPeer defined: only fast unicasts to that peer are undecided before the cursor, and
+    // only more of them may go out; a round at the cursor waits until none is undecided.
+    if (this.#passed.size === 0) this.#fastPeer = undefined;
+    for (; this.#cursor < events.length; this.#cursor++) {
+      const event = events[this.#cursor]!;
       if (event.decided) continue;
       if (event.fast) {
         const peer = onlyPeer(event);
-        if (blocker !== undefined && blocker !== peer) break;
+        if (this.#fastPeer !== undefined && this.#fastPeer !== peer) return;
         if (!event.sent) {
           event.sent = true;
           this.#io.sendFast(event);
           if (event.decided) continue;
         }
-        blocker = peer;
+        this.#passed.add(event);
+        this.#fastPeer = peer;
         continue;
       }
-      if (blocker !== undefined || !allAnswered(event) || !this.#io.ready(event)) break;
+      if (this.#fastPeer !== undefined || !allAnswered(event) || !this.#io.ready(event)) return;
       let final = this.#clock.value + 1;
       let any = false;
       for (const dest of event.destinations.values()) {
@@ -144,18 +179,30 @@ export class Outbox {
       if (any) this.#clock.observe(final);
       this.#settle(event, any ? final : undefined);
     }
-    while (events[0]?.decided) events.shift();
+  }
+
+  /** Forget decided events at the front now and then, rather than shifting one at a time. */
+  #compact(): void {
+    const events = this.#events;
+    while (this.#head < events.length && events[this.#head]!.decided) this.#head++;
+    if (this.#head === events.length) {
+      this.#events = [];
+      this.#cursor = this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > events.length) {
+      this.#events = events.slice(this.#head);
+      this.#cursor -= this.#head;
+      this.#head = 0;
+    }
   }
 
   #settle(event: OutEvent, final: number | undefined): void {
     event.decided = true;
     this.#undecided--;
+    if (this.#passed.delete(event) && this.#passed.size === 0) this.#fastPeer = undefined;
     event.final = final;
     this.#io.decided(event);
   }
 }
-
-const ROUND = Symbol("round");
 
 function onlyPeer(event: OutEvent): string {
   for (const peer of event.destinations.keys()) return peer;

@@ -87,9 +87,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #inbound: Inbound;
   readonly #quota: Quota;
   readonly #maxHandles: number;
-  /** Delivered events still charged to their sender's quota, until the application reads them. */
-  readonly #charges = new WeakMap<PeerEvent, { readonly sender: string; readonly bytes: number }>();
-  readonly #mailbox = new Mailbox<PeerEvent>((event) => this.#uncharge(event));
+  /**
+   * Delivered events; each message stays charged to its sender's quota (its bytes, kept beside it
+   * in the mailbox rather than in a map per event) until the application reads it.
+   */
+  readonly #mailbox = new Mailbox<PeerEvent>((event, charge) => {
+    if (charge > 0) this.#quota.discharge(event.ts.peer, charge);
+  });
   readonly #sender: Sender;
   readonly #links: Links;
   readonly #dialTimeoutMs: number;
@@ -105,6 +109,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #requests: Requests = new Requests({
     createNode: () => this.createNode(),
     send: (to, payload, options) => this.send(to, payload, options),
+    holds: (node, peer) => (this.#nodes.get(node.id)?.references.get(peer) ?? 0) > 0,
   });
   #nodeSeq = 0;
   #state: "open" | "closing" | "closed" = "open";
@@ -165,6 +170,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       runtime,
       dialTimeoutMs: this.#dialTimeoutMs,
       trace: (record) => this.#trace(record),
+      tracing: this.#sink !== undefined,
       replayHeld: () => this.#inbound.replayHeld(),
       wakeIdle: () => this.#wakeIdle(),
       closed: () => this.#state === "closed",
@@ -195,21 +201,16 @@ export class Peer implements AsyncIterable<PeerEvent> {
       trace: (record) => this.#trace(record),
       quota: this.#quota,
       roomForHandles: (count) => this.#handles.size + count <= this.#maxHandles,
-      charged: (event, sender, bytes) => this.#charges.set(event, { sender, bytes }),
       stageTimeoutMs: options.stageTimeoutMs ?? 10_000,
       setTimer: (ms, fn) => runtime.setTimer(ms, fn),
       expire: (sender) =>
         this.#links.get(sender)?.close("E_STAGE_TIMEOUT", `an event of ${sender} stayed staged too long`),
-      deliver: (event) => {
+      deliver: (event, charge) => {
         const forApp = this.#requests.intercept(event);
-        const charge = this.#charges.get(event);
-        if (charge && forApp !== event) {
-          // A reply taken by its request is read now; a decorated request carries the charge on.
-          this.#charges.delete(event);
-          if (forApp) this.#charges.set(forApp, charge);
-          else this.#quota.discharge(charge.sender, charge.bytes);
-        }
-        if (forApp) this.#mailbox.push(forApp);
+        // A reply taken by its request is read now; a decorated request carries the charge on.
+        // The charged sender is always the message's own, event.ts.peer.
+        if (!forApp && charge > 0) this.#quota.discharge(event.ts.peer, charge);
+        if (forApp) this.#mailbox.push(forApp, charge);
         this.#wakeIdle();
       },
     });
@@ -280,6 +281,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
   send(to: Handle | readonly Handle[], payload: unknown, options: SendOptions = {}): Promise<SendResult> {
     try {
       this.#assertOpen();
+      // The common case, one linked destination and no handles, skips the owner bookkeeping.
+      if (!Array.isArray(to) && (options.handles === undefined || options.handles.length === 0)) {
+        const target = to as Handle;
+        this.#assertUsable(target);
+        if (this.#gate === undefined && this.#links.has(target.owner))
+          return this.#sender.send([target], payload, options);
+      }
       const targets = Array.isArray(to) ? to : [to as Handle];
       for (const handle of [...targets, ...(options.handles ?? [])]) this.#assertUsable(handle);
       const owners = new Set([...targets, ...(options.handles ?? [])].map((h) => h.owner));
@@ -512,6 +520,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
+    this.#requests.lost(remote);
     if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id)
       this.#lose(remote, "crash", info.code);
   }
@@ -552,13 +561,6 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   #assertOpen(): void {
     if (this.#state !== "open") throw new CapbusError("E_CLOSED", `peer ${this.id} is closed`);
-  }
-
-  #uncharge(event: PeerEvent): void {
-    const charge = this.#charges.get(event);
-    if (!charge) return;
-    this.#charges.delete(event);
-    this.#quota.discharge(charge.sender, charge.bytes);
   }
 
   /** Events and frame bytes from other peers held in the queue and the unread mailbox. */

@@ -1,7 +1,8 @@
 /**
  * Request/reply on top of ordered messages (spec/ordering.md §13). A peer keeps one reply node
- * for all its requests (a fresh node per call would cost a release notification every time); a
- * request carries a handle to it, and the reply is an ordinary ordered message to that node.
+ * for all its requests (a fresh node per call would cost a release notification every time); the
+ * first request to a peer carries a handle to it, later ones (once that peer holds it) are plain
+ * unicasts on the fast path, and the reply is an ordinary ordered message to that node.
  */
 import { CapbusError } from "./errors.js";
 import type { MessageEvent, PeerEvent, SendResult } from "./events.js";
@@ -21,6 +22,8 @@ interface ReplyEnvelope {
 export interface RequestHost {
   createNode(): Node;
   send(to: Handle, payload: unknown, options: SendOptions): Promise<SendResult>;
+  /** Does `peer` hold a reference to this peer's `node` (the owner's count)? */
+  holds(node: Node, peer: string): boolean;
 }
 
 export class Requests {
@@ -28,6 +31,10 @@ export class Requests {
   #replyNode: Node | undefined;
   #nextId = 0;
   readonly #waiting = new Map<number, { resolve: (body: unknown) => void; reject: (e: unknown) => void }>();
+  /** Peers a request delivered the reply handle to: later requests need not carry it. */
+  readonly #granted = new Set<string>();
+  /** Per requesting peer, the reply handle its last handle-carrying request brought. */
+  readonly #replyTo = new Map<string, Handle>();
 
   constructor(host: RequestHost) {
     this.#host = host;
@@ -38,7 +45,13 @@ export class Requests {
     const id = ++this.#nextId;
     const envelope: RequestEnvelope = { $request: id, body: payload };
     const reply = new Promise<unknown>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
-    const handles = [this.#replyNode.handle, ...(options.handles ?? [])];
+    const extra = options.handles ?? [];
+    // The destination peer holds the reply handle already: send no handle, so the request is a
+    // plain unicast (fast path, §6) instead of a round. Its receiver replies through the handle
+    // an earlier request from this peer brought, delivered before this one (FIFO, P3).
+    const bare =
+      extra.length === 0 && this.#granted.has(to.owner) && this.#host.holds(this.#replyNode, to.owner);
+    const handles = bare ? extra : [this.#replyNode.handle, ...extra];
     const abort = () => this.#fail(id, new CapbusError("E_ABORTED", "the request was aborted"));
     options.signal?.addEventListener("abort", abort, { once: true });
     try {
@@ -46,7 +59,7 @@ export class Requests {
       const [dest] = sent.destinations;
       if (!dest?.committed) {
         this.#fail(id, new CapbusError(dest?.code ?? "E_LINK_CLOSED", `request to ${to.name} not delivered`));
-      }
+      } else if (!bare) this.#granted.add(to.owner);
     } catch (error) {
       this.#fail(id, error);
     }
@@ -72,8 +85,21 @@ export class Requests {
       return undefined; // replies and notifications of the reply node are internal
     }
     if (event.kind !== "message" || !isRequest(event.payload)) return event;
-    const [replyTo, ...handles] = event.handles;
-    if (!replyTo || replyTo.owner !== event.ts.peer) return event;
+    const sender = event.ts.peer;
+    const first = event.handles[0];
+    let replyTo: Handle;
+    let handles: readonly Handle[];
+    if (first !== undefined && first.owner === sender) {
+      replyTo = first;
+      handles = event.handles.slice(1);
+      this.#replyTo.set(sender, replyTo);
+    } else if (event.handles.length === 0) {
+      // A request without the handle: its sender's reply handle came with an earlier request.
+      const known = this.#replyTo.get(sender);
+      if (known === undefined || known.state !== "live") return event;
+      replyTo = known;
+      handles = [];
+    } else return event;
     const id = event.payload.$request;
     let replied = false;
     const reply = (body: unknown): Promise<SendResult> => {
@@ -83,6 +109,12 @@ export class Requests {
     };
     const request: MessageEvent = { ...event, payload: event.payload.body, handles, reply };
     return request;
+  }
+
+  /** The session with `remote` ended: the next request to it carries the reply handle again. */
+  lost(remote: string): void {
+    this.#granted.delete(remote);
+    this.#replyTo.delete(remote);
   }
 
   /** The peer is closing: requests still waiting fail. */

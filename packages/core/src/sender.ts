@@ -25,6 +25,8 @@ export interface SenderContext {
   readonly runtime: Runtime;
   readonly dialTimeoutMs: number;
   trace(record: TraceRecord): void;
+  /** Is anything recording traces? (Records are not built when nothing is.) */
+  readonly tracing: boolean;
   /** A destroy was picked: answer the frames held for it. */
   replayHeld(): void;
   /** An event was decided or dropped: a close may be waiting. */
@@ -43,9 +45,17 @@ interface Pending {
   /** Handles a message carries, and the own nodes this peer counted references for. */
   readonly carried: readonly HandleRef[];
   readonly ownCounted: readonly number[];
-  readonly decided: (event: OutEvent) => void;
+  /** A destroy or release: what its decision does (a message's is #commitMessage). */
+  readonly decided?: (event: OutEvent) => void;
   readonly dropped: (error: CapbusError) => void;
-  readonly unlisten: () => void;
+  /**
+   * A message: its destinations in call order and its caller's promise, kept as fields rather
+   * than closures made per send (closures showed in stream profiles).
+   */
+  readonly order?: ReadonlyArray<{ readonly peer: string; readonly node: number }>;
+  readonly resolve?: (result: SendResult) => void;
+  readonly signal?: AbortSignal | undefined;
+  readonly onAbort?: () => void;
 }
 
 type FastBody =
@@ -120,8 +130,9 @@ export class Sender {
 
   send(targets: readonly Handle[], payload: unknown, options: SendOptions): Promise<SendResult> {
     if (targets.length === 0) throw new CapbusError("E_NO_HANDLE", "send needs at least one destination");
-    const carriedHandles = options.handles ?? [];
-    for (const handle of [...targets, ...carriedHandles]) this.#ctx.assertUsable(handle);
+    const carriedHandles = options.handles ?? NONE;
+    for (const handle of targets) this.#ctx.assertUsable(handle);
+    for (const handle of carriedHandles) this.#ctx.assertUsable(handle);
     if (options.signal?.aborted) {
       throw new CapbusError("E_ABORTED", "the send was aborted", { cause: options.signal.reason });
     }
@@ -138,7 +149,7 @@ export class Sender {
       if (dest) (dest.nodes as number[]).push(node);
       else destinations.set(peer, participant(peer, "deliver", [node]));
     }
-    const carried = uniqueRefs(carriedHandles);
+    const carried = carriedHandles.length === 0 ? NO_REFS : uniqueRefs(carriedHandles);
     // Owners of carried handles take part in the round (§11); this peer counts its own itself.
     for (const ref of carried) {
       if (ref.owner === this.#ctx.id || destinations.get(ref.owner)?.role === "deliver") continue;
@@ -149,7 +160,8 @@ export class Sender {
     for (const peer of destinations.keys()) {
       if (!this.#ctx.links.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
     }
-    const receivers = [...destinations.values()].filter((d) => d.role === "deliver").map((d) => d.peer);
+    const receivers: string[] = [];
+    for (const d of destinations.values()) if (d.role === "deliver") receivers.push(d.peer);
     const ownCounted: number[] = [];
     for (const ref of carried) {
       const owned = ref.owner === this.#ctx.id ? this.#ctx.nodes.get(ref.node) : undefined;
@@ -161,18 +173,21 @@ export class Sender {
 
     const fast = order.length === 1 && carried.length === 0;
     const { event, id } = this.#newEvent("message", fast, destinations);
-    this.#ctx.trace({
-      peer: this.#ctx.id,
-      op: "send",
-      event: id,
-      to: order.map((d) => d.peer),
-      nodes: [...names],
-      handles: carried.map((r) => nodeName(r.owner, r.node)),
-    });
+    if (this.#ctx.tracing) {
+      this.#ctx.trace({
+        peer: this.#ctx.id,
+        op: "send",
+        event: id,
+        to: order.map((d) => d.peer),
+        nodes: [...names],
+        handles: carried.map((r) => nodeName(r.owner, r.node)),
+      });
+    }
 
     return new Promise<SendResult>((resolve, reject) => {
-      const onAbort = () => this.abortSend(event.seq);
-      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const signal = options.signal;
+      const onAbort = signal ? () => this.abortSend(event.seq) : undefined;
+      if (signal && onAbort) signal.addEventListener("abort", onAbort, { once: true });
       const target = order[0] as { peer: string; node: number };
       this.#pending.set(event.seq, {
         event,
@@ -180,9 +195,11 @@ export class Sender {
         ...(fast ? { fast: { type: "unicast", node: target.node, payload } as const } : {}),
         carried,
         ownCounted,
-        decided: (e) => resolve(this.#commitMessage(e, id, order, carried, ownCounted)),
+        order,
+        resolve,
         dropped: reject,
-        unlisten: () => options.signal?.removeEventListener("abort", onAbort),
+        signal,
+        ...(onAbort ? { onAbort } : {}),
       });
       if (!fast) {
         for (const dest of destinations.values()) {
@@ -191,7 +208,7 @@ export class Sender {
             if (session && dest.role === "deliver") this.#ctx.links.hint(session, ref.owner);
           const base = { event: event.seq, clock: this.#ctx.clock.value, nodes: [...dest.nodes] };
           if (dest.role === "deliver")
-            session?.send({ type: "stage", ...base, payload, handles: carried, receivers });
+            session?.send({ type: "stage", ...base, payload, handles: [...carried], receivers });
           else session?.send({ type: "notice", ...base, receivers });
         }
       }
@@ -209,9 +226,15 @@ export class Sender {
   ): SendResult {
     const final = event.final;
     const ts = final === undefined ? undefined : { lamport: final, peer: this.#ctx.id, seq: event.seq };
-    const dead = ts
-      ? deadHandles(event, carried, (n) => this.#ctx.nodes.get(n)?.destroyedBefore(ts) ?? true, this.#ctx.id)
-      : [];
+    const dead =
+      ts && carried.length > 0
+        ? deadHandles(
+            event,
+            carried,
+            (n) => this.#ctx.nodes.get(n)?.destroyedBefore(ts) ?? true,
+            this.#ctx.id,
+          )
+        : [];
     if (final !== undefined && !event.fast) {
       for (const dest of event.destinations.values()) {
         if (liveNodes(dest).length > 0) {
@@ -219,13 +242,18 @@ export class Sender {
         }
       }
     }
-    const counted = (owner: string, node: number) => {
-      if (owner === this.#ctx.id) return ownCounted.includes(node);
-      const dest = event.destinations.get(owner);
-      return dest?.state === "proposed" && !dest.dead.includes(node);
-    };
-    const gotIt = (peer: string) => final !== undefined && liveNodes(event.destinations.get(peer)).length > 0;
-    const back = referencesToGiveBack(event, carried, counted, gotIt);
+    // Only carried handles' references can need giving back.
+    let back: ReturnType<typeof referencesToGiveBack> = [];
+    if (carried.length > 0) {
+      const counted = (owner: string, node: number) => {
+        if (owner === this.#ctx.id) return ownCounted.includes(node);
+        const dest = event.destinations.get(owner);
+        return dest?.state === "proposed" && !dest.dead.includes(node);
+      };
+      const gotIt = (peer: string) =>
+        final !== undefined && liveNodes(event.destinations.get(peer)).length > 0;
+      back = referencesToGiveBack(event, carried, counted, gotIt);
+    }
     if (back.length > 0) {
       // After this callback: the outbox is mid-decision, and these are new events of this peer.
       queueMicrotask(() => {
@@ -269,7 +297,6 @@ export class Sender {
         ownCounted: [],
         decided: (e) => resolve(this.#commitDestroy(e, owned)),
         dropped: reject,
-        unlisten: () => undefined,
       });
       this.#outbox.add(event);
     });
@@ -369,9 +396,7 @@ export class Sender {
       fast: { type: "release", node, count, holder },
       carried: [],
       ownCounted: [],
-      decided: () => undefined,
       dropped: () => undefined,
-      unlisten: () => undefined,
     });
     this.#outbox.add(event);
   }
@@ -388,15 +413,26 @@ export class Sender {
     if (!pending?.fast || peer === undefined) return;
     const session = this.#ctx.links.get(peer);
     if (!session) return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
-    session.send({ ...pending.fast, event: event.seq, clock: this.#ctx.clock.value });
+    const fast = pending.fast;
+    const clock = this.#ctx.clock.value;
+    if (fast.type === "unicast") {
+      session.send({ type: "unicast", event: event.seq, clock, node: fast.node, payload: fast.payload });
+    } else {
+      const { node, count, holder } = fast;
+      session.send({ type: "release", event: event.seq, clock, node, count, holder });
+    }
   }
 
   #decided(event: OutEvent): void {
     const pending = this.#pending.get(event.seq);
     if (!pending) return;
     this.#pending.delete(event.seq);
-    pending.unlisten();
-    pending.decided(event);
+    unlisten(pending);
+    if (pending.order && pending.resolve) {
+      pending.resolve(
+        this.#commitMessage(event, pending.id, pending.order, pending.carried, pending.ownCounted),
+      );
+    } else pending.decided?.(event);
     this.#ctx.wakeIdle();
   }
 
@@ -413,7 +449,7 @@ export class Sender {
     if (!pending) return;
     const { event } = pending;
     this.#pending.delete(event.seq);
-    pending.unlisten();
+    unlisten(pending);
     if (!event.fast) {
       for (const dest of event.destinations.values()) {
         if (dest.state !== "failed")
@@ -453,6 +489,14 @@ export class Sender {
     }
     fn(pending.event);
   }
+}
+
+/** Shared empty lists for the common send that carries no handles. */
+const NONE: readonly Handle[] = Object.freeze([]);
+const NO_REFS: readonly HandleRef[] = Object.freeze([]);
+
+function unlisten(pending: Pending): void {
+  if (pending.signal && pending.onAbort) pending.signal.removeEventListener("abort", pending.onAbort);
 }
 
 function participant(peer: string, role: "deliver" | "notice", nodes: number[]): OutDestination {

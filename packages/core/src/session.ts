@@ -120,12 +120,12 @@ export class LinkSession {
   send(body: FrameBody): void {
     if (this.#closed) return;
     if (body.type === "ack" || body.type === "close") {
-      this.#link?.send(this.#codec.encode({ ...body, seq: 0, ack: this.#recvSeq } as Frame));
+      this.#link?.send(this.#codec.encodeOwn({ ...body, seq: 0, ack: this.#recvSeq } as Frame));
       return;
     }
     // Encode before taking the number, so a refused frame leaves no gap in the sequence.
     const seq = this.#sendSeq + 1;
-    const bytes = this.#codec.encode({ ...body, seq, ack: this.#recvSeq } as Frame);
+    const bytes = this.#codec.encodeOwn({ ...body, seq, ack: this.#recvSeq } as Frame);
     this.#sendSeq = seq;
     this.#unacked.push({ seq, bytes });
     this.#unackedBytes += bytes.byteLength;
@@ -281,9 +281,9 @@ export class LinkSession {
   }
 
   #acked(): void {
+    // The pending ack timer stays: it finds nothing owed and ends. Cancelling and re-arming it
+    // for every outgoing frame cost a timer insert and removal per frame under a stream.
     this.#ackOwed = 0;
-    this.#cancelAck?.();
-    this.#cancelAck = undefined;
   }
 
   #end(info: LinkClosedInfo): void {

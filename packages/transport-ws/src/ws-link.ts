@@ -1,10 +1,18 @@
 /**
- * A Link over one WebSocket (spec/transports.md §1.1): one frame per binary message, never
- * coalesced; a text message closes the link with E_CBOR. Heartbeats are WebSocket pings (the
+ * A Link over one WebSocket (spec/transports.md §1.1): the frames sent in one tick go out in one
+ * binary message (a batch, or the frame alone); a text message closes the link with E_CBOR. Heartbeats are WebSocket pings (the
  * remote's library answers with pongs); any message, ping or pong counts as life.
  */
 import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } from "@capbus/core";
-import { Liveness, type LivenessOptions, TransportErrorCode, type TransportLink } from "@capbus/transport";
+import {
+  Liveness,
+  type LivenessOptions,
+  splitWsMessage,
+  TransportErrorCode,
+  type TransportLink,
+  WsBatcher,
+} from "@capbus/transport";
+import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
 import type { RawData, WebSocket } from "ws";
 
 /** Options of a link over a WebSocket: frame size limit, liveness, timers. */
@@ -27,6 +35,8 @@ export class WsLink implements TransportLink {
   readonly done: Promise<LinkClosedInfo>;
   readonly #ws: WebSocket;
   readonly #live: Liveness;
+  readonly #batch: WsBatcher;
+  readonly #maxFrameBytes: number;
   #handler: LinkHandler | undefined;
   #early: Uint8Array[] = [];
   #closing = false;
@@ -36,6 +46,15 @@ export class WsLink implements TransportLink {
   constructor(ws: WebSocket, options: WsLinkOptions = {}) {
     this.#ws = ws;
     ws.binaryType = "nodebuffer";
+    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    // Flushed after the promise callbacks of this turn too (setImmediate), so an answer and the
+    // application's next send (e.g. an accept and the next request) share one message.
+    this.#batch = new WsBatcher(
+      (message) => {
+        if (!this.#closing) this.#ws.send(message, { binary: true });
+      },
+      (flush) => setImmediate(flush),
+    );
     this.done = new Promise((resolve) => {
       this.#resolveDone = resolve;
     });
@@ -74,12 +93,13 @@ export class WsLink implements TransportLink {
 
   send(frame: Uint8Array): void {
     if (this.#closing) return;
-    this.#ws.send(frame, { binary: true });
+    this.#batch.push(frame);
     this.#live.sent();
   }
 
   close(code: string, reason: string): void {
     if (this.#closing) return;
+    this.#batch.flush(); // the session's close frame is in it
     this.#closing = true;
     this.#live.stop();
     this.#ws.close(CAPBUS_CLOSE, code);
@@ -100,9 +120,16 @@ export class WsLink implements TransportLink {
     this.#live.received();
     if (!isBinary) return this.#fail(TransportErrorCode.E_CBOR, "a text message");
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    const frame = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (this.#handler && this.#early.length === 0) this.#handler.frame(frame);
-    else this.#early.push(frame);
+    const split = splitWsMessage(
+      new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
+      this.#maxFrameBytes,
+    );
+    if (!split.ok) return this.#fail(split.code, split.reason);
+    for (const frame of split.frames) {
+      if (this.#closing) return;
+      if (this.#handler && this.#early.length === 0) this.#handler.frame(frame);
+      else this.#early.push(frame);
+    }
   }
 
   /** This end refuses what the remote sent: close the WebSocket with the code. */

@@ -5,7 +5,7 @@
 import type { Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Peer, SessionOptions } from "@capbus/core";
-import { Dialer, type DialOptions, sessionDefaults } from "@capbus/transport";
+import { Dialer, type DialOptions, sessionDefaults, wsMessageLimit } from "@capbus/transport";
 import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
 import { type ClientOptions, WebSocket, WebSocketServer } from "ws";
 import { WsLink, type WsLinkOptions } from "./ws-link.js";
@@ -34,7 +34,8 @@ export interface WsListener {
 
 /** Listen for WebSocket links to `peer` (on `host:port`, or on an existing http(s) `server`). */
 export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promise<WsListener> {
-  const maxPayload = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  // A batch message may be longer than one frame may (spec/transports.md §1.1).
+  const maxPayload = wsMessageLimit(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
   const wss = options.server
     ? new WebSocketServer({ server: options.server, maxPayload })
     : new WebSocketServer({ host: options.host ?? "127.0.0.1", port: options.port ?? 0, maxPayload });
@@ -67,7 +68,7 @@ export interface WsDialOptions extends WsLinkOptions {
 export function openWs(url: string, options: WsDialOptions = {}): Promise<WsLink> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, {
-      maxPayload: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxPayload: wsMessageLimit(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES),
       ...options.client,
     });
     ws.once("error", reject);

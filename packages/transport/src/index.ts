@@ -6,3 +6,13 @@
 export { DEFAULT_GRACE_MS, Dialer, type DialOptions, sessionDefaults, type TransportLink } from "./dialer.js";
 export { TransportErrorCode } from "./errors.js";
 export { Liveness, type LivenessOptions } from "./liveness.js";
+export {
+  joinWsBatch,
+  splitWsMessage,
+  WS_BATCH_BYTES,
+  WS_BATCH_FRAME_MAX,
+  WS_BATCH_MARK,
+  WsBatcher,
+  type WsSplit,
+  wsMessageLimit,
+} from "./ws-batch.js";

@@ -1,0 +1,59 @@
+/**
+ * Hand-written validators for the hot frames (unicast, accept, ack, stage, propose, commit), run
+ * on decode before zod. The zod schemas in frames.ts stay the reference: a fast validator only
+ * ever says "valid" where the schema would, and when it says "invalid" the codec runs the schema
+ * to name the error, so refusals are the schema's own. A property test holds them equal.
+ */
+const PEER_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The objects the codec builds: `type`, `seq`, `ack` and the layout's fields, nothing else. */
+export type FrameFields = Readonly<Record<string, unknown>>;
+export type FastValidator = (frame: FrameFields) => boolean;
+
+const uint = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const seq1 = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 1;
+const peerId = (v: unknown): boolean => typeof v === "string" && PEER_ID.test(v);
+
+/** At least one node, each a uint, none twice. */
+function nodes(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length === 0) return false;
+  for (const n of v) if (!uint(n)) return false;
+  if (v.length === 1) return true;
+  return new Set(v).size === v.length;
+}
+
+function handleRefs(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const ref of v) {
+    // The codec turns [owner, node] pairs into plain objects; anything else is for zod to refuse.
+    // Only plain objects, as cbor-x builds them; anything else is left to zod.
+    if (typeof ref !== "object" || ref === null || Object.getPrototypeOf(ref) !== Object.prototype)
+      return false;
+    const keys = Object.keys(ref);
+    if (keys.length !== 2) return false;
+    const r = ref as { owner?: unknown; node?: unknown };
+    if (!Object.hasOwn(r, "owner") || !Object.hasOwn(r, "node") || !peerId(r.owner) || !uint(r.node))
+      return false;
+  }
+  return true;
+}
+
+function peerIds(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const p of v) if (!peerId(p)) return false;
+  return true;
+}
+
+// `payload` is any value (z.unknown()): the profile check has already bounded it.
+const sequenced = (f: FrameFields): boolean => seq1(f.seq) && uint(f.ack) && uint(f.event);
+
+/** Fast validators by frame type; other types go through zod alone. */
+export const FAST_VALIDATORS: Readonly<Partial<Record<string, FastValidator>>> = {
+  unicast: (f) => sequenced(f) && uint(f.clock) && uint(f.node),
+  accept: (f) => sequenced(f) && uint(f.lamport),
+  propose: (f) => sequenced(f) && uint(f.lamport),
+  ack: (f) => f.seq === 0 && uint(f.ack),
+  commit: (f) => sequenced(f) && uint(f.lamport) && handleRefs(f.dead),
+  stage: (f) =>
+    sequenced(f) && uint(f.clock) && nodes(f.nodes) && handleRefs(f.handles) && peerIds(f.receivers),
+};
