@@ -72,7 +72,7 @@ function checkSend(model: Model, out: Collector, o: Origin, to: string[], nodes:
 
 /** Delivered elsewhere but not here: the hits of the v1 windows (guarantees.md §5), counted apart. */
 const WINDOW: Record<string, string> = {
-  "sender crashed or expired": "partial multicast, sender lost (W1/W3)",
+  "sender crashed or expired": "partial multicast, sender lost (P4a, W1, W3)",
   "destination node destroyed": "partial multicast, node destroyed (W2)",
 };
 

@@ -31,13 +31,13 @@ describe("P4 multicast atomicity", () => {
   test("excused: the sender crashed between its commits (trap 3)", () => {
     const r = checkTraces(partial().close("B", "C").traces());
     only(r);
-    assert.deepEqual(r.excused, { "partial multicast, sender lost (W1/W3)": 1 });
+    assert.deepEqual(r.excused, { "partial multicast, sender lost (P4a, W1, W3)": 1 });
   });
 
   test("excused: the session between sender and destination expired", () => {
     const r = checkTraces(partial().expire("C", "A").close("A", "B", "C").traces());
     only(r);
-    assert.deepEqual(r.excused, { "partial multicast, sender lost (W1/W3)": 1 });
+    assert.deepEqual(r.excused, { "partial multicast, sender lost (P4a, W1, W3)": 1 });
   });
 
   test("excused: the destination node was destroyed concurrently", () => {
