@@ -1,8 +1,8 @@
 /** The transport conformance suite over WebSockets, plus checks of their own. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type LinkClosedInfo, systemRuntime } from "@capbus/core";
-import { WsLink } from "@capbus/transport-ws";
+import { type LinkClosedInfo, Peer, systemRuntime } from "@capbus/core";
+import { listenWs, WsLink } from "@capbus/transport-ws";
 import { WebSocket, WebSocketServer } from "ws";
 import { type Harness, type LinkPair, transportConformance } from "./transport-conformance.js";
 import { until } from "./transport-real.js";
@@ -69,5 +69,14 @@ test("ws: a text message closes the link with E_CBOR; an oversize one with E_TOO
     }
   } finally {
     await s.close();
+  }
+});
+
+test("listenWs on a port in use rejects with EADDRINUSE instead of throwing out of band", async () => {
+  const first = await listenWs(new Peer({ id: "first" }));
+  try {
+    await assert.rejects(listenWs(new Peer({ id: "second" }), { port: first.port }), { code: "EADDRINUSE" });
+  } finally {
+    await first.close();
   }
 });

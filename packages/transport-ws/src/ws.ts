@@ -42,7 +42,16 @@ export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promi
   wss.on("connection", (ws) =>
     peer.connect(new WsLink(ws, options), undefined, sessionDefaults(options.session)),
   );
-  if (!options.server) await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+  if (!options.server) {
+    // A port in use (or a bad host) fails the listen instead of escaping as an unhandled error.
+    await new Promise<void>((resolve, reject) => {
+      wss.once("listening", () => resolve());
+      wss.once("error", (error) => {
+        wss.close();
+        reject(error);
+      });
+    });
+  }
   const address = (options.server ?? wss).address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
   const scheme = options.server && "setSecureContext" in options.server ? "wss" : "ws";
