@@ -44,7 +44,7 @@ describe("P4 multicast atomicity", () => {
     const b = partial().destroy("C", "d", ["C/1"]).deliver("C", "d", "C/1").close("A", "B", "C");
     const r = checkTraces(b.traces());
     only(r);
-    assert.deepEqual(r.excused, { "partial multicast, node destroyed (W2)": 1 });
+    assert.deepEqual(r.excused, { "partial multicast, node destroyed first (P4b)": 1 });
   });
 
   test("not excused: the destroy happened after the send (m -> d)", () => {
