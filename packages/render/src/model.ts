@@ -6,10 +6,12 @@
 import type { Property } from "@capbus/checker";
 import type { TraceTimestamp } from "@capbus/trace";
 
+/** What a delivery was: a message or one of the two notifications. */
 export type DeliveryKind = "message" | "destroyed" | "released";
 /** The local steps drawn on a lane besides deliveries. */
 export type StepKind = "send" | "destroy" | "release" | "expire";
 
+/** One peer's horizontal lane, top to bottom in peer id order. */
 export interface Lane {
   readonly peer: string;
   /** The peer id, shortened for the lane label (the full id is in `peer`). */
@@ -33,6 +35,7 @@ export interface Column {
   readonly event: string;
 }
 
+/** One delivery: a mark on the receiving peer's lane at its event's column. */
 export interface DeliveryMark {
   readonly lane: number;
   readonly x: number;
@@ -57,6 +60,7 @@ export interface DeliveryMark {
   readonly title: string;
 }
 
+/** A local step (send, destroy, release, expire) on its peer's lane, in the peer's order. */
 export interface StepMark {
   readonly lane: number;
   readonly x: number;
@@ -87,6 +91,7 @@ export interface Arrow {
   readonly color: string;
 }
 
+/** One violation the checker reported, as listed under the diagram. */
 export interface ViolationNote {
   readonly property: Property;
   readonly message: string;
@@ -94,6 +99,7 @@ export interface ViolationNote {
   readonly peers: readonly string[];
 }
 
+/** The whole diagram as data: lanes, columns, marks, arrows and the checker's verdict. */
 export interface Layout {
   readonly title: string;
   readonly width: number;
@@ -116,6 +122,7 @@ export interface Layout {
   readonly summary: string;
 }
 
+/** Options of `layoutRun`. */
 export interface LayoutOptions {
   /** @default "capbus run" */
   readonly title?: string;

@@ -23,6 +23,7 @@ const ARROW_CUT = 7;
 /** Violations listed under the diagram; the rest are counted. */
 const LISTED = 30;
 
+/** Options of `renderSvg`. */
 export interface SvgOptions {
   /** Attributes for the root element (the HTML page sizes it to the window). @default the layout's size */
   readonly rootAttributes?: string;

@@ -97,6 +97,7 @@ export class WsBatcher {
     this.#schedule = schedule;
   }
 
+  /** Queue `frame` for the next flush; a large one goes at once, alone, after what is queued. */
   push(frame: Uint8Array): void {
     if (frame.byteLength > WS_BATCH_FRAME_MAX) {
       this.flush();
