@@ -92,7 +92,11 @@ export class WsBatcher {
   #scheduled = false;
 
   /** `schedule` runs the flush later: a microtask by default (Node's link passes setImmediate). */
-  constructor(write: (message: Uint8Array) => void, schedule: (flush: () => void) => void = queueMicrotask) {
+  constructor(
+    write: (message: Uint8Array) => void,
+    // Wrapped: a browser's queueMicrotask called as a method of this object throws "Illegal invocation".
+    schedule: (flush: () => void) => void = (flush) => queueMicrotask(flush),
+  ) {
     this.#write = write;
     this.#schedule = schedule;
   }

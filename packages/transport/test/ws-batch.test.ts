@@ -58,3 +58,20 @@ test("the batcher sends a tick's frames as one message, never longer than a batc
   assert.deepEqual(out.map(hex), [...frames, new Uint8Array(40_000).fill(7)].map(hex));
   assert.ok(messages.length < 10);
 });
+
+test("the default flush calls queueMicrotask as a plain function (a browser's throws 'Illegal invocation' otherwise)", async () => {
+  const original = globalThis.queueMicrotask;
+  globalThis.queueMicrotask = function (this: unknown, callback: () => void) {
+    if (this !== undefined && this !== globalThis) throw new TypeError("Illegal invocation");
+    original(callback);
+  };
+  try {
+    const written: Uint8Array[] = [];
+    const batcher = new WsBatcher((message) => written.push(message));
+    batcher.push(Uint8Array.of(0x82, 1, 2));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(written.length, 1);
+  } finally {
+    globalThis.queueMicrotask = original;
+  }
+});
