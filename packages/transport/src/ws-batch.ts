@@ -97,6 +97,7 @@ export class WsBatcher {
     this.#schedule = schedule;
   }
 
+  /** Queue one frame for the next batch; a frame too large for a batch goes out alone, in order. */
   push(frame: Uint8Array): void {
     if (frame.byteLength > WS_BATCH_FRAME_MAX) {
       this.flush();
