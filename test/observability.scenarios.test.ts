@@ -267,6 +267,19 @@ test("the troubled run logs what happened when given a logger", async () => {
     assert.ok(seen.has(expected), `${expected} in ${[...seen].join("; ")}`);
 });
 
+test("a logger's own exceptions are dropped, and a class logger keeps its this", async () => {
+  class Counting {
+    calls = 0;
+    warn(): void {
+      this.calls++;
+      throw new Error("a broken logger");
+    }
+  }
+  const logger = new Counting();
+  await troubledRun(logger); // completes: the throws never reach the peers' bookkeeping
+  assert.ok(logger.calls > 0);
+});
+
 test("no console or stderr output by default, through the same troubled run", async () => {
   const calls: string[] = [];
   const methods = ["log", "info", "warn", "error", "debug", "trace"] as const;

@@ -14,7 +14,9 @@ export type LogFn = (message: string, fields?: LogFields) => void;
 /**
  * Where a peer reports lifecycle events (`PeerOptions.logger`). Every level is optional: a
  * level left out is silent, and costs nothing at the call site. With no logger at all the
- * library writes nothing anywhere (it never falls back to the console).
+ * library writes nothing anywhere (it never falls back to the console). Levels are called as
+ * methods of the object given; an exception a level throws is dropped. Calls are synchronous,
+ * inside the peer's protocol handling: a slow logger slows the peer.
  *
  * - `debug`: crossed dials (E_CROSSED), links detached waiting for a resume, quota refusals.
  * - `info`: sessions up, resumed, closed cleanly; handshake failures.
@@ -35,6 +37,29 @@ export interface Logger {
 /** The logger of a peer given none: every level silent. */
 export const SILENT: Logger = Object.freeze({});
 
+const LEVELS = ["debug", "info", "warn", "error"] as const;
+
+/**
+ * The user's logger as the peer calls it: each level it has, called as its method (so a class
+ * instance keeps its `this`), and never throwing: a logger's bug must not end a session or
+ * leave the peer's bookkeeping half done, so its exceptions are dropped.
+ */
+export function guardLogger(logger: Logger | undefined): Logger {
+  if (logger === undefined) return SILENT;
+  const guarded: Logger = {};
+  for (const level of LEVELS) {
+    if (typeof logger[level] !== "function") continue;
+    guarded[level] = (message, fields) => {
+      try {
+        logger[level]?.(message, fields);
+      } catch {
+        // dropped: see above
+      }
+    };
+  }
+  return Object.freeze(guarded);
+}
+
 /** Latencies over a recent window (milliseconds on the peer's Runtime clock). */
 export interface LatencyStats {
   /** Samples taken since the peer started (the window holds the last 1024 of them). */
@@ -49,7 +74,10 @@ export interface LatencyStats {
 
 /** One session with a remote peer, as `Peer.stats()` reports it. */
 export interface LinkStats {
-  /** A link is attached and frames flow (false: detached, waiting for a resume within grace). */
+  /**
+   * A link is attached and frames flow. False while the session's first handshake runs, and
+   * while it is detached, waiting for a resume within its grace.
+   */
   readonly live: boolean;
   /** Times the session resumed on a new link. */
   readonly resumes: number;

@@ -17,7 +17,7 @@ import { type Dial, Links } from "./links.js";
 import { LoopbackLink } from "./loopback.js";
 import { synthesizeLoss } from "./losses.js";
 import { Mailbox } from "./mailbox.js";
-import { type LinkStats, type Logger, type PeerStats, SILENT } from "./observe.js";
+import { guardLogger, type LinkStats, type Logger, type PeerStats } from "./observe.js";
 import { OwnedNode } from "./owner.js";
 import { Quota, type QuotaLimits } from "./quota.js";
 import { Requests } from "./requests.js";
@@ -137,7 +137,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       throw new CapbusError("E_PROTOCOL", `peer id ${this.id} is not its key's (${options.identity.id})`);
     }
     this.#runtime = runtime;
-    this.#log = options.logger ?? SILENT;
+    this.#log = guardLogger(options.logger);
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
     this.#quota = new Quota(options.quota);
     this.#capabilities = new Capabilities({
