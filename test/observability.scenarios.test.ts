@@ -202,6 +202,27 @@ test("stats and logger: a session detached and resumed on a new link within its 
   await w.close();
 });
 
+test("logger: an owner never reached within the dial timeout is reported unreachable", async () => {
+  const rec = recorder();
+  const w = new SimWorld({ seed: 18, dial: true, unreachable: new Set(["X"]), dialTimeoutMs: 100 });
+  const a = w.addPeer("A", { logger: rec.logger });
+  const x = w.addPeer("X");
+  const url = x.export(x.createNode());
+  const imported = a.import(url).then(
+    () => "imported",
+    (error: { code?: string }) => error.code,
+  );
+  await w.run();
+  assert.equal(await imported, "E_UNREACHABLE");
+  const entry = rec.entries.find((e) => e.message === "peer unreachable");
+  assert.deepEqual(entry, {
+    level: "info",
+    message: "peer unreachable",
+    fields: { remote: "X", code: "E_UNREACHABLE", dialTimeoutMs: 100 },
+  });
+  await w.close();
+});
+
 test("logger: a stage timeout is a warning, counted in stats, then the sender's session closes", async () => {
   const rec = recorder();
   const w = new SimWorld({ seed: 15, latency: { min: 1, max: 1 } });

@@ -160,7 +160,14 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },
-      unreachable: (remote) => this.#lose(remote, "unreachable"),
+      unreachable: (remote) => {
+        this.#log.info?.("peer unreachable", {
+          remote,
+          code: "E_UNREACHABLE",
+          dialTimeoutMs: this.#dialTimeoutMs,
+        });
+        this.#lose(remote, "unreachable");
+      },
     });
     this.#sessionDefaults = options.session ?? {};
     this.#handshake = {
@@ -252,6 +259,14 @@ export class Peer implements AsyncIterable<PeerEvent> {
   /** Events delivered here and not yet read by the application. */
   get queued(): number {
     return this.#mailbox.size;
+  }
+
+  /**
+   * The logger given in PeerOptions.logger, as the peer calls it (levels it lacks are absent;
+   * exceptions dropped): transports and dialers of this peer report through it too.
+   */
+  get logger(): Logger {
+    return this.#log;
   }
 
   /** Peers this peer has a live link to (itself excluded). */
