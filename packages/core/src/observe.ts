@@ -18,8 +18,9 @@ export type LogFn = (message: string, fields?: LogFields) => void;
  * methods of the object given; an exception a level throws is dropped. Calls are synchronous,
  * inside the peer's protocol handling: a slow logger slows the peer.
  *
- * - `debug`: crossed dials (E_CROSSED), links detached waiting for a resume, quota refusals.
- * - `info`: sessions up, resumed, closed cleanly; handshake failures.
+ * - `debug`: crossed dials (E_CROSSED), links detached waiting for a resume, quota refusals,
+ *   failed dials and redials (from the transports, through `Peer.logger`).
+ * - `info`: sessions up, resumed, closed cleanly; handshake failures; unreachable peers.
  * - `warn`: sessions ended by an error code (expired, protocol error, ...), stage timeouts.
  * - `error`: unused by the core today; reserved for a peer that cannot go on.
  */

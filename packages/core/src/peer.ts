@@ -67,9 +67,10 @@ export interface PeerOptions {
    */
   stageTimeoutMs?: number;
   /**
-   * Where lifecycle events are reported: sessions up, resumed, detached, closed (with their
-   * code), handshake failures, crossed dials, stage timeouts, quota refusals. Levels left out
-   * are silent and cost nothing. @default undefined: the peer writes nothing, not even warnings
+   * Where lifecycle events are reported: sessions up, resumed, detached, expired, closed (with
+   * their code), handshake failures, crossed dials, unreachable peers, stage timeouts, quota
+   * refusals (Logger lists the levels). Levels left out are silent and cost nothing.
+   * @default undefined: the peer writes nothing, not even warnings
    */
   logger?: Logger | undefined;
 }
