@@ -104,7 +104,10 @@ export interface PeerStats {
   readonly events: {
     /** Messages this peer sent (a multicast counts once), since it started. */
     readonly sent: number;
-    /** Events delivered here in the order (messages, destroyed and released notifications). */
+    /**
+     * Events delivered here: messages (replies to this peer's requests included), destroyed and
+     * released notifications, and those made up for a lost peer.
+     */
     readonly delivered: number;
     /** This peer's own events (messages, destroys, releases) not decided yet. */
     readonly undecided: number;
