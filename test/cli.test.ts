@@ -64,7 +64,17 @@ function start(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
     }
     return lines[n]!;
   }
-  return { child, done, line };
+  /** Wait until stderr so far satisfies `ok`. */
+  async function errUntil(ok: (stderr: string) => boolean, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ok(stderr)) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        assert.fail(`capbus ${args.join(" ")}: stderr never matched; stderr:\n${stderr}`);
+      await new Promise<void>((resolve) => setTimeout(resolve, 100));
+    }
+    return stderr;
+  }
+  return { child, done, line, errUntil };
 }
 
 function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Done> {
@@ -150,6 +160,30 @@ describe("capbus tail, send and check against each other", { timeout: 120_000 },
     assert.deepEqual((JSON.parse(await tail.line(1)) as { payload: unknown }).payload, { $bytes: "00ff10" });
     tail.child.kill("SIGTERM");
     assert.equal((await tail.done).code, 0);
+  });
+
+  test("tail --verbose logs sessions to stderr; --stats prints Peer.stats() there as JSON lines", async () => {
+    const tail = start(["tail", "--verbose", "--stats", "0.2"]);
+    const here = await tail.line(0);
+    const sent = await run(["send", here, "--json", "1"]);
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.equal((JSON.parse(await tail.line(1)) as { payload: unknown }).payload, 1);
+    const statsLines = (text: string) =>
+      text
+        .split("\n")
+        .filter((l) => l.startsWith('{"stats":'))
+        .map((l) => (JSON.parse(l) as { stats: { events: { delivered: number } } }).stats);
+    // A stats line printed after the message was delivered counts it.
+    await tail.errUntil((text) => statsLines(text).some((st) => st.events.delivered >= 1));
+    tail.child.kill("SIGTERM");
+    const end = await tail.done;
+    assert.equal(end.code, 0, end.stderr);
+    assert.match(end.stderr, /^capbus: info: session up \{"remote":"[^"]+"\}$/m);
+    const last = statsLines(end.stderr).at(-1) as unknown as Record<string, unknown>;
+    for (const key of ["at", "events", "queue", "rounds", "fast", "links"]) assert.ok(key in last, key);
+    // stdout stays the events alone.
+    for (const line of end.stdout.trim().split("\n").slice(1))
+      assert.ok("kind" in (JSON.parse(line) as object), line);
   });
 
   test("a URL with a wrong secret: exit 1; an owner that is gone: exit 3", async () => {

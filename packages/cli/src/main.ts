@@ -6,7 +6,7 @@
  * property), 2 a usage error (unknown option, bad URL, bad JSON), 3 a peer could not be reached.
  */
 import { parseArgs } from "node:util";
-import type { PeerEvent, SendResult } from "@capbus/core";
+import type { LogFields, Logger, PeerEvent, SendResult } from "@capbus/core";
 import type { StartedPeer } from "@capbus/node";
 
 import { EXIT, type Io, UsageError } from "./io.js";
@@ -32,7 +32,11 @@ exit codes:
   2  usage error (unknown command or option, bad URL, bad JSON, bad endpoint)
   3  a peer could not be reached within --timeout`;
 
-const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N]
+const OBSERVE_OPTIONS = `  -s, --stats SECONDS     every SECONDS, print the peer's counters to stderr as one JSON line
+                          {"stats":{...}} (Peer.stats(): queue, rounds, links)
+  -v, --verbose           print the peer's log (sessions, handshakes, timeouts) to stderr`;
+
+const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N] [--stats SECONDS] [--verbose]
 
 Start a peer, create a node and export it. The first line of stdout is the node's capability URL;
 then each event that arrives is printed as one JSON line:
@@ -44,6 +48,7 @@ options:
   -l, --listen ENDPOINT   ws://host:port (port 0 picks one) or unix:/path; repeatable
                           (default ws://127.0.0.1:0)
   -n, --count N           exit 0 after N events
+${OBSERVE_OPTIONS}
   -h, --help              this help
 exit codes: 0 stopped or --count reached, 2 usage error (bad option or endpoint)`;
 
@@ -68,7 +73,7 @@ Read traces (.jsonl files, or directories of them, as written with CAPBUS_TRACE=
 happened-before and check the ordering properties P1-P5. Prints a report of each violation.
 exit codes: 0 every property holds, 1 violations, 2 unreadable or malformed traces`;
 
-const PEER_HELP = `usage: capbus peer [--listen ENDPOINT]... [--unix PATH]
+const PEER_HELP = `usage: capbus peer [--listen ENDPOINT]... [--unix PATH] [--stats SECONDS] [--verbose]
 
 Run a peer that exports nothing: a relay target other peers can link through. Prints one JSON
 line {"peer":"<id>","endpoints":[...]} and runs until SIGINT/SIGTERM.
@@ -76,6 +81,7 @@ line {"peer":"<id>","endpoints":[...]} and runs until SIGINT/SIGTERM.
 options:
   -l, --listen ENDPOINT   ws://host:port or unix:/path; repeatable (default ws://127.0.0.1:0)
   -u, --unix PATH         also listen on a Unix socket at PATH
+${OBSERVE_OPTIONS}
   -h, --help              this help
 exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen (e.g. address in use), 2 usage error`;
 
@@ -134,13 +140,16 @@ async function tail(args: readonly string[], io: Io): Promise<number> {
     options: {
       listen: { type: "string", short: "l", multiple: true },
       count: { type: "string", short: "n" },
+      ...OBSERVE_ARGS,
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) return help(io, TAIL_HELP);
   const count = values.count === undefined ? undefined : positiveInt("--count", values.count);
-  const started = await start(endpoints(values.listen));
+  const observe = observing(values, io);
+  const started = await start(endpoints(values.listen), observe.logger);
+  const stopStats = observe.stats(started);
   const { peer } = started;
   const node = peer.createNode();
   io.out(peer.export(node));
@@ -154,6 +163,7 @@ async function tail(args: readonly string[], io: Io): Promise<number> {
       seen++;
     }
   } finally {
+    stopStats();
     await started.close();
   }
   return EXIT.OK;
@@ -212,6 +222,7 @@ async function peer(args: readonly string[], io: Io): Promise<number> {
     options: {
       listen: { type: "string", short: "l", multiple: true },
       unix: { type: "string", short: "u" },
+      ...OBSERVE_ARGS,
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -219,9 +230,12 @@ async function peer(args: readonly string[], io: Io): Promise<number> {
   if (values.help) return help(io, PEER_HELP);
   const listen = [...(values.listen ?? (values.unix ? [] : ["ws://127.0.0.1:0"]))];
   if (values.unix !== undefined) listen.push(`unix:${values.unix}`);
-  const started = await start(endpoints(listen));
+  const observe = observing(values, io);
+  const started = await start(endpoints(listen), observe.logger);
+  const stopStats = observe.stats(started);
   io.out(toJson({ peer: started.peer.id, endpoints: started.endpoints }));
   await new Promise<void>((resolve) => onStop(io.stop, resolve));
+  stopStats();
   await started.close();
   return EXIT.OK;
 }
@@ -250,10 +264,38 @@ function onStop(signal: AbortSignal, then: () => void): void {
   else signal.addEventListener("abort", then, { once: true });
 }
 
-async function start(listen: readonly string[]): Promise<StartedPeer> {
+/** `--stats SECONDS` and `--verbose`, shared by `tail` and `peer`. */
+const OBSERVE_ARGS = {
+  stats: { type: "string", short: "s" },
+  verbose: { type: "boolean", short: "v" },
+} as const;
+
+/** The logger `--verbose` asks for, and the periodic stats line `--stats` asks for. */
+function observing(
+  values: { stats?: string | undefined; verbose?: boolean | undefined },
+  io: Io,
+): { logger: Logger | undefined; stats: (started: StartedPeer) => () => void } {
+  const seconds = values.stats === undefined ? undefined : positiveNumber("--stats", values.stats);
+  const line =
+    (level: string) =>
+    (message: string, fields?: LogFields): void =>
+      io.err(`capbus: ${level}: ${message}${fields ? ` ${toJson(fields)}` : ""}`);
+  const logger = values.verbose
+    ? { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") }
+    : undefined;
+  const stats = (started: StartedPeer) => {
+    if (seconds === undefined) return () => undefined;
+    const timer = setInterval(() => io.err(toJson({ stats: started.peer.stats() })), seconds * 1000);
+    timer.unref(); // the command ends on its own terms, never held open by the stats line
+    return () => clearInterval(timer);
+  };
+  return { logger, stats };
+}
+
+async function start(listen: readonly string[], logger?: Logger): Promise<StartedPeer> {
   const { startPeer } = await import("@capbus/node");
   try {
-    return await startPeer({ listen });
+    return await startPeer(logger ? { listen, logger } : { listen });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new Error(`cannot listen on ${listen.join(", ")}: address in use`);
@@ -286,6 +328,13 @@ function positiveInt(name: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n <= 0)
     throw new UsageError(`${name} must be a positive integer (got '${text}')`);
+  return n;
+}
+
+function positiveNumber(name: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${name} must be a positive number (got '${text}')`);
   return n;
 }
 

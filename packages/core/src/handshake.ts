@@ -10,6 +10,7 @@ import { type AuthFrame, type Frame, FrameCodec, type HelloFrame, WIRE_VERSION }
 import { CapbusError } from "./errors.js";
 import { type Identity, peerIdFromKey, verifySignature } from "./identity.js";
 import type { Link, LinkClosedInfo, LinkHandler } from "./link.js";
+import type { Logger } from "./observe.js";
 import type { LinkSession, ResolvedSessionOptions } from "./session.js";
 import { SessionErrorCode } from "./session-errors.js";
 
@@ -24,6 +25,8 @@ export interface HandshakeContext {
   create(remote: string, options: ResolvedSessionOptions): LinkSession;
   /** This peer's handshakes under way. */
   readonly running: RunningHandshakes;
+  /** Where handshake failures are reported (PeerOptions.logger). */
+  readonly log: Logger;
 }
 
 /** Handshakes under way by the remote peer they are with: what settles crossed dials. */
@@ -73,6 +76,7 @@ export function connectLink(
     // A dial that started while the remote's own link was already being handshaken (its hello
     // is in): that link goes on, this one is redundant.
     if (ctx.running.has(remote)) {
+      ctx.log.debug?.("dial dropped: crossed", { remote, code: SessionErrorCode.E_CROSSED });
       link.close(SessionErrorCode.E_CROSSED, `a link with ${remote} is already being set up`);
       return;
     }
@@ -151,6 +155,7 @@ class Handshake implements LinkHandler {
       this.#settle();
       // The remote's own dial goes on (§3.4): until it arrives, this link's loss is no break.
       if (frame.code === SessionErrorCode.E_CROSSED && this.#dialled) this.#crossed = true;
+      this.#logFailure("handshake refused by the remote", frame.code, frame.reason);
       this.#link.close(frame.code, frame.reason);
       return;
     }
@@ -349,8 +354,16 @@ class Handshake implements LinkHandler {
     for (const bytes of this.#pending.splice(0)) session.receive(this.#link, bytes);
   }
 
+  #logFailure(message: string, code: string, reason: string): void {
+    const log = this.#ctx.log;
+    // A crossing is routine (both peers dialled at once), not a failure worth an info line.
+    if (code === SessionErrorCode.E_CROSSED) log.debug?.(message, { remote: this.#remote, code, reason });
+    else log.info?.(message, { remote: this.#remote, code, reason });
+  }
+
   #fail(code: string, reason: string): void {
     if (this.#failed || this.#session) return;
+    this.#logFailure("handshake failed", code, reason);
     this.#failed = true;
     this.#settle();
     this.#cancelTimer?.();

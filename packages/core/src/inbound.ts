@@ -77,8 +77,12 @@ export interface InboundContext {
   /** How long an entry may stay staged before its sender counts as stuck (trap 3). */
   readonly stageTimeoutMs: number;
   setTimer(ms: number, fn: () => void): () => void;
+  /** The Runtime clock (ms): when entries were staged, for the oldest staged entry's age. */
+  now(): number;
   /** A sender held an entry staged too long: end its session as if it had crashed. */
   expire(sender: string): void;
+  /** An event of `from` was refused with E_QUOTA (stats and logging). */
+  overQuota(from: string, event: number): void;
 }
 
 /** The reply a stage, notice, unicast, destroy or release gets. */
@@ -93,6 +97,11 @@ export class Inbound {
   readonly #queue = new IncomingQueue<Incoming>();
   /** Staged entries' timeouts (spec/guarantees.md, trap 3): cancelled on commit or removal. */
   readonly #timeouts = new Map<QueueEntry<Incoming>, () => void>();
+  /**
+   * Staged entries and when they were staged. A Map keeps insertion order and the clock only
+   * grows, so the first one is the oldest: its age is read without a scan.
+   */
+  readonly #stagedAt = new Map<QueueEntry<Incoming>, number>();
   /** Event numbers delivered lately, per sender, so a replay is caught after delivery too. */
   readonly #recent = new Map<string, Recent>();
   readonly #held = new HeldFrames();
@@ -107,6 +116,17 @@ export class Inbound {
   /** Entries staged or committed here and not yet delivered. */
   get size(): number {
     return this.#queue.size;
+  }
+
+  /** Entries staged here and not yet committed or dropped. */
+  get staged(): number {
+    return this.#stagedAt.size;
+  }
+
+  /** How long the oldest staged entry has been staged (ms); 0 when none is. */
+  oldestStagedMs(now: number): number {
+    for (const at of this.#stagedAt.values()) return now - at;
+    return 0;
   }
 
   /** Does an event from `sender` wait in the queue (staged, or committed behind another)? */
@@ -128,13 +148,9 @@ export class Inbound {
       return;
     this.#assertNew(from, frame.event);
     const fresh = frame.handles.filter((ref) => !this.#ctx.handle(nodeName(ref.owner, ref.node))).length;
-    if (fresh > 0 && !this.#ctx.roomForHandles(fresh)) {
-      return reply({ type: "reject", event: frame.event, code: "E_QUOTA" });
-    }
+    if (fresh > 0 && !this.#ctx.roomForHandles(fresh)) return this.#overQuota(from, frame.event, reply);
     const charge = from === id || frame.nodes.every((n) => this.#destroyed(n)) ? 0 : size;
-    if (charge > 0 && !this.#ctx.quota.charge(from, charge)) {
-      return reply({ type: "reject", event: frame.event, code: "E_QUOTA" });
-    }
+    if (charge > 0 && !this.#ctx.quota.charge(from, charge)) return this.#overQuota(from, frame.event, reply);
     for (const ref of frame.handles) if (ref.owner !== id && ref.owner !== from) this.#ctx.reach(ref.owner);
     // The sender counted its own nodes' references itself when it staged at its own queue.
     const dead = this.#countTransfer(from, from === id ? [] : carried, frame.receivers);
@@ -181,9 +197,7 @@ export class Inbound {
     if (this.#destroyed(frame.node))
       return reply({ type: "reject", event: frame.event, code: "E_DESTROYED" });
     const charge = from === this.#ctx.id ? 0 : size;
-    if (charge > 0 && !this.#ctx.quota.charge(from, charge)) {
-      return reply({ type: "reject", event: frame.event, code: "E_QUOTA" });
-    }
+    if (charge > 0 && !this.#ctx.quota.charge(from, charge)) return this.#overQuota(from, frame.event, reply);
     const data: Incoming = {
       kind: "message",
       nodes: [frame.node],
@@ -357,8 +371,14 @@ export class Inbound {
     return tomb !== undefined && compareTimestamps(tomb, ts) < 0;
   }
 
+  #overQuota(from: string, event: number, reply: Reply): void {
+    this.#ctx.overQuota(from, event);
+    reply({ type: "reject", event, code: "E_QUOTA" });
+  }
+
   #stage(from: string, seq: number, proposal: number, data: Incoming): void {
     const entry = this.#queue.insert(from, seq, proposal, false, data);
+    this.#stagedAt.set(entry, this.#ctx.now());
     // This peer's own events are never stuck: it decides them itself (under the causality rule).
     if (from === this.#ctx.id) return;
     const { stageTimeoutMs, setTimer } = this.#ctx;
@@ -404,6 +424,7 @@ export class Inbound {
   }
 
   #settled(entry: QueueEntry<Incoming>): void {
+    this.#stagedAt.delete(entry);
     this.#timeouts.get(entry)?.();
     this.#timeouts.delete(entry);
   }

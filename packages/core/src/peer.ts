@@ -17,6 +17,7 @@ import { type Dial, Links } from "./links.js";
 import { LoopbackLink } from "./loopback.js";
 import { synthesizeLoss } from "./losses.js";
 import { Mailbox } from "./mailbox.js";
+import { guardLogger, type LinkStats, type Logger, type PeerStats } from "./observe.js";
 import { OwnedNode } from "./owner.js";
 import { Quota, type QuotaLimits } from "./quota.js";
 import { Requests } from "./requests.js";
@@ -65,6 +66,13 @@ export interface PeerOptions {
    * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md). @default 10000
    */
   stageTimeoutMs?: number;
+  /**
+   * Where lifecycle events are reported: sessions up, resumed, detached, expired, closed (with
+   * their code), handshake failures, crossed dials, unreachable peers, stage timeouts, quota
+   * refusals (Logger lists the levels). Levels left out are silent and cost nothing.
+   * @default undefined: the peer writes nothing, not even warnings
+   */
+  logger?: Logger | undefined;
 }
 
 /** Options of one send. */
@@ -114,6 +122,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
   #nodeSeq = 0;
   #state: "open" | "closing" | "closed" = "open";
   #idle: Array<() => void> = [];
+  readonly #log: Logger;
+  /** Counters for stats(): integer increments only. */
+  #delivered = 0;
+  #quotaRefusals = 0;
+  #stageTimeouts = 0;
   readonly #host: HandleHost = {
     released: (handle, count) => this.#sender.release(handle.owner, handle.nodeId, count, this.id),
   };
@@ -125,6 +138,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       throw new CapbusError("E_PROTOCOL", `peer id ${this.id} is not its key's (${options.identity.id})`);
     }
     this.#runtime = runtime;
+    this.#log = guardLogger(options.logger);
     this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
     this.#quota = new Quota(options.quota);
     this.#capabilities = new Capabilities({
@@ -147,7 +161,14 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },
-      unreachable: (remote) => this.#lose(remote, "unreachable"),
+      unreachable: (remote) => {
+        this.#log.info?.("peer unreachable", {
+          remote,
+          code: "E_UNREACHABLE",
+          dialTimeoutMs: this.#dialTimeoutMs,
+        });
+        this.#lose(remote, "unreachable");
+      },
     });
     this.#sessionDefaults = options.session ?? {};
     this.#handshake = {
@@ -160,6 +181,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return session;
       },
       running: new RunningHandshakes(),
+      log: this.#log,
     };
     this.#sink = options.trace;
     this.#sender = new Sender({
@@ -203,9 +225,21 @@ export class Peer implements AsyncIterable<PeerEvent> {
       roomForHandles: (count) => this.#handles.size + count <= this.#maxHandles,
       stageTimeoutMs: options.stageTimeoutMs ?? 10_000,
       setTimer: (ms, fn) => runtime.setTimer(ms, fn),
-      expire: (sender) =>
-        this.#links.get(sender)?.close("E_STAGE_TIMEOUT", `an event of ${sender} stayed staged too long`),
+      now: () => runtime.now(),
+      expire: (sender) => {
+        this.#stageTimeouts++;
+        this.#log.warn?.("stage timeout: closing the sender's session", {
+          remote: sender,
+          code: "E_STAGE_TIMEOUT",
+        });
+        this.#links.get(sender)?.close("E_STAGE_TIMEOUT", `an event of ${sender} stayed staged too long`);
+      },
+      overQuota: (from, event) => {
+        this.#quotaRefusals++;
+        this.#log.debug?.("event refused: over quota", { remote: from, event, code: "E_QUOTA" });
+      },
       deliver: (event, charge) => {
+        this.#delivered++;
         const forApp = this.#requests.intercept(event);
         // A reply taken by its request is read now; a decorated request carries the charge on.
         // The charged sender is always the message's own, event.ts.peer.
@@ -228,9 +262,55 @@ export class Peer implements AsyncIterable<PeerEvent> {
     return this.#mailbox.size;
   }
 
+  /**
+   * The logger given in PeerOptions.logger, as the peer calls it (levels it lacks are absent;
+   * exceptions dropped): transports and dialers of this peer report through it too.
+   */
+  get logger(): Logger {
+    return this.#log;
+  }
+
   /** Peers this peer has a live link to (itself excluded). */
   get linkedPeers(): string[] {
     return this.#links.remotes();
+  }
+
+  /**
+   * A snapshot of this peer's counters (PeerStats): events sent and delivered, queue depth and
+   * the oldest staged entry's age, round latencies over the last 1024 rounds, and per linked
+   * peer its frames, bytes, resumes and unacknowledged bytes. Cheap enough to poll every second.
+   */
+  stats(): PeerStats {
+    const now = this.#runtime.now();
+    const links: Record<string, LinkStats> = {};
+    for (const session of this.#links.all()) {
+      if (session.remote === undefined || session.remote === this.id) continue;
+      links[session.remote] = {
+        live: session.live,
+        resumes: session.resumes,
+        framesOut: session.framesOut,
+        bytesOut: session.bytesOut,
+        framesIn: session.framesIn,
+        bytesIn: session.bytesIn,
+        duplicates: session.duplicates,
+        unackedBytes: session.unackedBytes,
+      };
+    }
+    return {
+      at: now,
+      events: { sent: this.#sender.sent, delivered: this.#delivered, undecided: this.#sender.undecided },
+      queue: {
+        depth: this.#inbound.size,
+        staged: this.#inbound.staged,
+        oldestStagedMs: this.#inbound.oldestStagedMs(now),
+        unread: this.#mailbox.size,
+      },
+      rounds: this.#sender.rounds.snapshot(),
+      fast: this.#sender.fast.snapshot(),
+      quotaRefusals: this.#quotaRefusals,
+      stageTimeouts: this.#stageTimeouts,
+      links,
+    };
   }
 
   /** Is the session with `remote` running over a link now (false while detached or absent)? */
@@ -434,6 +514,16 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #handler: SessionHandler = {
     frame: (session, frame, size) => this.#onFrame(session, frame, size),
     closed: (session, info) => this.#onClosed(session, info),
+    attached: (session, resumed) => {
+      if (session.remote !== this.id)
+        this.#log.info?.(resumed ? "session resumed" : "session up", { remote: session.remote });
+    },
+    detached: (session, info) =>
+      this.#log.debug?.("session detached, waiting for a resume", {
+        remote: session.remote,
+        code: info.code,
+        graceMs: session.options.graceMs,
+      }),
   };
 
   #onFrame(session: LinkSession, frame: Frame, size: number): void {
@@ -497,7 +587,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
         handles: this.#handles.values(),
         nodes: this.#nodes.values(),
         trace: (record) => this.#trace(record),
-        deliver: (event) => this.#mailbox.push(event),
+        deliver: (event) => {
+          this.#delivered++;
+          this.#mailbox.push(event);
+        },
       },
       remote,
       reason,
@@ -516,6 +609,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   #onClosed(session: LinkSession, info: LinkClosedInfo): void {
     const remote = session.remote;
+    if (remote !== this.id) {
+      const fields = { remote, code: info.code, reason: info.reason, byRemote: info.byRemote };
+      if (info.code === "OK") this.#log.info?.("session closed", fields);
+      else this.#log.warn?.(info.code === "E_SESSION_EXPIRED" ? "session expired" : "session closed", fields);
+    }
     if (!this.#links.remove(session) || remote === undefined) return;
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);

@@ -9,6 +9,7 @@ import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, SendResult } from "./events.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
 import type { Links } from "./links.js";
+import { LatencyWindow } from "./observe.js";
 import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outbox.js";
 import type { OwnedNode } from "./owner.js";
 import type { SendOptions } from "./peer.js";
@@ -48,6 +49,8 @@ interface Pending {
   /** A destroy or release: what its decision does (a message's is #commitMessage). */
   readonly decided?: (event: OutEvent) => void;
   readonly dropped: (error: CapbusError) => void;
+  /** When it was created (Runtime clock): its decision records the round's latency. */
+  readonly at: number;
   /**
    * A message: its destinations in call order and its caller's promise, kept as fields rather
    * than closures made per send (closures showed in stream profiles).
@@ -71,6 +74,11 @@ export class Sender {
   /** Destroys waiting, before their pick start, for holders' links: when they give up waiting. */
   readonly #holderWait = new Map<OutEvent, number>();
   #eventSeq = 0;
+  /** Messages sent (stats). */
+  sent = 0;
+  /** Send-to-decided times of staged rounds, and send-to-accept times of fast-path events (stats). */
+  readonly rounds = new LatencyWindow();
+  readonly fast = new LatencyWindow();
 
   constructor(ctx: SenderContext) {
     this.#ctx = ctx;
@@ -172,7 +180,8 @@ export class Sender {
     }
 
     const fast = order.length === 1 && carried.length === 0;
-    const { event, id } = this.#newEvent("message", fast, destinations);
+    const { event, id, at } = this.#newEvent("message", fast, destinations);
+    this.sent++;
     if (this.#ctx.tracing) {
       this.#ctx.trace({
         peer: this.#ctx.id,
@@ -192,6 +201,7 @@ export class Sender {
       this.#pending.set(event.seq, {
         event,
         id,
+        at,
         ...(fast ? { fast: { type: "unicast", node: target.node, payload } as const } : {}),
         carried,
         ownCounted,
@@ -286,13 +296,14 @@ export class Sender {
     const destinations = new Map<string, OutDestination>([
       [this.#ctx.id, participant(this.#ctx.id, "deliver", ids)],
     ]);
-    const { event, id } = this.#newEvent("destroy", false, destinations);
+    const { event, id, at } = this.#newEvent("destroy", false, destinations);
     this.#ctx.trace({ peer: this.#ctx.id, op: "destroy", event: id, nodes: owned.map((o) => o.node.name) });
     this.#stageDestroy(event, ids, this.#holdersOf(owned));
     return new Promise<Timestamp>((resolve, reject) => {
       this.#pending.set(event.seq, {
         event,
         id,
+        at,
         carried: [],
         ownCounted: [],
         decided: (e) => resolve(this.#commitDestroy(e, owned)),
@@ -382,7 +393,7 @@ export class Sender {
   ): void {
     if (this.#ctx.closed() || !this.#ctx.links.has(owner)) return;
     const destinations = new Map([[owner, participant(owner, "deliver", [node])]]);
-    const { event, id } = this.#newEvent("release", true, destinations);
+    const { event, id, at } = this.#newEvent("release", true, destinations);
     this.#ctx.trace({
       peer: this.#ctx.id,
       op: "release",
@@ -393,6 +404,7 @@ export class Sender {
     this.#pending.set(event.seq, {
       event,
       id,
+      at,
       fast: { type: "release", node, count, holder },
       carried: [],
       ownCounted: [],
@@ -404,7 +416,7 @@ export class Sender {
   #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>) {
     const seq = ++this.#eventSeq;
     const event: OutEvent = { seq, kind, fast, destinations, sent: !fast, decided: false, final: undefined };
-    return { event, id: `${this.#ctx.id}:${seq}` };
+    return { event, id: `${this.#ctx.id}:${seq}`, at: this.#ctx.runtime.now() };
   }
 
   #sendFast(event: OutEvent): void {
@@ -428,6 +440,8 @@ export class Sender {
     if (!pending) return;
     this.#pending.delete(event.seq);
     unlisten(pending);
+    if (event.final !== undefined)
+      (event.fast ? this.fast : this.rounds).add(this.#ctx.runtime.now() - pending.at);
     if (pending.order && pending.resolve) {
       pending.resolve(
         this.#commitMessage(event, pending.id, pending.order, pending.carried, pending.ownCounted),

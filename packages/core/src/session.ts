@@ -19,6 +19,10 @@ export interface SessionHandler {
   frame(session: LinkSession, frame: Frame, size: number): void;
   /** The session is over (closed by either end, expired, or its link broke with no grace). Once. */
   closed(session: LinkSession, info: LinkClosedInfo): void;
+  /** A handshake attached a link: the session's first (`resumed` false) or a resume. */
+  attached?(session: LinkSession, resumed: boolean): void;
+  /** The session's link broke and it waits, within its grace, for a resume. */
+  detached?(session: LinkSession, info: LinkClosedInfo): void;
 }
 
 /** Timeouts and bounds of a session; every field has a default (spec/transports.md §6). */
@@ -90,6 +94,13 @@ export class LinkSession {
   #closed = false;
   /** Duplicates dropped after resumes (for tests and stats). */
   duplicates = 0;
+  /** Times the session resumed on a new link (stats). */
+  resumes = 0;
+  /** Frames and bytes written to and read from this session's links, after the handshake (stats). */
+  framesOut = 0;
+  bytesOut = 0;
+  framesIn = 0;
+  bytesIn = 0;
 
   constructor(handler: SessionHandler, options: ResolvedSessionOptions, remote?: string) {
     this.#handler = handler;
@@ -120,7 +131,8 @@ export class LinkSession {
   send(body: FrameBody): void {
     if (this.#closed) return;
     if (body.type === "ack" || body.type === "close") {
-      this.#link?.send(this.#codec.encodeOwn({ ...body, seq: 0, ack: this.#recvSeq } as Frame));
+      const link = this.#link;
+      if (link) this.#write(link, this.#codec.encodeOwn({ ...body, seq: 0, ack: this.#recvSeq } as Frame));
       return;
     }
     // Encode before taking the number, so a refused frame leaves no gap in the sequence.
@@ -130,7 +142,7 @@ export class LinkSession {
     this.#unacked.push({ seq, bytes });
     this.#unackedBytes += bytes.byteLength;
     if (this.#link) {
-      this.#link.send(bytes);
+      this.#write(this.#link, bytes);
       this.#acked(); // the frame carries the ack
     }
     if (this.#unackedBytes > this.options.maxUnackedBytes && this.#unacked.length - this.#head > 1) {
@@ -186,16 +198,20 @@ export class LinkSession {
     if (this.#pendingLink === link) this.#pendingLink = undefined;
     if (old && old !== link) old.close(SessionErrorCode.E_REPLACED, "the session resumed on a newer link");
     this.#release(remoteAck);
+    if (!first) this.resumes++;
+    this.#handler.attached?.(this, !first);
     // The hello reaches the peer once per session: resumes are invisible to it.
     if (first) this.#deliver({ ...hello, seq: 0 }, 0);
     for (let i = this.#head; i < this.#unacked.length && this.#link === link; i++) {
-      link.send(this.#unacked[i]!.bytes);
+      this.#write(link, this.#unacked[i]!.bytes);
     }
   }
 
   /** One frame from the remote on `link` (a link a handshake attached). */
   receive(link: Link, bytes: Uint8Array): void {
     if (this.#closed || link !== this.#link) return;
+    this.framesIn++;
+    this.bytesIn += bytes.byteLength;
     const decoded = this.#codec.decodeFrame(bytes);
     if (!decoded.ok) return this.close(decoded.error.code, decoded.error.message);
     const frame = decoded.frame;
@@ -233,6 +249,7 @@ export class LinkSession {
     if (this.#link || this.#pendingLink) return;
     if (this.options.graceMs <= 0) return this.#end(info);
     if (this.#cancelGrace) return;
+    this.#handler.detached?.(this, info);
     this.#cancelGrace = this.options.runtime.setTimer(this.options.graceMs, () => {
       this.#cancelGrace = undefined;
       if (!this.#link) this.expire(`no resume within ${this.options.graceMs} ms (${info.code})`);
@@ -240,6 +257,12 @@ export class LinkSession {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  #write(link: Link, bytes: Uint8Array): void {
+    this.framesOut++;
+    this.bytesOut += bytes.byteLength;
+    link.send(bytes);
+  }
 
   #deliver(frame: Frame, size: number): void {
     try {

@@ -67,7 +67,14 @@ export async function startPeer(options: StartOptions = {}): Promise<StartedPeer
       if (dialer) {
         dialers.push(dialer);
         // A failed first dial is reported by the peer's dial timeout as unreachable.
-        dialer.ready.catch(() => dialer.stop());
+        dialer.ready.catch((error: unknown) => {
+          peer.logger.debug?.("dial failed", {
+            remote,
+            urls,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          dialer.stop();
+        });
       }
     },
   });

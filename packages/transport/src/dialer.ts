@@ -102,8 +102,13 @@ export class Dialer {
       try {
         link = await this.#open();
         this.#attach(link);
-      } catch {
+      } catch (error) {
         delay = Math.min(delay * 2, this.#options.maxRetryMs ?? 2000);
+        this.#peer.logger.debug?.("redial failed", {
+          remote: this.#remote,
+          error: error instanceof Error ? error.message : String(error),
+          retryMs: delay,
+        });
       }
     }
   }
