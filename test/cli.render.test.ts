@@ -4,24 +4,20 @@
  * JSON Lines file per peer as CAPBUS_TRACE would.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { main } from "@capbus/cli";
 import { traceFileName } from "@capbus/trace/node";
+import { killAll, runCapbus } from "./support/cli-process.js";
 import { runWorkload } from "./support/workload.js";
 
-const BIN = join(import.meta.dirname, "..", "packages", "cli", "bin", "capbus.mjs");
 const scratch = mkdtempSync(join(tmpdir(), "capbus-render-"));
-after(() => rmSync(scratch, { recursive: true, force: true }));
-
-interface Done {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+after(() => {
+  killAll();
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 /** The command in this process, its output collected. */
 async function capbus(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
@@ -37,19 +33,6 @@ async function capbus(args: readonly string[]): Promise<{ code: number; out: str
     stop: new AbortController().signal,
   };
   return { code: await main(args, io), out, err };
-}
-
-function run(args: readonly string[]): Promise<Done> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
 const count = (text: string, needle: string): number => text.split(needle).length - 1;
@@ -73,7 +56,7 @@ describe("capbus trace render", { timeout: 120_000 }, () => {
 
   test("HTML: one lane per peer, one arrow per delivery, a summary on stdout", async () => {
     const out = join(scratch, "order.html");
-    const r = await run(["trace", "render", traces, "-o", out]);
+    const r = await runCapbus(["trace", "render", traces, "-o", out]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(
       r.stdout,
@@ -89,14 +72,14 @@ describe("capbus trace render", { timeout: 120_000 }, () => {
 
   test("SVG: the same picture, static; --format and --title; -o - writes to stdout", async () => {
     const out = join(scratch, "order.svg");
-    const r = await run(["trace", "render", traces, "-o", out, "--title", "seed 11"]);
+    const r = await runCapbus(["trace", "render", traces, "-o", out, "--title", "seed 11"]);
     assert.equal(r.code, 0, r.stderr);
     const svg = readFileSync(out, "utf8");
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     assert.doesNotMatch(svg, /<script/);
     assert.equal(count(svg, '<path class="arrow'), deliveries);
     assert.match(svg, />seed 11</);
-    const piped = await run(["trace", "render", traces, "-o", "-", "--format", "svg"]);
+    const piped = await runCapbus(["trace", "render", traces, "-o", "-", "--format", "svg"]);
     assert.equal(piped.code, 0, piped.stderr);
     assert.match(piped.stdout, /^<svg xmlns=/);
     assert.equal(count(piped.stdout, '<path class="arrow'), deliveries);
@@ -105,7 +88,7 @@ describe("capbus trace render", { timeout: 120_000 }, () => {
   test("bad input from the real command: a clear message and exit 2", async () => {
     const junk = join(scratch, "junk.jsonl");
     writeFileSync(junk, '{"peer":"A","op":"start"}\n{not json\n');
-    const malformed = await run(["trace", "render", junk, "-o", join(scratch, "x.html")]);
+    const malformed = await runCapbus(["trace", "render", junk, "-o", join(scratch, "x.html")]);
     assert.equal(malformed.code, 2);
     assert.match(malformed.stderr, /E_TRACE_FORMAT: .*junk\.jsonl:2: not JSON/);
   });

@@ -3,125 +3,60 @@
  * processes on loopback. Every process started here is ended before its test finishes.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, describe, test } from "node:test";
+import { killAll, runCapbus, startCapbus } from "./support/cli-process.js";
 
-const BIN = join(import.meta.dirname, "..", "packages", "cli", "bin", "capbus.mjs");
-const running = new Set<ChildProcess>();
 const scratch = mkdtempSync(join(tmpdir(), "capbus-cli-"));
 
 after(() => {
-  for (const child of running) child.kill("SIGKILL");
+  killAll();
   rmSync(scratch, { recursive: true, force: true });
 });
 
-interface Done {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** A running command: its stdout lines as they come, and its end. */
-function start(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  let stdout = "";
-  let stderr = "";
-  const lines: string[] = [];
-  const waiters: Array<() => void> = [];
-  createInterface({ input: child.stdout! }).on("line", (line) => {
-    stdout += `${line}\n`;
-    lines.push(line);
-    for (const wake of waiters.splice(0)) wake();
-  });
-  child.stderr!.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const done = new Promise<Done>((resolve) =>
-    child.on("close", (code) => {
-      running.delete(child);
-      for (const wake of waiters.splice(0)) wake();
-      resolve({ code, stdout, stderr });
-    }),
-  );
-  /** Wait for the n-th stdout line (0-based). */
-  async function line(n: number, timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (lines.length <= n) {
-      if (child.exitCode !== null || Date.now() > deadline)
-        assert.fail(`no line ${n} from capbus ${args.join(" ")}; stdout:\n${stdout}\nstderr:\n${stderr}`);
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
-    return lines[n]!;
-  }
-  /** Wait until stderr so far satisfies `ok`. */
-  async function errUntil(ok: (stderr: string) => boolean, timeoutMs = 20_000): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (!ok(stderr)) {
-      if (child.exitCode !== null || Date.now() > deadline)
-        assert.fail(`capbus ${args.join(" ")}: stderr never matched; stderr:\n${stderr}`);
-      await new Promise<void>((resolve) => setTimeout(resolve, 100));
-    }
-    return stderr;
-  }
-  return { child, done, line, errUntil };
-}
-
-function run(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Done> {
-  return start(args, env).done;
-}
-
 describe("capbus --help and usage errors", () => {
   test("--help on every command exits 0", async () => {
-    const top = await run(["--help"]);
+    const top = await runCapbus(["--help"]);
     assert.equal(top.code, 0);
     assert.match(top.stdout, /usage: capbus <command>/);
     for (const command of ["tail", "send", "check", "peer", "trace"]) {
-      const r = await run([command, "--help"]);
+      const r = await runCapbus([command, "--help"]);
       assert.equal(r.code, 0, `${command} --help: ${r.stderr}`);
       assert.match(r.stdout, new RegExp(`usage: capbus ${command}`));
     }
   });
 
   test("no command, an unknown command or option: exit 2 with a pointer to --help", async () => {
-    assert.equal((await run([])).code, 2);
-    const unknown = await run(["frobnicate"]);
+    assert.equal((await runCapbus([])).code, 2);
+    const unknown = await runCapbus(["frobnicate"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
-    const option = await run(["tail", "--bogus"]);
+    const option = await runCapbus(["tail", "--bogus"]);
     assert.equal(option.code, 2);
     assert.match(option.stderr, /--bogus[\s\S]*capbus tail --help/);
   });
 
   test("bad URLs, payloads and endpoints name the problem, exit 2", async () => {
-    const scheme = await run(["send", "http://127.0.0.1:1/p/AAAAAAAAAAAAAAAAAAAAAA", "--json", "1"]);
+    const scheme = await runCapbus(["send", "http://127.0.0.1:1/p/AAAAAAAAAAAAAAAAAAAAAA", "--json", "1"]);
     assert.equal(scheme.code, 2);
     assert.match(scheme.stderr, /scheme 'http:' is not one of capbus:\/\//);
-    const short = await run(["send", "capbus://127.0.0.1:1/p/abc", "--json", "1"]);
+    const short = await runCapbus(["send", "capbus://127.0.0.1:1/p/abc", "--json", "1"]);
     assert.equal(short.code, 2);
     assert.match(short.stderr, /secret must be 22 or more/);
-    const missing = await run(["send", "--json", "1"]);
+    const missing = await runCapbus(["send", "--json", "1"]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /missing the capability URL/);
-    const json = await run(["send", "capbus://127.0.0.1:1/p/AAAAAAAAAAAAAAAAAAAAAA", "--json", "{bad"]);
+    const json = await runCapbus(["send", "capbus://127.0.0.1:1/p/AAAAAAAAAAAAAAAAAAAAAA", "--json", "{bad"]);
     assert.equal(json.code, 2);
     assert.match(json.stderr, /--json is not valid JSON/);
-    const hex = await run(["send", "capbus://127.0.0.1:1/p/AAAAAAAAAAAAAAAAAAAAAA", "--bytes", "abc"]);
+    const hex = await runCapbus(["send", "capbus://127.0.0.1:1/p/AAAAAAAAAAAAAAAAAAAAAA", "--bytes", "abc"]);
     assert.equal(hex.code, 2);
-    const listen = await run(["peer", "--listen", "http://127.0.0.1:0"]);
+    const listen = await runCapbus(["peer", "--listen", "http://127.0.0.1:0"]);
     assert.equal(listen.code, 2);
     assert.match(listen.stderr, /bad endpoint 'http:\/\/127.0.0.1:0'/);
-    const check = await run(["check"]);
+    const check = await runCapbus(["check"]);
     assert.equal(check.code, 2);
   });
 });
@@ -131,11 +66,11 @@ describe("capbus tail, send and check against each other", { timeout: 120_000 },
   let url = "";
 
   test("tail prints its URL, then each event as one JSON line; send prints the result", async () => {
-    const tail = start(["tail", "--count", "2"], { CAPBUS_TRACE: traces });
+    const tail = startCapbus(["tail", "--count", "2"], { CAPBUS_TRACE: traces });
     url = await tail.line(0);
     assert.match(url, /^capbus:\/\/127\.0\.0\.1:\d+\/[^/]+\/[A-Za-z0-9_-]{22}$/);
 
-    const sent = await run(["send", url, "--json", '{"hello":"world"}'], { CAPBUS_TRACE: traces });
+    const sent = await runCapbus(["send", url, "--json", '{"hello":"world"}'], { CAPBUS_TRACE: traces });
     assert.equal(sent.code, 0, sent.stderr);
     const result = JSON.parse(sent.stdout) as { ok: boolean; destinations: Array<{ committed: boolean }> };
     assert.equal(result.ok, true);
@@ -153,9 +88,9 @@ describe("capbus tail, send and check against each other", { timeout: 120_000 },
   });
 
   test("send --bytes arrives as {$bytes: hex}; tail stops on SIGTERM with exit 0", async () => {
-    const tail = start(["tail"]);
+    const tail = startCapbus(["tail"]);
     const here = await tail.line(0);
-    const sent = await run(["send", here, "--bytes", "00ff10"]);
+    const sent = await runCapbus(["send", here, "--bytes", "00ff10"]);
     assert.equal(sent.code, 0, sent.stderr);
     assert.deepEqual((JSON.parse(await tail.line(1)) as { payload: unknown }).payload, { $bytes: "00ff10" });
     tail.child.kill("SIGTERM");
@@ -163,9 +98,9 @@ describe("capbus tail, send and check against each other", { timeout: 120_000 },
   });
 
   test("tail --verbose logs sessions to stderr; --stats prints Peer.stats() there as JSON lines", async () => {
-    const tail = start(["tail", "--verbose", "--stats", "0.2"]);
+    const tail = startCapbus(["tail", "--verbose", "--stats", "0.2"]);
     const here = await tail.line(0);
-    const sent = await run(["send", here, "--json", "1"]);
+    const sent = await runCapbus(["send", here, "--json", "1"]);
     assert.equal(sent.code, 0, sent.stderr);
     assert.equal((JSON.parse(await tail.line(1)) as { payload: unknown }).payload, 1);
     const statsLines = (text: string) =>
@@ -187,21 +122,21 @@ describe("capbus tail, send and check against each other", { timeout: 120_000 },
   });
 
   test("a URL with a wrong secret: exit 1; an owner that is gone: exit 3", async () => {
-    const tail = start(["tail"]);
+    const tail = startCapbus(["tail"]);
     const here = await tail.line(0);
-    const wrong = await run(["send", here.replace(/[^/]+$/, "A".repeat(22)), "--json", "1"]);
+    const wrong = await runCapbus(["send", here.replace(/[^/]+$/, "A".repeat(22)), "--json", "1"]);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /E_NO_EXPORT/);
     tail.child.kill("SIGTERM");
     await tail.done;
-    const gone = await run(["send", here, "--json", "1", "--timeout", "500"]);
+    const gone = await runCapbus(["send", here, "--json", "1", "--timeout", "500"]);
     assert.equal(gone.code, 3, gone.stderr);
     assert.match(gone.stderr, /unreachable/);
   });
 
   test("check: exit 0 on the traces written above, 1 when a delivery is out of order, 2 on junk", async () => {
     assert.ok(url, "the first test ran");
-    const ok = await run(["check", traces]);
+    const ok = await runCapbus(["check", traces]);
     assert.equal(ok.code, 0, ok.stdout);
     assert.match(ok.stdout, /OK: no violation/);
 
@@ -216,13 +151,13 @@ describe("capbus tail, send and check against each other", { timeout: 120_000 },
     rmSync(bad, { recursive: true, force: true });
     cpSync(traces, bad, { recursive: true });
     writeFileSync(join(bad, file.split("/").at(-1)!), `${lines.join("\n")}\n`);
-    const violated = await run(["check", bad]);
+    const violated = await runCapbus(["check", bad]);
     assert.equal(violated.code, 1, violated.stdout);
     assert.match(violated.stdout, /VIOLATIONS/);
 
     const junk = join(scratch, "junk.jsonl");
     writeFileSync(junk, "{not json\n");
-    const malformed = await run(["check", junk]);
+    const malformed = await runCapbus(["check", junk]);
     assert.equal(malformed.code, 2);
     assert.match(malformed.stdout, /E_TRACE_FORMAT/);
   });
@@ -230,7 +165,7 @@ describe("capbus tail, send and check against each other", { timeout: 120_000 },
 
 test("capbus peer prints its endpoints and stops on SIGTERM", async () => {
   const socket = join(scratch, "relay.sock");
-  const peer = start(["peer", "--listen", "ws://127.0.0.1:0", "--unix", socket]);
+  const peer = startCapbus(["peer", "--listen", "ws://127.0.0.1:0", "--unix", socket]);
   const info = JSON.parse(await peer.line(0)) as { peer: string; endpoints: string[] };
   assert.match(info.peer, /^[a-z0-9]+$/);
   assert.equal(info.endpoints.length, 2);

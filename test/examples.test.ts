@@ -1,35 +1,10 @@
 /** The runnable examples: each is run as `npm run example:<name>` runs it, and its output checked. */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { test } from "node:test";
-
-const ROOT = join(import.meta.dirname, "..");
-
-function runExample(script: string, args: readonly string[] = []) {
-  const child = spawn(process.execPath, ["--conditions=@capbus/source", "--import", "tsx", script, ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
+import { runScript } from "./support/run-script.js";
 
 test("examples/chat: members join by URL, talk in one order, and a leave is announced", async () => {
-  const r = await runExample("examples/chat/main.ts");
+  const r = await runScript("examples/chat/main.ts");
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /room: lobby at capbus:\/\//);
   assert.match(
@@ -41,14 +16,14 @@ test("examples/chat: members join by URL, talk in one order, and a leave is anno
 });
 
 test("examples/power-events: every subscriber sees the same events in the same order", async () => {
-  const r = await runExample("examples/power-events/main.ts", ["5"]);
+  const r = await runScript("examples/power-events/main.ts", ["5"]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /5 subscribers\nsubscriber-5 left; 4 subscribers now/);
   assert.match(r.stdout, /all 4 remaining subscribers saw the same 9 events in the same order: true/);
 });
 
 test("examples/object-passing: the handle travels the chain; the destroy reaches everyone", async () => {
-  const r = await runExample("examples/object-passing/main.ts", ["3"]);
+  const r = await runScript("examples/object-passing/main.ts", ["3"]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /peer-2 passed it to peer-3/);
   assert.match(r.stdout, /owner received \{"text":"hello from peer-3"\} straight from peer-3/);

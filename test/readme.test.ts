@@ -3,10 +3,10 @@
  * and the README's code block is that file, byte for byte (so neither can drift from the other).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { runScript } from "./support/run-script.js";
 
 const ROOT = join(import.meta.dirname, "..");
 const EXAMPLE = join(ROOT, "examples", "readme", "main.ts");
@@ -20,21 +20,7 @@ test("the README's code block under 'In 20 lines' is examples/readme/main.ts", (
 });
 
 test("examples/readme runs: the message arrives and the holder is told of the destroy", async () => {
-  const child = spawn(process.execPath, ["--conditions=@capbus/source", "--import", "tsx", EXAMPLE], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-  clearTimeout(timer);
+  const { code, stdout, stderr } = await runScript(EXAMPLE, [], 60_000);
   assert.equal(code, 0, stderr + stdout);
   assert.match(stdout, /committed at \{\s+lamport: \d+,/);
   assert.match(stdout, /a got \{ hello: 'world' \}/);

@@ -60,7 +60,17 @@ export function startCapbus(args: readonly string[], env: NodeJS.ProcessEnv = {}
     }
     return lines[n]!;
   }
-  return { child, done, line };
+  /** Wait until stderr so far satisfies `ok`. */
+  async function errUntil(ok: (stderr: string) => boolean, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ok(stderr)) {
+      if (child.exitCode !== null || Date.now() > deadline)
+        assert.fail(`capbus ${args.join(" ")}: stderr never matched; stderr:\n${stderr}`);
+      await new Promise<void>((resolve) => setTimeout(resolve, 100));
+    }
+    return stderr;
+  }
+  return { child, done, line, errUntil };
 }
 
 /** Run a command to its end. */
