@@ -5,7 +5,7 @@
  * it advertises no endpoint and is reached only over links it opened.
  */
 import { CapbusError, Identity, Peer, type PeerOptions } from "@capbus/core";
-import { Dialer, type DialOptions } from "@capbus/transport";
+import { Dialer, type DialOptions, logDialFailure } from "@capbus/transport";
 import { type BrowserWsLinkOptions, openBrowserWs } from "./ws-link.js";
 
 /** Options for a link the browser peer dials: the WebSocket link's and the dialler's (resume, redial). */
@@ -79,7 +79,11 @@ export async function startBrowserPeer(options: BrowserStartOptions = {}): Promi
       // Nothing to dial (a Unix socket, say): the peer's dial timeout reports it unreachable.
       if (url === undefined) return;
       const dialer = dial(remote, url);
-      dialer.ready.catch(() => dialer.stop());
+      // The dial timeout reports an unreachable peer; the logger says why the dial failed.
+      dialer.ready.catch((error: unknown) => {
+        logDialFailure(peer, remote, [url], error);
+        dialer.stop();
+      });
     },
   });
   const events = globalThis as unknown as Partial<Pick<EventTarget, "addEventListener">>;

@@ -4,7 +4,7 @@
  * from anyone lead straight to their owners.
  */
 import { Identity, type PeerOptions, type SessionOptions } from "@capbus/core";
-import { DEFAULT_GRACE_MS, type Dialer, type LivenessOptions } from "@capbus/transport";
+import { DEFAULT_GRACE_MS, type Dialer, type LivenessOptions, logDialFailure } from "@capbus/transport";
 import { dialUnix, listenUnix } from "@capbus/transport-unix";
 import { dialWs, listenWs } from "@capbus/transport-ws";
 import { Peer } from "./peer.js";
@@ -68,11 +68,7 @@ export async function startPeer(options: StartOptions = {}): Promise<StartedPeer
         dialers.push(dialer);
         // A failed first dial is reported by the peer's dial timeout as unreachable.
         dialer.ready.catch((error: unknown) => {
-          peer.logger.debug?.("dial failed", {
-            remote,
-            urls,
-            error: error instanceof Error ? error.message : String(error),
-          });
+          logDialFailure(peer, remote, urls, error);
           dialer.stop();
         });
       }

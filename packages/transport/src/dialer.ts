@@ -126,3 +126,15 @@ export class Dialer {
     });
   }
 }
+
+/**
+ * Log a first dial that failed: debug for what networks do (refused, reset), error for a bug in
+ * this process (a TypeError, say), which the dial timeout would otherwise report as merely
+ * `unreachable`.
+ */
+export function logDialFailure(peer: Peer, remote: string, urls: readonly string[], error: unknown): void {
+  const fields = { remote, urls, error: error instanceof Error ? error.message : String(error) };
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError)
+    peer.logger.error?.("dial failed: a bug, not the network", fields);
+  else peer.logger.debug?.("dial failed", fields);
+}

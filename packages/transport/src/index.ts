@@ -3,7 +3,14 @@
  *
  * @module @capbus/transport
  */
-export { DEFAULT_GRACE_MS, Dialer, type DialOptions, sessionDefaults, type TransportLink } from "./dialer.js";
+export {
+  DEFAULT_GRACE_MS,
+  Dialer,
+  type DialOptions,
+  logDialFailure,
+  sessionDefaults,
+  type TransportLink,
+} from "./dialer.js";
 export { TransportErrorCode } from "./errors.js";
 export { Liveness, type LivenessOptions } from "./liveness.js";
 export {
