@@ -102,3 +102,32 @@ test("a failed destination takes no part; a round failed everywhere has no final
   assert.deepEqual(decided.at(-1), [2, undefined]);
   assert.equal(outbox.pending, 0);
 });
+
+test("a fast unicast failing as it is sent lets no later round skip an earlier event", () => {
+  // Found by chaos (#9): a fast unicast to a peer whose session had just ended failed inside the
+  // scan; the nested scan dropped decided events from the array the outer walk was on, so the walk
+  // skipped the next undecided event (a fast unicast to self) and decided a later round first.
+  const clock = new LamportClock();
+  const decided: number[] = [];
+  const outbox: Outbox = new Outbox(clock, {
+    sendFast: (e) => {
+      if (e.seq === 1) outbox.failed(e, "gone", "E_LINK_CLOSED");
+    },
+    ready: () => true,
+    decided: (e) => decided.push(e.seq),
+  });
+  const first = event(0, false, "Q");
+  const toGone = event(1, true, "gone");
+  const toSelf = event(2, true, "P");
+  const later = event(3, false, "Q");
+  const last = event(4, false, "Q");
+  for (const e of [first, toGone, toSelf, later, last]) outbox.add(e);
+  // Answered early: they wait for the events before them.
+  outbox.proposed(later, "Q", 5);
+  outbox.proposed(last, "Q", 6);
+  outbox.proposed(first, "Q", 3);
+  assert.deepEqual(decided, [0, 1], "no round after the unicast to self before its accept");
+  outbox.accepted(toSelf, 4);
+  assert.deepEqual(decided, [0, 1, 2, 3, 4]);
+  assert.ok((later.final ?? 0) > (toSelf.final ?? 0) && (last.final ?? 0) > (later.final ?? 0));
+});
