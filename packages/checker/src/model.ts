@@ -152,6 +152,7 @@ export function buildModel(traces: Traces, out: Collector): Model {
           break;
         }
         case "start":
+        case "link":
           break;
       }
     });

@@ -5,8 +5,9 @@
  * a peer that never held the handle (it is discarded, ordering.md trap 2).
  *
  * A notification synthesized for a lost owner (no trace created it: W4 of guarantees.md) holds
- * until the peer is in contact with that owner again (an import of one of its nodes, or a
- * delivery of one of its events): that is a new session, in which its nodes may come back live.
+ * until the peer is in contact with that owner again (a `link` record: a new session; or an
+ * import of one of its nodes, or a delivery of one of its events), in which its nodes may come
+ * back live.
  */
 import type { Model } from "./model.js";
 import type { Collector } from "./report.js";
@@ -48,7 +49,8 @@ export function checkNotifications(model: Model, out: Collector): void {
       }
     };
     for (const r of records) {
-      if (r.op === "import") contact(model.owners.get(r.node));
+      if (r.op === "link") contact(r.other);
+      else if (r.op === "import") contact(model.owners.get(r.node));
       else if (r.op === "deliver") contact(model.origins.get(r.event)?.peer);
       if (r.op === "import") hold(r.node, "import");
       // A release with `holder` gives back references counted for a transfer that never

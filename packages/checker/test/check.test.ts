@@ -166,4 +166,16 @@ describe("P5 after a lost owner", () => {
     only(build(true));
     find(build(false), "P5");
   });
+
+  test("a link record is that contact: the receiver re-linked to the owner before the handle came", () => {
+    const b = new TraceBuilder().start("Q", "B", "C");
+    b.import("B", "Q/1");
+    b.expire("B", "Q");
+    b.deliver("B", "crash:Q:Q/1", "Q/1", { kind: "destroyed", ts: [5, "Q", 0] });
+    b.records.push({ peer: "B", op: "link", other: "Q" });
+    b.send("C", "m1", ["B/1"], ["Q/1"]);
+    b.deliver("B", "m1", "B/1");
+    b.close("Q", "B", "C");
+    only(checkTraces(b.traces()));
+  });
 });

@@ -158,6 +158,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dialTimeoutMs: this.#dialTimeoutMs,
       maxLinks: options.maxLinks ?? 1024,
       up: (remote) => {
+        // A new session (not a resume): after an expiry, the checker's sign the two are in touch again.
+        if (remote !== this.id) this.#trace({ peer: this.id, op: "link", other: remote });
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },

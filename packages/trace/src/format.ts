@@ -63,6 +63,11 @@ export const TraceExpire = z.object({
   /** Why the session ended (the close or break code), when known. */
   code: z.string().optional(),
 });
+/**
+ * `link`: a new session with `other` started here (not a resume): after an `expire`, the two are
+ * in touch again, and `other`'s nodes may come back live.
+ */
+export const TraceLink = z.object({ peer, op: z.literal("link"), other: peer });
 /** `deliver`: the peer's queue handed `(event, node)` to its application with final timestamp `ts`. */
 export const TraceDeliver = z.object({
   peer,
@@ -88,6 +93,7 @@ export const TraceRecord = z.discriminatedUnion("op", [
   TraceAbort,
   TraceImport,
   TraceExpire,
+  TraceLink,
   TraceDeliver,
 ]);
 /** Any trace record. */
