@@ -115,7 +115,9 @@ try {
 
   // The injector: one fault every 150-900 ms, on a seeded schedule.
   const paused = new Set<number>();
-  let killed: number | undefined;
+  let killDone = false;
+  /** The killed peer's slot while its replacement starts: no fault targets it meanwhile. */
+  let vacant: number | undefined;
   let restarting: Promise<void> | undefined;
   const endAt = Date.now() + SECONDS * 1000;
   while (Date.now() < endAt) {
@@ -126,11 +128,12 @@ try {
     const child = children[i] as PeerProcess;
     const roll = random.next();
     const remaining = endAt - Date.now();
-    if (values.kill && killed === undefined && remaining < SECONDS * 600) {
+    if (values.kill && !killDone && remaining < SECONDS * 600) {
       // Mid-run: kill one peer (its trace ends without close: excused), and a little later start
       // a new peer in its place, which imports the others and joins the workload.
       if (paused.has(i)) continue;
-      killed = i;
+      killDone = true;
+      vacant = i;
       child.kill();
       logFault("kill", name);
       log(`killed ${name}`);
@@ -149,10 +152,10 @@ try {
         fresh.tell({ go: true });
         logFault("restart", `${name}r`);
         log(`started ${name}r in place of ${name}`);
-        killed = -1; // faults may hit the new peer
+        vacant = undefined;
       })();
-    } else if (i === killed) {
-      // Nothing left to fault there.
+    } else if (i === vacant) {
+      // Its replacement is still starting.
     } else if (roll < 0.3) {
       proxy.reset();
       logFault("reset", name);

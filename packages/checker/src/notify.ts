@@ -5,9 +5,8 @@
  * a peer that never held the handle (it is discarded, ordering.md trap 2).
  *
  * A notification synthesized for a lost owner (no trace created it: W4 of guarantees.md) holds
- * until the peer is in contact with that owner again (a `link` record: a new session; or an
- * import of one of its nodes, or a delivery of one of its events), in which its nodes may come
- * back live.
+ * until a `link` record shows a new session with that owner, in which its nodes may come back
+ * live.
  */
 import type { Model } from "./model.js";
 import type { Collector } from "./report.js";
@@ -25,8 +24,7 @@ export function checkNotifications(model: Model, out: Collector): void {
     const everHeld = new Set<string>();
     const notified = new Map<string, string>(); // node → destroy event delivered here
     const synthesized = new Map<string, string>(); // node → lost peer, for synthesized notifications
-    const contact = (owner: string | undefined) => {
-      if (owner === undefined) return;
+    const contact = (owner: string) => {
       for (const [node, lost] of synthesized) {
         if (lost !== owner) continue;
         synthesized.delete(node);
@@ -50,8 +48,6 @@ export function checkNotifications(model: Model, out: Collector): void {
     };
     for (const r of records) {
       if (r.op === "link") contact(r.other);
-      else if (r.op === "import") contact(model.owners.get(r.node));
-      else if (r.op === "deliver") contact(model.origins.get(r.event)?.peer);
       if (r.op === "import") hold(r.node, "import");
       // A release with `holder` gives back references counted for a transfer that never
       // arrived; it does not end the peer's own holding.

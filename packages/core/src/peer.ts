@@ -315,11 +315,6 @@ export class Peer implements AsyncIterable<PeerEvent> {
     };
   }
 
-  /** Is the session with `remote` running over a link now (false while detached or absent)? */
-  isLinkLive(remote: string): boolean {
-    return this.#links.get(remote)?.live ?? false;
-  }
-
   /** Create a node owned by this peer. Export it, or send its handle, so others can send to it. */
   createNode(): Node {
     this.#assertOpen();
