@@ -34,7 +34,8 @@ export interface DestroyedEvent {
    * `destroyed`: the owner destroyed the node, in the order. `unreachable`: the owner could not be
    * reached within the dial timeout. `crash`: the owner's session ended without a clean close
    * (expired, or stuck past the stage timeout). Either of the last two counts as the handle's one
-   * destroyed notification, and is not ordered against the owner's other events.
+   * destroyed notification, and is not ordered against the owner's other events; it still comes
+   * in this peer's queue order, its `ts` above every event delivered before it.
    */
   readonly reason: "destroyed" | "unreachable" | "crash";
 }

@@ -16,6 +16,7 @@ import type {
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent } from "./events.js";
 import { type Handle, nodeName } from "./handles.js";
+import { type LossNotice, noticeEvent } from "./losses.js";
 import { HeldFrames, type OwnedNode } from "./owner.js";
 import { IncomingQueue, type QueueEntry } from "./queue.js";
 import type { Quota } from "./quota.js";
@@ -48,7 +49,9 @@ type Incoming =
       readonly charge: number;
     }
   | { readonly kind: "destroy"; readonly nodes: readonly number[] }
-  | { readonly kind: "release"; readonly node: number; readonly count: number; readonly holder: string };
+  | { readonly kind: "release"; readonly node: number; readonly count: number; readonly holder: string }
+  /** A notification for a lost peer, committed where the loss was seen (§7.1). */
+  | { readonly kind: "lost"; readonly notice: LossNotice };
 
 /** What the inbound side needs from its peer. */
 export interface InboundContext {
@@ -107,6 +110,8 @@ export class Inbound {
   readonly #held = new HeldFrames();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
   readonly #tombstones = new Map<string, Timestamp>();
+  /** Queue keys of lost-peer notifications: negative, so they never meet a sender's event number. */
+  #notices = 0;
   readonly #ctx: InboundContext;
 
   constructor(ctx: InboundContext) {
@@ -275,6 +280,18 @@ export class Inbound {
     this.deliverReady();
   }
 
+  /**
+   * `remote` is lost (spec/ordering.md §7.1): each notice becomes a committed entry at a fresh
+   * clock value, above everything queued here and below anything proposed later, and is delivered
+   * by the delivery rule like any other entry, so this peer's deliveries keep rising.
+   */
+  lost(remote: string, notices: readonly LossNotice[]): void {
+    for (const notice of notices) {
+      this.#queue.insert(remote, -++this.#notices, this.#ctx.clock.tick(), true, { kind: "lost", notice });
+    }
+    this.deliverReady();
+  }
+
   /** A destroy of this peer's nodes was picked: answer what was held for it. */
   replayHeld(): void {
     this.#held.replay();
@@ -288,6 +305,16 @@ export class Inbound {
   }
 
   #deliver(sender: string, seq: number, lamport: number, data: Incoming): void {
+    if (data.kind === "lost") {
+      const event = noticeEvent(
+        data.notice,
+        { lamport, peer: sender, seq: 0 },
+        this.#ctx.id,
+        this.#ctx.trace,
+      );
+      if (event) this.#ctx.deliver(event, 0);
+      return;
+    }
     this.#remember(sender, seq);
     const ts = { lamport, peer: sender, seq };
     const event = `${sender}:${seq}`;

@@ -15,7 +15,7 @@ import { Inbound, type Reply } from "./inbound.js";
 import type { Link, LinkClosedInfo } from "./link.js";
 import { type Dial, Links } from "./links.js";
 import { LoopbackLink } from "./loopback.js";
-import { synthesizeLoss } from "./losses.js";
+import { lossNotices } from "./losses.js";
 import { Mailbox } from "./mailbox.js";
 import { guardLogger, type LinkStats, type Logger, type PeerStats } from "./observe.js";
 import { OwnedNode } from "./owner.js";
@@ -214,7 +214,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
       deadHandle: (ref) => {
         const handle = this.#handleFor(ref.owner, ref.node);
-        handle.markDestroyed();
+        // Dead because its owner is lost: a new session with the owner may bring it back.
+        handle.markDestroyed(!this.#links.lost(ref.owner));
         return handle;
       },
       reach: (owner) => this.#links.reach(owner),
@@ -339,6 +340,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     const handle = this.#handleFor(grant.owner, grant.node);
     if (grant.owner !== this.id) handle.acquire();
+    // A grant for a node its owner destroyed (a forged or stale one) brings nothing back to life.
+    if (handle.state === "destroyed") throw new CapbusError("E_DESTROYED", `${handle.name} is destroyed`);
     this.#trace({ peer: this.id, op: "import", node: handle.name });
     return handle;
   }
@@ -577,22 +580,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * one destroyed notification; after a crash, its references to this peer's nodes go too.
    */
   #lose(remote: string, reason: "unreachable" | "crash", code?: string): void {
-    synthesizeLoss(
-      {
-        id: this.id,
-        clock: this.#clock,
-        handles: this.#handles.values(),
-        nodes: this.#nodes.values(),
-        trace: (record) => this.#trace(record),
-        deliver: (event) => {
-          this.#delivered++;
-          this.#mailbox.push(event);
-        },
-      },
-      remote,
-      reason,
-      code,
-    );
+    if (reason === "crash")
+      this.#trace({ peer: this.id, op: "expire", other: remote, ...(code ? { code } : {}) });
+    this.#inbound.lost(remote, lossNotices(remote, reason, this.#handles.values(), this.#nodes.values()));
   }
 
   #onHello(session: LinkSession, remote: string): void {
