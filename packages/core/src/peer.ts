@@ -562,7 +562,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return this.#sender.accepted(frame.event, from, frame.lamport);
       case "reject":
         if (this.#capabilities.refused(from, frame.event, rejectCode(frame.code))) return;
-        return this.#sender.failed(frame.event, from, rejectCode(frame.code));
+        return this.#sender.refused(frame.event, from, rejectCode(frame.code), frame.node);
       case "endpoints":
         return this.#links.learn(frame.peer, frame.urls);
       case "claim":
