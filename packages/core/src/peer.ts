@@ -163,10 +163,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },
-      unreachable: (remote) => {
+      unreachable: (remote, code) => {
         this.#log.info?.("peer unreachable", {
           remote,
-          code: "E_UNREACHABLE",
+          code,
           dialTimeoutMs: this.#dialTimeoutMs,
         });
         this.#lose(remote, "unreachable");
@@ -512,6 +512,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     frame: (session, frame, size) => this.#onFrame(session, frame, size),
     closed: (session, info) => this.#onClosed(session, info),
     attached: (session, resumed) => {
+      if (!resumed) this.#links.established(session);
       if (session.remote !== this.id)
         this.#log.info?.(resumed ? "session resumed" : "session up", { remote: session.remote });
     },
@@ -611,12 +612,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
       if (info.code === "OK") this.#log.info?.("session closed", fields);
       else this.#log.warn?.(info.code === "E_SESSION_EXPIRED" ? "session expired" : "session closed", fields);
     }
-    if (!this.#links.remove(session) || remote === undefined) return;
+    if (!this.#links.remove(session, info) || remote === undefined) return;
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
     this.#requests.lost(remote);
-    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id)
+    // A dial whose handshake never completed lost nobody: the dial timeout (or E_WRONG_PEER) decides.
+    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id && session.id !== undefined)
       this.#lose(remote, "crash", info.code);
   }
 

@@ -4,7 +4,7 @@
  * remote lives (until it closes or expires). The handshake on each new link resumes the session.
  */
 import type { Link, LinkClosedInfo, Peer, Runtime, SessionOptions } from "@capbus/core";
-import { SessionErrorCode, systemRuntime } from "@capbus/core";
+import { CoreErrorCode, SessionErrorCode, systemRuntime } from "@capbus/core";
 
 /** A transport link that also tells when it has closed, so a dialer can replace it. */
 export interface TransportLink extends Link {
@@ -94,6 +94,8 @@ export class Dialer {
         // The remote dialled too and its link won the crossing (transports.md §3.4), or a link
         // it dialled replaced this one: whoever dialled the session's link keeps it up.
         if (info.code === SessionErrorCode.E_CROSSED || info.code === SessionErrorCode.E_REPLACED) return;
+        // The peer at this address is someone else: redialling it cannot reach the remote.
+        if (info.code === CoreErrorCode.E_WRONG_PEER) return;
       }
       // The session is gone (closed, or expired at either end): nothing left to resume.
       if (this.#stopped || !this.#peer.linkedPeers.includes(this.#remote)) return;
