@@ -19,6 +19,13 @@ export const CoreErrorCode = {
   E_STAGE_TIMEOUT: "E_STAGE_TIMEOUT",
   /** The owner of a node could not be reached within the dial timeout. */
   E_UNREACHABLE: "E_UNREACHABLE",
+  /**
+   * A dial reached a peer other than the one it dialled (another id, or a key that does not
+   * prove the id): the peer at that address is someone else. The dial ends; it is not retried.
+   */
+  E_WRONG_PEER: "E_WRONG_PEER",
+  /** Options that break a rule between timeouts (spec/limits.md §3.1): the set is refused. */
+  E_OPTIONS: "E_OPTIONS",
   /** A capability URL that names no export (wrong secret, revoked, or malformed). */
   E_NO_EXPORT: "E_NO_EXPORT",
   /**

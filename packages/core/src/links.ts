@@ -3,7 +3,8 @@
  * endpoints the peer listens on and has learnt for others, dialling a peer it must reach (the
  * owner of a handle it received), and waiting for that link, within a dial timeout.
  */
-import { CapbusError } from "./errors.js";
+import { CapbusError, CoreErrorCode } from "./errors.js";
+import type { LinkClosedInfo } from "./link.js";
 import type { Runtime } from "./runtime.js";
 import type { LinkSession } from "./session.js";
 
@@ -19,8 +20,8 @@ export interface LinksOptions {
   readonly maxLinks: number;
   /** A session with `remote` is up (new or replacing one). */
   readonly up: (remote: string) => void;
-  /** `remote` could not be reached within the dial timeout. */
-  readonly unreachable: (remote: string) => void;
+  /** `remote` could not be reached: `code` E_UNREACHABLE (the dial timeout) or E_WRONG_PEER. */
+  readonly unreachable: (remote: string, code: CoreErrorCode) => void;
 }
 
 interface Waiter {
@@ -77,24 +78,42 @@ export class Links {
       session.close("E_QUOTA", `no room for more than ${this.#options.maxLinks} links`);
       return;
     }
+    // Registered before its handshake (a dial): sends queue in it, but the remote counts as
+    // reached, and a lost remote as back, only once the handshake completes (`established`).
     session.remote = remote;
     this.#sessions.set(remote, session);
-    this.#gone.delete(remote);
     if (remote !== this.#options.local && this.#own.length > 0) {
       session.send({ type: "endpoints", peer: this.#options.local, urls: [...this.#own] });
     }
+  }
+
+  /**
+   * The first handshake of `session` completed (a new session, not a resume): its remote is
+   * reached, and no longer lost. Nothing earlier may count as that: a dial to a crashed peer can
+   * register a session whose handshake never completes.
+   */
+  established(session: LinkSession): void {
+    const remote = session.remote;
+    if (remote === undefined || this.#sessions.get(remote) !== session) return;
+    this.#gone.delete(remote);
     this.#dialing.get(remote)?.();
     this.#dialing.delete(remote);
     for (const waiter of this.#waiters.get(remote)?.splice(0) ?? []) waiter.resolve(session);
     this.#options.up(remote);
   }
 
-  /** The session ended: forget it (a later link starts a new one). */
-  remove(session: LinkSession): boolean {
+  /**
+   * The session ended: forget it (a later link starts a new one). Only an established one makes
+   * its remote lost; one whose handshake never completed ends the dial: with E_WRONG_PEER (the
+   * peer at the endpoint is someone else) the remote is unreachable at once, and its waiters
+   * fail with that code; otherwise the dial timeout decides.
+   */
+  remove(session: LinkSession, info?: LinkClosedInfo): boolean {
     const remote = session.remote;
     if (remote === undefined || this.#sessions.get(remote) !== session) return false;
     this.#sessions.delete(remote);
-    this.#gone.add(remote);
+    if (session.id !== undefined) this.#gone.add(remote);
+    else if (info?.code === CoreErrorCode.E_WRONG_PEER) this.#giveUp(remote, wrongPeer(remote, info));
     return true;
   }
 
@@ -129,7 +148,8 @@ export class Links {
 
   /** Start reaching `remote` if there is no session and no dial yet (a handle of its arrived). */
   reach(remote: string): void {
-    if (this.#sessions.has(remote) || this.#dialing.has(remote) || remote === this.#options.local) return;
+    const session = this.#sessions.get(remote);
+    if (session?.id !== undefined || this.#dialing.has(remote) || remote === this.#options.local) return;
     const { dial, runtime, dialTimeoutMs } = this.#options;
     const urls = this.#known.get(remote);
     // With no way to dial (no dialler, or no endpoint known: a browser page, say), the remote may
@@ -138,14 +158,18 @@ export class Links {
       remote,
       runtime.setTimer(dialTimeoutMs, () => this.#giveUp(remote)),
     );
-    if (dial && urls) dial(remote, urls);
+    // A session in its first handshake is a dial already under way: only the timeout is new.
+    if (dial && urls && !session) dial(remote, urls);
   }
 
-  /** A session with `remote`, waiting for a dial in progress (or starting one) if needed. */
+  /**
+   * An established session with `remote`, waiting for a dial in progress (or starting one) if
+   * needed: a session still in its first handshake may yet turn out to be with someone else.
+   */
   session(remote: string): Promise<LinkSession> {
     const session = this.#sessions.get(remote);
-    if (session) return Promise.resolve(session);
-    if (!this.#options.dial || !this.#known.has(remote)) {
+    if (session?.id !== undefined) return Promise.resolve(session);
+    if (!session && (!this.#options.dial || !this.#known.has(remote))) {
       return Promise.reject(new CapbusError("E_NO_LINK", `no link to ${remote} and no way to dial it`));
     }
     this.reach(remote);
@@ -156,9 +180,9 @@ export class Links {
     });
   }
 
-  /** Did the session with `remote` end, with no new one since? */
+  /** Did the session with `remote` end, with no new one established since? */
   lost(remote: string): boolean {
-    return this.#gone.has(remote) && !this.#sessions.has(remote);
+    return this.#gone.has(remote);
   }
 
   /** Is `remote` expected to link soon: never linked (a new holder dialling in), not gone? */
@@ -166,14 +190,25 @@ export class Links {
     return !this.#sessions.has(remote) && !this.#gone.has(remote);
   }
 
-  #giveUp(remote: string): void {
+  /** `remote` is not reached: within the dial timeout, or for good (`error`, E_WRONG_PEER). */
+  #giveUp(remote: string, error?: CapbusError): void {
+    this.#dialing.get(remote)?.();
     this.#dialing.delete(remote);
-    if (this.#sessions.has(remote)) return;
-    const error = new CapbusError(
-      "E_UNREACHABLE",
-      `${remote} not reached within ${this.#options.dialTimeoutMs} ms`,
-    );
-    for (const waiter of this.#waiters.get(remote)?.splice(0) ?? []) waiter.reject(error);
-    this.#options.unreachable(remote);
+    const session = this.#sessions.get(remote);
+    if (session?.id !== undefined) return;
+    const reason =
+      error ??
+      new CapbusError("E_UNREACHABLE", `${remote} not reached within ${this.#options.dialTimeoutMs} ms`);
+    for (const waiter of this.#waiters.get(remote)?.splice(0) ?? []) waiter.reject(reason);
+    this.#options.unreachable(remote, reason.code);
+    // A handshake still under way would bring up a session for handles just declared destroyed.
+    session?.close(reason.code, reason.message);
   }
+}
+
+function wrongPeer(remote: string, info: LinkClosedInfo): CapbusError {
+  return new CapbusError(
+    CoreErrorCode.E_WRONG_PEER,
+    `the peer at ${remote}'s address is someone else, not ${remote} (${info.reason})`,
+  );
 }

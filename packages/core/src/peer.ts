@@ -24,6 +24,7 @@ import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
 import { Sender } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
+import { DEFAULT_GRACE_MS, type LinkTimeouts, resolveTimeouts, type Timeouts } from "./timeouts.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
 
 /** The version of the ordering protocol this peer speaks; the same number as the wire's WIRE_VERSION. */
@@ -50,7 +51,11 @@ export interface PeerOptions {
    * @default undefined: only links made with `connect` exist
    */
   dial?: Dial | undefined;
-  /** How long to wait for a dialled peer before its handles count as unreachable. @default 10000 */
+  /**
+   * How long to wait for a dialled peer before its handles count as unreachable; a destroy waits
+   * as long for holders never linked. @default 10000, or less to fit an explicit stageTimeoutMs
+   * (spec/limits.md §3.1)
+   */
   dialTimeoutMs?: number;
   /** How much of this peer's queue other peers may fill (spec/limits.md §Quotas). @default {} */
   quota?: QuotaLimits;
@@ -63,9 +68,19 @@ export interface PeerOptions {
   maxHandles?: number;
   /**
    * How long an event may stay staged here before its sender counts as stuck: its session ends
-   * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md). @default 10000
+   * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md). It must outlast what a
+   * healthy sender may wait for (rule T2 of spec/limits.md §3.1: at least 1.25 × (dialTimeoutMs +
+   * the links' deadAfterMs + graceMs)); a smaller one is refused with E_OPTIONS.
+   * @default dialTimeoutMs + deadAfterMs + graceMs + 15000 (70000 with the other defaults)
    */
   stageTimeoutMs?: number;
+  /**
+   * The dead-link time and grace of the links this peer gets from transports (their
+   * `deadAfterMs` and `graceMs`), which `stageTimeoutMs` must outlast; `startPeer` fills it in.
+   * Links that report a break at once and cannot resume (simulated, in-memory): both 0.
+   * @default { deadAfterMs: 15000, graceMs: 30000 }: the transports' defaults
+   */
+  linkTimeouts?: LinkTimeouts;
   /**
    * Where lifecycle events are reported: sessions up, resumed, detached, expired, closed (with
    * their code), handshake failures, crossed dials, unreachable peers, stage timeouts, quota
@@ -105,6 +120,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #sender: Sender;
   readonly #links: Links;
   readonly #dialTimeoutMs: number;
+  readonly #timeouts: Timeouts;
   readonly #capabilities: Capabilities;
   /** Sends waiting for links to their owners, in call order (so none overtakes another). */
   #gate: Promise<unknown> | undefined;
@@ -139,7 +155,18 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     this.#runtime = runtime;
     this.#log = guardLogger(options.logger);
-    this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
+    const links = options.linkTimeouts ?? {};
+    this.#timeouts = resolveTimeouts({
+      dialTimeoutMs: options.dialTimeoutMs,
+      stageTimeoutMs: options.stageTimeoutMs,
+      handshakeTimeoutMs: options.session?.handshakeTimeoutMs,
+      // The stage timeout must outlast the longest grace: of transport links, or of connect's.
+      links: {
+        ...links,
+        graceMs: Math.max(links.graceMs ?? DEFAULT_GRACE_MS, options.session?.graceMs ?? 0),
+      },
+    });
+    this.#dialTimeoutMs = this.#timeouts.dialTimeoutMs;
     this.#quota = new Quota(options.quota);
     this.#capabilities = new Capabilities({
       id: this.id,
@@ -163,16 +190,16 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },
-      unreachable: (remote) => {
+      unreachable: (remote, code) => {
         this.#log.info?.("peer unreachable", {
           remote,
-          code: "E_UNREACHABLE",
+          code,
           dialTimeoutMs: this.#dialTimeoutMs,
         });
         this.#lose(remote, "unreachable");
       },
     });
-    this.#sessionDefaults = options.session ?? {};
+    this.#sessionDefaults = { ...options.session, handshakeTimeoutMs: this.#timeouts.handshakeTimeoutMs };
     this.#handshake = {
       local: this.id,
       identity: options.identity,
@@ -226,7 +253,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       trace: (record) => this.#trace(record),
       quota: this.#quota,
       roomForHandles: (count) => this.#handles.size + count <= this.#maxHandles,
-      stageTimeoutMs: options.stageTimeoutMs ?? 10_000,
+      stageTimeoutMs: this.#timeouts.stageTimeoutMs,
       setTimer: (ms, fn) => runtime.setTimer(ms, fn),
       now: () => runtime.now(),
       expire: (sender) => {
@@ -271,6 +298,14 @@ export class Peer implements AsyncIterable<PeerEvent> {
    */
   get logger(): Logger {
     return this.#log;
+  }
+
+  /**
+   * This peer's timeouts, resolved (spec/limits.md §3.1): transports check their links' dead-link
+   * time and grace against them.
+   */
+  get timeouts(): Timeouts {
+    return this.#timeouts;
   }
 
   /** Peers this peer has a live link to (itself excluded). */
@@ -515,6 +550,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     frame: (session, frame, size) => this.#onFrame(session, frame, size),
     closed: (session, info) => this.#onClosed(session, info),
     attached: (session, resumed) => {
+      if (!resumed) this.#links.established(session);
       if (session.remote !== this.id)
         this.#log.info?.(resumed ? "session resumed" : "session up", { remote: session.remote });
     },
@@ -601,12 +637,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
       if (info.code === "OK") this.#log.info?.("session closed", fields);
       else this.#log.warn?.(info.code === "E_SESSION_EXPIRED" ? "session expired" : "session closed", fields);
     }
-    if (!this.#links.remove(session) || remote === undefined) return;
+    if (!this.#links.remove(session, info) || remote === undefined) return;
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
     this.#requests.lost(remote);
-    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id)
+    // A dial whose handshake never completed lost nobody: the dial timeout (or E_WRONG_PEER) decides.
+    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id && session.id !== undefined)
       this.#lose(remote, "crash", info.code);
   }
 

@@ -199,12 +199,13 @@ export class LinkSession {
     if (old && old !== link) old.close(SessionErrorCode.E_REPLACED, "the session resumed on a newer link");
     this.#release(remoteAck);
     if (!first) this.resumes++;
-    this.#handler.attached?.(this, !first);
     // The hello reaches the peer once per session: resumes are invisible to it.
     if (first) this.#deliver({ ...hello, seq: 0 }, 0);
     for (let i = this.#head; i < this.#unacked.length && this.#link === link; i++) {
       this.#write(link, this.#unacked[i]!.bytes);
     }
+    // Told last: what the peer sends when told goes out after the frames resent above.
+    if (!this.#closed && this.#link === link) this.#handler.attached?.(this, !first);
   }
 
   /** One frame from the remote on `link` (a link a handshake attached). */
