@@ -26,9 +26,8 @@ test("core defaults: a holder with the staged destroy outlasts the owner's wait 
     latency: { min: 5, max: 5 },
     dial: true,
     unreachable: new Set(["O"]),
-    // X's unreachable notification is local (bootstrap.md D5) and the checker does not know
-    // that kind: X is left out of the check.
-    traceFor: (id) => (id === "X" ? undefined : traces),
+    // X's unreachable notification is local (bootstrap.md D5): X records `expire` of O with it.
+    traceFor: () => traces,
   });
   const [o, h, s, x] = ["O", "H", "S", "X"].map((id) => w.addPeer(id)) as [Peer, Peer, Peer, Peer];
   w.link("O", "H");

@@ -196,7 +196,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
           code,
           dialTimeoutMs: this.#dialTimeoutMs,
         });
-        this.#lose(remote, "unreachable");
+        this.#lose(remote, "unreachable", code);
       },
     });
     this.#sessionDefaults = { ...options.session, handshakeTimeoutMs: this.#timeouts.handshakeTimeoutMs };
@@ -616,8 +616,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * one destroyed notification; after a crash, its references to this peer's nodes go too.
    */
   #lose(remote: string, reason: "unreachable" | "crash", code?: string): void {
-    if (reason === "crash")
-      this.#trace({ peer: this.id, op: "expire", other: remote, ...(code ? { code } : {}) });
+    // The checker's cue that `remote` is lost here, for either reason (spec/trace.md `expire`).
+    const why = code ?? (reason === "unreachable" ? "E_UNREACHABLE" : undefined);
+    this.#trace({ peer: this.id, op: "expire", other: remote, ...(why ? { code: why } : {}) });
     this.#inbound.lost(remote, lossNotices(remote, reason, this.#handles.values(), this.#nodes.values()));
   }
 
