@@ -268,3 +268,29 @@ test("frames queued beyond the window survive a link cut and go out after the re
   await w.close();
   check();
 });
+
+test("a handle passed on right after linking, before anyone heard its owner's endpoints, still leads to its owner", async () => {
+  const { w, check } = world({ dial: true, dialTimeoutMs: 1000 });
+  const [a, b, c] = ["A", "B", "C"].map((id) => w.addPeer(id)) as [Peer, Peer, Peer];
+  w.link("A", "C");
+  const toC = w.give(c.createNode(), "A");
+  w.link("B", "A");
+  const toB = w.give(b.createNode(), "A");
+  // At once: A has not heard where C listens yet, and B never has.
+  const passed = a.send(toB, "C's node", { handles: [toC] });
+  assert.ok((await settle(w, passed)).ok);
+  const event = await settle(w, b.receive());
+  const handle = event?.kind === "message" ? event.handles[0] : undefined;
+  assert.ok(handle, "B got the handle");
+  const sent = await settle(w, b.send(handle, "direct"));
+  assert.ok(sent.ok, JSON.stringify(sent));
+  await w.run();
+  assert.deepEqual(payloads(c), ["direct"]);
+  assert.deepEqual(
+    drain(b).map((e) => e.kind),
+    [],
+    "no unreachable notification",
+  );
+  await w.close();
+  check();
+});
