@@ -160,8 +160,8 @@ export class LinkSession {
   }
 
   /**
-   * Send the first frame of a new message: as `send`, but refused with E_BACKPRESSURE when it
-   * would wait in a send queue already holding `maxBufferedBytes`. A refused frame takes no seq.
+   * Send a frame of a new message: as `send`, but refused with E_BACKPRESSURE when it would take
+   * a non-empty send queue past `maxBufferedBytes`. A refused frame takes no seq.
    */
   offer(body: FrameBody): void {
     this.#send(body, true);
