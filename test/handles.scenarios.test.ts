@@ -286,3 +286,28 @@ test("close destroys the peer's nodes and releases its handles through the order
   await w.close();
   check();
 });
+
+test("a grant for a node its owner destroyed brings the holder's handle back to nothing: E_DESTROYED", async () => {
+  const { w, check } = world(21);
+  const [a, b] = ["A", "B"].map((id) => w.addPeer(id)) as [Peer, Peer];
+  w.link("A", "B");
+  const node = a.createNode();
+  const held = w.give(node, "B");
+  await w.run();
+  const destroyed = a.destroy(node);
+  await w.run();
+  await destroyed;
+  assert.equal(held.state, "destroyed");
+  // A forged (or stale) grant names the destroyed node: the handle must stay dead.
+  assert.throws(
+    () => b.importHandle({ owner: "A", node: node.id, holder: "B" }),
+    (e: unknown) => e instanceof CapbusError && e.code === "E_DESTROYED",
+  );
+  assert.equal(held.state, "destroyed");
+  await assert.rejects(
+    b.send(held, "after"),
+    (e: unknown) => e instanceof CapbusError && e.code === "E_DESTROYED",
+  );
+  await w.close();
+  check();
+});

@@ -16,7 +16,7 @@ export function checkTotalOrder(model: Model, out: Collector): void {
     const seq: number[] = [];
     for (const d of list) {
       // A notification synthesized for a lost peer is no point of the global order (W4 of
-      // guarantees.md), and two survivors' share an id without being one event.
+      // guarantees.md): it is local to the survivor that delivers it.
       if (!d.first || !model.origins.has(d.record.event)) continue;
       let id = ids.get(d.record.event);
       if (id === undefined) {

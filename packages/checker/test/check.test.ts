@@ -90,18 +90,43 @@ describe("P1 total order", () => {
   });
 
   test("two survivors place their own crash notifications differently (W4): no violation", () => {
-    // Q held-in nodes of B and C; it crashes. B and C each synthesize crash:Q:Q/1, one id for
-    // two local conclusions, and place it on either side of A's multicast.
+    // Q held-in nodes of B and C; it crashes. B and C each synthesize a notification under an id
+    // of their own (W11), and place it on either side of A's multicast, each in rising ts (W8).
     const b = new TraceBuilder().start("A", "B", "C", "Q");
     b.import("B", "Q/1").import("C", "Q/1");
     b.send("A", "e1", ["B/1", "C/1"]);
     b.expire("B", "Q").expire("C", "Q");
-    b.deliver("B", "e1", "B/1");
-    b.deliver("B", "crash:Q:Q/1", "Q/1", { kind: "destroyed", ts: [10, "Q", 0] });
-    b.deliver("C", "crash:Q:Q/1", "Q/1", { kind: "destroyed", ts: [1, "Q", 0] });
-    b.deliver("C", "e1", "C/1");
+    b.deliver("B", "e1", "B/1", { ts: [5, "A", 1] });
+    b.deliver("B", "crash:Q:Q/1:B:10", "Q/1", { kind: "destroyed", ts: [10, "Q", 0] });
+    b.deliver("C", "crash:Q:Q/1:C:2", "Q/1", { kind: "destroyed", ts: [2, "Q", 0] });
+    b.deliver("C", "e1", "C/1", { ts: [5, "A", 1] });
     b.close("A", "B", "C");
     only(checkTraces(b.traces()));
+  });
+
+  test("a crash notification delivered below an earlier delivery breaks W8", () => {
+    const b = new TraceBuilder().start("A", "B", "Q");
+    b.import("B", "Q/1");
+    b.send("A", "e1", ["B/1"]).send("A", "e2", ["B/1"]);
+    b.expire("B", "Q");
+    b.deliver("B", "e1", "B/1", { ts: [1, "A", 1] });
+    b.deliver("B", "crash:Q:Q/1:B:52", "Q/1", { kind: "destroyed", ts: [52, "Q", 0] });
+    b.deliver("B", "e2", "B/1", { ts: [51, "A", 2] });
+    b.close("A", "B");
+    const v = find(checkTraces(b.traces()), "consistency");
+    assert.match(v.message, /not in timestamp order/);
+    assert.deepEqual(v.events, ["crash:Q:Q/1:B:52", "e2"]);
+  });
+
+  test("one crash notification id at two survivors with two timestamps breaks W8", () => {
+    const b = new TraceBuilder().start("B", "C", "Q");
+    b.import("B", "Q/1").import("C", "Q/1");
+    b.expire("B", "Q").expire("C", "Q");
+    b.deliver("B", "crash:Q:Q/1", "Q/1", { kind: "destroyed", ts: [10, "Q", 0] });
+    b.deliver("C", "crash:Q:Q/1", "Q/1", { kind: "destroyed", ts: [3, "Q", 0] });
+    b.close("B", "C");
+    const v = find(checkTraces(b.traces()), "consistency");
+    assert.match(v.message, /two timestamps/);
   });
 });
 
@@ -156,11 +181,11 @@ describe("P5 after a lost owner", () => {
       const b = new TraceBuilder().start("Q", "B", "C");
       b.import("B", "Q/1");
       b.expire("B", "Q");
-      b.deliver("B", "crash:Q:Q/1", "Q/1", { kind: "destroyed", ts: [5, "Q", 0] });
+      b.deliver("B", "crash:Q:Q/1:B:5", "Q/1", { kind: "destroyed", ts: [5, "Q", 0] });
       // B re-linked to Q (a handle's arrival dials its owner) before C's transfer reached it.
       if (relinked) b.records.push({ peer: "B", op: "link", other: "Q" });
       b.send("C", "m1", ["B/1"], ["Q/1"]);
-      b.deliver("B", "m1", "B/1");
+      b.deliver("B", "m1", "B/1", { ts: [6, "C", 1] });
       b.close("Q", "B", "C");
       return checkTraces(b.traces());
     };

@@ -27,6 +27,11 @@ export const CoreErrorCode = {
   E_UNREACHABLE: "E_UNREACHABLE",
   /** A capability URL that names no export (wrong secret, revoked, or malformed). */
   E_NO_EXPORT: "E_NO_EXPORT",
+  /**
+   * In a send's result: this destination was not delivered because another destination (or another
+   * node of the same owner) refused the event, and the sender aborted it everywhere.
+   */
+  E_REFUSED_ELSEWHERE: "E_REFUSED_ELSEWHERE",
   /** The link to a destination closed before the round was decided there. */
   E_LINK_CLOSED: "E_LINK_CLOSED",
   /** The node is destroyed (or being destroyed past the point of no return). */

@@ -31,6 +31,8 @@ export class Handle implements Disposable {
   /** The peer that holds this handle. */
   readonly holder: string;
   #state: HandleState = "live";
+  /** Destroyed by its owner, in the order: nothing brings it back (a lost owner's may return). */
+  #final = false;
   #references = 0;
   /** References received since the holder last released the handle: what its release drops. */
   #received = 0;
@@ -72,15 +74,23 @@ export class Handle implements Disposable {
     this.release();
   }
 
-  /** @internal The holder received one more reference. */
+  /**
+   * @internal The holder received one more reference. A handle whose node its owner destroyed
+   * stays destroyed (spec/ordering.md §5); one marked destroyed for a lost owner comes back live.
+   */
   acquire(): void {
+    if (this.#final) return;
     this.#references++;
     this.#received++;
     this.#state = "live";
   }
 
-  /** @internal The node is destroyed. */
-  markDestroyed(): void {
+  /**
+   * @internal The node is destroyed: by its owner, in the order (`final`), or as far as this
+   * holder can tell, its owner being lost (a new session with the owner may bring it back).
+   */
+  markDestroyed(final = true): void {
+    this.#final ||= final;
     this.#state = "destroyed";
     this.#references = 0;
     this.#received = 0;

@@ -16,6 +16,7 @@ import type {
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent } from "./events.js";
 import { type Handle, nodeName } from "./handles.js";
+import { type LossNotice, noticeEvent } from "./losses.js";
 import { HeldFrames, type OwnedNode } from "./owner.js";
 import { IncomingQueue, type QueueEntry } from "./queue.js";
 import type { Quota } from "./quota.js";
@@ -48,7 +49,9 @@ type Incoming =
       readonly charge: number;
     }
   | { readonly kind: "destroy"; readonly nodes: readonly number[] }
-  | { readonly kind: "release"; readonly node: number; readonly count: number; readonly holder: string };
+  | { readonly kind: "release"; readonly node: number; readonly count: number; readonly holder: string }
+  /** A notification for a lost peer, committed where the loss was seen (§7.1). */
+  | { readonly kind: "lost"; readonly notice: LossNotice };
 
 /** What the inbound side needs from its peer. */
 export interface InboundContext {
@@ -89,7 +92,13 @@ export interface InboundContext {
 export type Answer =
   | { readonly type: "propose" | "accept"; readonly event: number; readonly lamport: number }
   | { readonly type: "dead"; readonly event: number; readonly lamport: number; readonly nodes: number[] }
-  | { readonly type: "reject"; readonly event: number; readonly code: CoreErrorCode };
+  | {
+      readonly type: "reject";
+      readonly event: number;
+      readonly code: CoreErrorCode;
+      /** The node the refusal is about (wire.md §5.9), when it is about one. */
+      readonly node?: number;
+    };
 
 export type Reply = (answer: Answer) => void;
 
@@ -107,6 +116,8 @@ export class Inbound {
   readonly #held = new HeldFrames();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
   readonly #tombstones = new Map<string, Timestamp>();
+  /** Queue keys of lost-peer notifications: negative, so they never meet a sender's event number. */
+  #notices = 0;
   readonly #ctx: InboundContext;
 
   constructor(ctx: InboundContext) {
@@ -139,7 +150,7 @@ export class Inbound {
     assertNoClockJump(clock, frame.clock);
     const carried = frame.handles.filter((ref) => ref.owner === id).map((ref) => ref.node);
     const refused = this.#refuse(from, [...frame.nodes, ...carried]);
-    if (refused) return reply({ type: "reject", event: frame.event, code: refused });
+    if (refused) return reply({ type: "reject", event: frame.event, ...refused });
     if (
       this.#holding(from, frame.event, [...frame.nodes, ...carried], () =>
         this.stage(from, frame, reply, size),
@@ -180,7 +191,7 @@ export class Inbound {
     const { clock } = this.#ctx;
     assertNoClockJump(clock, frame.clock);
     const refused = this.#refuse(from, frame.nodes);
-    if (refused) return reply({ type: "reject", event: frame.event, code: refused });
+    if (refused) return reply({ type: "reject", event: frame.event, ...refused });
     if (this.#holding(from, frame.event, frame.nodes, () => this.notice(from, frame, reply))) return;
     const dead = this.#countTransfer(from, frame.nodes, frame.receivers);
     clock.observe(frame.clock);
@@ -192,7 +203,7 @@ export class Inbound {
     const { clock } = this.#ctx;
     assertNoClockJump(clock, frame.clock);
     const refused = this.#refuse(from, [frame.node]);
-    if (refused) return reply({ type: "reject", event: frame.event, code: refused });
+    if (refused) return reply({ type: "reject", event: frame.event, ...refused });
     if (this.#holding(from, frame.event, [frame.node], () => this.unicast(from, frame, reply, size))) return;
     if (this.#destroyed(frame.node))
       return reply({ type: "reject", event: frame.event, code: "E_DESTROYED" });
@@ -275,6 +286,18 @@ export class Inbound {
     this.deliverReady();
   }
 
+  /**
+   * `remote` is lost (spec/ordering.md §7.1): each notice becomes a committed entry at a fresh
+   * clock value, above everything queued here and below anything proposed later, and is delivered
+   * by the delivery rule like any other entry, so this peer's deliveries keep rising.
+   */
+  lost(remote: string, notices: readonly LossNotice[]): void {
+    for (const notice of notices) {
+      this.#queue.insert(remote, -++this.#notices, this.#ctx.clock.tick(), true, { kind: "lost", notice });
+    }
+    this.deliverReady();
+  }
+
   /** A destroy of this peer's nodes was picked: answer what was held for it. */
   replayHeld(): void {
     this.#held.replay();
@@ -288,6 +311,16 @@ export class Inbound {
   }
 
   #deliver(sender: string, seq: number, lamport: number, data: Incoming): void {
+    if (data.kind === "lost") {
+      const event = noticeEvent(
+        data.notice,
+        { lamport, peer: sender, seq: 0 },
+        this.#ctx.id,
+        this.#ctx.trace,
+      );
+      if (event) this.#ctx.deliver(event, 0);
+      return;
+    }
     this.#remember(sender, seq);
     const ts = { lamport, peer: sender, seq };
     const event = `${sender}:${seq}`;
@@ -467,12 +500,15 @@ export class Inbound {
     return this.#ctx.owned(node)?.state === "destroyed";
   }
 
-  /** The owner-side check: the node exists and the sender holds a handle to it. */
-  #refuse(from: string, nodes: readonly number[]): CoreErrorCode | undefined {
-    for (const id of nodes) {
-      const owned = this.#ctx.owned(id);
-      if (!owned) return "E_NO_NODE";
-      if (!owned.allows(from)) return "E_NO_HANDLE";
+  /**
+   * The owner-side check: each node exists and the sender holds a handle to it. The first one
+   * that fails is named in the reject, so the sender can tell which of its nodes was bad.
+   */
+  #refuse(from: string, nodes: readonly number[]): { code: CoreErrorCode; node: number } | undefined {
+    for (const node of nodes) {
+      const owned = this.#ctx.owned(node);
+      if (!owned) return { code: "E_NO_NODE", node };
+      if (!owned.allows(from)) return { code: "E_NO_HANDLE", node };
     }
     return undefined;
   }

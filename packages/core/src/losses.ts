@@ -2,57 +2,80 @@
  * Notifications a peer makes up for a peer it lost (spec/guarantees.md §4.2, bootstrap.md §3 D5):
  * each live handle to the lost peer's nodes gets its one `destroyed` event, and after a crash the
  * references the lost peer held to this peer's nodes go, with `released` where that was the last.
- * They are this peer's conclusion, not points of the global order.
+ * They are this peer's conclusion, not points of the global order; but they take a place in this
+ * peer's queue (spec/ordering.md §7.1), so its deliveries stay in rising timestamp order.
  */
 import type { TraceRecord } from "@capbus/trace";
 import type { PeerEvent } from "./events.js";
 import type { Handle } from "./handles.js";
 import type { OwnedNode } from "./owner.js";
-import type { LamportClock } from "./timestamp.js";
+import type { Timestamp } from "./timestamp.js";
 
-export interface LossContext {
-  readonly id: string;
-  readonly clock: LamportClock;
-  readonly handles: Iterable<Handle>;
-  readonly nodes: Iterable<OwnedNode>;
-  trace(record: TraceRecord): void;
-  deliver(event: PeerEvent): void;
-}
+/** One notification owed for a lost peer; whether it still applies is decided at its delivery. */
+export type LossNotice =
+  | { readonly kind: "destroyed"; readonly handle: Handle; readonly reason: "crash" | "unreachable" }
+  | { readonly kind: "released"; readonly node: OwnedNode };
 
-export function synthesizeLoss(
-  ctx: LossContext,
+/**
+ * What the loss of `remote` owes: a `destroyed` per live handle to its nodes and, after a crash,
+ * a `released` per node of this peer whose last outside references went with `remote` (they are
+ * dropped now: the lost peer holds nothing from here on).
+ */
+export function lossNotices(
   remote: string,
   reason: "unreachable" | "crash",
-  code?: string,
-): void {
-  // W11 of spec/trace.md: a fresh event id, and the lost peer in the timestamp.
-  const synthesize = (kind: "destroyed" | "released", name: string) => {
-    const ts = { lamport: ctx.clock.tick(), peer: remote, seq: 0 };
-    const event = `${reason}:${remote}:${name}`;
-    ctx.trace({
-      peer: ctx.id,
-      op: "deliver",
-      event,
-      kind,
-      node: name,
-      ts: [ts.lamport, ts.peer, ts.seq],
-      handles: [],
-      dead: [],
-    });
-    return { event, ts };
-  };
-  if (reason === "crash") ctx.trace({ peer: ctx.id, op: "expire", other: remote, ...(code ? { code } : {}) });
-  for (const handle of ctx.handles) {
-    if (handle.owner !== remote || handle.state !== "live") continue;
-    handle.markDestroyed();
-    ctx.deliver({ kind: "destroyed", ...synthesize("destroyed", handle.name), handle, reason });
+  handles: Iterable<Handle>,
+  nodes: Iterable<OwnedNode>,
+): LossNotice[] {
+  const notices: LossNotice[] = [];
+  for (const handle of handles) {
+    if (handle.owner === remote && handle.state === "live")
+      notices.push({ kind: "destroyed", handle, reason });
   }
-  if (reason !== "crash") return;
-  for (const owned of ctx.nodes) {
-    const held = owned.references.get(remote);
-    if (held === undefined || owned.state === "destroyed") continue;
-    if (owned.release(remote, held)) {
-      ctx.deliver({ kind: "released", ...synthesize("released", owned.node.name), node: owned.node, reason });
-    }
+  if (reason !== "crash") return notices;
+  for (const node of nodes) {
+    const held = node.references.get(remote);
+    if (held === undefined || node.state === "destroyed") continue;
+    if (node.release(remote, held)) notices.push({ kind: "released", node });
   }
+  return notices;
+}
+
+/**
+ * The event a notice delivers at `ts` (its lost peer in `ts.peer`), or undefined when it no
+ * longer applies: the handle was destroyed or released meanwhile (an ordered destroy delivered
+ * first is its one notification), or the node was destroyed or has a holder again.
+ */
+export function noticeEvent(
+  notice: LossNotice,
+  ts: Timestamp,
+  survivor: string,
+  trace: (record: TraceRecord) => void,
+): PeerEvent | undefined {
+  let name: string;
+  if (notice.kind === "destroyed") {
+    if (notice.handle.state !== "live") return undefined;
+    notice.handle.markDestroyed(false);
+    name = notice.handle.name;
+  } else {
+    const { node } = notice;
+    if (node.state === "destroyed" || node.references.size > 0) return undefined;
+    name = node.node.name;
+  }
+  const reason = notice.kind === "destroyed" ? notice.reason : "crash";
+  // W11 of spec/trace.md: an id no record creates, unique at this survivor (its clock only grows).
+  const event = `${reason}:${ts.peer}:${name}:${survivor}:${ts.lamport}`;
+  trace({
+    peer: survivor,
+    op: "deliver",
+    event,
+    kind: notice.kind,
+    node: name,
+    ts: [ts.lamport, ts.peer, ts.seq],
+    handles: [],
+    dead: [],
+  });
+  return notice.kind === "destroyed"
+    ? { kind: "destroyed", event, handle: notice.handle, ts, reason: notice.reason }
+    : { kind: "released", event, node: notice.node.node, ts, reason: "crash" };
 }

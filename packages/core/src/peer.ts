@@ -15,7 +15,7 @@ import { Inbound, type Reply } from "./inbound.js";
 import type { Link, LinkClosedInfo } from "./link.js";
 import { type Dial, Links } from "./links.js";
 import { LoopbackLink } from "./loopback.js";
-import { synthesizeLoss } from "./losses.js";
+import { lossNotices } from "./losses.js";
 import { Mailbox } from "./mailbox.js";
 import { guardLogger, type LinkStats, type Logger, type PeerStats } from "./observe.js";
 import { OwnedNode } from "./owner.js";
@@ -218,7 +218,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
       deadHandle: (ref) => {
         const handle = this.#handleFor(ref.owner, ref.node);
-        handle.markDestroyed();
+        // Dead because its owner is lost: a new session with the owner may bring it back.
+        handle.markDestroyed(!this.#links.lost(ref.owner));
         return handle;
       },
       reach: (owner) => this.#links.reach(owner),
@@ -351,6 +352,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     const handle = this.#handleFor(grant.owner, grant.node);
     if (grant.owner !== this.id) handle.acquire();
+    // A grant for a node its owner destroyed (a forged or stale one) brings nothing back to life.
+    if (handle.state === "destroyed") throw new CapbusError("E_DESTROYED", `${handle.name} is destroyed`);
     this.#trace({ peer: this.id, op: "import", node: handle.name });
     return handle;
   }
@@ -594,7 +597,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return this.#sender.accepted(frame.event, from, frame.lamport);
       case "reject":
         if (this.#capabilities.refused(from, frame.event, rejectCode(frame.code))) return;
-        return this.#sender.failed(frame.event, from, rejectCode(frame.code));
+        return this.#sender.refused(frame.event, from, rejectCode(frame.code), frame.node);
       case "endpoints":
         return this.#links.learn(frame.peer, frame.urls);
       case "claim":
@@ -613,22 +616,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
    */
   #lose(remote: string, reason: "unreachable" | "crash", code?: string): void {
     if (this.#state === "closed") return;
-    synthesizeLoss(
-      {
-        id: this.id,
-        clock: this.#clock,
-        handles: this.#handles.values(),
-        nodes: this.#nodes.values(),
-        trace: (record) => this.#trace(record),
-        deliver: (event) => {
-          this.#delivered++;
-          this.#mailbox.push(event);
-        },
-      },
-      remote,
-      reason,
-      code,
-    );
+    if (reason === "crash")
+      this.#trace({ peer: this.id, op: "expire", other: remote, ...(code ? { code } : {}) });
+    this.#inbound.lost(remote, lossNotices(remote, reason, this.#handles.values(), this.#nodes.values()));
   }
 
   #onHello(session: LinkSession, remote: string): void {

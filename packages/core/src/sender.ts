@@ -101,6 +101,7 @@ export class Sender {
       sendFast: (event) => this.#sendFast(event),
       ready: (event) => this.#ready(event),
       decided: (event) => this.#decided(event),
+      refused: (event) => this.#refused(event),
     });
   }
 
@@ -134,8 +135,9 @@ export class Sender {
     });
   }
 
-  failed(seq: number, from: string, code: CoreErrorCode): void {
-    this.#withEvent(seq, from, (e) => this.#outbox.failed(e, from, code));
+  /** A `reject` from `from`, naming the bad node or not (spec/wire.md §5.9). */
+  refused(seq: number, from: string, code: CoreErrorCode, node?: number): void {
+    this.#withEvent(seq, from, (e) => this.#outbox.refused(e, from, code, node));
   }
 
   /** The link to `remote` is gone: it takes no further part in any undecided event. */
@@ -508,10 +510,14 @@ export class Sender {
     this.#pending.delete(event.seq);
     unlisten(pending);
     if (pending.refused) {
+      // Its own session refused it before the wire: given up, and its caller fails (trace W10).
       this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
       pending.dropped(pending.refused);
       return this.#ctx.wakeIdle();
     }
+    // A fast unicast or release its receiver refused is delivered nowhere: given up (trace W10).
+    if (event.final === undefined && refusedAnywhere(event))
+      this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
     if (event.final !== undefined)
       (event.fast ? this.fast : this.rounds).add(this.#ctx.runtime.now() - pending.at);
     if (pending.order && pending.resolve) {
@@ -533,9 +539,32 @@ export class Sender {
   drop(seq: number, error: Refusal): void {
     const pending = this.#pending.get(seq);
     if (!pending) return;
-    const { event } = pending;
+    this.#pending.delete(seq);
+    unlisten(pending);
+    this.#abortEverywhere(pending);
+    this.#outbox.remove(pending.event);
+    pending.dropped(error);
+    this.#ctx.wakeIdle();
+  }
+
+  /**
+   * A destination refused the round, and every participant has answered (spec/ordering.md §3.3):
+   * abort it everywhere. The caller's result says who refused, and that the others were not
+   * delivered for that reason.
+   */
+  #refused(event: OutEvent): void {
+    const pending = this.#pending.get(event.seq);
+    if (!pending) return;
     this.#pending.delete(event.seq);
     unlisten(pending);
+    this.#abortEverywhere(pending);
+    if (pending.order && pending.resolve) pending.resolve(refusedResult(event, pending.id, pending.order));
+    this.#ctx.wakeIdle();
+  }
+
+  /** Send `abort` to every participant still in the round, trace it, give back references. */
+  #abortEverywhere(pending: Pending): void {
+    const { event } = pending;
     if (!event.fast) {
       for (const dest of event.destinations.values()) {
         if (dest.state !== "failed")
@@ -543,18 +572,16 @@ export class Sender {
       }
     }
     this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
-    this.#outbox.remove(event);
-    if (!this.#ctx.closed()) {
-      const counted = (owner: string, node: number) =>
-        owner === this.#ctx.id
-          ? pending.ownCounted.includes(node)
-          : event.destinations.get(owner)?.state === "proposed";
-      for (const { ref, holder } of referencesToGiveBack(event, pending.carried, counted, () => false)) {
-        this.release(ref.owner, ref.node, 1, holder);
-      }
+    if (this.#ctx.closed() || pending.carried.length === 0) return;
+    // An owner counted the receivers' references when it proposed, except for nodes it reported dead.
+    const counted = (owner: string, node: number) => {
+      if (owner === this.#ctx.id) return pending.ownCounted.includes(node);
+      const dest = event.destinations.get(owner);
+      return dest?.state === "proposed" && !dest.dead.includes(node);
+    };
+    for (const { ref, holder } of referencesToGiveBack(event, pending.carried, counted, () => false)) {
+      this.release(ref.owner, ref.node, 1, holder);
     }
-    pending.dropped(error);
-    this.#ctx.wakeIdle();
   }
 
   /** Peers holding a reference to any of these nodes. */
@@ -580,6 +607,39 @@ export class Sender {
 /** Shared empty lists for the common send that carries no handles. */
 const NONE: readonly Handle[] = Object.freeze([]);
 const NO_REFS: readonly HandleRef[] = Object.freeze([]);
+
+/** Did a participant refuse the event with a `reject` (not a link that closed)? */
+function refusedAnywhere(event: OutEvent): boolean {
+  for (const dest of event.destinations.values()) if (dest.refusal) return true;
+  return false;
+}
+
+/** The result of a round a destination refused: delivered nowhere, each destination's reason. */
+function refusedResult(
+  event: OutEvent,
+  id: string,
+  order: ReadonlyArray<{ readonly peer: string; readonly node: number }>,
+): SendResult {
+  const destinations = order.map(({ peer, node }) => ({
+    node: nodeName(peer, node),
+    committed: false,
+    code: refusedCode(event.destinations.get(peer), node),
+  }));
+  return { event: id, ts: undefined, destinations, ok: false };
+}
+
+/**
+ * Why `node` did not get a refused round: its owner's own refusal (only the node the reject named,
+ * when it named one of this event's nodes), its link, its destruction, or a refusal elsewhere.
+ */
+function refusedCode(dest: OutDestination | undefined, node: number): CoreErrorCode {
+  const bad = dest?.refusal?.node;
+  if (dest?.refusal && (bad === undefined || bad === node || !dest.nodes.includes(bad)))
+    return dest.code ?? "E_PROTOCOL";
+  if (dest?.state === "failed" && !dest.refusal) return dest.code ?? "E_LINK_CLOSED";
+  if (dest?.dead.includes(node)) return "E_DESTROYED";
+  return "E_REFUSED_ELSEWHERE";
+}
 
 function unlisten(pending: Pending): void {
   if (pending.signal && pending.onAbort) pending.signal.removeEventListener("abort", pending.onAbort);

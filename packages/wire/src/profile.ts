@@ -122,8 +122,13 @@ class ProfileScan {
     }
   }
 
-  /** Map keys must be distinct text strings; `"__proto__"` is refused as cbor-x would rename it. */
+  /**
+   * Map keys must be distinct text strings; `"__proto__"` is refused as cbor-x would rename it.
+   * Small maps (every frame's own) compare keys pairwise; larger ones (a payload's) use a set, so a
+   * hostile map of many equal-length keys costs linear time, not quadratic (spec/security.md).
+   */
   private map(entries: number, depth: number): void {
+    if (entries > SMALL_MAP) return this.largeMap(entries, depth);
     const b = this.bytes;
     const keys: number[] = []; // [contentStart, contentEnd] pairs
     for (let i = 0; i < entries; i++) {
@@ -147,6 +152,37 @@ class ProfileScan {
     }
   }
 
+  private largeMap(entries: number, depth: number): void {
+    const b = this.bytes;
+    // Every entry takes at least two bytes: a claimed count beyond that is truncation, found
+    // before the table below is sized by it.
+    if (entries > (b.length - this.at) / 2) throw notWellFormed("truncated map", this.at);
+    // Open addressing over the keys' byte ranges: no string per key, one table per map.
+    const mask = (1 << Math.ceil(Math.log2(entries * 2))) - 1;
+    const starts = new Int32Array(mask + 1).fill(-1);
+    const lengths = new Int32Array(mask + 1);
+    for (let i = 0; i < entries; i++) {
+      const keyStart = this.at;
+      if (keyStart < b.length && b[keyStart]! >> 5 !== 3)
+        throw notWellFormed("map key is not a text string", keyStart);
+      this.item(depth);
+      const end = this.at;
+      const length = this.textLength(keyStart);
+      const begin = end - length;
+      if (sameBytes(b, begin, end, PROTO_KEY)) {
+        throw new WireError(WireErrorCode.E_SCHEMA, `map key "__proto__" at byte ${keyStart}`);
+      }
+      let slot = fnv1a(b, begin, end) & mask;
+      for (; starts[slot] !== -1; slot = (slot + 1) & mask) {
+        if (lengths[slot] === length && equalRanges(b, starts[slot]!, begin, length))
+          throw notWellFormed("duplicate map key", keyStart);
+      }
+      starts[slot] = begin;
+      lengths[slot] = length;
+      this.item(depth);
+    }
+  }
+
   /** Content length of the (already scanned, so well-formed) text string whose head is at `start`. */
   private textLength(start: number): number {
     const info = this.bytes[start]! & 0x1f;
@@ -156,6 +192,21 @@ class ProfileScan {
     this.at = saved;
     return length;
   }
+}
+
+/** Maps up to this many entries check their keys pairwise (no allocation); larger ones hash them. */
+const SMALL_MAP = 16;
+
+/**
+ * FNV-1a over a byte range, from a basis drawn once per process: a peer cannot precompute keys
+ * that collide here and make the table quadratic (V8 seeds its string hashes the same way).
+ */
+const HASH_BASIS = (Math.random() * 0x100000000) >>> 0;
+
+function fnv1a(b: Uint8Array, begin: number, end: number): number {
+  let h = HASH_BASIS;
+  for (let i = begin; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
 }
 
 /** Big-endian uint32; no DataView, as building one per frame costs more than the scan. */

@@ -272,3 +272,47 @@ describe("limits beyond the stack", () => {
     );
   });
 });
+
+describe("map keys in large payload maps (hashed, spec/security.md)", () => {
+  const codec = new FrameCodec();
+  const unicast = (payload: unknown): Frame => ({
+    type: "unicast",
+    seq: 1,
+    ack: 0,
+    event: 1,
+    clock: 1,
+    node: 1,
+    payload,
+  });
+  const keys = (n: number) => Array.from({ length: n }, (_, i) => `k${String(i).padStart(6, "0")}`);
+
+  test("a duplicate key anywhere in a large map is E_CBOR; distinct keys pass", () => {
+    for (const n of [17, 100, 5000]) {
+      const names = keys(n);
+      const bytes = codec.encode(unicast(Object.fromEntries(names.map((k) => [k, 0]))));
+      const decoded = codec.decode(bytes);
+      assert.ok(decoded.type === "unicast");
+      assert.equal(Object.keys(decoded.payload as object).length, n);
+      // Rename the last key to the first one's name, in the bytes (same length): a duplicate.
+      const last = Buffer.from(bytes).lastIndexOf(Buffer.from(names.at(-1)!));
+      const dup = bytes.slice();
+      dup.set(Buffer.from(names[0]!), last);
+      assert.equal(
+        codeOf(() => codec.decode(dup)),
+        "E_CBOR",
+        `${n} keys`,
+      );
+    }
+  });
+
+  test("a map claiming more entries than its bytes can hold is refused before any table is sized", () => {
+    const bytes = codec.encode(unicast({}));
+    assert.equal(bytes.at(-1), 0xa0, "the payload, an empty map, is the frame's last byte");
+    // The same map claiming 2^32 - 1 entries, with nothing after its head.
+    const claim = Uint8Array.from([...bytes.subarray(0, bytes.length - 1), 0xba, 0xff, 0xff, 0xff, 0xff]);
+    assert.equal(
+      codeOf(() => codec.decode(claim)),
+      "E_CBOR",
+    );
+  });
+});
