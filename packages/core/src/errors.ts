@@ -13,6 +13,12 @@ export const CoreErrorCode = {
   E_NO_NODE: "E_NO_NODE",
   /** No link to the owner of a destination node. */
   E_NO_LINK: "E_NO_LINK",
+  /**
+   * The send queue to a destination's peer already holds `maxBufferedBytes` waiting for the
+   * window: the new message is refused before the wire (nothing of it sent). Retry after
+   * `peer.drained(handle)`.
+   */
+  E_BACKPRESSURE: "E_BACKPRESSURE",
   /** The destination's queue has no room for this sender (its share of the quota is used up). */
   E_QUOTA: "E_QUOTA",
   /** A sender kept an event staged here longer than the stage timeout: its session ends. */

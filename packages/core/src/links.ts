@@ -38,6 +38,10 @@ export class Links {
   readonly #dialing = new Map<string, () => void>();
   /** Endpoint hints already sent on a session, by the peer they describe. */
   readonly #told = new WeakMap<LinkSession, Set<string>>();
+  /** Hints owed: sessions given a handle of a peer whose endpoints were not known yet. */
+  readonly #owed = new Map<string, Set<LinkSession>>();
+  /** Reaches started with no endpoint to dial: a late hint dials them (within the timeout). */
+  readonly #undialled = new Set<string>();
   /** Peers whose session ended: nobody waits for them to link. */
   readonly #gone = new Set<string>();
   readonly #options: LinksOptions;
@@ -127,15 +131,35 @@ export class Links {
     }
   }
 
-  /** Endpoints learnt for `peer` (from its own frame, a hint, or a capability URL). */
+  /**
+   * Endpoints learnt for `peer` (from its own frame, a hint, or a capability URL). Hints owed
+   * for it go out now, and a reach of it that had nothing to dial dials now.
+   */
   learn(peer: string, urls: readonly string[]): void {
-    if (peer !== this.#options.local && urls.length > 0) this.#known.set(peer, [...urls]);
+    if (peer === this.#options.local || urls.length === 0) return;
+    this.#known.set(peer, [...urls]);
+    const owed = this.#owed.get(peer);
+    this.#owed.delete(peer);
+    for (const session of owed ?? []) if (!session.closed) this.hint(session, peer);
+    if (this.#undialled.delete(peer) && this.#dialing.has(peer) && !this.#sessions.has(peer))
+      this.#options.dial?.(peer, [...urls]);
   }
 
-  /** Before sending `session`'s peer a handle of `owner`: tell it where `owner` listens, once. */
+  /**
+   * Before sending `session`'s peer a handle of `owner`: tell it where `owner` listens, once.
+   * Not known yet (a handle passed on right after linking): owed, and sent once learnt.
+   */
   hint(session: LinkSession, owner: string): void {
+    if (owner === session.remote) return;
     const urls = this.#known.get(owner) ?? (owner === this.#options.local ? this.#own : undefined);
-    if (!urls || urls.length === 0 || owner === session.remote) return;
+    if (!urls || urls.length === 0) {
+      if (owner === this.#options.local) return;
+      const owed = this.#owed.get(owner) ?? new Set();
+      for (const earlier of owed) if (earlier.closed) owed.delete(earlier);
+      owed.add(session);
+      this.#owed.set(owner, owed);
+      return;
+    }
     let told = this.#told.get(session);
     if (!told) {
       told = new Set();
@@ -159,7 +183,10 @@ export class Links {
       runtime.setTimer(dialTimeoutMs, () => this.#giveUp(remote)),
     );
     // A session in its first handshake is a dial already under way: only the timeout is new.
-    if (dial && urls && !session) dial(remote, urls);
+    // With nothing to dial yet, a late endpoint hint starts the dial (learn).
+    if (session) return;
+    if (dial && urls) dial(remote, urls);
+    else this.#undialled.add(remote);
   }
 
   /**
@@ -169,7 +196,9 @@ export class Links {
   session(remote: string): Promise<LinkSession> {
     const session = this.#sessions.get(remote);
     if (session?.id !== undefined) return Promise.resolve(session);
-    if (!session && (!this.#options.dial || !this.#known.has(remote))) {
+    // A reach under way (a handle of `remote` arrived) may yet dial on a late hint, or the
+    // remote may link in: wait for it, within its dial timeout, rather than fail now.
+    if (!session && !this.#dialing.has(remote) && (!this.#options.dial || !this.#known.has(remote))) {
       return Promise.reject(new CapbusError("E_NO_LINK", `no link to ${remote} and no way to dial it`));
     }
     this.reach(remote);
@@ -194,6 +223,7 @@ export class Links {
   #giveUp(remote: string, error?: CapbusError): void {
     this.#dialing.get(remote)?.();
     this.#dialing.delete(remote);
+    this.#undialled.delete(remote);
     const session = this.#sessions.get(remote);
     if (session?.id !== undefined) return;
     const reason =

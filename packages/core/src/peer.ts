@@ -137,6 +137,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   });
   #nodeSeq = 0;
   #state: "open" | "closing" | "closed" = "open";
+  #traceClosed = false;
   #idle: Array<() => void> = [];
   readonly #log: Logger;
   /** Counters for stats(): integer increments only. */
@@ -185,12 +186,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dialTimeoutMs: this.#dialTimeoutMs,
       maxLinks: options.maxLinks ?? 1024,
       up: (remote) => {
+        // A handshake that began before close: end its session, which starts nothing now.
+        if (this.#state === "closed") return this.#links.get(remote)?.close("E_CLOSED", "peer closed");
         // A new session (not a resume): after an expiry, the checker's sign the two are in touch again.
         if (remote !== this.id) this.#trace({ peer: this.id, op: "link", other: remote });
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },
       unreachable: (remote, code) => {
+        if (this.#state === "closed") return;
         this.#log.info?.("peer unreachable", {
           remote,
           code,
@@ -269,6 +273,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#log.debug?.("event refused: over quota", { remote: from, event, code: "E_QUOTA" });
       },
       deliver: (event, charge) => {
+        // After close nothing is delivered (nor traced): the close record is the last (trace.md W2).
+        if (this.#state === "closed") {
+          if (charge > 0) this.#quota.discharge(event.ts.peer, charge);
+          return;
+        }
         this.#delivered++;
         const forApp = this.#requests.intercept(event);
         // A reply taken by its request is read now; a decorated request carries the charge on.
@@ -332,6 +341,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         bytesIn: session.bytesIn,
         duplicates: session.duplicates,
         unackedBytes: session.unackedBytes,
+        bufferedBytes: session.bufferedBytes,
       };
     }
     return {
@@ -362,6 +372,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   /** Give `holder` one reference to `node`, outside any message (bootstrap). */
   grant(node: Node, holder: string): HandleGrant {
+    this.#assertOpen();
     const owned = this.#owned(node);
     if (owned.state !== "alive") throw new CapbusError("E_DESTROYED", `${node.name} is destroyed`);
     owned.acquire([holder]);
@@ -370,6 +381,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   /** Take up a handle granted to this peer outside any message. */
   importHandle(grant: HandleGrant): Handle {
+    this.#assertOpen();
     if (grant.holder !== this.id) {
       throw new CapbusError("E_NO_HANDLE", `the grant is for ${grant.holder}, not ${this.id}`);
     }
@@ -385,9 +397,12 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * Attach a link to another peer. `remote` is the peer expected at the other end (when this
    * end dialled); otherwise the remote's hello names it. The link's handshake decides whether
    * it starts a session or resumes the one held with that peer (spec/transports.md §3-4);
-   * `options` apply to a session it starts.
+   * `options` apply to a session it starts. After close the link is closed with E_CLOSED
+   * instead (not thrown: transports call this from their socket handlers).
    */
   connect(link: Link, remote?: string, options: SessionOptions = {}): void {
+    // While closing, links still come: a redial resumes a session whose rounds must finish.
+    if (this.#state === "closed") return link.close("E_CLOSED", `peer ${this.id} is closed`);
     const resolved = resolveSessionOptions({ ...this.#sessionDefaults, ...options }, this.#runtime);
     connectLink(link, this.#handshake, resolved, remote);
   }
@@ -429,8 +444,23 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
   }
 
+  /**
+   * Resolves once nothing waits in the send queue to `to`'s owner (SessionOptions.maxBufferedBytes;
+   * stats().links[owner].bufferedBytes), at once if nothing does or there is no session. A burst
+   * can await it between sends, or after one refused with E_BACKPRESSURE, before going on.
+   */
+  drained(to: Handle): Promise<void> {
+    try {
+      this.#assertOpen();
+      return this.#links.get(to.owner)?.drained() ?? Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** Listen on `endpoint` too (a transport calls this): linked peers are told where to dial. */
   advertise(endpoint: string): void {
+    this.#assertOpen();
     this.#links.advertise(endpoint);
   }
 
@@ -444,6 +474,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * `endpoint` defaults to the first advertised one.
    */
   export(node: Node, options: { readonly endpoint?: string } = {}): string {
+    this.#assertOpen();
     const owned = this.#owned(node);
     if (owned.state !== "alive") throw new CapbusError("E_DESTROYED", `${node.name} is destroyed`);
     const endpoint = options.endpoint ?? this.#links.endpoints[0];
@@ -452,8 +483,12 @@ export class Peer implements AsyncIterable<PeerEvent> {
     return this.#capabilities.export(node.id, endpoint);
   }
 
-  /** Revoke a capability URL, or every URL of a node. Handles already given stay (as in bus1). */
+  /**
+   * Revoke a capability URL, or every URL of a node. Handles already given stay (as in bus1).
+   * A cleanup, so allowed after close: it returns 0 then, as a closed peer answers no claim.
+   */
   revoke(target: string | Node): number {
+    if (this.#state === "closed") return 0;
     return this.#capabilities.revoke(typeof target === "string" ? { url: target } : { node: target.id });
   }
 
@@ -616,6 +651,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * one destroyed notification; after a crash, its references to this peer's nodes go too.
    */
   #lose(remote: string, reason: "unreachable" | "crash", code?: string): void {
+    if (this.#state === "closed") return;
     // The checker's cue that `remote` is lost here, for either reason (spec/trace.md `expire`).
     const why = code ?? (reason === "unreachable" ? "E_UNREACHABLE" : undefined);
     this.#trace({ peer: this.id, op: "expire", other: remote, ...(why ? { code: why } : {}) });
@@ -701,6 +737,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 
   #trace(record: TraceRecord): void {
+    // Nothing follows the close record (trace.md W2): a late timer or frame must not write one.
+    if (this.#traceClosed) return;
+    if (record.op === "close") this.#traceClosed = true;
     this.#sink?.write(record);
   }
 }

@@ -4,7 +4,7 @@
  * causality rule the outbox enforces, with the reference bookkeeping of carried handles.
  */
 import type { TraceRecord } from "@capbus/trace";
-import { assertPayload, type HandleRef } from "@capbus/wire";
+import { assertPayload, type HandleRef, WireError } from "@capbus/wire";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, SendResult } from "./events.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
@@ -48,7 +48,7 @@ interface Pending {
   readonly ownCounted: readonly number[];
   /** A destroy or release: what its decision does (a message's is #commitMessage). */
   readonly decided?: (event: OutEvent) => void;
-  readonly dropped: (error: CapbusError) => void;
+  readonly dropped: (error: Refusal) => void;
   /** When it was created (Runtime clock): its decision records the round's latency. */
   readonly at: number;
   /**
@@ -59,6 +59,21 @@ interface Pending {
   readonly resolve?: (result: SendResult) => void;
   readonly signal?: AbortSignal | undefined;
   readonly onAbort?: () => void;
+  /** A fast event its session refused before the wire: the decision fails the caller with it. */
+  refused?: Refusal;
+}
+
+/** Why an event's caller fails: a core code, or a wire code from encoding its frame (E_TOO_LARGE). */
+type Refusal = CapbusError | WireError;
+
+/**
+ * The session did not take a new event's frame: nothing of it reached the wire (an encoding
+ * error such as E_TOO_LARGE, or E_BACKPRESSURE). Anything else is a bug and propagates.
+ */
+function refusal(error: unknown): Refusal | undefined {
+  if (error instanceof WireError) return error;
+  if (error instanceof CapbusError && error.code === "E_BACKPRESSURE") return error;
+  return undefined;
 }
 
 type FastBody =
@@ -213,19 +228,45 @@ export class Sender {
         signal,
         ...(onAbort ? { onAbort } : {}),
       });
-      if (!fast) {
-        for (const dest of destinations.values()) {
-          const session = this.#ctx.links.get(dest.peer);
-          for (const ref of carried)
-            if (session && dest.role === "deliver") this.#ctx.links.hint(session, ref.owner);
-          const base = { event: event.seq, clock: this.#ctx.clock.value, nodes: [...dest.nodes] };
-          if (dest.role === "deliver")
-            session?.send({ type: "stage", ...base, payload, handles: [...carried], receivers });
-          else session?.send({ type: "notice", ...base, receivers });
-        }
-      }
+      if (!fast && !this.#stage(event, payload, carried, receivers)) return;
       this.#outbox.add(event);
     });
+  }
+
+  /**
+   * Stage a round at its participants. A frame the session refuses (too large, or its send
+   * queue full) drops the whole round before it is decided: false.
+   */
+  #stage(event: OutEvent, payload: unknown, carried: readonly HandleRef[], receivers: string[]): boolean {
+    const staged = new Set<OutDestination>();
+    try {
+      for (const dest of event.destinations.values()) {
+        const session = this.#ctx.links.get(dest.peer);
+        for (const ref of carried)
+          if (session && dest.role === "deliver") this.#ctx.links.hint(session, ref.owner);
+        const base = { event: event.seq, clock: this.#ctx.clock.value, nodes: [...dest.nodes] };
+        if (dest.role === "deliver")
+          session?.offer({ type: "stage", ...base, payload, handles: [...carried], receivers });
+        else session?.offer({ type: "notice", ...base, receivers });
+        staged.add(dest);
+      }
+      return true;
+    } catch (error) {
+      const refused = refusal(error);
+      if (!refused) throw error;
+      this.#refuse(event, staged, refused);
+      return false;
+    }
+  }
+
+  /** Drop an event some of whose frames were never sent: abort it only where they were. */
+  #refuse(event: OutEvent, sent: ReadonlySet<OutDestination>, error: Refusal): void {
+    for (const dest of event.destinations.values()) {
+      if (sent.has(dest)) continue;
+      dest.state = "failed";
+      dest.code = error instanceof CapbusError ? error.code : "E_ABORTED";
+    }
+    this.drop(event.seq, error);
   }
 
   /** The message's final is decided: commit where it is taken, give back unused references. */
@@ -300,7 +341,6 @@ export class Sender {
     ]);
     const { event, id, at } = this.#newEvent("destroy", false, destinations);
     this.#ctx.trace({ peer: this.#ctx.id, op: "destroy", event: id, nodes: owned.map((o) => o.node.name) });
-    this.#stageDestroy(event, ids, this.#holdersOf(owned));
     return new Promise<Timestamp>((resolve, reject) => {
       this.#pending.set(event.seq, {
         event,
@@ -311,12 +351,27 @@ export class Sender {
         decided: (e) => resolve(this.#commitDestroy(e, owned)),
         dropped: reject,
       });
+      const sent = new Set<OutDestination>();
+      try {
+        this.#stageDestroy(event, ids, this.#holdersOf(owned), sent);
+      } catch (error) {
+        const refused = refusal(error);
+        if (!refused) throw error;
+        // Refused before the wire (a frame too large): the nodes were never destroying anywhere.
+        for (const o of owned) o.state = "alive";
+        return this.#refuse(event, sent, refused);
+      }
       this.#outbox.add(event);
     });
   }
 
   /** Stage the destroy at holders that are not yet its destinations (and at this peer). */
-  #stageDestroy(event: OutEvent, nodes: readonly number[], holders: Iterable<string>): boolean {
+  #stageDestroy(
+    event: OutEvent,
+    nodes: readonly number[],
+    holders: Iterable<string>,
+    sent?: Set<OutDestination>,
+  ): boolean {
     let added = false;
     const self = event.destinations.get(this.#ctx.id);
     for (const peer of [this.#ctx.id, ...holders]) {
@@ -326,6 +381,7 @@ export class Sender {
       this.#ctx.links
         .get(peer)
         ?.send({ type: "destroy", event: event.seq, clock: this.#ctx.clock.value, nodes: [...nodes] });
+      sent?.add(event.destinations.get(peer) as OutDestination);
       added = peer !== this.#ctx.id || added;
     }
     return added;
@@ -426,14 +482,25 @@ export class Sender {
     const [peer] = event.destinations.keys();
     if (!pending?.fast || peer === undefined) return;
     const session = this.#ctx.links.get(peer);
-    if (!session) return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
+    if (!session) {
+      // Never on the wire: recorded as aborted, so no trace owes its delivery (trace.md W10).
+      this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
+      return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
+    }
     const fast = pending.fast;
     const clock = this.#ctx.clock.value;
-    if (fast.type === "unicast") {
-      session.send({ type: "unicast", event: event.seq, clock, node: fast.node, payload: fast.payload });
-    } else {
+    if (fast.type === "release") {
       const { node, count, holder } = fast;
-      session.send({ type: "release", event: event.seq, clock, node, count, holder });
+      return session.send({ type: "release", event: event.seq, clock, node, count, holder });
+    }
+    try {
+      session.offer({ type: "unicast", event: event.seq, clock, node: fast.node, payload: fast.payload });
+    } catch (error) {
+      const refused = refusal(error);
+      if (!refused) throw error;
+      // Inside the outbox's scan: settle it there (a removal would shift the scan), fail the caller.
+      pending.refused = refused;
+      this.#outbox.failed(event, peer, refused instanceof CapbusError ? refused.code : "E_ABORTED");
     }
   }
 
@@ -442,6 +509,12 @@ export class Sender {
     if (!pending) return;
     this.#pending.delete(event.seq);
     unlisten(pending);
+    if (pending.refused) {
+      // Its own session refused it before the wire: given up, and its caller fails (trace W10).
+      this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
+      pending.dropped(pending.refused);
+      return this.#ctx.wakeIdle();
+    }
     // A fast unicast or release its receiver refused is delivered nowhere: given up (trace W10).
     if (event.final === undefined && refusedAnywhere(event))
       this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
@@ -463,7 +536,7 @@ export class Sender {
   }
 
   /** Drop an undecided round: tell its participants, give back references, fail the caller. */
-  drop(seq: number, error: CapbusError): void {
+  drop(seq: number, error: Refusal): void {
     const pending = this.#pending.get(seq);
     if (!pending) return;
     this.#pending.delete(seq);
