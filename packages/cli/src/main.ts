@@ -34,9 +34,10 @@ exit codes:
 
 const OBSERVE_OPTIONS = `  -s, --stats SECONDS     every SECONDS, print the peer's counters to stderr as one JSON line
                           {"stats":{...}} (Peer.stats(): queue, rounds, links)
-  -v, --verbose           print the peer's log (sessions, handshakes, timeouts) to stderr`;
+  -v, --verbose           print the peer's log (sessions, handshakes, timeouts) to stderr
+      --name NAME         the peer's name in its trace (CAPBUS_TRACE): diagrams label its lane with it`;
 
-const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N] [--stats SECONDS] [--verbose]
+const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N] [--stats SECONDS] [--verbose] [--name NAME]
 
 Start a peer, create a node and export it. The first line of stdout is the node's capability URL;
 then each event that arrives is printed as one JSON line:
@@ -73,7 +74,7 @@ Read traces (.jsonl files, or directories of them, as written with CAPBUS_TRACE=
 happened-before and check the ordering properties P1-P5. Prints a report of each violation.
 exit codes: 0 every property holds, 1 violations, 2 unreadable or malformed traces`;
 
-const PEER_HELP = `usage: capbus peer [--listen ENDPOINT]... [--unix PATH] [--stats SECONDS] [--verbose]
+const PEER_HELP = `usage: capbus peer [--listen ENDPOINT]... [--unix PATH] [--stats SECONDS] [--verbose] [--name NAME]
 
 Run a peer that exports nothing: a relay target other peers can link through. Prints one JSON
 line {"peer":"<id>","endpoints":[...]} and runs until SIGINT/SIGTERM.
@@ -148,7 +149,7 @@ async function tail(args: readonly string[], io: Io): Promise<number> {
   if (values.help) return help(io, TAIL_HELP);
   const count = values.count === undefined ? undefined : positiveInt("--count", values.count);
   const observe = observing(values, io);
-  const started = await start(endpoints(values.listen), observe.logger);
+  const started = await start(endpoints(values.listen), observe.logger, values.name);
   const stopStats = observe.stats(started);
   const { peer } = started;
   const node = peer.createNode();
@@ -231,7 +232,7 @@ async function peer(args: readonly string[], io: Io): Promise<number> {
   const listen = [...(values.listen ?? (values.unix ? [] : ["ws://127.0.0.1:0"]))];
   if (values.unix !== undefined) listen.push(`unix:${values.unix}`);
   const observe = observing(values, io);
-  const started = await start(endpoints(listen), observe.logger);
+  const started = await start(endpoints(listen), observe.logger, values.name);
   const stopStats = observe.stats(started);
   io.out(toJson({ peer: started.peer.id, endpoints: started.endpoints }));
   await new Promise<void>((resolve) => onStop(io.stop, resolve));
@@ -268,6 +269,7 @@ function onStop(signal: AbortSignal, then: () => void): void {
 const OBSERVE_ARGS = {
   stats: { type: "string", short: "s" },
   verbose: { type: "boolean", short: "v" },
+  name: { type: "string" },
 } as const;
 
 /** The logger `--verbose` asks for, and the periodic stats line `--stats` asks for. */
@@ -292,10 +294,15 @@ function observing(
   return { logger, stats };
 }
 
-async function start(listen: readonly string[], logger?: Logger): Promise<StartedPeer> {
+async function start(listen: readonly string[], logger?: Logger, name?: string): Promise<StartedPeer> {
+  if (name === "") throw new UsageError("--name must not be empty");
   const { startPeer } = await import("@capbus/node");
   try {
-    return await startPeer(logger ? { listen, logger } : { listen });
+    return await startPeer({
+      listen,
+      ...(logger ? { logger } : {}),
+      ...(name === undefined ? {} : { name }),
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new Error(`cannot listen on ${listen.join(", ")}: address in use`);

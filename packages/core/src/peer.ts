@@ -26,6 +26,7 @@ import { Sender } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { DEFAULT_GRACE_MS, type LinkTimeouts, resolveTimeouts, type Timeouts } from "./timeouts.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
+import { traceName, traceSummaryLimit } from "./trace-extras.js";
 
 /** The version of the ordering protocol this peer speaks; the same number as the wire's WIRE_VERSION. */
 export const PROTOCOL_VERSION = 1;
@@ -38,6 +39,17 @@ export interface PeerOptions {
   runtime?: Runtime;
   /** Where trace records go; undefined: tracing is off and costs nothing. @default undefined */
   trace?: TraceSink | undefined;
+  /**
+   * A name for people, written in the trace's `start` record: diagrams label the peer's lane with
+   * it. Not an identity (spec/trace.md §3). @default undefined
+   */
+  name?: string | undefined;
+  /**
+   * With tracing on, each `send` record carries the payload as compact JSON cut to this many
+   * characters (1 to 1024), shown on hover in diagrams. It copies application data into trace
+   * files (spec/trace.md §3.2). @default undefined: no summary
+   */
+  traceSummary?: number | undefined;
   /**
    * This incarnation's key pair (`await Identity.generate()`); the id is then derived from it and
    * every link must prove both keys (spec/transports.md §2). @default undefined: unauthenticated
@@ -226,6 +238,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dialTimeoutMs: this.#dialTimeoutMs,
       trace: (record) => this.#trace(record),
       tracing: this.#sink !== undefined,
+      traceSummary: traceSummaryLimit(options.traceSummary),
       replayHeld: () => this.#inbound.replayHeld(),
       wakeIdle: () => this.#wakeIdle(),
       closed: () => this.#state === "closed",
@@ -287,7 +300,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#wakeIdle();
       },
     });
-    this.#trace({ peer: this.id, op: "start" });
+    const name = traceName(options.name);
+    this.#trace({ peer: this.id, op: "start", ...(name === undefined ? {} : { name }) });
     this.connect(new LoopbackLink(), this.id);
   }
 

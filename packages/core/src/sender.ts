@@ -15,6 +15,7 @@ import type { OwnedNode } from "./owner.js";
 import type { SendOptions } from "./peer.js";
 import type { Runtime } from "./runtime.js";
 import type { LamportClock, Timestamp } from "./timestamp.js";
+import { summarizePayload } from "./trace-extras.js";
 import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
 
 /** What the sender needs from its peer. */
@@ -28,6 +29,8 @@ export interface SenderContext {
   trace(record: TraceRecord): void;
   /** Is anything recording traces? (Records are not built when nothing is.) */
   readonly tracing: boolean;
+  /** Characters of the payload summary in a send record (spec/trace.md §3.2); undefined: none. */
+  readonly traceSummary: number | undefined;
   /** A destroy was picked: answer the frames held for it. */
   replayHeld(): void;
   /** An event was decided or dropped: a close may be waiting. */
@@ -207,6 +210,7 @@ export class Sender {
         to: order.map((d) => d.peer),
         nodes: [...names],
         handles: carried.map((r) => nodeName(r.owner, r.node)),
+        ...(this.#ctx.traceSummary ? { summary: summarizePayload(payload, this.#ctx.traceSummary) } : {}),
       });
     }
 
