@@ -16,6 +16,7 @@ import {
   readFileSync,
   realpathSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,6 +96,26 @@ function devVersion(name: string): string {
   return `${name}@${range}`;
 }
 
+/** Every ```ts block under an `@example` tag in the installed declarations: self-contained programs. */
+function docExamples(text: string): string[] {
+  const found = text.matchAll(/@example\s*\n\s*\*\s*```ts\n([\s\S]*?)\n\s*\*\s*```/g);
+  return [...found].map((match) => `${(match[1] ?? "").replace(/^\s*\* ?/gm, "")}\n`);
+}
+
+/** Write the API reference's examples into the project as example-<n>.ts (tsc checks them); their count. */
+function writeExamples(installed: string, project: string): number {
+  const declarations = readdirSync(join(installed, "dist"), { recursive: true, encoding: "utf8" }).filter(
+    (file) => file.endsWith(".d.ts"),
+  );
+  const examples = declarations.flatMap((file) =>
+    docExamples(readFileSync(join(installed, "dist", file), "utf8")),
+  );
+  examples.forEach((code, index) => {
+    writeFileSync(join(project, `example-${index}.ts`), code);
+  });
+  return examples.length;
+}
+
 test("the capbus tarball installs into an empty project and works there without the clone", {
   timeout: 900_000,
 }, async (t) => {
@@ -135,8 +156,10 @@ test("the capbus tarball installs into an empty project and works there without 
   copyFileSync(join(ROOT, "examples", "readme", "main.ts"), join(project, "readme.ts"));
 
   await t.test(
-    "the published types check: tsc over the program, the test and the README's example",
+    "the published types check: tsc over the program, the test, the README's and the API reference's examples",
     async () => {
+      const written = writeExamples(installed, project);
+      assert.ok(written >= 5, `@example blocks (startPeer, send, request, channel, testKit): ${written}`);
       ok(
         await run(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "."], project, 180_000),
         "tsc",
