@@ -421,7 +421,27 @@ export class Peer implements AsyncIterable<PeerEvent> {
     connectLink(link, this.#handshake, resolved, remote);
   }
 
-  /** Send `payload` to one node (unicast) or several (multicast), in the global order. */
+  /**
+   * Send `payload` to one node (unicast) or several (multicast), in the global order. Resolves
+   * once the order is decided, with each destination's outcome; rejects (a CapbusError) when it
+   * cannot be sent at all: this peer closed, a dead handle, an owner that cannot be linked.
+   * `options.handles` carries handles along.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "capbus/node";
+   *
+   * const a = await startPeer();
+   * const b = await startPeer();
+   * const inbox = a.peer.createNode();
+   * const handle = await b.peer.import(a.peer.export(inbox)); // the URL would come from elsewhere
+   * const result = await b.peer.send(handle, { hello: "world" }); // or send([h1, h2], ...): multicast
+   * if (result.ok) console.log("committed at", result.ts); // every peer orders it by this timestamp
+   * else console.log(result.destinations.map((d) => d.code)); // why not, per destination
+   * console.log(await a.peer.receive()); // { kind: "message", node: inbox, payload: { hello: "world" }, ... }
+   * await Promise.all([a.close(), b.close()]);
+   * ```
+   */
   send(to: Handle | readonly Handle[], payload: unknown, options: SendOptions = {}): Promise<SendResult> {
     try {
       this.#assertOpen();
@@ -528,6 +548,24 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * Send `payload` as a request to one node and resolve with the reply's payload. The receiver
    * answers with `event.reply(payload)`; the reply comes back as an ordered event, to a reply
    * node this peer keeps for all its requests.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "capbus/node";
+   *
+   * const server = await startPeer();
+   * const client = await startPeer();
+   * const adder = await client.peer.import(server.peer.export(server.peer.createNode()));
+   * const answer = client.peer.request(adder, { add: [2, 3] });
+   *
+   * const event = await server.peer.receive(); // the request, in the order like any message
+   * if (event?.kind === "message" && event.reply) {
+   *   const { add } = event.payload as { add: [number, number] };
+   *   await event.reply(add[0] + add[1]); // once; a second reply fails with E_DUPLICATE
+   * }
+   * console.log(await answer); // 5 (rejects with a CapbusError if the request is not delivered)
+   * await Promise.all([client.close(), server.close()]);
+   * ```
    */
   request(to: Handle, payload: unknown, options: SendOptions = {}): Promise<unknown> {
     return this.#requests.request(to, payload, options);
