@@ -731,9 +731,19 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
     this.#requests.lost(remote);
-    // A dial whose handshake never completed lost nobody: the dial timeout (or E_WRONG_PEER) decides.
-    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id && session.id !== undefined)
-      this.#lose(remote, "crash", info.code);
+    if (info.code === "OK" || this.#state === "closed" || remote === this.id) return;
+    if (session.id !== undefined) return this.#lose(remote, "crash", info.code);
+    // A first handshake that never completed lost nobody: the dial timeout decides (bootstrap.md
+    // D5). A holder of the remote's nodes starts it, as if a handle had just arrived; after
+    // E_WRONG_PEER it has already been given up.
+    if (info.code !== "E_WRONG_PEER" && this.#holdsLive(remote)) this.#links.reach(remote);
+  }
+
+  /** Does this peer hold a live handle to a node of `owner`? */
+  #holdsLive(owner: string): boolean {
+    for (const handle of this.#handles.values())
+      if (handle.owner === owner && handle.state === "live") return true;
+    return false;
   }
 
   // ---- helpers -------------------------------------------------------------------------------
