@@ -47,13 +47,31 @@ export async function listenUnix(peer: Peer, path: string, options: UnixOptions 
   };
 }
 
-/** One connection to `path` as a link (no peer involved): for tests and custom dialling. */
-export function openUnix(path: string, options: StreamLinkOptions = {}): Promise<StreamLink> {
+/**
+ * One connection to `path` as a link (no peer involved): for tests and custom dialling. When
+ * `signal` aborts before the connection is made, its socket is destroyed and the promise rejects.
+ */
+export function openUnix(
+  path: string,
+  options: StreamLinkOptions = {},
+  signal?: AbortSignal,
+): Promise<StreamLink> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     const socket = createConnection({ path });
-    socket.once("error", reject);
+    const abort = () => {
+      socket.destroy();
+      reject(signal?.reason);
+    };
+    const failed = (error: Error) => {
+      signal?.removeEventListener("abort", abort);
+      reject(error);
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+    socket.once("error", failed);
     socket.once("connect", () => {
-      socket.off("error", reject);
+      signal?.removeEventListener("abort", abort);
+      socket.off("error", failed);
       resolve(new StreamLink(socket, options));
     });
   });
@@ -66,5 +84,5 @@ export function dialUnix(
   remote: string,
   options: UnixOptions & DialOptions = {},
 ): Dialer {
-  return new Dialer(peer, remote, () => openUnix(path, options), options);
+  return new Dialer(peer, remote, (signal) => openUnix(path, options, signal), options);
 }
