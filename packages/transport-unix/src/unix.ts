@@ -3,7 +3,9 @@
  * connection is handed to `peer.connect`, whose handshake names the remote; a dial keeps its
  * session connected across breaks.
  */
-import { createConnection, createServer, type Socket } from "node:net";
+import { existsSync, lstatSync, unlinkSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { dirname } from "node:path";
 import type { Peer, SessionOptions } from "@capbus/core";
 import { Dialer, type DialOptions, sessionDefaults } from "@capbus/transport";
 import { StreamLink, type StreamLinkOptions } from "./stream-link.js";
@@ -30,13 +32,7 @@ export async function listenUnix(peer: Peer, path: string, options: UnixOptions 
     socket.once("close", () => sockets.delete(socket));
     peer.connect(new StreamLink(socket, options), undefined, sessionDefaults(options.session));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(path, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listenAt(server, path);
   return {
     address: path,
     close: () =>
@@ -45,6 +41,48 @@ export async function listenUnix(peer: Peer, path: string, options: UnixOptions 
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Listen on `path`. A socket file left by a process that died (nothing accepts on it) is removed
+ * and the listen tried again; a live one fails with EADDRINUSE, a missing folder with ENOENT
+ * (Node's own error says EACCES).
+ */
+async function listenAt(server: Server, path: string): Promise<void> {
+  const folder = dirname(path);
+  if (!existsSync(folder)) {
+    throw Object.assign(new Error(`no such folder ${folder} for the socket ${path}`), { code: "ENOENT" });
+  }
+  try {
+    await listenOnce(server, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE" || !(await stale(path))) throw error;
+    unlinkSync(path);
+    await listenOnce(server, path);
+  }
+}
+
+function listenOnce(server: Server, path: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(path, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/** Is `path` a socket file nobody listens on (connecting is refused)? Never true for other files. */
+async function stale(path: string): Promise<boolean> {
+  if (!lstatSync(path, { throwIfNoEntry: false })?.isSocket()) return false;
+  return new Promise<boolean>((resolve) => {
+    const probe = createConnection({ path });
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
+  });
 }
 
 /**
