@@ -33,6 +33,7 @@ exit codes:
        or a peer cannot listen (address in use)
   2    usage error (unknown command or option, bad URL, bad JSON, bad endpoint), or no traces
   3    no answer within --timeout: a peer could not be reached, or did not reply
+       ('check': the checker failed, a bug)
   130  'send' interrupted by SIGINT/SIGTERM before it ended`;
 
 const OBSERVE_OPTIONS = `  -s, --stats SECONDS     every SECONDS, print the peer's counters to stderr as one JSON line
