@@ -318,3 +318,17 @@ test("capbus peer prints its endpoints and stops on SIGTERM", async () => {
   peer.child.kill("SIGTERM");
   assert.equal((await peer.done).code, 0);
 });
+
+test("capbus peer --name writes the name in its trace's start record; an empty name is a usage error", async () => {
+  const traces = join(scratch, "named");
+  const peer = startCapbus(["peer", "--name", "B policy-daemon"], { CAPBUS_TRACE: traces });
+  const info = JSON.parse(await peer.line(0)) as { peer: string };
+  peer.child.kill("SIGTERM");
+  assert.equal((await peer.done).code, 0);
+  const [file] = readdirSync(traces);
+  const start = JSON.parse(readFileSync(join(traces, file!), "utf8").split("\n")[0]!) as unknown;
+  assert.deepEqual(start, { peer: info.peer, op: "start", name: "B policy-daemon" });
+  const empty = await runCapbus(["tail", "--name", ""]);
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /--name must not be empty/);
+});

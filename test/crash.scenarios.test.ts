@@ -32,7 +32,7 @@ test("a sender that stages and never commits is cut off after the stage timeout;
   const honest = w.addPeer("H");
   w.link("P", "H");
   // S is hostile: a scripted link that stages an event at P and never commits it. P's stage
-  // timeout is the default, 10 s of virtual time.
+  // timeout is the default, 70 s of virtual time.
   const s = new ScriptedLink();
   p.connect(s, "S");
   const empty = new Uint8Array(0);
@@ -91,6 +91,46 @@ test("a lost peer: holders of its nodes get one destroyed (crash), its nodes' ow
   await w.run();
   assert.deepEqual(show(drain(a)), ["destroyed:B/1:crash", "released:A/1:crash"]);
   assert.deepEqual(show(drain(b)), ["destroyed:A/1:crash", "released:B/1:crash"]);
+  await w.close();
+  const report = checkTraces(traces.byPeer);
+  assert.ok(report.ok, formatReport(report));
+});
+
+test("a lost peer comes back only when a new session's handshake completes, not when a dial to it starts", async () => {
+  const traces = new MemoryTraceSink();
+  const w = new SimWorld({ seed: 7, latency: { min: 1, max: 5 }, traceFor: () => traces });
+  const [o, b, s] = ["O", "B", "S"].map((id) => w.addPeer(id)) as [Peer, Peer, Peer];
+  w.linkAll();
+  const oNodes = [o.createNode(), o.createNode(), o.createNode()];
+  w.give(oNodes[0]!, "B");
+  const carried = [w.give(oNodes[1]!, "S"), w.give(oNodes[2]!, "S")];
+  const inbox = w.give(b.createNode(), "S");
+  await w.run();
+  w.network.cut("O", "B");
+  await w.run();
+  assert.deepEqual(show(drain(b)), ["destroyed:O/1:crash"]);
+  // B dials O again (a carried handle can start that), and the link connects, but O's end never
+  // answers the handshake: a proxy in front of a crashed process, say.
+  const silent = new ScriptedLink();
+  b.connect(silent, "O");
+  const first = s.send(inbox, "O/2 while B's dial is under way", { handles: [carried[0]!] });
+  await w.run({ until: () => b.queued > 0 });
+  const during = b.poll();
+  assert.equal(during?.kind, "message");
+  if (during?.kind !== "message") return;
+  assert.equal(during.handles[0]?.state, "destroyed", "O is still lost: its handle arrives dead");
+  await assert.rejects(b.send(during.handles[0]!, "to a lost owner"), { code: "E_DESTROYED" });
+  assert.ok((await first).ok);
+  // That dial fails; a new one completes its handshake: O is back, and its handles live again.
+  silent.remoteClose("E_LINK_BROKEN", "the proxy gave up");
+  w.link("B", "O");
+  await w.run();
+  assert.deepEqual(b.linkedPeers.sort(), ["O", "S"]);
+  const second = s.send(inbox, "O/3 after the new session", { handles: [carried[1]!] });
+  await w.run({ until: () => b.queued > 0 });
+  const after = b.poll();
+  assert.equal(after?.kind === "message" && after.handles[0]?.state, "live");
+  assert.ok((await second).ok);
   await w.close();
   const report = checkTraces(traces.byPeer);
   assert.ok(report.ok, formatReport(report));

@@ -227,7 +227,12 @@ test("logger: a stage timeout is a warning, counted in stats, then the sender's 
   const rec = recorder();
   const w = new SimWorld({ seed: 15, latency: { min: 1, max: 1 } });
   const s = w.addPeer("S");
-  const a = w.addPeer("A", { logger: rec.logger, stageTimeoutMs: 2000 });
+  // Simulated links report a cut at once and have no grace: a short stage timeout fits them.
+  const a = w.addPeer("A", {
+    logger: rec.logger,
+    stageTimeoutMs: 2000,
+    linkTimeouts: { deadAfterMs: 0, graceMs: 0 },
+  });
   const b = w.addPeer("B");
   w.linkAll();
   const toA = w.give(a.createNode(), "S");
@@ -256,7 +261,12 @@ async function troubledRun(logger?: Logger): Promise<void> {
   const extra = logger ? { logger } : {};
   const w = new SimWorld({ seed: 16, latency: { min: 1, max: 3 } });
   const s = w.addPeer("S", { ...extra, session: { graceMs: 200 } });
-  const a = w.addPeer("A", { ...extra, stageTimeoutMs: 1000, quota: { maxQueuedEvents: 4 } });
+  const a = w.addPeer("A", {
+    ...extra,
+    stageTimeoutMs: 1000,
+    linkTimeouts: { deadAfterMs: 0, graceMs: 0 },
+    quota: { maxQueuedEvents: 4 },
+  });
   const b = w.addPeer("B", { ...extra, session: { graceMs: 200 } });
   w.linkAll();
   const toA = w.give(a.createNode(), "S");

@@ -18,6 +18,7 @@ test("the scenario vectors include the required scenarios", () => {
     "transfer-receiver-stage.json",
     "destroy-races-transfer.json",
     "multicast-between-concurrent.json",
+    "refused-multicast-aborted.json",
   ]) {
     assert.ok(names.has(required), `${required} is present`);
   }

@@ -6,7 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type Link, type LinkClosedInfo, type LinkHandler, Peer, type Runtime } from "@capbus/core";
+import {
+  CapbusError,
+  type Link,
+  type LinkClosedInfo,
+  type LinkHandler,
+  Peer,
+  type Runtime,
+} from "@capbus/core";
 import { FrameCodec } from "@capbus/wire";
 
 export interface LinkPair {
@@ -51,7 +58,11 @@ function numbered(i: number, size = 4 + (i % 97)): Uint8Array {
 const numberOf = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset).getUint32(0);
 
 /** Two peers, B owning a node A holds a handle to, over `pair`. */
-function peers(h: Harness, pair: LinkPair, session: { graceMs: number; maxUnackedBytes?: number }) {
+function peers(
+  h: Harness,
+  pair: LinkPair,
+  session: { graceMs: number; maxUnackedBytes?: number; maxBufferedBytes?: number },
+) {
   const a = new Peer({ id: "A", runtime: h.runtime });
   const b = new Peer({ id: "B", runtime: h.runtime });
   a.connect(pair.a, "B", session);
@@ -194,18 +205,42 @@ export function transportConformance(name: string, make: () => Promise<Harness>)
       b.abort();
     });
 
-    test("a window that stays full closes the session with E_BACKPRESSURE", async () => {
+    test("a window that stays full queues, then refuses new messages with E_BACKPRESSURE; the session goes on", async () => {
       const p = await h.pair();
-      const { a, b, handle } = peers(h, p, { graceMs: 0, maxUnackedBytes: 256 * 1024 });
-      await h.until(() => a.linkedPeers.includes("B") && b.linkedPeers.includes("A"), "linked");
+      const window = { maxUnackedBytes: 256 * 1024, maxBufferedBytes: 256 * 1024 };
+      const { a, b, handle, got, drain } = peers(h, p, { graceMs: 0, ...window });
+      await h.until(() => a.stats().links.B?.live === true && b.linkedPeers.includes("A"), "linked");
       p.stall();
-      const payload = new Uint8Array(8 * 1024);
-      // Far beyond the window and the sockets' own buffers: acks cannot keep up with a stalled reader.
-      const results = Array.from({ length: 1000 }, () => a.send(handle, payload).catch((e: unknown) => e));
-      await h.until(() => !a.linkedPeers.includes("B"), "A dropped B", 20_000);
+      const pad = new Uint8Array(8 * 1024);
+      // Far beyond the window, the send queue and the sockets' own buffers.
+      const outcomes: Array<number | string> = [];
+      let settled = 0;
+      for (let i = 0; i < 1000; i++) {
+        a.send(handle, { i, pad }).then(
+          (r) => {
+            outcomes[i] = r.ok ? i : -1;
+            settled++;
+          },
+          (e: unknown) => {
+            outcomes[i] = e instanceof CapbusError ? e.code : String(e);
+            settled++;
+          },
+        );
+      }
+      await h.until(() => (a.stats().links.B?.bufferedBytes ?? 0) > 0, "frames wait in the send queue");
       p.unstall();
-      const outcomes = await Promise.all(results);
-      assert.ok(outcomes.some((r) => typeof r === "object" && r !== null && "ok" in r && r.ok === false));
+      await h.until(() => settled === 1000, "every send settled", 20_000);
+      const admitted = outcomes.filter((o): o is number => typeof o === "number");
+      assert.ok(admitted.length >= 32, `the window and the queue took ${admitted.length}`);
+      assert.ok(admitted.length < 1000, "the queue is bounded");
+      assert.deepEqual(new Set(outcomes.filter((o) => typeof o !== "number")), new Set(["E_BACKPRESSURE"]));
+      await h.until(() => drain() >= admitted.length, "every admitted message delivered", 20_000);
+      assert.deepEqual(
+        got.map((m) => (m as { i: number }).i),
+        admitted,
+        "exactly the admitted ones, in order",
+      );
+      assert.ok(a.linkedPeers.includes("B") && b.linkedPeers.includes("A"), "nobody dropped anybody");
       a.abort();
       b.abort();
     });

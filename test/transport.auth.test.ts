@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { Identity, type LinkClosedInfo, Peer, peerIdFromKey } from "@capbus/core";
+import { ScriptedLink } from "@capbus/sim";
 import { dialUnix, listenUnix, openUnix } from "@capbus/transport-unix";
 import { dialWs, listenWs } from "@capbus/transport-ws";
 import { type Frame, FrameCodec } from "@capbus/wire";
@@ -85,6 +86,24 @@ test("a third party with the address but not the key cannot take over a session 
     await listener.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a dialled peer whose key does not prove the id dialled is someone else: E_WRONG_PEER, no resume", async () => {
+  const a = new Peer({ identity: await Identity.generate(), session: { graceMs: 60_000 } });
+  const b = await Identity.generate();
+  const mallory = await Identity.generate();
+  const link = new ScriptedLink();
+  a.connect(link, b.id); // a dials b's address; mallory answers there, naming b with its own key
+  const codec = new FrameCodec();
+  const hello = { type: "hello", seq: 0, ack: 0, versions: [1], peer: b.id, key: mallory.publicKey };
+  link.deliver(codec.encode({ ...hello, nonce: new Uint8Array(16), session: new Uint8Array(0) } as Frame));
+  await until(() => link.closed !== undefined, "the dial to close");
+  assert.equal(link.closed?.code, "E_WRONG_PEER");
+  const sent = link.sent.map((bytes) => codec.decodeFrame(bytes)).filter((r) => r.ok);
+  assert.ok(sent.some((r) => r.frame.type === "close" && r.frame.code === "E_WRONG_PEER"));
+  // Not a break within the grace: the session the dial was making is over.
+  assert.deepEqual(a.linkedPeers, []);
+  a.abort();
 });
 
 /** Connect to `path`, claim to be `id` with `key`, sign with garbage; the codes that come back. */

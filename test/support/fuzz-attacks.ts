@@ -312,14 +312,17 @@ const beforeHello: Generator = {
   name: "frame before hello",
   expect: "E_PROTOCOL",
   weight: 4,
-  attacks: fc.oneof(
-    frameOf(ALL_TYPES.filter((t) => t !== "hello" && t !== "close")).map(
-      (f): Attack => ({ ...fixed(codec.encode(f)), beforeHello: true }),
-    ),
-    // A hello naming another peer than the one dialled.
-    peerId.map(
-      (p): Attack => ({ beforeHello: true, frame: (s) => helloBytes(p === s.attacker ? `${p}-` : p) }),
-    ),
+  attacks: frameOf(ALL_TYPES.filter((t) => t !== "hello" && t !== "close")).map(
+    (f): Attack => ({ ...fixed(codec.encode(f)), beforeHello: true }),
+  ),
+};
+
+const wrongPeer: Generator = {
+  name: "hello naming another peer than the one dialled",
+  expect: "E_WRONG_PEER",
+  weight: 2,
+  attacks: peerId.map(
+    (p): Attack => ({ beforeHello: true, frame: (s) => helloBytes(p === s.attacker ? `${p}-` : p) }),
   ),
 };
 
@@ -396,6 +399,7 @@ export const GENERATORS: readonly Generator[] = [
   skippedSeq,
   clockJump,
   beforeHello,
+  wrongPeer,
   badVersion,
   randomBytes,
   flipped,

@@ -132,6 +132,11 @@ export const FIELDS: { readonly [T in Frame["type"]]: readonly string[] } = {
   granted: ["event", "node"],
 };
 
+/** Optional trailing fields (spec/wire.md §4): written when present, in order. */
+export const OPTIONAL_FIELDS: { readonly [T in Frame["type"]]?: readonly string[] } = {
+  reject: ["node"],
+};
+
 /** The wire tuple of a frame: `[code, seq, ack, ...fields]`, handle refs as `[owner, node]`. */
 export function frameTuple(frame: Frame): Cbor[] {
   const fields = frame as unknown as Readonly<Record<string, unknown>>;
@@ -141,6 +146,10 @@ export function frameTuple(frame: Frame): Cbor[] {
     if (name === "handles" || name === "dead") {
       tuple.push((value as readonly { owner: string; node: number }[]).map((h) => [h.owner, h.node]));
     } else tuple.push(value as Cbor);
+  }
+  for (const name of OPTIONAL_FIELDS[frame.type] ?? []) {
+    if (fields[name] === undefined) break;
+    tuple.push(fields[name] as Cbor);
   }
   return tuple;
 }

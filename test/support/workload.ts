@@ -1,7 +1,8 @@
 /**
  * Random workloads on the simulator: unicasts, multicasts, handles passed to third peers, causal
- * chains where a delivery makes its receiver send on, destroys, releases, and a close of every
- * peer at the end. Everything a run does follows from its parameters, so a failing run replays.
+ * chains where a delivery makes its receiver send on, destroys, releases, optionally peers cut off
+ * the network for good mid-run, and a close of every peer at the end. Everything a run does
+ * follows from its parameters, so a failing run replays.
  */
 import { CapbusError, type Handle, type Node, type Peer, type SendResult } from "@capbus/core";
 import { Random, SimWorld } from "@capbus/sim";
@@ -11,6 +12,13 @@ export interface WorkloadParams {
   readonly seed: number;
   readonly peers: number;
   readonly operations: number;
+  /**
+   * At most this many peers are cut off the network for good, each by an operation at a random
+   * time (spec/guarantees.md §4.2: the survivors synthesize notifications for it, and it for
+   * them). At least two peers always stay connected. @default 0 (then a run draws exactly the
+   * random numbers it drew before losses existed, so seeded runs elsewhere keep their shape)
+   */
+  readonly losses?: number;
 }
 
 export interface WorkloadCounts {
@@ -28,16 +36,45 @@ export interface WorkloadCounts {
   racing: number;
   /** Handles that arrived already destroyed. */
   deadOnArrival: number;
+  /** Peers cut off the network for good. */
+  loss: number;
+  /** Notifications delivered for a lost peer (event ids `crash:…` or `unreachable:…`). */
+  synthesized: number;
 }
 
 export interface WorkloadRun {
   readonly traces: MemoryTraceSink;
   readonly counts: WorkloadCounts;
-  readonly results: SendResult[];
-  /** Sends refused before their round (the handle died locally first), by code. */
-  readonly refused: Map<string, number>;
-  /** Each peer's deliveries as [lamport, sender, seq], in delivery order. */
-  readonly orders: Map<string, Array<readonly [number, string, number]>>;
+  readonly results: Settled[];
+  /** Sends (and destroys) refused before their round, in the order refused. */
+  readonly refused: Refusal[];
+  /** Each peer's deliveries as [lamport, sender, seq, event id], in delivery order. */
+  readonly orders: Map<string, Delivered[]>;
+  /** The peers cut off the network (`losses`), in the order cut. */
+  readonly lost: readonly string[];
+}
+
+/** A delivery's final timestamp and its event id. */
+export type Delivered = readonly [lamport: number, sender: string, seq: number, event: string];
+
+/** A send's result, and the peers lost by the time it came. */
+export interface Settled {
+  readonly result: SendResult;
+  readonly lost: readonly string[];
+}
+
+/** An operation refused with a CapbusError `code`. */
+export interface Refusal {
+  readonly code: string;
+  /** Its maker, and the owners of the handles it named. */
+  readonly peers: readonly string[];
+  /** The peers lost by the time it was refused. */
+  readonly lost: readonly string[];
+}
+
+/** Is the delivered event a notification a peer synthesized for a lost peer (spec/trace.md W11)? */
+export function isSynthesized(event: string): boolean {
+  return event.startsWith("crash:") || event.startsWith("unreachable:");
 }
 
 /** A causal chain: how many more times a receiver sends on. */
@@ -85,17 +122,20 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     release: 0,
     racing: 0,
     deadOnArrival: 0,
+    loss: 0,
+    synthesized: 0,
   };
-  const results: SendResult[] = [];
-  const refused = new Map<string, number>();
+  const results: Settled[] = [];
+  const refused: Refusal[] = [];
+  const lost: string[] = [];
   const work: Promise<void>[] = [];
   const inFlight = new Map<string, number>(); // node name → undecided transfers carrying it
   const destroying = new Set<string>();
 
   const live = (p: number): Handle[] => [...(held[p]?.values() ?? [])].filter((h) => h.state === "live");
-  const refuse = (error: unknown) => {
+  const refuse = (peers: readonly string[]) => (error: unknown) => {
     if (!(error instanceof CapbusError)) throw error;
-    refused.set(error.code, (refused.get(error.code) ?? 0) + 1);
+    refused.push({ code: error.code, peers, lost: [...lost] });
   };
 
   const send = (from: number, chain: Chain, reaction: boolean): void => {
@@ -114,6 +154,7 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     else counts.multicast++;
     if (carry.length > 0) counts.withHandles++;
     const owners = new Set([peer.id, ...[...targets.values()].map((h) => h.owner)]);
+    const named = [...new Set([...owners, ...carry.map((h) => h.owner)])];
     for (const h of carry) {
       if (!owners.has(h.owner)) counts.thirdParty++;
       if (destroying.has(h.name)) counts.racing++;
@@ -126,11 +167,11 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
       peer.send([...targets.values()], chain, { handles: carry }).then(
         (result) => {
           done();
-          results.push(result);
+          results.push({ result, lost: [...lost] });
         },
         (error: unknown) => {
           done();
-          refuse(error);
+          refuse(named)(error);
         },
       ),
     );
@@ -144,7 +185,7 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     counts.destroy++;
     destroying.add(node.name);
     if ((inFlight.get(node.name) ?? 0) > 0) counts.racing++;
-    work.push(peer.destroy(node).then(() => undefined, refuse));
+    work.push(peer.destroy(node).then(() => undefined, refuse([peer.id])));
   };
 
   const release = (p: number): void => {
@@ -154,6 +195,17 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     counts.release++;
     handle.release();
     if (handle.state !== "live") held[p]?.delete(handle.name);
+  };
+
+  // Cut a peer off the network for good: its sessions end at once at both ends (sim links have
+  // graceMs 0), so each side treats the other as crashed. Two peers always stay connected.
+  const maxLosses = Math.min(params.losses ?? 0, peers.length - 2);
+  const lose = (p: number): void => {
+    const id = ids[p] as string;
+    if (lost.length >= maxLosses || lost.includes(id)) return;
+    lost.push(id);
+    counts.loss++;
+    world.network.cutAll(id);
   };
 
   for (const [index, peer] of peers.entries()) {
@@ -173,23 +225,32 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     const p = random.int(0, peers.length - 1);
     const roll = random.next();
     const hops = random.chance(0.3) ? random.int(1, 3) : 0;
+    // Losses take their share from sends only when enabled, so runs without them are unchanged.
+    const lossShare = maxLosses > 0 ? 0.01 : 0;
     const act =
-      roll < 0.05 ? () => destroy(p) : roll < 0.1 ? () => release(p) : () => send(p, { hops }, false);
+      roll < 0.05
+        ? () => destroy(p)
+        : roll < 0.1
+          ? () => release(p)
+          : roll < 0.1 + lossShare
+            ? () => lose(p)
+            : () => send(p, { hops }, false);
     world.scheduler.setTimer(random.int(0, 500), act);
   }
 
   await world.run();
   await Promise.all(work);
   await world.close();
-  const orders = new Map<string, Array<readonly [number, string, number]>>();
+  const orders = new Map<string, Delivered[]>();
   for (const [peer, records] of traces.byPeer) {
-    const order: Array<readonly [number, string, number]> = [];
+    const order: Delivered[] = [];
     for (const r of records) {
       if (r.op !== "deliver") continue;
-      order.push(r.ts);
+      order.push([...r.ts, r.event]);
       counts.deadOnArrival += r.dead.length;
+      if (isSynthesized(r.event)) counts.synthesized++;
     }
     orders.set(peer, order);
   }
-  return { traces, counts, results, refused, orders };
+  return { traces, counts, results, refused, orders, lost };
 }

@@ -193,8 +193,27 @@ export interface Channel<T, In = T, R = unknown, RIn = R> {
 let unnamed = 0;
 
 /**
- * Define a channel: the schema of the messages a kind of node accepts, and optionally
- * (`options.reply`) the schema of the replies to requests on it.
+ * Define a channel: the schema of the messages a kind of node accepts. The sender's `send` is
+ * typed by it and checks before anything leaves; the receiver's `parse` and `receive` check
+ * what arrives and throw `ChannelPayloadError` (E_CHANNEL_PAYLOAD) on junk. With `options.reply`,
+ * the schema of the replies to requests on it: `request` resolves with a checked reply, and a
+ * request's `reply` checks its value before sending.
+ *
+ * @example
+ * ```ts
+ * import { channel } from "capbus/channel";
+ * import { startPeer } from "capbus/node";
+ * import { z } from "zod";
+ *
+ * const chat = channel(z.object({ from: z.string(), text: z.string() }), { name: "chat" });
+ * const a = await startPeer();
+ * const b = await startPeer();
+ * const room = chat.adopt(await b.peer.import(a.peer.export(a.peer.createNode())));
+ * await chat.send(b.peer, room, { from: "ann", text: "hi" }); // typed, validated before it leaves
+ * for await (const event of chat.receive(a.peer)) {
+ *   if (event.kind === "message") console.log(event.value.from, event.value.text); // typed
+ * }
+ * ```
  */
 export function channel<T, In = T, R = unknown, RIn = R>(
   schema: z.ZodType<T, In>,

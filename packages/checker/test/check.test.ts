@@ -118,6 +118,30 @@ describe("P1 total order", () => {
     assert.deepEqual(v.events, ["crash:Q:Q/1:B:52", "e2"]);
   });
 
+  test("two survivors' notifications for one loss may share a timestamp (ordering.md §7.1 L1): no violation", () => {
+    // B and C each take (clock + 1, Q, 0) from clocks of their own, which may be equal.
+    const b = new TraceBuilder().start("B", "C", "Q");
+    b.import("B", "Q/1").import("C", "Q/1");
+    b.expire("B", "Q").expire("C", "Q");
+    b.deliver("B", "crash:Q:Q/1:B:1", "Q/1", { kind: "destroyed", ts: [1, "Q", 0] });
+    b.deliver("C", "crash:Q:Q/1:C:1", "Q/1", { kind: "destroyed", ts: [1, "Q", 0] });
+    b.close("B", "C");
+    only(checkTraces(b.traces()));
+  });
+
+  test("a crash notification sharing a timestamp with an event of the global order breaks W8", () => {
+    // Only a broken implementation gets here: Q's own events have seq 1 and up, a notice seq 0.
+    const b = new TraceBuilder().start("B", "C", "Q");
+    b.import("C", "Q/1");
+    b.send("Q", "e1", ["B/1"]);
+    b.deliver("B", "e1", "B/1", { ts: [4, "Q", 0] });
+    b.expire("C", "Q");
+    b.deliver("C", "crash:Q:Q/1:C:4", "Q/1", { kind: "destroyed", ts: [4, "Q", 0] });
+    b.close("B", "C");
+    const v = find(checkTraces(b.traces()), "consistency");
+    assert.match(v.message, /share timestamp/);
+  });
+
   test("one crash notification id at two survivors with two timestamps breaks W8", () => {
     const b = new TraceBuilder().start("B", "C", "Q");
     b.import("B", "Q/1").import("C", "Q/1");

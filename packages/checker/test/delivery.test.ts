@@ -75,6 +75,45 @@ describe("P4 multicast atomicity", () => {
       .close("A", "B");
     only(checkTraces(b.traces()));
   });
+
+  // Refused sends (spec/guarantees.md §2.1, trace.md W10): the sender records `abort`.
+  test("a unicast its destination refused (abort, no delivery) is clean, not lost", () => {
+    const b = new TraceBuilder()
+      .start("A", "B")
+      .send("A", "m", ["B/1"])
+      .abort("A", "m")
+      .send("A", "n", ["B/1"])
+      .deliver("B", "n", "B/1")
+      .close("A", "B");
+    const r = checkTraces(b.traces());
+    only(r);
+    assert.equal(r.counts.aborts, 1);
+    assert.deepEqual(r.excused, {});
+  });
+
+  test("a multicast one destination refused, aborted everywhere, is clean", () => {
+    const b = new TraceBuilder()
+      .start("A", "B", "C")
+      .send("A", "m", ["C/1", "B/1", "C/2"])
+      .abort("A", "m")
+      .close("A", "B", "C");
+    const r = checkTraces(b.traces());
+    only(r);
+    assert.deepEqual(r.excused, {});
+  });
+
+  test("an aborted multicast delivered at one destination is P4, whatever happened to the others", () => {
+    const b = new TraceBuilder()
+      .start("A", "B", "C")
+      .send("A", "m", ["B/1", "C/1"])
+      .abort("A", "m")
+      .deliver("B", "m", "B/1")
+      .close("A", "B"); // C crashed: that excuses a missing delivery, not a delivered abort
+    const r = checkTraces(b.traces());
+    only(r, "P4");
+    assert.equal(r.violations.length, 1);
+    assert.deepEqual(r.violations[0]?.peers, ["B", "A"]);
+  });
 });
 
 describe("P5 notification order", () => {

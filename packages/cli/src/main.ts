@@ -38,10 +38,11 @@ exit codes:
 
 const OBSERVE_OPTIONS = `  -s, --stats SECONDS     every SECONDS, print the peer's counters to stderr as one JSON line
                           {"stats":{...}} (Peer.stats(): queue, rounds, links)
-  -v, --verbose           print the peer's log (sessions, handshakes, timeouts) to stderr`;
+  -v, --verbose           print the peer's log (sessions, handshakes, timeouts) to stderr
+      --name NAME         the peer's name in its trace (CAPBUS_TRACE): diagrams label its lane with it`;
 
 const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N] [--reply-json VALUE | --echo]
-                   [--stats SECONDS] [--verbose]
+                   [--stats SECONDS] [--verbose] [--name NAME]
 
 Start a peer, create a node and export it. The first line of stdout is the node's capability URL;
 then each event that arrives is printed as one JSON line:
@@ -86,9 +87,9 @@ const CHECK_HELP = `usage: capbus check TRACE...
 
 Read traces (.jsonl files, or directories of them, as written with CAPBUS_TRACE=<dir>), rebuild
 happened-before and check the ordering properties P1-P6. Prints a summary, then each violation.
-A torn last line (a process killed while writing it) is skipped with a warning; a folder whose
-traces look like more than one run (a peer id traced twice, or far-apart start times) gets a
-warning too: give each run its own folder.
+A torn last line (a process killed while writing it) is skipped with a warning; traces that
+form groups of peers that never linked to each other look like more than one run in one folder
+and get a warning too: give each run its own folder.
 
 The summary counts sends, destroys, releases, aborts (rounds their sender dropped), imports,
 expiries (sessions that ended without a clean close: the crash rules applied) and deliveries by
@@ -98,7 +99,7 @@ them (a peer crashed or expired, a node destroyed concurrently, a sender not tra
 exit codes: 0 every property holds, 1 violations, 2 no traces, unreadable or malformed traces,
   3 the checker failed (a bug: please report it)`;
 
-const PEER_HELP = `usage: capbus peer [--listen ENDPOINT]... [--unix PATH] [--stats SECONDS] [--verbose]
+const PEER_HELP = `usage: capbus peer [--listen ENDPOINT]... [--unix PATH] [--stats SECONDS] [--verbose] [--name NAME]
 
 Run a peer that exports nothing: a relay target other peers can link through. Prints one JSON
 line {"peer":"<id>","endpoints":[...]} and runs until SIGINT/SIGTERM.
@@ -185,7 +186,7 @@ async function tail(args: readonly string[], io: Io): Promise<number> {
   const count = values.count === undefined ? undefined : positiveInt("--count", values.count);
   const answer = replier(values["reply-json"], values.echo);
   const observe = observing(values, io);
-  const started = await start(endpoints(values.listen), observe.logger);
+  const started = await start(endpoints(values.listen), observe.logger, values.name);
   const stopStats = observe.stats(started);
   const { peer } = started;
   const node = peer.createNode();
@@ -348,7 +349,7 @@ async function peer(args: readonly string[], io: Io): Promise<number> {
   const listen = [...(values.listen ?? (values.unix ? [] : ["ws://127.0.0.1:0"]))];
   if (values.unix !== undefined) listen.push(`unix:${values.unix}`);
   const observe = observing(values, io);
-  const started = await start(endpoints(listen), observe.logger);
+  const started = await start(endpoints(listen), observe.logger, values.name);
   const stopStats = observe.stats(started);
   io.out(toJson({ peer: started.peer.id, endpoints: started.endpoints }));
   await new Promise<void>((resolve) => onStop(stop, resolve));
@@ -420,6 +421,7 @@ function onStop(signal: AbortSignal, then: () => void): void {
 const OBSERVE_ARGS = {
   stats: { type: "string", short: "s" },
   verbose: { type: "boolean", short: "v" },
+  name: { type: "string" },
 } as const;
 
 /** The logger `--verbose` asks for, and the periodic stats line `--stats` asks for. */
@@ -444,10 +446,15 @@ function observing(
   return { logger, stats };
 }
 
-async function start(listen: readonly string[], logger?: Logger): Promise<StartedPeer> {
+async function start(listen: readonly string[], logger?: Logger, name?: string): Promise<StartedPeer> {
+  if (name === "") throw new UsageError("--name must not be empty");
   const { startPeer } = await import("@capbus/node");
   try {
-    return await startPeer(logger ? { listen, logger } : { listen });
+    return await startPeer({
+      listen,
+      ...(logger ? { logger } : {}),
+      ...(name === undefined ? {} : { name }),
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new Error(`cannot listen on ${listen.join(", ")}: address in use`);

@@ -13,14 +13,32 @@ export const CoreErrorCode = {
   E_NO_NODE: "E_NO_NODE",
   /** No link to the owner of a destination node. */
   E_NO_LINK: "E_NO_LINK",
+  /**
+   * The send queue to a destination's peer already holds `maxBufferedBytes` waiting for the
+   * window: the new message is refused before the wire (nothing of it sent). Retry after
+   * `peer.drained(handle)`.
+   */
+  E_BACKPRESSURE: "E_BACKPRESSURE",
   /** The destination's queue has no room for this sender (its share of the quota is used up). */
   E_QUOTA: "E_QUOTA",
   /** A sender kept an event staged here longer than the stage timeout: its session ends. */
   E_STAGE_TIMEOUT: "E_STAGE_TIMEOUT",
   /** The owner of a node could not be reached within the dial timeout. */
   E_UNREACHABLE: "E_UNREACHABLE",
+  /**
+   * A dial reached a peer other than the one it dialled (another id, or a key that does not
+   * prove the id): the peer at that address is someone else. The dial ends; it is not retried.
+   */
+  E_WRONG_PEER: "E_WRONG_PEER",
+  /** Options that break a rule between timeouts (spec/limits.md §3.1): the set is refused. */
+  E_OPTIONS: "E_OPTIONS",
   /** A capability URL that names no export (wrong secret, revoked, or malformed). */
   E_NO_EXPORT: "E_NO_EXPORT",
+  /**
+   * In a send's result: this destination was not delivered because another destination (or another
+   * node of the same owner) refused the event, and the sender aborted it everywhere.
+   */
+  E_REFUSED_ELSEWHERE: "E_REFUSED_ELSEWHERE",
   /** The link to a destination closed before the round was decided there. */
   E_LINK_CLOSED: "E_LINK_CLOSED",
   /** The node is destroyed (or being destroyed past the point of no return). */

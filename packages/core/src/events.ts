@@ -59,14 +59,21 @@ export interface DestinationResult {
   readonly node: string;
   /** True when the event was committed at the destination's owner. */
   readonly committed: boolean;
-  /** Why not, when not committed. */
+  /**
+   * Why not, when not committed: the owner's refusal (`E_QUOTA`, `E_NO_HANDLE`, ...), or
+   * `E_REFUSED_ELSEWHERE` when another destination refused and the event was aborted everywhere,
+   * or `E_LINK_CLOSED`/`E_DESTROYED` when only this destination missed it (spec/guarantees.md §2.1).
+   */
   readonly code: CoreErrorCode | undefined;
 }
 
 /** What a send resolves with: the event's id, its final timestamp, and each destination's outcome. */
 export interface SendResult {
   readonly event: string;
-  /** The final timestamp; undefined when no destination accepted the event. */
+  /**
+   * The final timestamp; undefined when the event was delivered nowhere: a destination refused it
+   * (then it was aborted at every destination), or none accepted it.
+   */
   readonly ts: Timestamp | undefined;
   /** One entry per destination, in the order they were given. */
   readonly destinations: readonly DestinationResult[];

@@ -263,7 +263,7 @@ class Handshake implements LinkHandler {
   #onHello(hello: HelloFrame): void {
     const expected = this.#bound?.remote;
     if (expected !== undefined && hello.peer !== expected) {
-      return this.#fail("E_PROTOCOL", `expected peer ${expected}, got ${hello.peer}`);
+      return this.#wrongPeer(`dialled ${expected}, but the peer at that address is ${hello.peer}`);
     }
     if (this.#ctx.identity && hello.key.length === 0) {
       return this.#fail(SessionErrorCode.E_AUTH, "the remote proves no key");
@@ -291,8 +291,11 @@ class Handshake implements LinkHandler {
       });
       steps.push(
         peerIdFromKey(hello.key).then((id) => {
-          if (id !== hello.peer)
-            throw new CapbusError("E_PROTOCOL", `peer id ${hello.peer} is not its key's`);
+          if (id === hello.peer) return;
+          // Dialled: the peer at that address cannot be the one dialled, whatever id it names.
+          if (this.#dialled)
+            throw new CapbusError("E_WRONG_PEER", `the peer at that address is ${id}, not ${hello.peer}`);
+          throw new CapbusError("E_PROTOCOL", `peer id ${hello.peer} is not its key's`);
         }),
         auth.then(async (frame) => {
           if (!(await verifySignature(hello.key, transcript(hello, mine), frame.sig))) {
@@ -305,8 +308,11 @@ class Handshake implements LinkHandler {
     if (steps.length === 0) return this.#decide();
     Promise.all(steps).then(
       () => this.#decide(),
-      (error: unknown) =>
-        this.#fail(SessionErrorCode.E_AUTH, error instanceof Error ? error.message : "auth failed"),
+      (error: unknown) => {
+        if (error instanceof CapbusError && error.code === "E_WRONG_PEER")
+          return this.#wrongPeer(error.message);
+        this.#fail(SessionErrorCode.E_AUTH, error instanceof Error ? error.message : "auth failed");
+      },
     );
   }
 
@@ -352,6 +358,18 @@ class Handshake implements LinkHandler {
       throw error;
     }
     for (const bytes of this.#pending.splice(0)) session.receive(this.#link, bytes);
+  }
+
+  /**
+   * This dial reached someone other than the peer it dialled. No break to resume: a session this
+   * dial was making ends with E_WRONG_PEER (an established one keeps its grace for the real
+   * peer to come back).
+   */
+  #wrongPeer(reason: string): void {
+    if (this.#failed || this.#session) return;
+    this.#fail("E_WRONG_PEER", reason);
+    const bound = this.#bound;
+    if (bound?.id === undefined) bound?.close("E_WRONG_PEER", reason);
   }
 
   #logFailure(message: string, code: string, reason: string): void {

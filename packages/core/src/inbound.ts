@@ -92,7 +92,13 @@ export interface InboundContext {
 export type Answer =
   | { readonly type: "propose" | "accept"; readonly event: number; readonly lamport: number }
   | { readonly type: "dead"; readonly event: number; readonly lamport: number; readonly nodes: number[] }
-  | { readonly type: "reject"; readonly event: number; readonly code: CoreErrorCode };
+  | {
+      readonly type: "reject";
+      readonly event: number;
+      readonly code: CoreErrorCode;
+      /** The node the refusal is about (wire.md §5.9), when it is about one. */
+      readonly node?: number;
+    };
 
 export type Reply = (answer: Answer) => void;
 
@@ -144,7 +150,7 @@ export class Inbound {
     assertNoClockJump(clock, frame.clock);
     const carried = frame.handles.filter((ref) => ref.owner === id).map((ref) => ref.node);
     const refused = this.#refuse(from, [...frame.nodes, ...carried]);
-    if (refused) return reply({ type: "reject", event: frame.event, code: refused });
+    if (refused) return reply({ type: "reject", event: frame.event, ...refused });
     if (
       this.#holding(from, frame.event, [...frame.nodes, ...carried], () =>
         this.stage(from, frame, reply, size),
@@ -185,7 +191,7 @@ export class Inbound {
     const { clock } = this.#ctx;
     assertNoClockJump(clock, frame.clock);
     const refused = this.#refuse(from, frame.nodes);
-    if (refused) return reply({ type: "reject", event: frame.event, code: refused });
+    if (refused) return reply({ type: "reject", event: frame.event, ...refused });
     if (this.#holding(from, frame.event, frame.nodes, () => this.notice(from, frame, reply))) return;
     const dead = this.#countTransfer(from, frame.nodes, frame.receivers);
     clock.observe(frame.clock);
@@ -197,7 +203,7 @@ export class Inbound {
     const { clock } = this.#ctx;
     assertNoClockJump(clock, frame.clock);
     const refused = this.#refuse(from, [frame.node]);
-    if (refused) return reply({ type: "reject", event: frame.event, code: refused });
+    if (refused) return reply({ type: "reject", event: frame.event, ...refused });
     if (this.#holding(from, frame.event, [frame.node], () => this.unicast(from, frame, reply, size))) return;
     if (this.#destroyed(frame.node))
       return reply({ type: "reject", event: frame.event, code: "E_DESTROYED" });
@@ -494,12 +500,15 @@ export class Inbound {
     return this.#ctx.owned(node)?.state === "destroyed";
   }
 
-  /** The owner-side check: the node exists and the sender holds a handle to it. */
-  #refuse(from: string, nodes: readonly number[]): CoreErrorCode | undefined {
-    for (const id of nodes) {
-      const owned = this.#ctx.owned(id);
-      if (!owned) return "E_NO_NODE";
-      if (!owned.allows(from)) return "E_NO_HANDLE";
+  /**
+   * The owner-side check: each node exists and the sender holds a handle to it. The first one
+   * that fails is named in the reject, so the sender can tell which of its nodes was bad.
+   */
+  #refuse(from: string, nodes: readonly number[]): { code: CoreErrorCode; node: number } | undefined {
+    for (const node of nodes) {
+      const owned = this.#ctx.owned(node);
+      if (!owned) return { code: "E_NO_NODE", node };
+      if (!owned.allows(from)) return { code: "E_NO_HANDLE", node };
     }
     return undefined;
   }

@@ -22,4 +22,15 @@ export type { QuotaLimits } from "./quota.js";
 export { type Runtime, systemRuntime } from "./runtime.js";
 export type { SessionOptions } from "./session.js";
 export { SessionErrorCode } from "./session-errors.js";
+export {
+  checkLiveness,
+  checkTimeouts,
+  DEFAULT_DEAD_AFTER_MS,
+  DEFAULT_GRACE_MS,
+  DEFAULT_HEARTBEAT_MS,
+  type LinkTimeouts,
+  resolveTimeouts,
+  type TimeoutOptions,
+  type Timeouts,
+} from "./timeouts.js";
 export { compareTimestamps, MAX_CLOCK_JUMP, type Timestamp } from "./timestamp.js";

@@ -94,6 +94,12 @@ export interface LinkStats {
   readonly duplicates: number;
   /** Bytes of sent frames the remote has not acknowledged yet. */
   readonly unackedBytes: number;
+  /**
+   * Bytes of frames waiting in the session's send queue for window room (or for a resume), not
+   * written yet. Past `SessionOptions.maxBufferedBytes`, new messages to this peer are refused
+   * with E_BACKPRESSURE; `peer.drained(handle)` waits until it is 0.
+   */
+  readonly bufferedBytes: number;
 }
 
 /** A snapshot of a peer's counters: plain data, safe to JSON.stringify. */

@@ -22,6 +22,11 @@ export interface OutDestination {
   code: CoreErrorCode | undefined;
   /** Nodes the peer answered are already destroyed (spec §9, §11). */
   dead: readonly number[];
+  /**
+   * Set when the peer refused the event with a `reject` (as opposed to a link that closed): with
+   * the node the reject named, if it named one (spec/wire.md §5.9).
+   */
+  refusal?: { readonly node: number | undefined };
 }
 
 export type OutKind = "message" | "destroy" | "release";
@@ -49,6 +54,11 @@ export interface OutboxIo {
   ready(event: OutEvent): boolean;
   /** The event's final is decided (or it failed everywhere): send commits, settle the caller. */
   decided(event: OutEvent): void;
+  /**
+   * Every participant of a round has answered and a destination refused it (spec/ordering.md
+   * §3.3): the round is out of the outbox, undecided, and the sender aborts it everywhere.
+   */
+  refused(event: OutEvent): void;
 }
 
 export class Outbox {
@@ -88,6 +98,11 @@ export class Outbox {
 
   /** Drop an undecided event (aborted before its decision). */
   remove(event: OutEvent): void {
+    this.#unlist(event);
+    this.advance();
+  }
+
+  #unlist(event: OutEvent): void {
     const i = this.#events.indexOf(event, this.#head);
     if (i >= 0 && !event.decided) {
       this.#events.splice(i, 1);
@@ -95,7 +110,6 @@ export class Outbox {
       this.#passed.delete(event);
       this.#undecided--;
     }
-    this.advance();
   }
 
   /** A participant answered with its proposal, and the nodes it reports destroyed. */
@@ -105,6 +119,7 @@ export class Outbox {
     dest.state = "proposed";
     dest.proposal = lamport;
     dest.dead = dead;
+    if (this.#abortRefused(event)) return;
     // Not observed here: the final, which is at least every proposal, moves the clock (§3.3).
     this.advance();
   }
@@ -118,14 +133,36 @@ export class Outbox {
     this.advance();
   }
 
-  /** A destination refused the event or became unreachable: it takes no further part. */
+  /** A destination became unreachable: it takes no further part. */
   failed(event: OutEvent, peer: string, code: CoreErrorCode): void {
     const dest = event.destinations.get(peer);
     if (!dest || dest.state === "failed" || event.decided) return;
     dest.state = "failed";
     dest.code = code;
     if (event.fast) this.#settle(event, undefined);
+    else if (this.#abortRefused(event)) return;
     this.advance();
+  }
+
+  /** A participant refused the event (a `reject`), naming the bad node or not. */
+  refused(event: OutEvent, peer: string, code: CoreErrorCode, node?: number): void {
+    const dest = event.destinations.get(peer);
+    if (dest?.state === "failed" || event.decided) return;
+    if (dest) dest.refusal = { node };
+    this.failed(event, peer, code);
+  }
+
+  /**
+   * All or nothing (spec/ordering.md §3.3): once every participant of a round has answered, a
+   * destination's refusal means no final: the round leaves the outbox and the sender aborts it.
+   * A notice's owner refusing is not a destination refusing: its handles arrive dead (§11).
+   */
+  #abortRefused(event: OutEvent): boolean {
+    if (!allAnswered(event) || !refusedByDestination(event)) return false;
+    this.#unlist(event);
+    this.#io.refused(event);
+    this.advance();
+    return true;
   }
 
   /** Decide what the causality rule allows, in send order. */
@@ -207,6 +244,13 @@ export class Outbox {
 function onlyPeer(event: OutEvent): string {
   for (const peer of event.destinations.keys()) return peer;
   throw new Error("an event without destinations");
+}
+
+/** A message a destination refused (a destroy is never refused; a stray reject does not abort it). */
+function refusedByDestination(event: OutEvent): boolean {
+  if (event.kind !== "message") return false;
+  for (const dest of event.destinations.values()) if (dest.refusal && dest.role === "deliver") return true;
+  return false;
 }
 
 function allAnswered(event: OutEvent): boolean {

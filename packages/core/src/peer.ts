@@ -24,7 +24,9 @@ import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
 import { Sender, unlessAborted } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
+import { DEFAULT_GRACE_MS, type LinkTimeouts, resolveTimeouts, type Timeouts } from "./timeouts.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
+import { traceName, traceSummaryLimit } from "./trace-extras.js";
 
 /** The version of the ordering protocol this peer speaks; the same number as the wire's WIRE_VERSION. */
 export const PROTOCOL_VERSION = 1;
@@ -38,6 +40,17 @@ export interface PeerOptions {
   /** Where trace records go; undefined: tracing is off and costs nothing. @default undefined */
   trace?: TraceSink | undefined;
   /**
+   * A name for people, written in the trace's `start` record: diagrams label the peer's lane with
+   * it. Not an identity (spec/trace.md §3). @default undefined
+   */
+  name?: string | undefined;
+  /**
+   * With tracing on, each `send` record carries the payload as compact JSON cut to this many
+   * characters (1 to 1024), shown on hover in diagrams. It copies application data into trace
+   * files (spec/trace.md §3.2). @default undefined: no summary
+   */
+  traceSummary?: number | undefined;
+  /**
    * This incarnation's key pair (`await Identity.generate()`); the id is then derived from it and
    * every link must prove both keys (spec/transports.md §2). @default undefined: unauthenticated
    */
@@ -50,7 +63,11 @@ export interface PeerOptions {
    * @default undefined: only links made with `connect` exist
    */
   dial?: Dial | undefined;
-  /** How long to wait for a dialled peer before its handles count as unreachable. @default 10000 */
+  /**
+   * How long to wait for a dialled peer before its handles count as unreachable; a destroy waits
+   * as long for holders never linked. @default 10000, or less to fit an explicit stageTimeoutMs
+   * (spec/limits.md §3.1)
+   */
   dialTimeoutMs?: number;
   /** How much of this peer's queue other peers may fill (spec/limits.md §Quotas). @default {} */
   quota?: QuotaLimits;
@@ -63,9 +80,19 @@ export interface PeerOptions {
   maxHandles?: number;
   /**
    * How long an event may stay staged here before its sender counts as stuck: its session ends
-   * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md). @default 10000
+   * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md). It must outlast what a
+   * healthy sender may wait for (rule T2 of spec/limits.md §3.1: at least 1.25 × (dialTimeoutMs +
+   * the links' deadAfterMs + graceMs)); a smaller one is refused with E_OPTIONS.
+   * @default dialTimeoutMs + deadAfterMs + graceMs + 15000 (70000 with the other defaults)
    */
   stageTimeoutMs?: number;
+  /**
+   * The dead-link time and grace of the links this peer gets from transports (their
+   * `deadAfterMs` and `graceMs`), which `stageTimeoutMs` must outlast; `startPeer` fills it in.
+   * Links that report a break at once and cannot resume (simulated, in-memory): both 0.
+   * @default { deadAfterMs: 15000, graceMs: 30000 }: the transports' defaults
+   */
+  linkTimeouts?: LinkTimeouts;
   /**
    * Where lifecycle events are reported: sessions up, resumed, detached, expired, closed (with
    * their code), handshake failures, crossed dials, unreachable peers, stage timeouts, quota
@@ -110,6 +137,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #sender: Sender;
   readonly #links: Links;
   readonly #dialTimeoutMs: number;
+  readonly #timeouts: Timeouts;
   readonly #capabilities: Capabilities;
   /** Sends waiting for links to their owners, in call order (so none overtakes another). */
   #gate: Promise<unknown> | undefined;
@@ -126,6 +154,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   });
   #nodeSeq = 0;
   #state: "open" | "closing" | "closed" = "open";
+  #traceClosed = false;
   #idle: Array<() => void> = [];
   readonly #log: Logger;
   /** Counters for stats(): integer increments only. */
@@ -144,7 +173,18 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     this.#runtime = runtime;
     this.#log = guardLogger(options.logger);
-    this.#dialTimeoutMs = options.dialTimeoutMs ?? 10_000;
+    const links = options.linkTimeouts ?? {};
+    this.#timeouts = resolveTimeouts({
+      dialTimeoutMs: options.dialTimeoutMs,
+      stageTimeoutMs: options.stageTimeoutMs,
+      handshakeTimeoutMs: options.session?.handshakeTimeoutMs,
+      // The stage timeout must outlast the longest grace: of transport links, or of connect's.
+      links: {
+        ...links,
+        graceMs: Math.max(links.graceMs ?? DEFAULT_GRACE_MS, options.session?.graceMs ?? 0),
+      },
+    });
+    this.#dialTimeoutMs = this.#timeouts.dialTimeoutMs;
     this.#quota = new Quota(options.quota);
     this.#capabilities = new Capabilities({
       id: this.id,
@@ -163,21 +203,24 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dialTimeoutMs: this.#dialTimeoutMs,
       maxLinks: options.maxLinks ?? 1024,
       up: (remote) => {
+        // A handshake that began before close: end its session, which starts nothing now.
+        if (this.#state === "closed") return this.#links.get(remote)?.close("E_CLOSED", "peer closed");
         // A new session (not a resume): after an expiry, the checker's sign the two are in touch again.
         if (remote !== this.id) this.#trace({ peer: this.id, op: "link", other: remote });
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },
-      unreachable: (remote) => {
+      unreachable: (remote, code) => {
+        if (this.#state === "closed") return;
         this.#log.info?.("peer unreachable", {
           remote,
-          code: "E_UNREACHABLE",
+          code,
           dialTimeoutMs: this.#dialTimeoutMs,
         });
-        this.#lose(remote, "unreachable");
+        this.#lose(remote, "unreachable", code);
       },
     });
-    this.#sessionDefaults = options.session ?? {};
+    this.#sessionDefaults = { ...options.session, handshakeTimeoutMs: this.#timeouts.handshakeTimeoutMs };
     this.#handshake = {
       local: this.id,
       identity: options.identity,
@@ -200,6 +243,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dialTimeoutMs: this.#dialTimeoutMs,
       trace: (record) => this.#trace(record),
       tracing: this.#sink !== undefined,
+      traceSummary: traceSummaryLimit(options.traceSummary),
       replayHeld: () => this.#inbound.replayHeld(),
       wakeIdle: () => this.#wakeIdle(),
       closed: () => this.#state === "closed",
@@ -231,7 +275,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       trace: (record) => this.#trace(record),
       quota: this.#quota,
       roomForHandles: (count) => this.#handles.size + count <= this.#maxHandles,
-      stageTimeoutMs: options.stageTimeoutMs ?? 10_000,
+      stageTimeoutMs: this.#timeouts.stageTimeoutMs,
       setTimer: (ms, fn) => runtime.setTimer(ms, fn),
       now: () => runtime.now(),
       expire: (sender) => {
@@ -247,6 +291,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#log.debug?.("event refused: over quota", { remote: from, event, code: "E_QUOTA" });
       },
       deliver: (event, charge) => {
+        // After close nothing is delivered (nor traced): the close record is the last (trace.md W2).
+        if (this.#state === "closed") {
+          if (charge > 0) this.#quota.discharge(event.ts.peer, charge);
+          return;
+        }
         this.#delivered++;
         const forApp = this.#requests.intercept(event);
         // A reply taken by its request is read now; a decorated request carries the charge on.
@@ -256,7 +305,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#wakeIdle();
       },
     });
-    this.#trace({ peer: this.id, op: "start" });
+    const name = traceName(options.name);
+    this.#trace({ peer: this.id, op: "start", ...(name === undefined ? {} : { name }) });
     this.connect(new LoopbackLink(), this.id);
   }
 
@@ -276,6 +326,14 @@ export class Peer implements AsyncIterable<PeerEvent> {
    */
   get logger(): Logger {
     return this.#log;
+  }
+
+  /**
+   * This peer's timeouts, resolved (spec/limits.md §3.1): transports check their links' dead-link
+   * time and grace against them.
+   */
+  get timeouts(): Timeouts {
+    return this.#timeouts;
   }
 
   /** Peers this peer has a live link to (itself excluded). */
@@ -302,6 +360,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         bytesIn: session.bytesIn,
         duplicates: session.duplicates,
         unackedBytes: session.unackedBytes,
+        bufferedBytes: session.bufferedBytes,
       };
     }
     return {
@@ -332,6 +391,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   /** Give `holder` one reference to `node`, outside any message (bootstrap). */
   grant(node: Node, holder: string): HandleGrant {
+    this.#assertOpen();
     const owned = this.#owned(node);
     if (owned.state !== "alive") throw new CapbusError("E_DESTROYED", `${node.name} is destroyed`);
     owned.acquire([holder]);
@@ -340,6 +400,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   /** Take up a handle granted to this peer outside any message. */
   importHandle(grant: HandleGrant): Handle {
+    this.#assertOpen();
     if (grant.holder !== this.id) {
       throw new CapbusError("E_NO_HANDLE", `the grant is for ${grant.holder}, not ${this.id}`);
     }
@@ -355,14 +416,37 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * Attach a link to another peer. `remote` is the peer expected at the other end (when this
    * end dialled); otherwise the remote's hello names it. The link's handshake decides whether
    * it starts a session or resumes the one held with that peer (spec/transports.md §3-4);
-   * `options` apply to a session it starts.
+   * `options` apply to a session it starts. After close the link is closed with E_CLOSED
+   * instead (not thrown: transports call this from their socket handlers).
    */
   connect(link: Link, remote?: string, options: SessionOptions = {}): void {
+    // While closing, links still come: a redial resumes a session whose rounds must finish.
+    if (this.#state === "closed") return link.close("E_CLOSED", `peer ${this.id} is closed`);
     const resolved = resolveSessionOptions({ ...this.#sessionDefaults, ...options }, this.#runtime);
     connectLink(link, this.#handshake, resolved, remote);
   }
 
-  /** Send `payload` to one node (unicast) or several (multicast), in the global order. */
+  /**
+   * Send `payload` to one node (unicast) or several (multicast), in the global order. Resolves
+   * once the order is decided, with each destination's outcome; rejects (a CapbusError) when it
+   * cannot be sent at all: this peer closed, a dead handle, an owner that cannot be linked.
+   * `options.handles` carries handles along.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "capbus/node";
+   *
+   * const a = await startPeer();
+   * const b = await startPeer();
+   * const inbox = a.peer.createNode();
+   * const handle = await b.peer.import(a.peer.export(inbox)); // the URL would come from elsewhere
+   * const result = await b.peer.send(handle, { hello: "world" }); // or send([h1, h2], ...): multicast
+   * if (result.ok) console.log("committed at", result.ts); // every peer orders it by this timestamp
+   * else console.log(result.destinations.map((d) => d.code)); // why not, per destination
+   * console.log(await a.peer.receive()); // { kind: "message", node: inbox, payload: { hello: "world" }, ... }
+   * await Promise.all([a.close(), b.close()]);
+   * ```
+   */
   send(to: Handle | readonly Handle[], payload: unknown, options: SendOptions = {}): Promise<SendResult> {
     try {
       this.#assertOpen();
@@ -399,8 +483,23 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
   }
 
+  /**
+   * Resolves once nothing waits in the send queue to `to`'s owner (SessionOptions.maxBufferedBytes;
+   * stats().links[owner].bufferedBytes), at once if nothing does or there is no session. A burst
+   * can await it between sends, or after one refused with E_BACKPRESSURE, before going on.
+   */
+  drained(to: Handle): Promise<void> {
+    try {
+      this.#assertOpen();
+      return this.#links.get(to.owner)?.drained() ?? Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** Listen on `endpoint` too (a transport calls this): linked peers are told where to dial. */
   advertise(endpoint: string): void {
+    this.#assertOpen();
     this.#links.advertise(endpoint);
   }
 
@@ -414,6 +513,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * `endpoint` defaults to the first advertised one.
    */
   export(node: Node, options: { readonly endpoint?: string } = {}): string {
+    this.#assertOpen();
     const owned = this.#owned(node);
     if (owned.state !== "alive") throw new CapbusError("E_DESTROYED", `${node.name} is destroyed`);
     const endpoint = options.endpoint ?? this.#links.endpoints[0];
@@ -422,8 +522,12 @@ export class Peer implements AsyncIterable<PeerEvent> {
     return this.#capabilities.export(node.id, endpoint);
   }
 
-  /** Revoke a capability URL, or every URL of a node. Handles already given stay (as in bus1). */
+  /**
+   * Revoke a capability URL, or every URL of a node. Handles already given stay (as in bus1).
+   * A cleanup, so allowed after close: it returns 0 then, as a closed peer answers no claim.
+   */
   revoke(target: string | Node): number {
+    if (this.#state === "closed") return 0;
     return this.#capabilities.revoke(typeof target === "string" ? { url: target } : { node: target.id });
   }
 
@@ -449,6 +553,24 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * Send `payload` as a request to one node and resolve with the reply's payload. The receiver
    * answers with `event.reply(payload)`; the reply comes back as an ordered event, to a reply
    * node this peer keeps for all its requests.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "capbus/node";
+   *
+   * const server = await startPeer();
+   * const client = await startPeer();
+   * const adder = await client.peer.import(server.peer.export(server.peer.createNode()));
+   * const answer = client.peer.request(adder, { add: [2, 3] });
+   *
+   * const event = await server.peer.receive(); // the request, in the order like any message
+   * if (event?.kind === "message" && event.reply) {
+   *   const { add } = event.payload as { add: [number, number] };
+   *   await event.reply(add[0] + add[1]); // once; a second reply fails with E_DUPLICATE
+   * }
+   * console.log(await answer); // 5 (rejects with a CapbusError if the request is not delivered)
+   * await Promise.all([client.close(), server.close()]);
+   * ```
    */
   request(to: Handle, payload: unknown, options: SendOptions = {}): Promise<unknown> {
     return this.#requests.request(to, payload, options);
@@ -520,6 +642,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     frame: (session, frame, size) => this.#onFrame(session, frame, size),
     closed: (session, info) => this.#onClosed(session, info),
     attached: (session, resumed) => {
+      if (!resumed) this.#links.established(session);
       if (session.remote !== this.id)
         this.#log.info?.(resumed ? "session resumed" : "session up", { remote: session.remote });
     },
@@ -567,7 +690,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return this.#sender.accepted(frame.event, from, frame.lamport);
       case "reject":
         if (this.#capabilities.refused(from, frame.event, rejectCode(frame.code))) return;
-        return this.#sender.failed(frame.event, from, rejectCode(frame.code));
+        return this.#sender.refused(frame.event, from, rejectCode(frame.code), frame.node);
       case "endpoints":
         return this.#links.learn(frame.peer, frame.urls);
       case "claim":
@@ -585,8 +708,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * one destroyed notification; after a crash, its references to this peer's nodes go too.
    */
   #lose(remote: string, reason: "unreachable" | "crash", code?: string): void {
-    if (reason === "crash")
-      this.#trace({ peer: this.id, op: "expire", other: remote, ...(code ? { code } : {}) });
+    if (this.#state === "closed") return;
+    // The checker's cue that `remote` is lost here, for either reason (spec/trace.md `expire`).
+    const why = code ?? (reason === "unreachable" ? "E_UNREACHABLE" : undefined);
+    this.#trace({ peer: this.id, op: "expire", other: remote, ...(why ? { code: why } : {}) });
     this.#inbound.lost(remote, lossNotices(remote, reason, this.#handles.values(), this.#nodes.values()));
   }
 
@@ -606,12 +731,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
       if (info.code === "OK") this.#log.info?.("session closed", fields);
       else this.#log.warn?.(info.code === "E_SESSION_EXPIRED" ? "session expired" : "session closed", fields);
     }
-    if (!this.#links.remove(session) || remote === undefined) return;
+    if (!this.#links.remove(session, info) || remote === undefined) return;
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
     this.#requests.lost(remote);
-    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id)
+    // A dial whose handshake never completed lost nobody: the dial timeout (or E_WRONG_PEER) decides.
+    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id && session.id !== undefined)
       this.#lose(remote, "crash", info.code);
   }
 
@@ -668,6 +794,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 
   #trace(record: TraceRecord): void {
+    // Nothing follows the close record (trace.md W2): a late timer or frame must not write one.
+    if (this.#traceClosed) return;
+    if (record.op === "close") this.#traceClosed = true;
     this.#sink?.write(record);
   }
 }

@@ -4,7 +4,7 @@
  * causality rule the outbox enforces, with the reference bookkeeping of carried handles.
  */
 import type { TraceRecord } from "@capbus/trace";
-import { assertPayload, type HandleRef } from "@capbus/wire";
+import { assertPayload, type HandleRef, WireError } from "@capbus/wire";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, SendResult } from "./events.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
@@ -15,6 +15,7 @@ import type { OwnedNode } from "./owner.js";
 import type { SendOptions } from "./peer.js";
 import type { Runtime } from "./runtime.js";
 import type { LamportClock, Timestamp } from "./timestamp.js";
+import { summarizePayload } from "./trace-extras.js";
 import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
 
 /** What the sender needs from its peer. */
@@ -28,6 +29,8 @@ export interface SenderContext {
   trace(record: TraceRecord): void;
   /** Is anything recording traces? (Records are not built when nothing is.) */
   readonly tracing: boolean;
+  /** Characters of the payload summary in a send record (spec/trace.md §3.2); undefined: none. */
+  readonly traceSummary: number | undefined;
   /** A destroy was picked: answer the frames held for it. */
   replayHeld(): void;
   /** An event was decided or dropped: a close may be waiting. */
@@ -48,7 +51,7 @@ interface Pending {
   readonly ownCounted: readonly number[];
   /** A destroy or release: what its decision does (a message's is #commitMessage). */
   readonly decided?: (event: OutEvent) => void;
-  readonly dropped: (error: CapbusError) => void;
+  readonly dropped: (error: Refusal) => void;
   /** When it was created (Runtime clock): its decision records the round's latency. */
   readonly at: number;
   /**
@@ -59,6 +62,21 @@ interface Pending {
   readonly resolve?: (result: SendResult) => void;
   readonly signal?: AbortSignal | undefined;
   readonly onAbort?: () => void;
+  /** A fast event its session refused before the wire: the decision fails the caller with it. */
+  refused?: Refusal;
+}
+
+/** Why an event's caller fails: a core code, or a wire code from encoding its frame (E_TOO_LARGE). */
+type Refusal = CapbusError | WireError;
+
+/**
+ * The session did not take a new event's frame: nothing of it reached the wire (an encoding
+ * error such as E_TOO_LARGE, or E_BACKPRESSURE). Anything else is a bug and propagates.
+ */
+function refusal(error: unknown): Refusal | undefined {
+  if (error instanceof WireError) return error;
+  if (error instanceof CapbusError && error.code === "E_BACKPRESSURE") return error;
+  return undefined;
 }
 
 type FastBody =
@@ -86,6 +104,7 @@ export class Sender {
       sendFast: (event) => this.#sendFast(event),
       ready: (event) => this.#ready(event),
       decided: (event) => this.#decided(event),
+      refused: (event) => this.#refused(event),
     });
   }
 
@@ -119,8 +138,9 @@ export class Sender {
     });
   }
 
-  failed(seq: number, from: string, code: CoreErrorCode): void {
-    this.#withEvent(seq, from, (e) => this.#outbox.failed(e, from, code));
+  /** A `reject` from `from`, naming the bad node or not (spec/wire.md §5.9). */
+  refused(seq: number, from: string, code: CoreErrorCode, node?: number): void {
+    this.#withEvent(seq, from, (e) => this.#outbox.refused(e, from, code, node));
   }
 
   /** The link to `remote` is gone: it takes no further part in any undecided event. */
@@ -190,6 +210,7 @@ export class Sender {
         to: order.map((d) => d.peer),
         nodes: [...names],
         handles: carried.map((r) => nodeName(r.owner, r.node)),
+        ...(this.#ctx.traceSummary ? { summary: summarizePayload(payload, this.#ctx.traceSummary) } : {}),
       });
     }
 
@@ -211,19 +232,45 @@ export class Sender {
         signal,
         ...(onAbort ? { onAbort } : {}),
       });
-      if (!fast) {
-        for (const dest of destinations.values()) {
-          const session = this.#ctx.links.get(dest.peer);
-          for (const ref of carried)
-            if (session && dest.role === "deliver") this.#ctx.links.hint(session, ref.owner);
-          const base = { event: event.seq, clock: this.#ctx.clock.value, nodes: [...dest.nodes] };
-          if (dest.role === "deliver")
-            session?.send({ type: "stage", ...base, payload, handles: [...carried], receivers });
-          else session?.send({ type: "notice", ...base, receivers });
-        }
-      }
+      if (!fast && !this.#stage(event, payload, carried, receivers)) return;
       this.#outbox.add(event);
     });
+  }
+
+  /**
+   * Stage a round at its participants. A frame the session refuses (too large, or its send
+   * queue full) drops the whole round before it is decided: false.
+   */
+  #stage(event: OutEvent, payload: unknown, carried: readonly HandleRef[], receivers: string[]): boolean {
+    const staged = new Set<OutDestination>();
+    try {
+      for (const dest of event.destinations.values()) {
+        const session = this.#ctx.links.get(dest.peer);
+        for (const ref of carried)
+          if (session && dest.role === "deliver") this.#ctx.links.hint(session, ref.owner);
+        const base = { event: event.seq, clock: this.#ctx.clock.value, nodes: [...dest.nodes] };
+        if (dest.role === "deliver")
+          session?.offer({ type: "stage", ...base, payload, handles: [...carried], receivers });
+        else session?.offer({ type: "notice", ...base, receivers });
+        staged.add(dest);
+      }
+      return true;
+    } catch (error) {
+      const refused = refusal(error);
+      if (!refused) throw error;
+      this.#refuse(event, staged, refused);
+      return false;
+    }
+  }
+
+  /** Drop an event some of whose frames were never sent: abort it only where they were. */
+  #refuse(event: OutEvent, sent: ReadonlySet<OutDestination>, error: Refusal): void {
+    for (const dest of event.destinations.values()) {
+      if (sent.has(dest)) continue;
+      dest.state = "failed";
+      dest.code = error instanceof CapbusError ? error.code : "E_ABORTED";
+    }
+    this.drop(event.seq, error);
   }
 
   /** The message's final is decided: commit where it is taken, give back unused references. */
@@ -298,7 +345,6 @@ export class Sender {
     ]);
     const { event, id, at } = this.#newEvent("destroy", false, destinations);
     this.#ctx.trace({ peer: this.#ctx.id, op: "destroy", event: id, nodes: owned.map((o) => o.node.name) });
-    this.#stageDestroy(event, ids, this.#holdersOf(owned));
     return new Promise<Timestamp>((resolve, reject) => {
       this.#pending.set(event.seq, {
         event,
@@ -309,12 +355,27 @@ export class Sender {
         decided: (e) => resolve(this.#commitDestroy(e, owned)),
         dropped: reject,
       });
+      const sent = new Set<OutDestination>();
+      try {
+        this.#stageDestroy(event, ids, this.#holdersOf(owned), sent);
+      } catch (error) {
+        const refused = refusal(error);
+        if (!refused) throw error;
+        // Refused before the wire (a frame too large): the nodes were never destroying anywhere.
+        for (const o of owned) o.state = "alive";
+        return this.#refuse(event, sent, refused);
+      }
       this.#outbox.add(event);
     });
   }
 
   /** Stage the destroy at holders that are not yet its destinations (and at this peer). */
-  #stageDestroy(event: OutEvent, nodes: readonly number[], holders: Iterable<string>): boolean {
+  #stageDestroy(
+    event: OutEvent,
+    nodes: readonly number[],
+    holders: Iterable<string>,
+    sent?: Set<OutDestination>,
+  ): boolean {
     let added = false;
     const self = event.destinations.get(this.#ctx.id);
     for (const peer of [this.#ctx.id, ...holders]) {
@@ -324,6 +385,7 @@ export class Sender {
       this.#ctx.links
         .get(peer)
         ?.send({ type: "destroy", event: event.seq, clock: this.#ctx.clock.value, nodes: [...nodes] });
+      sent?.add(event.destinations.get(peer) as OutDestination);
       added = peer !== this.#ctx.id || added;
     }
     return added;
@@ -424,14 +486,25 @@ export class Sender {
     const [peer] = event.destinations.keys();
     if (!pending?.fast || peer === undefined) return;
     const session = this.#ctx.links.get(peer);
-    if (!session) return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
+    if (!session) {
+      // Never on the wire: recorded as aborted, so no trace owes its delivery (trace.md W10).
+      this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
+      return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
+    }
     const fast = pending.fast;
     const clock = this.#ctx.clock.value;
-    if (fast.type === "unicast") {
-      session.send({ type: "unicast", event: event.seq, clock, node: fast.node, payload: fast.payload });
-    } else {
+    if (fast.type === "release") {
       const { node, count, holder } = fast;
-      session.send({ type: "release", event: event.seq, clock, node, count, holder });
+      return session.send({ type: "release", event: event.seq, clock, node, count, holder });
+    }
+    try {
+      session.offer({ type: "unicast", event: event.seq, clock, node: fast.node, payload: fast.payload });
+    } catch (error) {
+      const refused = refusal(error);
+      if (!refused) throw error;
+      // Inside the outbox's scan: settle it there (a removal would shift the scan), fail the caller.
+      pending.refused = refused;
+      this.#outbox.failed(event, peer, refused instanceof CapbusError ? refused.code : "E_ABORTED");
     }
   }
 
@@ -440,6 +513,15 @@ export class Sender {
     if (!pending) return;
     this.#pending.delete(event.seq);
     unlisten(pending);
+    if (pending.refused) {
+      // Its own session refused it before the wire: given up, and its caller fails (trace W10).
+      this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
+      pending.dropped(pending.refused);
+      return this.#ctx.wakeIdle();
+    }
+    // A fast unicast or release its receiver refused is delivered nowhere: given up (trace W10).
+    if (event.final === undefined && refusedAnywhere(event))
+      this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
     if (event.final !== undefined)
       (event.fast ? this.fast : this.rounds).add(this.#ctx.runtime.now() - pending.at);
     if (pending.order && pending.resolve) {
@@ -458,12 +540,35 @@ export class Sender {
   }
 
   /** Drop an undecided round: tell its participants, give back references, fail the caller. */
-  drop(seq: number, error: CapbusError): void {
+  drop(seq: number, error: Refusal): void {
     const pending = this.#pending.get(seq);
     if (!pending) return;
-    const { event } = pending;
+    this.#pending.delete(seq);
+    unlisten(pending);
+    this.#abortEverywhere(pending);
+    this.#outbox.remove(pending.event);
+    pending.dropped(error);
+    this.#ctx.wakeIdle();
+  }
+
+  /**
+   * A destination refused the round, and every participant has answered (spec/ordering.md §3.3):
+   * abort it everywhere. The caller's result says who refused, and that the others were not
+   * delivered for that reason.
+   */
+  #refused(event: OutEvent): void {
+    const pending = this.#pending.get(event.seq);
+    if (!pending) return;
     this.#pending.delete(event.seq);
     unlisten(pending);
+    this.#abortEverywhere(pending);
+    if (pending.order && pending.resolve) pending.resolve(refusedResult(event, pending.id, pending.order));
+    this.#ctx.wakeIdle();
+  }
+
+  /** Send `abort` to every participant still in the round, trace it, give back references. */
+  #abortEverywhere(pending: Pending): void {
+    const { event } = pending;
     if (!event.fast) {
       for (const dest of event.destinations.values()) {
         if (dest.state !== "failed")
@@ -471,18 +576,16 @@ export class Sender {
       }
     }
     this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
-    this.#outbox.remove(event);
-    if (!this.#ctx.closed()) {
-      const counted = (owner: string, node: number) =>
-        owner === this.#ctx.id
-          ? pending.ownCounted.includes(node)
-          : event.destinations.get(owner)?.state === "proposed";
-      for (const { ref, holder } of referencesToGiveBack(event, pending.carried, counted, () => false)) {
-        this.release(ref.owner, ref.node, 1, holder);
-      }
+    if (this.#ctx.closed() || pending.carried.length === 0) return;
+    // An owner counted the receivers' references when it proposed, except for nodes it reported dead.
+    const counted = (owner: string, node: number) => {
+      if (owner === this.#ctx.id) return pending.ownCounted.includes(node);
+      const dest = event.destinations.get(owner);
+      return dest?.state === "proposed" && !dest.dead.includes(node);
+    };
+    for (const { ref, holder } of referencesToGiveBack(event, pending.carried, counted, () => false)) {
+      this.release(ref.owner, ref.node, 1, holder);
     }
-    pending.dropped(error);
-    this.#ctx.wakeIdle();
   }
 
   /** Peers holding a reference to any of these nodes. */
@@ -535,6 +638,39 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | unde
       },
     );
   });
+}
+
+/** Did a participant refuse the event with a `reject` (not a link that closed)? */
+function refusedAnywhere(event: OutEvent): boolean {
+  for (const dest of event.destinations.values()) if (dest.refusal) return true;
+  return false;
+}
+
+/** The result of a round a destination refused: delivered nowhere, each destination's reason. */
+function refusedResult(
+  event: OutEvent,
+  id: string,
+  order: ReadonlyArray<{ readonly peer: string; readonly node: number }>,
+): SendResult {
+  const destinations = order.map(({ peer, node }) => ({
+    node: nodeName(peer, node),
+    committed: false,
+    code: refusedCode(event.destinations.get(peer), node),
+  }));
+  return { event: id, ts: undefined, destinations, ok: false };
+}
+
+/**
+ * Why `node` did not get a refused round: its owner's own refusal (only the node the reject named,
+ * when it named one of this event's nodes), its link, its destruction, or a refusal elsewhere.
+ */
+function refusedCode(dest: OutDestination | undefined, node: number): CoreErrorCode {
+  const bad = dest?.refusal?.node;
+  if (dest?.refusal && (bad === undefined || bad === node || !dest.nodes.includes(bad)))
+    return dest.code ?? "E_PROTOCOL";
+  if (dest?.state === "failed" && !dest.refusal) return dest.code ?? "E_LINK_CLOSED";
+  if (dest?.dead.includes(node)) return "E_DESTROYED";
+  return "E_REFUSED_ELSEWHERE";
 }
 
 function unlisten(pending: Pending): void {

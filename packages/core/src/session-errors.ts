@@ -9,8 +9,6 @@ export const SessionErrorCode = {
   E_HANDSHAKE_TIMEOUT: "E_HANDSHAKE_TIMEOUT",
   /** A resume named a session that has expired (or never existed) at the other end; the session is gone at both ends. */
   E_SESSION_EXPIRED: "E_SESSION_EXPIRED",
-  /** More than `maxUnackedBytes` of sent frames were unacknowledged: the remote is too slow and is dropped. */
-  E_BACKPRESSURE: "E_BACKPRESSURE",
   /** A newer link resumed the session; the older link is closed. */
   E_REPLACED: "E_REPLACED",
   /**

@@ -34,10 +34,18 @@ export interface SessionOptions {
    */
   graceMs?: number;
   /**
-   * Most bytes of sent, unacknowledged frames kept for resending. A send beyond it closes the
-   * session with E_BACKPRESSURE (one frame alone may exceed it). @default 16777216 (16 MiB)
+   * The window: most bytes of written, unacknowledged frames (kept for resending). Frames beyond
+   * it wait in the session's send queue, in order, until acknowledgements make room; one frame
+   * alone may exceed it. @default 16777216 (16 MiB)
    */
   maxUnackedBytes?: number;
+  /**
+   * Most bytes of frames waiting in the send queue (beyond the window, or while the link is
+   * down). A new message that would queue beyond it is refused before the wire with
+   * E_BACKPRESSURE; an empty queue takes one frame of any size. Protocol frames (commits,
+   * answers, destroys, releases) always queue. @default 16777216 (16 MiB)
+   */
+  maxBufferedBytes?: number;
   /** Delay before a pure `ack` answers frames that no outgoing frame acknowledged. @default 20 */
   ackDelayMs?: number;
   /** Acknowledge at once once this many received frames are unacknowledged. @default 64 */
@@ -57,6 +65,7 @@ export function resolveSessionOptions(options: SessionOptions, runtime: Runtime)
   return {
     graceMs: options.graceMs ?? 0,
     maxUnackedBytes: options.maxUnackedBytes ?? 16 * 1024 * 1024,
+    maxBufferedBytes: options.maxBufferedBytes ?? 16 * 1024 * 1024,
     ackDelayMs: options.ackDelayMs ?? 20,
     ackEvery: options.ackEvery ?? 64,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
@@ -84,10 +93,19 @@ export class LinkSession {
   #pendingLink: Link | undefined;
   #sendSeq = 0;
   #recvSeq = 0;
-  /** Sent sequenced frames the remote has not acknowledged, oldest first, from index #head. */
-  #unacked: Sent[] = [];
+  /**
+   * Numbered frames the remote has not acknowledged, oldest first, from index #head: those
+   * before #next are written (the window), the rest wait in the send queue.
+   */
+  #frames: Sent[] = [];
   #head = 0;
+  #next = 0;
   #unackedBytes = 0;
+  #bufferedBytes = 0;
+  /** The highest seq written to a link: what the remote may acknowledge. */
+  #writtenSeq = 0;
+  /** drained() callers, woken when the send queue empties or the session ends. */
+  #drainWaiters: Array<() => void> = [];
   #ackOwed = 0;
   #cancelAck: (() => void) | undefined;
   #cancelGrace: (() => void) | undefined;
@@ -123,14 +141,42 @@ export class LinkSession {
     return this.#recvSeq;
   }
 
-  /** Bytes of sent frames still waiting for an acknowledgement. */
+  /** Bytes of written frames still waiting for an acknowledgement (the window in use). */
   get unackedBytes(): number {
     return this.#unackedBytes;
   }
 
+  /** Bytes of frames waiting in the send queue, not written yet (like ws's bufferedAmount). */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
+  /**
+   * Send a frame: written now if the window has room, else queued behind earlier frames. Never
+   * refused for room (protocol frames must go); throws WireError if it cannot be encoded.
+   */
   send(body: FrameBody): void {
+    this.#send(body, false);
+  }
+
+  /**
+   * Send a frame of a new message: as `send`, but refused with E_BACKPRESSURE when it would take
+   * a non-empty send queue past `maxBufferedBytes`. A refused frame takes no seq.
+   */
+  offer(body: FrameBody): void {
+    this.#send(body, true);
+  }
+
+  /** Resolves once nothing waits in the send queue (at once if nothing does), or the session ends. */
+  drained(): Promise<void> {
+    if (this.#closed || this.#next === this.#frames.length) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  #send(body: FrameBody, admit: boolean): void {
     if (this.#closed) return;
     if (body.type === "ack" || body.type === "close") {
+      // Never queued behind data: an ack frees the remote's window, and would deadlock there.
       const link = this.#link;
       if (link) this.#write(link, this.#codec.encodeOwn({ ...body, seq: 0, ack: this.#recvSeq } as Frame));
       return;
@@ -138,22 +184,57 @@ export class LinkSession {
     // Encode before taking the number, so a refused frame leaves no gap in the sequence.
     const seq = this.#sendSeq + 1;
     const bytes = this.#codec.encodeOwn({ ...body, seq, ack: this.#recvSeq } as Frame);
+    if (admit && !this.#admits(bytes.byteLength)) {
+      throw new CapbusError(
+        "E_BACKPRESSURE",
+        `${this.#bufferedBytes} bytes already wait to go to ${this.remote} (maxBufferedBytes ${this.options.maxBufferedBytes})`,
+      );
+    }
     this.#sendSeq = seq;
-    this.#unacked.push({ seq, bytes });
-    this.#unackedBytes += bytes.byteLength;
-    if (this.#link) {
-      this.#write(this.#link, bytes);
-      this.#acked(); // the frame carries the ack
+    this.#frames.push({ seq, bytes });
+    this.#bufferedBytes += bytes.byteLength;
+    this.#pump();
+    if (this.#writtenSeq === seq) this.#acked(); // written at once: it carried the current ack
+  }
+
+  /** Would a new message's frame of `size` bytes be taken: written now, or queued within bounds? */
+  #admits(size: number): boolean {
+    // An empty queue takes it (written now, or the one frame waiting); else it waits behind others.
+    return this.#bufferedBytes === 0 || this.#bufferedBytes + size <= this.options.maxBufferedBytes;
+  }
+
+  /** Does the window have room for a frame of `size` (one frame alone may exceed it)? */
+  #fits(size: number): boolean {
+    return this.#unackedBytes === 0 || this.#unackedBytes + size <= this.options.maxUnackedBytes;
+  }
+
+  /** Write queued frames, in order, while the link is up and the window has room. */
+  #pump(all = false): void {
+    const link = this.#link;
+    if (!link) return;
+    while (this.#next < this.#frames.length && this.#link === link) {
+      const frame = this.#frames[this.#next]!;
+      const size = frame.bytes.byteLength;
+      if (!all && !this.#fits(size)) break;
+      this.#next++;
+      this.#bufferedBytes -= size;
+      this.#unackedBytes += size;
+      this.#writtenSeq = frame.seq;
+      this.#write(link, frame.bytes);
     }
-    if (this.#unackedBytes > this.options.maxUnackedBytes && this.#unacked.length - this.#head > 1) {
-      this.close(SessionErrorCode.E_BACKPRESSURE, `${this.#unackedBytes} bytes unacknowledged`);
-    }
+    if (this.#next === this.#frames.length && this.#drainWaiters.length > 0) this.#wakeDrained();
+  }
+
+  #wakeDrained(): void {
+    for (const wake of this.#drainWaiters.splice(0)) wake();
   }
 
   /** Close for good: a close frame with the code and reason if a link is up, then the link. */
   close(code: string, reason: string): void {
     if (this.#closed) return;
     const link = this.#link;
+    // Frames numbered before the close go out before it, window or not (no resend follows).
+    this.#pump(true);
     this.send({ type: "close", code, reason });
     this.#end({ code, reason, byRemote: false });
     link?.close(code, reason);
@@ -187,8 +268,8 @@ export class LinkSession {
     const first = this.id === undefined;
     // A remote ack below what was already released is stale (its hello raced acks on the old
     // link): resending starts at the oldest frame still held either way.
-    if (remoteAck > this.#sendSeq) {
-      throw new CapbusError("E_PROTOCOL", `resume after seq ${remoteAck}, but only ${this.#sendSeq} sent`);
+    if (remoteAck > this.#writtenSeq) {
+      throw new CapbusError("E_PROTOCOL", `resume after seq ${remoteAck}, but only ${this.#writtenSeq} sent`);
     }
     this.#cancelGrace?.();
     this.#cancelGrace = undefined;
@@ -199,12 +280,15 @@ export class LinkSession {
     if (old && old !== link) old.close(SessionErrorCode.E_REPLACED, "the session resumed on a newer link");
     this.#release(remoteAck);
     if (!first) this.resumes++;
-    this.#handler.attached?.(this, !first);
     // The hello reaches the peer once per session: resumes are invisible to it.
     if (first) this.#deliver({ ...hello, seq: 0 }, 0);
-    for (let i = this.#head; i < this.#unacked.length && this.#link === link; i++) {
-      this.#write(link, this.#unacked[i]!.bytes);
+    // Resend what the remote lacks of the window, then go on with the queue (P6).
+    for (let i = this.#head; i < this.#next && this.#link === link; i++) {
+      this.#write(link, this.#frames[i]!.bytes);
     }
+    this.#pump();
+    // Told last: what the peer sends when told goes out after the frames resent and queued above.
+    if (!this.#closed && this.#link === link) this.#handler.attached?.(this, !first);
   }
 
   /** One frame from the remote on `link` (a link a handshake attached). */
@@ -223,10 +307,10 @@ export class LinkSession {
     if (frame.type === "hello" || frame.type === "auth") {
       return this.close("E_PROTOCOL", `${frame.type} after the handshake`);
     }
-    if (frame.ack > this.#sendSeq) {
-      return this.close("E_PROTOCOL", `ack ${frame.ack} for frames never sent (last ${this.#sendSeq})`);
+    if (frame.ack > this.#writtenSeq) {
+      return this.close("E_PROTOCOL", `ack ${frame.ack} for frames never sent (last ${this.#writtenSeq})`);
     }
-    this.#release(frame.ack);
+    if (this.#release(frame.ack)) this.#pump();
     if (frame.type === "ack") return;
     if (frame.seq <= this.#recvSeq) {
       this.duplicates++; // resent across a resume and already delivered: nothing twice (P6)
@@ -274,17 +358,21 @@ export class LinkSession {
     }
   }
 
-  /** Drop sent frames up to `ack`: the remote holds them. */
-  #release(ack: number): void {
-    while (this.#head < this.#unacked.length && this.#unacked[this.#head]!.seq <= ack) {
-      this.#unackedBytes -= this.#unacked[this.#head]!.bytes.byteLength;
+  /** Drop written frames up to `ack`: the remote holds them. True if any went (window room). */
+  #release(ack: number): boolean {
+    const before = this.#head;
+    while (this.#head < this.#next && this.#frames[this.#head]!.seq <= ack) {
+      this.#unackedBytes -= this.#frames[this.#head]!.bytes.byteLength;
       this.#head++;
     }
+    const released = this.#head > before;
     // Compact now and then rather than shifting per frame.
-    if (this.#head > 1024 && this.#head * 2 > this.#unacked.length) {
-      this.#unacked = this.#unacked.slice(this.#head);
+    if (this.#head > 1024 && this.#head * 2 > this.#frames.length) {
+      this.#frames = this.#frames.slice(this.#head);
+      this.#next -= this.#head;
       this.#head = 0;
     }
+    return released;
   }
 
   /** A frame arrived: acknowledge soon, or at once after `ackEvery` of them. */
@@ -315,9 +403,10 @@ export class LinkSession {
     this.#cancelAck?.();
     this.#cancelGrace?.();
     this.#cancelAck = this.#cancelGrace = undefined;
-    this.#unacked = [];
-    this.#head = 0;
-    this.#unackedBytes = 0;
+    this.#frames = [];
+    this.#head = this.#next = 0;
+    this.#unackedBytes = this.#bufferedBytes = 0;
+    this.#wakeDrained();
     this.#handler.closed(this, info);
   }
 }

@@ -17,12 +17,14 @@ function setup() {
   const clock = new LamportClock();
   const sent: number[] = [];
   const decided: Array<[number, number | undefined]> = [];
+  const refused: number[] = [];
   const outbox = new Outbox(clock, {
     sendFast: (e) => sent.push(e.seq),
     ready: () => true,
     decided: (e) => decided.push([e.seq, e.final]),
+    refused: (e) => refused.push(e.seq),
   });
-  return { clock, outbox, sent, decided };
+  return { clock, outbox, sent, decided, refused };
 }
 
 test("a round's final is the largest proposal, or the sender clock + 1", () => {
@@ -103,6 +105,35 @@ test("a failed destination takes no part; a round failed everywhere has no final
   assert.equal(outbox.pending, 0);
 });
 
+test("a destination's refusal aborts the round once every participant has answered, R1 or not", () => {
+  const { outbox, decided, refused } = setup();
+  const first = event(1, false, "Q");
+  const r = event(2, false, "P", "Q", "S");
+  outbox.add(first);
+  outbox.add(r);
+  outbox.refused(r, "P", "E_QUOTA");
+  outbox.proposed(r, "Q", 4);
+  assert.deepEqual(refused, [], "S has not answered yet");
+  outbox.failed(r, "S", "E_LINK_CLOSED");
+  assert.deepEqual(refused, [2], "aborted before the earlier round is decided: it needs no final");
+  assert.equal(r.decided, false);
+  assert.equal(outbox.pending, 1);
+  outbox.proposed(first, "Q", 3);
+  assert.deepEqual(decided, [[1, 3]], "the refused round is never decided");
+  assert.equal(outbox.pending, 0);
+});
+
+test("a refusal by a notice's owner, or a link loss, leaves the round to the others", () => {
+  const { outbox, decided, refused } = setup();
+  const r = event(1, false, "P", "Q");
+  (r.destinations.get("P") as { role: string }).role = "notice";
+  outbox.add(r);
+  outbox.refused(r, "P", "E_NO_HANDLE", 7);
+  outbox.proposed(r, "Q", 5);
+  assert.deepEqual([refused, decided], [[], [[1, 5]]]);
+  assert.deepEqual(r.destinations.get("P")?.refusal, { node: 7 });
+});
+
 test("a fast unicast failing as it is sent lets no later round skip an earlier event", () => {
   // Found by chaos (#9): a fast unicast to a peer whose session had just ended failed inside the
   // scan; the nested scan dropped decided events from the array the outer walk was on, so the walk
@@ -115,6 +146,7 @@ test("a fast unicast failing as it is sent lets no later round skip an earlier e
     },
     ready: () => true,
     decided: (e) => decided.push(e.seq),
+    refused: () => undefined,
   });
   const first = event(0, false, "Q");
   const toGone = event(1, true, "gone");

@@ -3,7 +3,14 @@
  * that reaches other peers by the endpoints it learns (spec/bootstrap.md), so handles received
  * from anyone lead straight to their owners.
  */
-import { Identity, type PeerOptions, type SessionOptions } from "@capbus/core";
+import {
+  checkLiveness,
+  DEFAULT_DEAD_AFTER_MS,
+  DEFAULT_HEARTBEAT_MS,
+  Identity,
+  type PeerOptions,
+  type SessionOptions,
+} from "@capbus/core";
 import { DEFAULT_GRACE_MS, type Dialer, type LivenessOptions, logDialFailure } from "@capbus/transport";
 import { dialUnix, listenUnix } from "@capbus/transport-unix";
 import { dialWs, listenWs } from "@capbus/transport-ws";
@@ -24,16 +31,13 @@ export interface StartOptions extends Omit<PeerOptions, "dial" | "identity" | "i
   /** Heartbeats and the dead-link timeout of every link. @default the transports' (5 s, 15 s) */
   liveness?: LivenessOptions;
   /**
-   * How long an entry from a sender may stay staged here (spec/guarantees.md §4.5).
-   * @default deadAfterMs + graceMs + 15 s: a live sender may wait that long on another
-   * destination whose link broke before it can commit, and must not be cut off for it.
+   * How long an entry from a sender may stay staged here (spec/guarantees.md §4.5). It must
+   * outlast what a live sender may wait for before it commits (rule T2 of spec/limits.md §3.1):
+   * a smaller one is refused with E_OPTIONS.
+   * @default dialTimeoutMs + deadAfterMs + graceMs + 15 s (70 s with the other defaults)
    */
   stageTimeoutMs?: number;
 }
-
-/** The transports' dead-link timeout when not told otherwise (`@capbus/transport` liveness). */
-const DEFAULT_DEAD_AFTER_MS = 15_000;
-const STAGE_MARGIN_MS = 15_000;
 
 /** A peer with its listeners and dialler. */
 export interface StartedPeer {
@@ -47,20 +51,35 @@ export interface StartedPeer {
 
 /**
  * Start a Node peer: a fresh Ed25519 key pair, listeners on `listen` (ws and Unix sockets), and a dialler
- * for the endpoints it learns (capability URLs, handles received).
+ * for the endpoints it learns (capability URLs, handles received). Where to start with capbus.
+ *
+ * @example
+ * ```ts
+ * import { startPeer } from "capbus/node";
+ *
+ * // ws://127.0.0.1:<some port>; or { listen: ["unix:/run/my-app.sock", "ws://0.0.0.0:7000"] }
+ * const { peer, endpoints, close } = await startPeer();
+ * const inbox = peer.createNode();
+ * console.log(endpoints, peer.export(inbox)); // the capability URL: whoever holds it can send to inbox
+ * process.once("SIGINT", () => void close()); // graceful: holders of its handles are told, in the order
+ * for await (const event of peer) {
+ *   if (event.kind === "message") console.log(event.payload, event.ts);
+ * }
+ * ```
  */
 export async function startPeer(options: StartOptions = {}): Promise<StartedPeer> {
   const identity = await Identity.generate();
   const dialers: Dialer[] = [];
   const liveness = options.liveness ?? {};
-  const stageTimeoutMs =
-    options.stageTimeoutMs ??
-    (liveness.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS) +
-      (options.linkSession?.graceMs ?? DEFAULT_GRACE_MS) +
-      STAGE_MARGIN_MS;
+  // The links' dead time and grace, which the peer derives its stage timeout from and checks.
+  const linkTimeouts = {
+    deadAfterMs: liveness.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS,
+    graceMs: options.linkSession?.graceMs ?? DEFAULT_GRACE_MS,
+  };
+  checkLiveness(liveness.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, linkTimeouts.deadAfterMs);
   const peer: Peer = new Peer({
     ...options,
-    stageTimeoutMs,
+    linkTimeouts,
     identity,
     dial: (remote, urls) => {
       const dialer = dialAny(peer, remote, urls, options.linkSession, liveness);

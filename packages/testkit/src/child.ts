@@ -5,8 +5,8 @@
  * the test process goes away (stdin ends). Imports nothing but Node built-ins.
  *
  * ```ts
- * import { startPeer } from "@capbus/node";
- * import { childContext } from "@capbus/testkit/child";
+ * import { startPeer } from "capbus/node";
+ * import { childContext } from "capbus/testkit/child";
  *
  * const ctx = childContext<{ greet: string }>();
  * const started = await startPeer();

@@ -7,7 +7,7 @@ import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import type { Peer, SessionOptions } from "@capbus/core";
-import { Dialer, type DialOptions, sessionDefaults } from "@capbus/transport";
+import { checkLinkOptions, Dialer, type DialOptions, sessionDefaults } from "@capbus/transport";
 import { StreamLink, type StreamLinkOptions } from "./stream-link.js";
 
 /** Options of Unix-socket links (listened or dialled), and of the sessions they start. */
@@ -26,6 +26,7 @@ export interface Listener {
 
 /** Listen on the Unix socket `path`: every connection becomes a link of `peer` (after the handshake). */
 export async function listenUnix(peer: Peer, path: string, options: UnixOptions = {}): Promise<Listener> {
+  checkLinkOptions(peer, options);
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -122,5 +123,6 @@ export function dialUnix(
   remote: string,
   options: UnixOptions & DialOptions = {},
 ): Dialer {
+  checkLinkOptions(peer, options);
   return new Dialer(peer, remote, (signal) => openUnix(path, options, signal), options);
 }

@@ -5,7 +5,13 @@
 import type { Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Peer, SessionOptions } from "@capbus/core";
-import { Dialer, type DialOptions, sessionDefaults, wsMessageLimit } from "@capbus/transport";
+import {
+  checkLinkOptions,
+  Dialer,
+  type DialOptions,
+  sessionDefaults,
+  wsMessageLimit,
+} from "@capbus/transport";
 import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
 import { type ClientOptions, WebSocket, WebSocketServer } from "ws";
 import { WsLink, type WsLinkOptions } from "./ws-link.js";
@@ -34,6 +40,7 @@ export interface WsListener {
 
 /** Listen for WebSocket links to `peer` (on `host:port`, or on an existing http(s) `server`). */
 export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promise<WsListener> {
+  checkLinkOptions(peer, options);
   // A batch message may be longer than one frame may (spec/transports.md §1.1).
   const maxPayload = wsMessageLimit(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
   const wss = options.server
@@ -111,5 +118,6 @@ export function dialWs(
   remote: string,
   options: WsDialOptions & DialOptions = {},
 ): Dialer {
+  checkLinkOptions(peer, options);
   return new Dialer(peer, remote, (signal) => openWs(url, options, signal), options);
 }

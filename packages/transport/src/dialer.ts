@@ -4,7 +4,17 @@
  * remote lives (until it closes or expires). The handshake on each new link resumes the session.
  */
 import type { Link, LinkClosedInfo, Peer, Runtime, SessionOptions } from "@capbus/core";
-import { SessionErrorCode, systemRuntime } from "@capbus/core";
+import {
+  DEFAULT_GRACE_MS as CORE_DEFAULT_GRACE_MS,
+  CoreErrorCode,
+  checkLiveness,
+  checkTimeouts,
+  DEFAULT_DEAD_AFTER_MS,
+  DEFAULT_HEARTBEAT_MS,
+  SessionErrorCode,
+  systemRuntime,
+} from "@capbus/core";
+import type { LivenessOptions } from "./liveness.js";
 
 /** A transport link that also tells when it has closed, so a dialer can replace it. */
 export interface TransportLink extends Link {
@@ -23,8 +33,28 @@ export interface DialOptions {
   runtime?: Runtime;
 }
 
-/** The grace period the transports use unless told otherwise. */
-export const DEFAULT_GRACE_MS = 30_000;
+/** The grace period the transports use unless told otherwise (the core's, spec/limits.md §3.1). */
+export const DEFAULT_GRACE_MS = CORE_DEFAULT_GRACE_MS;
+
+/**
+ * Refuse (E_OPTIONS) link options that break a rule of spec/limits.md §3.1 with `peer`'s own
+ * timeouts: a heartbeat too slow for the dead-link time (T3), or a dead-link time and grace that
+ * the peer's stage timeout does not outlast (T2). Listening and dialling call it first.
+ */
+export function checkLinkOptions(
+  peer: Peer,
+  options: LivenessOptions & { readonly session?: SessionOptions | undefined },
+): void {
+  const deadAfterMs = options.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS;
+  checkLiveness(options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, deadAfterMs);
+  const { session } = options;
+  checkTimeouts({
+    ...peer.timeouts,
+    deadAfterMs,
+    graceMs: session?.graceMs ?? DEFAULT_GRACE_MS,
+    handshakeTimeoutMs: session?.handshakeTimeoutMs ?? peer.timeouts.handshakeTimeoutMs,
+  });
+}
 
 /** Session options with the socket transports' defaults filled in (a 30 s grace for resume). */
 export function sessionDefaults(options: SessionOptions | undefined): SessionOptions {
@@ -103,6 +133,8 @@ export class Dialer {
         // The remote dialled too and its link won the crossing (transports.md §3.4), or a link
         // it dialled replaced this one: whoever dialled the session's link keeps it up.
         if (info.code === SessionErrorCode.E_CROSSED || info.code === SessionErrorCode.E_REPLACED) return;
+        // The peer at this address is someone else: redialling it cannot reach the remote.
+        if (info.code === CoreErrorCode.E_WRONG_PEER) return;
       }
       // The session is gone (closed, or expired at either end): nothing left to resume.
       if (this.#stopped || !this.#peer.linkedPeers.includes(this.#remote)) return;

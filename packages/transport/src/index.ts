@@ -4,6 +4,7 @@
  * @module @capbus/transport
  */
 export {
+  checkLinkOptions,
   DEFAULT_GRACE_MS,
   Dialer,
   type DialOptions,

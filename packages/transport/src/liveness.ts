@@ -3,7 +3,7 @@
  * end has written nothing for `heartbeatMs` it sends a heartbeat, and when nothing at all has
  * arrived for `deadAfterMs` the link is declared dead. Timers come from the injected Runtime.
  */
-import type { Runtime } from "@capbus/core";
+import { DEFAULT_DEAD_AFTER_MS, DEFAULT_HEARTBEAT_MS, type Runtime } from "@capbus/core";
 
 /** Heartbeat and dead-link timers of a socket link. */
 export interface LivenessOptions {
@@ -29,8 +29,8 @@ export class Liveness {
     private readonly dead: () => void,
   ) {
     this.#runtime = runtime;
-    this.#heartbeatMs = options.heartbeatMs ?? 5000;
-    this.#deadAfterMs = options.deadAfterMs ?? 15000;
+    this.#heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.#deadAfterMs = options.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS;
     this.#lastIn = this.#lastOut = runtime.now();
     this.#arm();
   }

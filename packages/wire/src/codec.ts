@@ -95,7 +95,8 @@ export class FrameCodec {
       const parsed = layout.schema.safeParse(frame);
       if (!parsed.success) throw schemaError(parsed.error);
       // All fields are present (the schema passed), so any further key is an extra one.
-      if (Object.keys(fields).length !== 3 + layout.fields.length) {
+      const keys = Object.keys(fields).length - optionalKeys(layout, fields);
+      if (keys !== 3 + layout.fields.length) {
         throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has keys beyond its fields`);
       }
       checkVersion(frame);
@@ -104,6 +105,7 @@ export class FrameCodec {
     let out: Uint8Array;
     try {
       for (const name of layout.fields) tuple.push(this.#wireField(name, fields[name]));
+      if (layout.optional) this.#optionalFields(layout, layout.optional, fields, tuple);
       out = this.#cbor.encode(tuple);
     } catch (cause) {
       if (cause instanceof WireError) throw cause;
@@ -161,6 +163,23 @@ export class FrameCodec {
     }
   }
 
+  /** Optional fields in order, up to the first absent one; a later one present is E_SCHEMA. */
+  #optionalFields(
+    layout: FrameLayout,
+    names: readonly string[],
+    fields: FrameFields,
+    tuple: unknown[],
+  ): void {
+    let ended = false;
+    for (const name of names) {
+      const value = fields[name];
+      if (value === undefined) ended = true;
+      else if (ended)
+        throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type}: ${name} after an absent field`);
+      else tuple.push(this.#wireField(name, value));
+    }
+  }
+
   #wireField(name: string, value: unknown): unknown {
     if (name === "payload") {
       return checkPayload(value, 2, this.limits.maxDepth) ? widenPayload(value) : value;
@@ -190,7 +209,8 @@ function toFrame(value: unknown, floatMask: number): Frame {
   }
   const layout = LAYOUT_BY_CODE[code];
   if (layout === undefined) throw new WireError(WireErrorCode.E_UNKNOWN_FRAME, `unknown frame type ${code}`);
-  if (value.length !== 3 + layout.fields.length) {
+  const extra = value.length - 3 - layout.fields.length;
+  if (extra < 0 || extra > (layout.optional?.length ?? 0)) {
     throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has ${value.length} elements`);
   }
   const payloadAt = layout.fields.indexOf("payload");
@@ -203,6 +223,7 @@ function toFrame(value: unknown, floatMask: number): Frame {
     const item: unknown = value[i + 3];
     object[name] = HANDLE_LISTS.has(name) && Array.isArray(item) ? item.map(handleRef) : item;
   }
+  for (let i = 0; i < extra; i++) object[layout.optional![i]!] = value[3 + layout.fields.length + i];
   // The hot frames' fast validators accept exactly what their schemas accept (and zod's result
   // equals the object); when one refuses, zod names the error.
   if (FAST_VALIDATORS[layout.type]?.(object)) return object as unknown as Frame;
@@ -210,6 +231,13 @@ function toFrame(value: unknown, floatMask: number): Frame {
   if (!parsed.success) throw schemaError(parsed.error);
   checkVersion(parsed.data);
   return parsed.data;
+}
+
+/** How many of the layout's optional fields are keys of the frame object (present or undefined). */
+function optionalKeys(layout: FrameLayout, fields: FrameFields): number {
+  let n = 0;
+  for (const name of layout.optional ?? []) if (Object.hasOwn(fields, name)) n++;
+  return n;
 }
 
 /** `[owner, node]` → `{owner, node}`; anything else is left for the schema to refuse. */

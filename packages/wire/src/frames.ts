@@ -156,6 +156,11 @@ export const RejectFrameSchema = z.strictObject({
   ack: Uint,
   event: Uint,
   code: Code,
+  /**
+   * Optional, trailing: the receiver's node the refusal is about (the first listed node that does
+   * not exist or that the sender holds no handle to), so the sender can say which one was bad.
+   */
+  node: Uint.optional(),
 });
 /** A `reject` frame, as decoded (spec/wire.md §5.9). */
 export type RejectFrame = z.infer<typeof RejectFrameSchema>;
@@ -318,6 +323,11 @@ export interface FrameLayout {
   readonly code: number;
   readonly fields: readonly string[];
   /**
+   * Optional fields after `fields`, in order (spec/wire.md §4): a frame may end before any of
+   * them, but never skips one and writes a later one.
+   */
+  readonly optional?: readonly string[];
+  /**
    * The frame's schema without the unknown-key check, which costs a fifth of validation; the
    * codec gets the same strictness by counting keys (a frame has exactly 3 + fields.length).
    */
@@ -356,7 +366,13 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     schema: loose(UnicastFrameSchema),
   },
   { type: "accept", code: 6, fields: ["event", "lamport"], schema: loose(AcceptFrameSchema) },
-  { type: "reject", code: 7, fields: ["event", "code"], schema: loose(RejectFrameSchema) },
+  {
+    type: "reject",
+    code: 7,
+    fields: ["event", "code"],
+    optional: ["node"],
+    schema: loose(RejectFrameSchema),
+  },
   { type: "ack", code: 8, fields: [], schema: loose(AckFrameSchema) },
   { type: "close", code: 9, fields: ["code", "reason"], schema: loose(CloseFrameSchema) },
   {

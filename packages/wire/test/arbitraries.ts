@@ -113,7 +113,11 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     payload,
   }),
   accept: record({ type: fc.constant("accept"), seq, ack: uint, event: uint, lamport: uint }),
-  reject: record({ type: fc.constant("reject"), seq, ack: uint, event: uint, code }),
+  // `node` is optional: both the old two-field and the three-field form round-trip.
+  reject: fc.record(
+    { type: fc.constant("reject"), seq, ack: uint, event: uint, code, node: uint },
+    { requiredKeys: ["type", "seq", "ack", "event", "code"], noNullPrototype: true },
+  ),
   ack: record({ type: fc.constant("ack"), seq: fc.constant(0), ack: uint }),
   close: record({ type: fc.constant("close"), seq: fc.constant(0), ack: uint, code, reason: text }),
   notice: record({

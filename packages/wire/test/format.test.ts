@@ -1,7 +1,7 @@
 /** Byte-level facts of the encoding that other CBOR implementations rely on (spec/wire.md §CBOR). */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { FRAME_CODES, type Frame, FrameCodec, FrameSchema } from "@capbus/wire";
+import { FRAME_CODES, type Frame, FrameCodec, FrameSchema, WireError } from "@capbus/wire";
 import fc from "fast-check";
 import { anyFrame, fcParams, fromHex, hex } from "./arbitraries.js";
 
@@ -122,6 +122,30 @@ describe("frame table", () => {
         assert.ok(FrameSchema.safeParse(frame).success);
       }),
       fcParams,
+    );
+  });
+});
+
+describe("optional trailing fields", () => {
+  const reject = { type: "reject", seq: 4, ack: 2, event: 9, code: "E_NO_HANDLE" } as const;
+
+  test("a reject without its node is the two-field form an older peer writes, and reads back so", () => {
+    const bytes = codec.encode(reject);
+    assert.equal(hex(bytes).slice(0, 2), "85");
+    assert.equal(hex(codec.encode({ ...reject, node: undefined })), hex(bytes));
+    assert.deepStrictEqual(codec.decode(bytes), reject);
+  });
+
+  test("a reject with its node has one more element", () => {
+    const bytes = codec.encode({ ...reject, node: 2 });
+    assert.equal(hex(bytes), `86${hex(codec.encode(reject)).slice(2)}02`);
+    assert.deepStrictEqual(codec.decode(bytes), { ...reject, node: 2 });
+  });
+
+  test("a frame type without optional fields still refuses one more element", () => {
+    assert.throws(
+      () => codec.encode({ type: "abort", seq: 1, ack: 0, event: 1, node: 2 } as never),
+      (e: unknown) => e instanceof WireError && e.code === "E_SCHEMA",
     );
   });
 });

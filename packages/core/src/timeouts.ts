@@ -1,0 +1,134 @@
+/**
+ * The timeouts that must fit together (spec/limits.md §3.1): defaults derived from the rules,
+ * and option sets that break a rule refused with E_OPTIONS, so that no timeout cuts a link the
+ * others still count as healthy.
+ */
+import { CapbusError } from "./errors.js";
+
+/** How long the links a peer gets from transports may be broken before their session ends. */
+export interface LinkTimeouts {
+  /** Silence before a broken link is noticed (the transports' `deadAfterMs`); 0: breaks are reported at once. */
+  readonly deadAfterMs?: number;
+  /** How long a broken link's session waits for a resume (`SessionOptions.graceMs` of transport links). */
+  readonly graceMs?: number;
+}
+
+/** The timeouts of one peer, as given: any may be left out and is then derived. */
+export interface TimeoutOptions {
+  /** `PeerOptions.dialTimeoutMs`. */
+  readonly dialTimeoutMs?: number | undefined;
+  /** `PeerOptions.stageTimeoutMs`. */
+  readonly stageTimeoutMs?: number | undefined;
+  /** `SessionOptions.handshakeTimeoutMs`. */
+  readonly handshakeTimeoutMs?: number | undefined;
+  /** The links the stage timeout must outlast. @default the transports' (15000, 30000) */
+  readonly links?: LinkTimeouts | undefined;
+}
+
+/** Every timeout, resolved and checked. */
+export interface Timeouts {
+  /** How long a dial, and a destroy's wait for holders never linked, lasts. */
+  readonly dialTimeoutMs: number;
+  /** How long an entry may stay staged before its sender is cut off (E_STAGE_TIMEOUT). */
+  readonly stageTimeoutMs: number;
+  /** How long a link's handshake may take (E_HANDSHAKE_TIMEOUT). */
+  readonly handshakeTimeoutMs: number;
+  /** The longest a broken link goes unnoticed. */
+  readonly deadAfterMs: number;
+  /** The longest a broken link's session waits for a resume. */
+  readonly graceMs: number;
+}
+
+/** The transports' dead-link time unless told otherwise (`LivenessOptions.deadAfterMs`). */
+export const DEFAULT_DEAD_AFTER_MS = 15_000;
+/** The grace of the transports' sessions unless told otherwise. */
+export const DEFAULT_GRACE_MS = 30_000;
+/** The transports' heartbeat interval unless told otherwise (`LivenessOptions.heartbeatMs`). */
+export const DEFAULT_HEARTBEAT_MS = 5_000;
+const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
+const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** What a derived stage timeout adds to the longest legitimate wait (rule T2). */
+const STAGE_MARGIN_MS = 15_000;
+
+/**
+ * The longest a live sender may legitimately leave an entry staged at a destination within one
+ * round (T2): a destroy waits up to the dial timeout for holders never linked, then for a
+ * holder whose link broke silently until its session expires.
+ */
+export function stagedWaitMs(t: Pick<Timeouts, "dialTimeoutMs" | "deadAfterMs" | "graceMs">): number {
+  return t.dialTimeoutMs + t.deadAfterMs + t.graceMs;
+}
+
+/** T2: the least stage timeout for a given wait; a quarter on top for the round after it. */
+export function leastStageTimeoutMs(waitMs: number): number {
+  return Math.ceil(waitMs * 1.25);
+}
+
+/**
+ * Resolve a peer's timeouts (spec/limits.md §3.1): what is left out is derived so that the set
+ * keeps rules T1 and T2; a set given that breaks one is refused with E_OPTIONS.
+ */
+export function resolveTimeouts(given: TimeoutOptions): Timeouts {
+  for (const [name, value] of Object.entries({ ...given, ...given.links })) {
+    if (typeof value === "number" && !(Number.isFinite(value) && value >= 0))
+      throw new CapbusError("E_OPTIONS", `${name} must be a finite number of ms, at least 0 (got ${value})`);
+  }
+  const deadAfterMs = given.links?.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS;
+  const graceMs = given.links?.graceMs ?? DEFAULT_GRACE_MS;
+  const links = deadAfterMs + graceMs;
+  // With only the stage timeout given, the dial timeout shrinks to fit it (T2).
+  const dialFits = given.stageTimeoutMs === undefined ? Infinity : given.stageTimeoutMs / 1.25 - links;
+  const dialTimeoutMs =
+    given.dialTimeoutMs ??
+    Math.max(given.handshakeTimeoutMs ?? 1, Math.min(DEFAULT_DIAL_TIMEOUT_MS, Math.floor(dialFits)));
+  const handshakeTimeoutMs =
+    given.handshakeTimeoutMs ?? Math.min(DEFAULT_HANDSHAKE_TIMEOUT_MS, dialTimeoutMs);
+  const wait = stagedWaitMs({ dialTimeoutMs, deadAfterMs, graceMs });
+  const stageTimeoutMs = given.stageTimeoutMs ?? Math.max(wait + STAGE_MARGIN_MS, leastStageTimeoutMs(wait));
+  const resolved = { dialTimeoutMs, stageTimeoutMs, handshakeTimeoutMs, deadAfterMs, graceMs };
+  checkTimeouts(resolved);
+  return resolved;
+}
+
+/** Refuse a set that breaks T1 or T2 (spec/limits.md §3.1) with E_OPTIONS, naming the rule. */
+export function checkTimeouts(t: Timeouts): void {
+  if (t.dialTimeoutMs <= 0)
+    throw new CapbusError("E_OPTIONS", `dialTimeoutMs must be above 0 (got ${t.dialTimeoutMs})`);
+  if (t.handshakeTimeoutMs > t.dialTimeoutMs) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `handshakeTimeoutMs (${t.handshakeTimeoutMs}) must not exceed dialTimeoutMs (${t.dialTimeoutMs}): ` +
+        "a handshake would outlive the dial that gave up on it (spec/limits.md §3.1 T1)",
+    );
+  }
+  const least = leastStageTimeoutMs(stagedWaitMs(t));
+  if (t.stageTimeoutMs < least) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `stageTimeoutMs (${t.stageTimeoutMs}) must be at least 1.25 × (dialTimeoutMs ${t.dialTimeoutMs} + ` +
+        `deadAfterMs ${t.deadAfterMs} + graceMs ${t.graceMs}) = ${least}: a destination would cut off a ` +
+        "healthy sender still waiting on a holder or a broken link (spec/limits.md §3.1 T2)",
+    );
+  }
+}
+
+/**
+ * T3: a link's heartbeat must come well within the remote's dead-link time, or an idle healthy
+ * link is declared dead. Refused with E_OPTIONS.
+ */
+export function checkLiveness(heartbeatMs: number, deadAfterMs: number): void {
+  if (heartbeatMs > 0 && deadAfterMs > 0 && heartbeatMs * 2 > deadAfterMs) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `heartbeatMs (${heartbeatMs}) must be at most half of deadAfterMs (${deadAfterMs}): an idle, healthy ` +
+        "link would be declared dead (spec/limits.md §3.1 T3)",
+    );
+  }
+  if (deadAfterMs > 0 && heartbeatMs === 0) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `heartbeats are off but deadAfterMs is ${deadAfterMs}: an idle, healthy link would be declared dead ` +
+        "(spec/limits.md §3.1 T3)",
+    );
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Timeouts that fit together (spec/limits.md §3.1): the core's defaults keep a healthy holder
+ * from cutting an owner that waits for a holder never linked, and option sets that break a rule
+ * are refused with E_OPTIONS.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { checkTraces, formatReport } from "@capbus/checker";
+import { Peer, type PeerEvent } from "@capbus/core";
+import { startPeer } from "@capbus/node";
+import { SimWorld } from "@capbus/sim";
+import { MemoryTraceSink } from "@capbus/trace";
+import { listenWs } from "@capbus/transport-ws";
+
+function drain(peer: Peer): PeerEvent[] {
+  const out: PeerEvent[] = [];
+  for (let e = peer.poll(); e; e = peer.poll()) out.push(e);
+  return out;
+}
+
+test("core defaults: a holder with the staged destroy outlasts the owner's wait for a holder that never links", async () => {
+  const traces = new MemoryTraceSink();
+  // Dials to O never answer: X, handed a handle of O's node, never links to O.
+  const w = new SimWorld({
+    seed: 21,
+    latency: { min: 5, max: 5 },
+    dial: true,
+    unreachable: new Set(["O"]),
+    // X's unreachable notification is local (bootstrap.md D5): X records `expire` of O with it.
+    traceFor: () => traces,
+  });
+  const [o, h, s, x] = ["O", "H", "S", "X"].map((id) => w.addPeer(id)) as [Peer, Peer, Peer, Peer];
+  w.link("O", "H");
+  w.link("O", "S");
+  w.link("S", "X");
+  const node = o.createNode();
+  w.give(node, "H");
+  const atS = w.give(node, "S");
+  const toX = w.give(x.createNode(), "S");
+  await w.run({ maxTime: 1_000 });
+  // O counts X as a holder when it answers the transfer's notice; X's dial to O never completes.
+  const passed = s.send(toX, "O's node", { handles: [atS] });
+  let done = false;
+  const destroyed = passed
+    .then(() => o.destroy(node))
+    .finally(() => {
+      done = true;
+    });
+  await w.run({ until: () => done });
+  await destroyed;
+  await w.run();
+  // H had the destroy staged all the while O waited (dialTimeoutMs) for X: it must not have cut O.
+  assert.equal(h.stats().stageTimeouts, 0);
+  assert.ok(h.linkedPeers.includes("O"), "H's session with O is still up");
+  assert.deepEqual(
+    drain(h).map((e) => (e.kind === "destroyed" ? `destroyed:${e.handle.name}:${e.reason}` : e.kind)),
+    ["destroyed:O/1:destroyed"],
+  );
+  await w.close();
+  const report = checkTraces(traces.byPeer);
+  assert.ok(report.ok, formatReport(report));
+});
+
+const refused = { name: "CapbusError", code: "E_OPTIONS" };
+
+test("timeouts: defaults derive from the rules, what is left out is derived to fit what is given", () => {
+  assert.deepEqual(new Peer().timeouts, {
+    dialTimeoutMs: 10_000,
+    stageTimeoutMs: 70_000, // 10 s dial + 15 s dead link + 30 s grace + 15 s
+    handshakeTimeoutMs: 10_000,
+    deadAfterMs: 15_000,
+    graceMs: 30_000,
+  });
+  // Only a short stage timeout, on links that cannot resume: the dial timeout shrinks to fit (T2).
+  const sim = new Peer({ stageTimeoutMs: 2_000, linkTimeouts: { deadAfterMs: 0, graceMs: 0 } }).timeouts;
+  assert.equal(sim.dialTimeoutMs, 1_600);
+  assert.equal(sim.handshakeTimeoutMs, 1_600); // T1
+  // A short dial timeout: the handshake fits inside it (T1), the stage timeout above it (T2).
+  const quick = new Peer({ dialTimeoutMs: 100 }).timeouts;
+  assert.equal(quick.handshakeTimeoutMs, 100);
+  assert.equal(quick.stageTimeoutMs, 100 + 15_000 + 30_000 + 15_000);
+  // A longer grace of connect's sessions counts too.
+  assert.equal(new Peer({ session: { graceMs: 60_000 } }).timeouts.stageTimeoutMs, 106_250); // 1.25 × 85 s
+});
+
+test("timeouts: option sets that break a rule are refused with E_OPTIONS", async () => {
+  // The issue's set: a stage timeout no longer than the dial timeout (T2).
+  assert.throws(() => new Peer({ dialTimeoutMs: 10_000, stageTimeoutMs: 10_000 }), refused);
+  // Shorter than the links' dead time + grace (T2), as the core's old 10 s default was.
+  assert.throws(() => new Peer({ stageTimeoutMs: 10_000 }), refused);
+  assert.throws(
+    () => new Peer({ stageTimeoutMs: 40_000, linkTimeouts: { deadAfterMs: 5_000, graceMs: 30_000 } }),
+    refused,
+  );
+  // A handshake that would outlive the dial giving up on it (T1).
+  assert.throws(() => new Peer({ dialTimeoutMs: 5_000, session: { handshakeTimeoutMs: 8_000 } }), refused);
+  assert.throws(() => new Peer({ dialTimeoutMs: -1 }), refused);
+  assert.throws(() => new Peer({ stageTimeoutMs: Number.NaN }), refused);
+  // Heartbeats too slow for the dead-link time (T3), at startPeer.
+  await assert.rejects(startPeer({ liveness: { heartbeatMs: 10_000, deadAfterMs: 15_000 } }), refused);
+  await assert.rejects(startPeer({ stageTimeoutMs: 30_000 }), refused);
+  // A transport whose links outlast the peer's stage timeout (T2), at listen.
+  const peer = new Peer();
+  await assert.rejects(listenWs(peer, { session: { graceMs: 120_000 } }), refused);
+  peer.abort();
+});
