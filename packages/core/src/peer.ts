@@ -22,7 +22,7 @@ import { OwnedNode } from "./owner.js";
 import { Quota, type QuotaLimits } from "./quota.js";
 import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
-import { Sender } from "./sender.js";
+import { Sender, unlessAborted } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { DEFAULT_GRACE_MS, type LinkTimeouts, resolveTimeouts, type Timeouts } from "./timeouts.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
@@ -106,7 +106,12 @@ export interface PeerOptions {
 export interface SendOptions {
   /** Handles to carry; each receiver gets its own reference to the same node. @default [] */
   handles?: readonly Handle[];
-  /** Aborts the send while its order is not yet decided. */
+  /**
+   * Aborts the send while its order is not yet decided (also while it waits for a dial): it then
+   * rejects with E_ABORTED, the signal's reason as `cause`. `AbortSignal.timeout(ms)` bounds a
+   * send. A send given a signal is a round, never a fast unicast (which could not be taken back).
+   * @default undefined: the send waits as long as the failure rules take (spec/guarantees.md §4)
+   */
   signal?: AbortSignal;
 }
 
@@ -460,7 +465,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return this.#sender.send(targets, payload, options);
       // An owner not linked yet (a dial in progress): wait for it, and let no later send overtake.
       const started = (this.#gate ?? Promise.resolve()).then(async () => {
-        await Promise.all(missing.map((owner) => this.#links.session(owner)));
+        await unlessAborted(Promise.all(missing.map((owner) => this.#links.session(owner))), options.signal);
         this.#assertOpen();
         return { sent: this.#sender.send(targets, payload, options) };
       });
