@@ -144,6 +144,43 @@ test("unix: a length prefix above 4 KiB before the hello ends the connection at 
   }
 });
 
+test("unix: beyond maxPendingLinks the oldest stranger is told E_LINK_QUOTA in a close frame", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "capbus-preauth-"));
+  const path = join(dir, "v.sock");
+  const peer = new Peer({ id: "V" });
+  const listener = await listenUnix(peer, path, { maxPendingLinks: 1 });
+  const sockets: Socket[] = [];
+  try {
+    const open = async () => {
+      const socket = connect({ path });
+      socket.on("error", () => undefined);
+      sockets.push(socket);
+      const received: Buffer[] = [];
+      socket.on("data", (chunk: Buffer) => received.push(chunk));
+      let closed = false;
+      socket.on("close", () => {
+        closed = true;
+      });
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      return { received, closed: () => closed };
+    };
+    const oldest = await open();
+    await new Promise((resolve) => setTimeout(resolve, 50)); // accepted before the next
+    const newer = await open();
+    await until(oldest.closed, "the oldest stranger to be closed", 2000);
+    const bytes = Buffer.concat(oldest.received);
+    const frame = new FrameCodec().decodeFrame(bytes.subarray(4, 4 + bytes.readUInt32BE(0)));
+    assert.ok(frame.ok && frame.frame.type === "close");
+    assert.equal(frame.frame.code, SessionErrorCode.E_LINK_QUOTA);
+    assert.equal(newer.closed(), false, "the newcomer keeps its slot");
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    peer.abort();
+    await listener.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("ws: a raw TCP connection that never sends a byte is closed after preAuthTimeoutMs", async () => {
   const victim = await startPeer({ preAuth: { preAuthTimeoutMs: 300 } });
   const started = Date.now();
