@@ -139,8 +139,8 @@ export class LinkSession {
   }
 
   /**
-   * Since when the session has waited for a resume (its link broke within its grace), or
-   * undefined while a link is attached or being handshaken, or before the first one.
+   * Since when the established session has waited for a resume (its link broke; a resume
+   * handshake may be under way), or undefined while a link is attached, or before the first.
    */
   get detachedAt(): number | undefined {
     return this.#detachedAt;
