@@ -7,6 +7,7 @@ import { CapbusError, CoreErrorCode } from "./errors.js";
 import type { LinkClosedInfo } from "./link.js";
 import type { Runtime } from "./runtime.js";
 import type { LinkSession } from "./session.js";
+import { SessionErrorCode } from "./session-errors.js";
 
 /** Open a link to `remote` at one of `endpoints` and hand it to `peer.connect(link, remote)`. */
 export type Dial = (remote: string, endpoints: readonly string[]) => void;
@@ -16,7 +17,10 @@ export interface LinksOptions {
   readonly runtime: Runtime;
   readonly dial: Dial | undefined;
   readonly dialTimeoutMs: number;
-  /** Sessions kept at most; one more is closed with E_QUOTA. */
+  /**
+   * Sessions kept at most. A new one beyond it expires the session detached longest ago, or, with
+   * none detached, is closed with E_LINK_QUOTA (spec/limits.md §4).
+   */
   readonly maxLinks: number;
   /** A session with `remote` is up (new or replacing one). */
   readonly up: (remote: string) => void;
@@ -78,8 +82,8 @@ export class Links {
       session.close("E_PROTOCOL", `already linked to ${remote}`);
       return;
     }
-    if (!existing && this.#sessions.size >= this.#options.maxLinks) {
-      session.close("E_QUOTA", `no room for more than ${this.#options.maxLinks} links`);
+    if (!existing && !this.#makeRoom()) {
+      session.close(SessionErrorCode.E_LINK_QUOTA, `no room for more than ${this.#options.maxLinks} links`);
       return;
     }
     // Registered before its handshake (a dial): sends queue in it, but the remote counts as
@@ -89,6 +93,26 @@ export class Links {
     if (remote !== this.#options.local && this.#own.length > 0) {
       session.send({ type: "endpoints", peer: this.#options.local, urls: [...this.#own] });
     }
+  }
+
+  /**
+   * Room for one more session: below maxLinks, or after expiring the session detached longest
+   * ago. A detached session holds its slot only while nobody else needs it: otherwise a stranger
+   * that links and drops, over and over with fresh keys, would hold every slot through the
+   * grace and lock every newcomer out. Live sessions are never displaced. False: no room.
+   */
+  #makeRoom(): boolean {
+    if (this.#sessions.size < this.#options.maxLinks) return true;
+    let oldest: LinkSession | undefined;
+    for (const held of this.#sessions.values()) {
+      const at = held.detachedAt;
+      if (at !== undefined && !held.closed && (oldest === undefined || at < oldest.detachedAt!))
+        oldest = held;
+    }
+    if (!oldest) return false;
+    // Expiring it ends it as its grace would have (the remote counts as crashed), and removes it.
+    oldest.expire(`displaced: ${this.#options.maxLinks} links held and a new one came`);
+    return this.#sessions.size < this.#options.maxLinks;
   }
 
   /**

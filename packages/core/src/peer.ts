@@ -71,7 +71,10 @@ export interface PeerOptions {
   dialTimeoutMs?: number;
   /** How much of this peer's queue other peers may fill (spec/limits.md §Quotas). @default {} */
   quota?: QuotaLimits;
-  /** Links (sessions) this peer keeps at most; one more is closed with E_QUOTA. @default 1024 */
+  /**
+   * Links (sessions) this peer keeps at most. A new one beyond it displaces the session detached
+   * longest ago (which expires); with none detached it is refused with E_LINK_QUOTA. @default 1024
+   */
   maxLinks?: number;
   /**
    * Handles this peer holds at most (one per node); a message that would bring more is refused

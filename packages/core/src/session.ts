@@ -110,6 +110,8 @@ export class LinkSession {
   #cancelAck: (() => void) | undefined;
   #cancelGrace: (() => void) | undefined;
   #closed = false;
+  /** When the session's link broke, while it waits for a resume (Runtime time); else undefined. */
+  #detachedAt: number | undefined;
   /** Duplicates dropped after resumes (for tests and stats). */
   duplicates = 0;
   /** Times the session resumed on a new link (stats). */
@@ -134,6 +136,14 @@ export class LinkSession {
   /** True while a link is attached and frames flow. */
   get live(): boolean {
     return this.#link !== undefined;
+  }
+
+  /**
+   * Since when the established session has waited for a resume (its link broke; a resume
+   * handshake may be under way), or undefined while a link is attached, or before the first.
+   */
+  get detachedAt(): number | undefined {
+    return this.#detachedAt;
   }
 
   /** The highest seq received in order: what a resume asks the remote to continue after. */
@@ -273,6 +283,7 @@ export class LinkSession {
     }
     this.#cancelGrace?.();
     this.#cancelGrace = undefined;
+    this.#detachedAt = undefined;
     const old = this.#link;
     this.id = id;
     this.#link = link;
@@ -333,6 +344,8 @@ export class LinkSession {
     if (this.#link || this.#pendingLink) return;
     if (this.options.graceMs <= 0) return this.#end(info);
     if (this.#cancelGrace) return;
+    // Only an established session waits to be resumed; one still in its first handshake is a dial.
+    if (this.id !== undefined) this.#detachedAt = this.options.runtime.now();
     this.#handler.detached?.(this, info);
     this.#cancelGrace = this.options.runtime.setTimer(this.options.graceMs, () => {
       this.#cancelGrace = undefined;

@@ -7,11 +7,21 @@ import { existsSync, lstatSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import type { Peer, SessionOptions } from "@capbus/core";
-import { checkLinkOptions, Dialer, type DialOptions, sessionDefaults } from "@capbus/transport";
+import {
+  checkLinkOptions,
+  Dialer,
+  type DialOptions,
+  PreAuthGuard,
+  type PreAuthOptions,
+  sessionDefaults,
+} from "@capbus/transport";
 import { StreamLink, type StreamLinkOptions } from "./stream-link.js";
 
-/** Options of Unix-socket links (listened or dialled), and of the sessions they start. */
-export interface UnixOptions extends StreamLinkOptions {
+/**
+ * Options of Unix-socket links (listened or dialled), and of the sessions they start. The
+ * pre-authentication limits (PreAuthOptions) apply to connections a listener accepts.
+ */
+export interface UnixOptions extends Omit<StreamLinkOptions, "preAuth">, PreAuthOptions {
   /** Options for sessions started over this endpoint. `graceMs` @default 30000 */
   session?: SessionOptions;
 }
@@ -28,10 +38,17 @@ export interface Listener {
 export async function listenUnix(peer: Peer, path: string, options: UnixOptions = {}): Promise<Listener> {
   checkLinkOptions(peer, options);
   const sockets = new Set<Socket>();
+  const guard = new PreAuthGuard(options, options.runtime);
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    peer.connect(new StreamLink(socket, options), undefined, sessionDefaults(options.session));
+    const preAuth = guard.admit(socket);
+    preAuth.watch();
+    peer.connect(
+      new StreamLink(socket, { ...options, preAuth }),
+      undefined,
+      sessionDefaults(options.session),
+    );
   });
   await listenAt(server, path);
   return {
