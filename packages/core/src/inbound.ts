@@ -45,7 +45,7 @@ type Incoming =
       readonly payload: unknown;
       readonly handles: readonly HandleRef[];
       dead: readonly HandleRef[];
-      /** Frame bytes charged to the sender's quota (0: not charged, e.g. this peer's own). */
+      /** Decoded size charged to the sender's quota (0: not charged, e.g. this peer's own). */
       readonly charge: number;
     }
   | { readonly kind: "destroy"; readonly nodes: readonly number[] }
@@ -71,7 +71,7 @@ export interface InboundContext {
   /** Give back a reference this peer was sent but never received (its message was dropped). */
   giveBack(ref: HandleRef): void;
   trace(record: TraceRecord): void;
-  /** `charge`: frame bytes the event stays charged to its sender for, until the application reads it. */
+  /** `charge`: decoded size the event stays charged to its sender for, until the application reads it. */
   deliver(event: PeerEvent, charge: number): void;
   /** May this peer take up `count` more handles (spec/limits.md §4, `maxHandles`)? */
   roomForHandles(count: number): boolean;

@@ -20,7 +20,7 @@ export type { LatencyStats, LinkStats, LogFields, LogFn, Logger, PeerStats } fro
 export { Peer, type PeerOptions, PROTOCOL_VERSION, randomPeerId, type SendOptions } from "./peer.js";
 export type { QuotaLimits } from "./quota.js";
 export { type Runtime, systemRuntime } from "./runtime.js";
-export type { SessionOptions } from "./session.js";
+export { HELD_FRAME_COST, type SessionOptions } from "./session.js";
 export { SessionErrorCode } from "./session-errors.js";
 export {
   checkLiveness,

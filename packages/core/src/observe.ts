@@ -92,11 +92,14 @@ export interface LinkStats {
   readonly bytesIn: number;
   /** Frames received again after a resume and dropped (P6). */
   readonly duplicates: number;
-  /** Bytes of sent frames the remote has not acknowledged yet. */
+  /**
+   * What sent frames the remote has not acknowledged yet take in memory: their bytes plus
+   * HELD_FRAME_COST (160) each (the window in use, `SessionOptions.maxUnackedBytes`).
+   */
   readonly unackedBytes: number;
   /**
-   * Bytes of frames waiting in the session's send queue for window room (or for a resume), not
-   * written yet. Past `SessionOptions.maxBufferedBytes`, new messages to this peer are refused
+   * What frames waiting in the session's send queue for window room (or for a resume), not
+   * written yet, take in memory, counted as `unackedBytes`. Past `SessionOptions.maxBufferedBytes`, new messages to this peer are refused
    * with E_BACKPRESSURE; `peer.drained(handle)` waits until it is 0.
    */
   readonly bufferedBytes: number;

@@ -111,7 +111,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #quota: Quota;
   readonly #maxHandles: number;
   /**
-   * Delivered events; each message stays charged to its sender's quota (its bytes, kept beside it
+   * Delivered events; each message stays charged to its sender's quota (its size, kept beside it
    * in the mailbox rather than in a map per event) until the application reads it.
    */
   readonly #mailbox = new Mailbox<PeerEvent>((event, charge) => {
@@ -189,7 +189,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
         // A handshake that began before close: end its session, which starts nothing now.
         if (this.#state === "closed") return this.#links.get(remote)?.close("E_CLOSED", "peer closed");
         // A new session (not a resume): after an expiry, the checker's sign the two are in touch again.
-        if (remote !== this.id) this.#trace({ peer: this.id, op: "link", other: remote });
+        if (remote !== this.id) {
+          this.#trace({ peer: this.id, op: "link", other: remote });
+          this.#quota.join(remote); // a reserved share of the queue, in the order sessions start
+        }
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },
@@ -675,6 +678,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       else this.#log.warn?.(info.code === "E_SESSION_EXPIRED" ? "session expired" : "session closed", fields);
     }
     if (!this.#links.remove(session, info) || remote === undefined) return;
+    this.#quota.leave(remote);
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
@@ -722,7 +726,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (this.#state !== "open") throw new CapbusError("E_CLOSED", `peer ${this.id} is closed`);
   }
 
-  /** Events and frame bytes from other peers held in the queue and the unread mailbox. */
+  /** Events from other peers held in the queue and the unread mailbox, and their decoded size. */
   get queuedFromOthers(): { readonly events: number; readonly bytes: number } {
     return this.#quota.used;
   }
