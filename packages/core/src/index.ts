@@ -16,7 +16,7 @@ export type {
 export { Handle, type HandleGrant, Node, nodeName } from "./handles.js";
 export { Identity, peerIdFromKey, verifySignature } from "./identity.js";
 export type { Link, LinkClosedInfo, LinkHandler } from "./link.js";
-export type { LatencyStats, LinkStats, LogFields, LogFn, Logger, PeerStats } from "./observe.js";
+export type { LatencyStats, LinkStats, LogFields, LogFn, Logger, PeerStats, TableStats } from "./observe.js";
 export { Peer, type PeerOptions, PROTOCOL_VERSION, randomPeerId, type SendOptions } from "./peer.js";
 export type { QuotaLimits } from "./quota.js";
 export { type Runtime, systemRuntime } from "./runtime.js";
