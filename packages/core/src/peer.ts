@@ -131,7 +131,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #quota: Quota;
   readonly #maxHandles: number;
   /**
-   * Delivered events; each message stays charged to its sender's quota (its bytes, kept beside it
+   * Delivered events; each message stays charged to its sender's quota (its size, kept beside it
    * in the mailbox rather than in a map per event) until the application reads it.
    */
   readonly #mailbox = new Mailbox<PeerEvent>((event, charge) => {
@@ -149,7 +149,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #handshake: HandshakeContext;
   readonly #hello = new WeakSet<LinkSession>();
   readonly #nodes = new Map<number, OwnedNode>();
+  /** Handles in use (live ones; own nodes' too), by node name: released and destroyed ones leave. */
   readonly #handles = new Map<string, Handle>();
+  /** Handles in #handles per owner other than this peer: a linked owner's endpoints are kept while > 0. */
+  readonly #byOwner = new Map<string, number>();
   readonly #requests: Requests = new Requests({
     createNode: () => this.createNode(),
     send: (to, payload, options) => this.send(to, payload, options),
@@ -166,6 +169,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   #stageTimeouts = 0;
   readonly #host: HandleHost = {
     released: (handle, count) => this.#sender.release(handle.owner, handle.nodeId, count, this.id),
+    gone: (handle) => this.#untable(handle),
   };
 
   constructor(options: PeerOptions = {}) {
@@ -205,11 +209,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dial: options.dial,
       dialTimeoutMs: this.#dialTimeoutMs,
       maxLinks: options.maxLinks ?? 1024,
+      refers: (owner) => this.#byOwner.has(owner),
       up: (remote) => {
         // A handshake that began before close: end its session, which starts nothing now.
         if (this.#state === "closed") return this.#links.get(remote)?.close("E_CLOSED", "peer closed");
         // A new session (not a resume): after an expiry, the checker's sign the two are in touch again.
-        if (remote !== this.id) this.#trace({ peer: this.id, op: "link", other: remote });
+        if (remote !== this.id) {
+          this.#trace({ peer: this.id, op: "link", other: remote });
+          this.#quota.join(remote); // a reserved share of the queue, in the order sessions start
+        }
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },
@@ -270,7 +278,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         handle.markDestroyed(!this.#links.lost(ref.owner));
         return handle;
       },
-      reach: (owner) => this.#links.reach(owner),
+      reach: (owner, via) => this.#links.reach(owner, via),
       lost: (owner) => this.#links.lost(owner),
       giveBack: (ref) => {
         if (ref.owner !== this.id) this.#sender.release(ref.owner, ref.node, 1, this.id, true);
@@ -288,6 +296,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
           code: "E_STAGE_TIMEOUT",
         });
         this.#links.get(sender)?.close("E_STAGE_TIMEOUT", `an event of ${sender} stayed staged too long`);
+      },
+      linked: (remote) => this.#links.has(remote),
+      forgetPeer: (remote, clean) => {
+        for (const owned of this.#nodes.values()) owned.forget(remote, clean);
       },
       overQuota: (from, event) => {
         this.#quotaRefusals++;
@@ -380,6 +392,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
       quotaRefusals: this.#quotaRefusals,
       stageTimeouts: this.#stageTimeouts,
       links,
+      tables: {
+        handles: this.#handles.size,
+        tombstones: this.#inbound.tombstones,
+        replaySets: this.#inbound.replaySets,
+        endpoints: this.#links.knownPeers,
+        hints: this.#links.hintedPeers,
+        lostPeers: this.#links.lostPeers,
+        holders: this.#holderEntries(),
+      },
     };
   }
 
@@ -388,7 +409,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#assertOpen();
     const node = new Node(this.id, ++this.#nodeSeq);
     this.#nodes.set(node.id, new OwnedNode(node));
-    this.#handles.set(node.name, node.handle);
+    this.#table(node.handle);
     return node;
   }
 
@@ -407,9 +428,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (grant.holder !== this.id) {
       throw new CapbusError("E_NO_HANDLE", `the grant is for ${grant.holder}, not ${this.id}`);
     }
+    // A grant for a node its owner destroyed (a forged or stale one) brings nothing back to life.
+    if (grant.owner !== this.id && this.#inbound.tombstoned(grant.owner, grant.node))
+      throw new CapbusError("E_DESTROYED", `${nodeName(grant.owner, grant.node)} is destroyed`);
     const handle = this.#handleFor(grant.owner, grant.node);
     if (grant.owner !== this.id) handle.acquire();
-    // A grant for a node its owner destroyed (a forged or stale one) brings nothing back to life.
     if (handle.state === "destroyed") throw new CapbusError("E_DESTROYED", `${handle.name} is destroyed`);
     this.#trace({ peer: this.id, op: "import", node: handle.name });
     return handle;
@@ -695,7 +718,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
         if (this.#capabilities.refused(from, frame.event, rejectCode(frame.code))) return;
         return this.#sender.refused(frame.event, from, rejectCode(frame.code), frame.node);
       case "endpoints":
-        return this.#links.learn(frame.peer, frame.urls);
+        // A peer's own endpoints are kept; a hint about a third peer only within the session's bounds.
+        if (frame.peer === from) return this.#links.learn(frame.peer, frame.urls);
+        return this.#links.hinted(session, frame.peer, frame.urls);
       case "claim":
         return session.send(this.#capabilities.answer(from, frame.event, frame.secret));
       case "granted":
@@ -735,16 +760,23 @@ export class Peer implements AsyncIterable<PeerEvent> {
       else this.#log.warn?.(info.code === "E_SESSION_EXPIRED" ? "session expired" : "session closed", fields);
     }
     if (!this.#links.remove(session, info) || remote === undefined) return;
+    this.#quota.leave(remote);
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
     this.#requests.lost(remote);
-    if (info.code === "OK" || this.#state === "closed" || remote === this.id) return;
-    if (session.id !== undefined) return this.#lose(remote, "crash", info.code);
-    // A first handshake that never completed lost nobody: the dial timeout decides (bootstrap.md
-    // D5). A holder of the remote's nodes starts it, as if a handle had just arrived; after
-    // E_WRONG_PEER it has already been given up.
-    if (info.code !== "E_WRONG_PEER" && this.#holdsLive(remote)) this.#links.reach(remote);
+    if (this.#state === "closed" || remote === this.id) return;
+    if (session.id === undefined) {
+      // A first handshake that never completed lost nobody: the dial timeout decides (bootstrap.md
+      // D5). A holder of the remote's nodes starts it, as if a handle had just arrived; after
+      // E_WRONG_PEER it has already been given up.
+      if (info.code !== "OK" && info.code !== "E_WRONG_PEER" && this.#holdsLive(remote))
+        this.#links.reach(remote);
+      return;
+    }
+    if (info.code !== "OK") this.#lose(remote, "crash", info.code);
+    // After its queued entries (and crash notices), forget what was kept for it (issue 17).
+    this.#inbound.gone(remote, info.code === "OK");
   }
 
   /** Does this peer hold a live handle to a node of `owner`? */
@@ -755,6 +787,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
+
+  /** Holder and credit entries over this peer's nodes (stats). */
+  #holderEntries(): number {
+    let entries = 0;
+    for (const owned of this.#nodes.values()) entries += owned.references.size + owned.credits;
+    return entries;
+  }
 
   #owned(node: Node): OwnedNode {
     const owned = this.#nodes.get(node.id);
@@ -768,14 +807,29 @@ export class Peer implements AsyncIterable<PeerEvent> {
     let handle = this.#handles.get(name);
     if (!handle) {
       handle = new Handle(this.id, owner, node, this.#host);
-      this.#handles.set(name, handle);
+      this.#table(handle);
     }
     return handle;
   }
 
+  #table(handle: Handle): void {
+    this.#handles.set(handle.name, handle);
+    if (handle.owner !== this.id) this.#byOwner.set(handle.owner, (this.#byOwner.get(handle.owner) ?? 0) + 1);
+  }
+
+  /** A handle released or destroyed leaves the table; with its owner's last, the owner's endpoints may go. */
+  #untable(handle: Handle): void {
+    if (this.#handles.get(handle.name) !== handle) return;
+    this.#handles.delete(handle.name);
+    const left = (this.#byOwner.get(handle.owner) ?? 1) - 1;
+    if (left > 0) return void this.#byOwner.set(handle.owner, left);
+    this.#byOwner.delete(handle.owner);
+    this.#links.forget(handle.owner);
+  }
+
   /** The handle is this peer's, and neither released nor destroyed. */
   #assertUsable(handle: Handle): void {
-    if (handle.holder !== this.id || this.#handles.get(handle.name) !== handle) {
+    if (handle.holder !== this.id) {
       throw new CapbusError("E_NO_HANDLE", `${handle.name} is not a handle of ${this.id}`);
     }
     const own = handle.owner === this.id ? this.#nodes.get(handle.nodeId) : undefined;
@@ -786,13 +840,17 @@ export class Peer implements AsyncIterable<PeerEvent> {
       throw new CapbusError("E_DESTROYED", `${handle.name} is destroyed`);
     }
     if (handle.state === "released") throw new CapbusError("E_RELEASED", `${handle.name} was released`);
+    // Released and destroyed handles have left the table; any other not in it is not this peer's.
+    if (this.#handles.get(handle.name) !== handle) {
+      throw new CapbusError("E_NO_HANDLE", `${handle.name} is not a handle of ${this.id}`);
+    }
   }
 
   #assertOpen(): void {
     if (this.#state !== "open") throw new CapbusError("E_CLOSED", `peer ${this.id} is closed`);
   }
 
-  /** Events and frame bytes from other peers held in the queue and the unread mailbox. */
+  /** Events from other peers held in the queue and the unread mailbox, and their decoded size. */
   get queuedFromOthers(): { readonly events: number; readonly bytes: number } {
     return this.#quota.used;
   }
