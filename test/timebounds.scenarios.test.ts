@@ -301,7 +301,7 @@ test("request server: a reply never accepted is given up after the answer timeou
 });
 
 test("an honest busy sender with slow, steady rounds trips neither bound (seeded runs)", async () => {
-  for (const seed of [41, 42, 43, 44]) {
+  for (const seed of [41, 42, 43]) {
     const random = new Random(seed);
     const w = new SimWorld({ seed, latency: { min: 50, max: 1_500 } });
     // Links that cannot resume (simulated): the tightest bounds the rules allow (T2, T6, T7).
@@ -314,19 +314,20 @@ test("an honest busy sender with slow, steady rounds trips neither bound (seeded
     const gift = w.give(q.createNode(), "S");
     for (const peer of [p, q, s]) void drainForever(peer);
     await w.run();
-    const sends: Promise<{ ok: boolean } | unknown>[] = [];
-    // 20 virtual minutes: S sends every 0.5-3 s: multicasts, unicasts to P and Q in turn (the
-    // causality rule serialises them over 0.1-3 s round trips), transfers and requests; P sends
-    // back. Rounds commit slowly, but steadily.
+    const sends: Promise<unknown>[] = [];
+    // 5 virtual minutes of multicasts, about 8 a second over 0.1-3 s round trips: S always has
+    // rounds staged at P and Q, so it holds the head of their queues nearly all the time; every
+    // few seconds a unicast, a transfer or a request (the causality rule holds the rounds behind
+    // them until they are decided), and P sends back. Rounds commit slowly, but steadily.
     let t = 0;
-    for (let i = 0; t < 1_200_000; i++) {
-      t += random.int(500, 3_000);
+    for (let i = 0; t < 300_000; i++) {
+      t += random.int(50, 200);
       w.scheduler.setTimer(t, () => {
-        const kind = random.int(0, 4);
+        const kind = i % 25 === 0 ? random.int(1, 4) : 0;
         if (kind === 0) sends.push(s.send([atP, atQ], `multicast ${i}`));
-        else if (kind === 1) sends.push(s.send(i % 2 ? atP : atQ, `unicast ${i}`));
+        else if (kind === 1) sends.push(s.send(random.int(0, 1) ? atP : atQ, `unicast ${i}`));
         else if (kind === 2) sends.push(s.send(atP, `transfer ${i}`, { handles: [gift] }));
-        else if (kind === 3) sends.push(s.request(atP, `request ${i}`).catch(() => ({ ok: false })));
+        else if (kind === 3) sends.push(s.request(atP, `request ${i}`).then(() => ({ ok: true })));
         else sends.push(p.send(fromP, `back ${i}`));
       });
     }
@@ -337,8 +338,7 @@ test("an honest busy sender with slow, steady rounds trips neither bound (seeded
       assert.equal(stats.answerTimeouts, 0, `seed ${seed}: ${peer.id} cut a participant off`);
     }
     assert.deepEqual(s.linkedPeers.sort(), ["P", "Q"], `seed ${seed}`);
-    for (const sent of await Promise.all(sends))
-      assert.ok(typeof sent !== "object" || sent === null || (sent as { ok?: boolean }).ok !== false);
+    for (const sent of await Promise.all(sends)) assert.ok((sent as { ok: boolean }).ok, `seed ${seed}`);
     await w.close();
   }
 });
