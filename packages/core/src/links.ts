@@ -197,8 +197,10 @@ export class Links {
     const session = this.#sessions.get(remote);
     if (session?.id !== undefined) return Promise.resolve(session);
     // A reach under way (a handle of `remote` arrived) may yet dial on a late hint, or the
-    // remote may link in: wait for it, within its dial timeout, rather than fail now.
-    if (!session && !this.#dialing.has(remote) && (!this.#options.dial || !this.#known.has(remote))) {
+    // remote may link in: wait for it, within its dial timeout, rather than fail now. Not for a
+    // peer whose session ended: no hint is coming that was not sent while linked.
+    const hinted = this.#dialing.has(remote) && !this.#gone.has(remote);
+    if (!session && !hinted && (!this.#options.dial || !this.#known.has(remote))) {
       return Promise.reject(new CapbusError("E_NO_LINK", `no link to ${remote} and no way to dial it`));
     }
     this.reach(remote);

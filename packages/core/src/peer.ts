@@ -22,10 +22,11 @@ import { OwnedNode } from "./owner.js";
 import { Quota, type QuotaLimits } from "./quota.js";
 import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
-import { Sender } from "./sender.js";
+import { Sender, unlessAborted } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { DEFAULT_GRACE_MS, type LinkTimeouts, resolveTimeouts, type Timeouts } from "./timeouts.js";
 import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
+import { traceName, traceSummaryLimit } from "./trace-extras.js";
 
 /** The version of the ordering protocol this peer speaks; the same number as the wire's WIRE_VERSION. */
 export const PROTOCOL_VERSION = 1;
@@ -38,6 +39,17 @@ export interface PeerOptions {
   runtime?: Runtime;
   /** Where trace records go; undefined: tracing is off and costs nothing. @default undefined */
   trace?: TraceSink | undefined;
+  /**
+   * A name for people, written in the trace's `start` record: diagrams label the peer's lane with
+   * it. Not an identity (spec/trace.md §3). @default undefined
+   */
+  name?: string | undefined;
+  /**
+   * With tracing on, each `send` record carries the payload as compact JSON cut to this many
+   * characters (1 to 1024), shown on hover in diagrams. It copies application data into trace
+   * files (spec/trace.md §3.2). @default undefined: no summary
+   */
+  traceSummary?: number | undefined;
   /**
    * This incarnation's key pair (`await Identity.generate()`); the id is then derived from it and
    * every link must prove both keys (spec/transports.md §2). @default undefined: unauthenticated
@@ -112,7 +124,12 @@ export interface PeerOptions {
 export interface SendOptions {
   /** Handles to carry; each receiver gets its own reference to the same node. @default [] */
   handles?: readonly Handle[];
-  /** Aborts the send while its order is not yet decided. */
+  /**
+   * Aborts the send while its order is not yet decided (also while it waits for a dial): it then
+   * rejects with E_ABORTED, the signal's reason as `cause`. `AbortSignal.timeout(ms)` bounds a
+   * send. A send given a signal is a round, never a fast unicast (which could not be taken back).
+   * @default undefined: the send waits as long as the failure rules take (spec/guarantees.md §4)
+   */
   signal?: AbortSignal;
 }
 
@@ -256,6 +273,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
       trace: (record) => this.#trace(record),
       tracing: this.#sink !== undefined,
+      traceSummary: traceSummaryLimit(options.traceSummary),
       replayHeld: () => this.#inbound.replayHeld(),
       wakeIdle: () => this.#wakeIdle(),
       closed: () => this.#state === "closed",
@@ -323,7 +341,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#wakeIdle();
       },
     });
-    this.#trace({ peer: this.id, op: "start" });
+    const name = traceName(options.name);
+    this.#trace({ peer: this.id, op: "start", ...(name === undefined ? {} : { name }) });
     this.connect(new LoopbackLink(), this.id);
   }
 
@@ -444,7 +463,27 @@ export class Peer implements AsyncIterable<PeerEvent> {
     connectLink(link, this.#handshake, resolved, remote);
   }
 
-  /** Send `payload` to one node (unicast) or several (multicast), in the global order. */
+  /**
+   * Send `payload` to one node (unicast) or several (multicast), in the global order. Resolves
+   * once the order is decided, with each destination's outcome; rejects (a CapbusError) when it
+   * cannot be sent at all: this peer closed, a dead handle, an owner that cannot be linked.
+   * `options.handles` carries handles along.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "capbus/node";
+   *
+   * const a = await startPeer();
+   * const b = await startPeer();
+   * const inbox = a.peer.createNode();
+   * const handle = await b.peer.import(a.peer.export(inbox)); // the URL would come from elsewhere
+   * const result = await b.peer.send(handle, { hello: "world" }); // or send([h1, h2], ...): multicast
+   * if (result.ok) console.log("committed at", result.ts); // every peer orders it by this timestamp
+   * else console.log(result.destinations.map((d) => d.code)); // why not, per destination
+   * console.log(await a.peer.receive()); // { kind: "message", node: inbox, payload: { hello: "world" }, ... }
+   * await Promise.all([a.close(), b.close()]);
+   * ```
+   */
   send(to: Handle | readonly Handle[], payload: unknown, options: SendOptions = {}): Promise<SendResult> {
     try {
       this.#assertOpen();
@@ -463,7 +502,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return this.#sender.send(targets, payload, options);
       // An owner not linked yet (a dial in progress): wait for it, and let no later send overtake.
       const started = (this.#gate ?? Promise.resolve()).then(async () => {
-        await Promise.all(missing.map((owner) => this.#links.session(owner)));
+        await unlessAborted(Promise.all(missing.map((owner) => this.#links.session(owner))), options.signal);
         this.#assertOpen();
         return { sent: this.#sender.send(targets, payload, options) };
       });
@@ -551,6 +590,24 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * Send `payload` as a request to one node and resolve with the reply's payload. The receiver
    * answers with `event.reply(payload)`; the reply comes back as an ordered event, to a reply
    * node this peer keeps for all its requests.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "capbus/node";
+   *
+   * const server = await startPeer();
+   * const client = await startPeer();
+   * const adder = await client.peer.import(server.peer.export(server.peer.createNode()));
+   * const answer = client.peer.request(adder, { add: [2, 3] });
+   *
+   * const event = await server.peer.receive(); // the request, in the order like any message
+   * if (event?.kind === "message" && event.reply) {
+   *   const { add } = event.payload as { add: [number, number] };
+   *   await event.reply(add[0] + add[1]); // once; a second reply fails with E_DUPLICATE
+   * }
+   * console.log(await answer); // 5 (rejects with a CapbusError if the request is not delivered)
+   * await Promise.all([client.close(), server.close()]);
+   * ```
    */
   request(to: Handle, payload: unknown, options: SendOptions = {}): Promise<unknown> {
     return this.#requests.request(to, payload, options);
@@ -716,9 +773,19 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
     this.#requests.lost(remote);
-    // A dial whose handshake never completed lost nobody: the dial timeout (or E_WRONG_PEER) decides.
-    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id && session.id !== undefined)
-      this.#lose(remote, "crash", info.code);
+    if (info.code === "OK" || this.#state === "closed" || remote === this.id) return;
+    if (session.id !== undefined) return this.#lose(remote, "crash", info.code);
+    // A first handshake that never completed lost nobody: the dial timeout decides (bootstrap.md
+    // D5). A holder of the remote's nodes starts it, as if a handle had just arrived; after
+    // E_WRONG_PEER it has already been given up.
+    if (info.code !== "E_WRONG_PEER" && this.#holdsLive(remote)) this.#links.reach(remote);
+  }
+
+  /** Does this peer hold a live handle to a node of `owner`? */
+  #holdsLive(owner: string): boolean {
+    for (const handle of this.#handles.values())
+      if (handle.owner === owner && handle.state === "live") return true;
+    return false;
   }
 
   // ---- helpers -------------------------------------------------------------------------------

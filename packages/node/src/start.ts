@@ -53,7 +53,21 @@ export interface StartedPeer {
 
 /**
  * Start a Node peer: a fresh Ed25519 key pair, listeners on `listen` (ws and Unix sockets), and a dialler
- * for the endpoints it learns (capability URLs, handles received).
+ * for the endpoints it learns (capability URLs, handles received). Where to start with capbus.
+ *
+ * @example
+ * ```ts
+ * import { startPeer } from "capbus/node";
+ *
+ * // ws://127.0.0.1:<some port>; or { listen: ["unix:/run/my-app.sock", "ws://0.0.0.0:7000"] }
+ * const { peer, endpoints, close } = await startPeer();
+ * const inbox = peer.createNode();
+ * console.log(endpoints, peer.export(inbox)); // the capability URL: whoever holds it can send to inbox
+ * process.once("SIGINT", () => void close()); // graceful: holders of its handles are told, in the order
+ * for await (const event of peer) {
+ *   if (event.kind === "message") console.log(event.payload, event.ts);
+ * }
+ * ```
  */
 export async function startPeer(options: StartOptions = {}): Promise<StartedPeer> {
   const identity = await Identity.generate();

@@ -80,16 +80,32 @@ export interface WsDialOptions extends WsLinkOptions {
   client?: ClientOptions;
 }
 
-/** One connection to `url` as a link (no peer involved): for tests and custom dialling. */
-export function openWs(url: string, options: WsDialOptions = {}): Promise<WsLink> {
+/**
+ * One connection to `url` as a link (no peer involved): for tests and custom dialling. When
+ * `signal` aborts before the connection opens, its socket is destroyed and the promise rejects.
+ */
+export function openWs(url: string, options: WsDialOptions = {}, signal?: AbortSignal): Promise<WsLink> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     const ws = new WebSocket(url, {
       maxPayload: wsMessageLimit(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES),
       ...options.client,
     });
-    ws.once("error", reject);
+    const failed = (error: Error) => {
+      signal?.removeEventListener("abort", abort);
+      reject(error);
+    };
+    const abort = () => {
+      ws.off("error", failed);
+      ws.on("error", () => undefined); // terminate() before open reports one more error
+      ws.terminate();
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+    ws.once("error", failed);
     ws.once("open", () => {
-      ws.off("error", reject);
+      signal?.removeEventListener("abort", abort);
+      ws.off("error", failed);
       resolve(new WsLink(ws, options));
     });
   });
@@ -103,5 +119,5 @@ export function dialWs(
   options: WsDialOptions & DialOptions = {},
 ): Dialer {
   checkLinkOptions(peer, options);
-  return new Dialer(peer, remote, () => openWs(url, options), options);
+  return new Dialer(peer, remote, (signal) => openWs(url, options, signal), options);
 }
