@@ -105,7 +105,7 @@ export const ATTACKS: readonly AttackSpec[] = [
     // A session's unacknowledged and queued frames, counted in memory: maxUnackedBytes +
     // maxBufferedBytes (16 MiB each), and slack.
     retained: { fixed: 8 * MB, perSession: 32 * MB },
-    testSeconds: 14,
+    testSeconds: 11,
   },
   {
     name: "head-of-line",
@@ -113,7 +113,7 @@ export const ATTACKS: readonly AttackSpec[] = [
     access: "capability",
     does: "a stage every second, each committed 0.6 x the stage timeout later",
     timed: true,
-    testSeconds: 16,
+    testSeconds: 15,
   },
   {
     name: "destroy-unanswered",
@@ -121,7 +121,7 @@ export const ATTACKS: readonly AttackSpec[] = [
     access: "capability",
     does: "holds the victim's node and never answers the victim's destroy of it",
     timed: true,
-    testSeconds: 13,
+    testSeconds: 12,
     async orchestrate({ victim, attacker }) {
       await attacker.next("claimed");
       victim.tell({ destroy: true });
@@ -133,7 +133,7 @@ export const ATTACKS: readonly AttackSpec[] = [
     access: "capability",
     does: "one request to the victim whose reply unicast it never accepts",
     timed: true,
-    testSeconds: 13,
+    testSeconds: 12,
   },
   {
     name: "link-slots",
