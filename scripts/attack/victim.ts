@@ -7,8 +7,8 @@
  * It reports, as JSON lines: `sample` every `sampleMs` (RSS, heap, clock, queue, links, open
  * descriptors, the longest event-loop stall so far), and on `{ finish }` a `final` line with
  * the stall figures, every probe's delivery time, and the heap after a full GC.
- * Commands: `{ destroy: true }` destroys the `attack` node; `{ mark: true }` answers `marked`
- * with the heap after a full GC (the leak baseline).
+ * Commands: `{ destroy: true }` destroys the `attack` node; `{ mark: true }` (the attack starts)
+ * answers `marked` with the clock and the heap after a full GC, and restarts the stall figures.
  */
 import { readdirSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -151,6 +151,11 @@ void (async () => {
       );
     } else if (line.mark) {
       ctx.tell({ marked: { heap: heapAfterGc(), clock: peer.clock } });
+      // The attack starts now: stalls count from here (start-up and this GC are not its doing).
+      Object.assign(stalls, { max: 0, maxBusy: 0, over50: 0, busyOver50: 0 });
+      delay.reset();
+      lastTick = performance.now();
+      lastCpu = process.cpuUsage();
     } else if (line.finish) {
       const stats = peer.stats();
       ctx.tell({
