@@ -105,7 +105,7 @@ export const ATTACKS: readonly AttackSpec[] = [
     // A session's unacknowledged and queued frames, counted in memory: maxUnackedBytes +
     // maxBufferedBytes (16 MiB each), and slack.
     retained: { fixed: 8 * MB, perSession: 32 * MB },
-    testSeconds: 11,
+    testSeconds: 14,
   },
   {
     name: "head-of-line",
