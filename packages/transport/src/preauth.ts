@@ -38,6 +38,8 @@ export interface GuardedSocket {
   on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
   on(event: "close", listener: () => void): unknown;
   off(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  /** Stop reading: a refused stranger's further bytes are never parsed (ws unmasks and joins them). */
+  pause(): unknown;
   destroy(): unknown;
 }
 
@@ -141,7 +143,9 @@ export class PreAuthTicket {
    * descriptor. Its slot stays taken until the socket is gone.
    */
   closedEarly(): void {
-    if (!this.#done) this.#runtime.setTimer(LINGER_MS, () => this.#socket.destroy());
+    if (this.#done) return;
+    this.#socket.pause();
+    this.#runtime.setTimer(LINGER_MS, () => this.#socket.destroy());
   }
 
   /** Close the connection with `code`: through its link if it has one, else by dropping it. */
@@ -154,6 +158,9 @@ export class PreAuthTicket {
       return;
     }
     end(code, reason);
+    // The close frame goes out; nothing more comes in (a 16 MiB message would still be read,
+    // unmasked and joined by ws: ~100 ms of the victim's CPU for bytes it refused).
+    this.#socket.pause();
     this.#runtime.setTimer(LINGER_MS, () => this.#socket.destroy());
   }
 }
