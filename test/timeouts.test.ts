@@ -70,11 +70,14 @@ test("timeouts: defaults derive from the rules, what is left out is derived to f
     handshakeTimeoutMs: 10_000,
     deadAfterMs: 15_000,
     graceMs: 30_000,
+    clockAdoptMs: 5_000,
+    clockRefuseMs: 35_000, // 5 s + a 30 s margin, within half the stage timeout (T6)
   });
   // Only a short stage timeout, on links that cannot resume: the dial timeout shrinks to fit (T2).
   const sim = new Peer({ stageTimeoutMs: 2_000, linkTimeouts: { deadAfterMs: 0, graceMs: 0 } }).timeouts;
   assert.equal(sim.dialTimeoutMs, 1_600);
   assert.equal(sim.handshakeTimeoutMs, 1_600); // T1
+  assert.equal(sim.clockRefuseMs, 5_000 + 1_000); // the clock margin shrinks to half of it (T6)
   // A short dial timeout: the handshake fits inside it (T1), the stage timeout above it (T2).
   const quick = new Peer({ dialTimeoutMs: 100 }).timeouts;
   assert.equal(quick.handshakeTimeoutMs, 100);
@@ -96,6 +99,15 @@ test("timeouts: option sets that break a rule are refused with E_OPTIONS", async
   assert.throws(() => new Peer({ dialTimeoutMs: 5_000, session: { handshakeTimeoutMs: 8_000 } }), refused);
   assert.throws(() => new Peer({ dialTimeoutMs: -1 }), refused);
   assert.throws(() => new Peer({ stageTimeoutMs: Number.NaN }), refused);
+  // T6: no margin between the clock offsets, or a margin (a frame's longest hold) over half the
+  // stage timeout.
+  assert.throws(() => new Peer({ clockAdoptMs: 5_000, clockRefuseMs: 5_000 }), refused);
+  assert.throws(() => new Peer({ clockRefuseMs: 5_000 + 35_001 }), refused);
+  assert.throws(
+    () => new Peer({ stageTimeoutMs: 60_000, clockAdoptMs: 1_000, clockRefuseMs: 32_000 }),
+    refused,
+  );
+  assert.equal(new Peer({ clockAdoptMs: 1_000 }).timeouts.clockRefuseMs, 31_000);
   // Heartbeats too slow for the dead-link time (T3), at startPeer.
   await assert.rejects(startPeer({ liveness: { heartbeatMs: 10_000, deadAfterMs: 15_000 } }), refused);
   await assert.rejects(startPeer({ stageTimeoutMs: 30_000 }), refused);

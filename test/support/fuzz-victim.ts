@@ -37,7 +37,7 @@ const hellos = new Map<string, Uint8Array>();
 export function helloBytes(peer: string): Uint8Array {
   let bytes = hellos.get(peer);
   if (bytes === undefined) {
-    bytes = encodeHello(peer, [1]);
+    bytes = encodeHello(peer, [2]);
     if (hellos.size < 1024) hellos.set(peer, bytes);
   }
   return bytes;

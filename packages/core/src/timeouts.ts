@@ -4,6 +4,7 @@
  * others still count as healthy.
  */
 import { CapbusError } from "./errors.js";
+import { DEFAULT_CLOCK_ADOPT_MS, DEFAULT_CLOCK_REFUSE_MS } from "./timestamp.js";
 
 /** How long the links a peer gets from transports may be broken before their session ends. */
 export interface LinkTimeouts {
@@ -23,6 +24,10 @@ export interface TimeoutOptions {
   readonly handshakeTimeoutMs?: number | undefined;
   /** The links the stage timeout must outlast. @default the transports' (15000, 30000) */
   readonly links?: LinkTimeouts | undefined;
+  /** `PeerOptions.clockAdoptMs`. */
+  readonly clockAdoptMs?: number | undefined;
+  /** `PeerOptions.clockRefuseMs`. */
+  readonly clockRefuseMs?: number | undefined;
 }
 
 /** Every timeout, resolved and checked. */
@@ -37,6 +42,10 @@ export interface Timeouts {
   readonly deadAfterMs: number;
   /** The longest a broken link's session waits for a resume. */
   readonly graceMs: number;
+  /** H2's adopt offset: values up to this far ahead of the wall clock apply at once. */
+  readonly clockAdoptMs: number;
+  /** H2's refuse offset: a value further ahead closes its link (E_CLOCK_SKEW). */
+  readonly clockRefuseMs: number;
 }
 
 /** The transports' dead-link time unless told otherwise (`LivenessOptions.deadAfterMs`). */
@@ -85,12 +94,24 @@ export function resolveTimeouts(given: TimeoutOptions): Timeouts {
     given.handshakeTimeoutMs ?? Math.min(DEFAULT_HANDSHAKE_TIMEOUT_MS, dialTimeoutMs);
   const wait = stagedWaitMs({ dialTimeoutMs, deadAfterMs, graceMs });
   const stageTimeoutMs = given.stageTimeoutMs ?? Math.max(wait + STAGE_MARGIN_MS, leastStageTimeoutMs(wait));
-  const resolved = { dialTimeoutMs, stageTimeoutMs, handshakeTimeoutMs, deadAfterMs, graceMs };
+  const clockAdoptMs = given.clockAdoptMs ?? DEFAULT_CLOCK_ADOPT_MS;
+  // The default margin (30 s) shrinks to fit a short stage timeout (T6).
+  const margin = Math.min(DEFAULT_CLOCK_REFUSE_MS - DEFAULT_CLOCK_ADOPT_MS, Math.floor(stageTimeoutMs / 2));
+  const clockRefuseMs = given.clockRefuseMs ?? clockAdoptMs + margin;
+  const resolved = {
+    dialTimeoutMs,
+    stageTimeoutMs,
+    handshakeTimeoutMs,
+    deadAfterMs,
+    graceMs,
+    clockAdoptMs,
+    clockRefuseMs,
+  };
   checkTimeouts(resolved);
   return resolved;
 }
 
-/** Refuse a set that breaks T1 or T2 (spec/limits.md §3.1) with E_OPTIONS, naming the rule. */
+/** Refuse a set that breaks T1, T2 or T6 (spec/limits.md §3.1) with E_OPTIONS, naming the rule. */
 export function checkTimeouts(t: Timeouts): void {
   if (t.dialTimeoutMs <= 0)
     throw new CapbusError("E_OPTIONS", `dialTimeoutMs must be above 0 (got ${t.dialTimeoutMs})`);
@@ -108,6 +129,36 @@ export function checkTimeouts(t: Timeouts): void {
       `stageTimeoutMs (${t.stageTimeoutMs}) must be at least 1.25 × (dialTimeoutMs ${t.dialTimeoutMs} + ` +
         `deadAfterMs ${t.deadAfterMs} + graceMs ${t.graceMs}) = ${least}: a destination would cut off a ` +
         "healthy sender still waiting on a holder or a broken link (spec/limits.md §3.1 T2)",
+    );
+  }
+  checkClockBounds(t);
+}
+
+/**
+ * T6: the clock offsets of H2 (spec/ordering.md §2). The refuse offset must exceed the adopt
+ * offset (their difference, less 1 ms, is the wall-clock skew tolerated between linked peers),
+ * and a frame's hold (at most that difference) must fit twice in the stage timeout, so holds
+ * never trip it.
+ */
+function checkClockBounds(t: Timeouts): void {
+  if (!Number.isInteger(t.clockAdoptMs) || t.clockAdoptMs < 0 || !Number.isInteger(t.clockRefuseMs))
+    throw new CapbusError(
+      "E_OPTIONS",
+      `clockAdoptMs and clockRefuseMs must be whole ms, at least 0 (got ${t.clockAdoptMs}, ${t.clockRefuseMs})`,
+    );
+  if (t.clockRefuseMs <= t.clockAdoptMs) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `clockRefuseMs (${t.clockRefuseMs}) must exceed clockAdoptMs (${t.clockAdoptMs}): with no margin ` +
+        "between them, any clock skew closes links (spec/limits.md §3.1 T6)",
+    );
+  }
+  if (t.clockRefuseMs - t.clockAdoptMs > t.stageTimeoutMs / 2) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `clockRefuseMs - clockAdoptMs (${t.clockRefuseMs - t.clockAdoptMs}) must be at most half of ` +
+        `stageTimeoutMs (${t.stageTimeoutMs}): a frame held for the clock would trip the stage timeout ` +
+        "(spec/limits.md §3.1 T6)",
     );
   }
 }
