@@ -221,9 +221,10 @@ export class Inbound {
     const owned = this.#ctx.owned(frame.node);
     if (!owned) return reply({ type: "reject", event: frame.event, code: "E_NO_NODE" });
     // Only a holder releases its own references; another peer only what its transfer counted.
+    // Checked before anything moves (the clock, the queue): a peer holding no reference is refused.
     const mine = from === frame.holder || from === this.#ctx.id;
-    if (!mine && !owned.takeCredit(from, frame.holder, frame.count)) {
-      return reply({ type: "reject", event: frame.event, code: "E_NO_HANDLE" });
+    if (mine ? !owned.allows(from) : !owned.takeCredit(from, frame.holder, frame.count)) {
+      return reply({ type: "reject", event: frame.event, code: "E_NO_HANDLE", node: frame.node });
     }
     const data: Incoming = { kind: "release", node: frame.node, count: frame.count, holder: frame.holder };
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
