@@ -131,3 +131,80 @@ test("adopt gives a received handle the channel's type; plain bytes stay availab
   await net.scheduler.run();
   assert.equal((await both).ok, true);
 });
+
+const Ask = z.object({ zone: z.string() });
+const Told = z.object({ time: z.string(), zone: z.string() });
+const clock = channel(Ask, { name: "clock", reply: Told });
+
+test("typed request/reply: request resolves with the parsed reply; receive's reply is typed and checked", async () => {
+  const { net, a, b, handle } = pair();
+  const refused: unknown[] = [];
+  const serving = (async () => {
+    for await (const event of clock.receive(b)) {
+      if (event.kind !== "message" || event.reply === undefined) continue;
+      // @ts-expect-error: a reply must be of the reply type
+      await event.reply({ when: "noon" }).catch((error: unknown) => refused.push(error));
+      await event.reply({ time: "12:00", zone: event.value.zone });
+      return;
+    }
+  })();
+  const answer = clock.request(a, handle, { zone: "UTC" });
+  await net.scheduler.run();
+  const told: { time: string; zone: string } = await answer;
+  assert.deepEqual(told, { time: "12:00", zone: "UTC" });
+  await serving;
+  // The reply that did not match was refused at the replier, and nothing of it was sent.
+  assert.equal(refused.length, 1);
+  assert.ok(refused[0] instanceof ChannelPayloadError);
+  assert.equal(refused[0].direction, "send");
+  assert.match(refused[0].message, /cannot reply to .* does not match the reply schema on channel "clock"/);
+  // @ts-expect-error: a request must be of the channel's type
+  await assert.rejects(clock.request(a, handle, { zone: 5 }), ChannelPayloadError);
+});
+
+test("a reply that does not match the reply schema rejects the request with E_CHANNEL_PAYLOAD", async () => {
+  const { net, a, b, handle } = pair();
+  void (async () => {
+    for await (const event of b) {
+      // An untyped replier: anything goes on the wire.
+      if (event.kind === "message" && event.reply) await event.reply({ time: 12 });
+    }
+  })();
+  const answer = clock.adopt(handle).request(a, { zone: "UTC" });
+  const failed = assert.rejects(answer, (e: unknown) => {
+    assert.ok(e instanceof ChannelPayloadError);
+    assert.equal(e.code, "E_CHANNEL_PAYLOAD");
+    assert.equal(e.direction, "receive");
+    assert.deepEqual(e.value, { time: 12 });
+    assert.match(e.message, /the reply from B to a request to B\/1 does not match the reply schema/);
+    return true;
+  });
+  await net.scheduler.run();
+  await failed;
+});
+
+test("reply(event, value): a request taken with parse is answered, the value checked first", async () => {
+  const { net, a, b, handle } = pair();
+  const answer = clock.request(a, handle, { zone: "CET" });
+  await net.scheduler.run();
+  const event = b.poll() as MessageEvent;
+  assert.deepEqual(clock.parse(event), { zone: "CET" });
+  // @ts-expect-error: a reply must be of the reply type
+  await assert.rejects(clock.reply(event, { time: 13 }), ChannelPayloadError);
+  const sent = clock.reply(event, { time: "13:00", zone: "CET" });
+  await net.scheduler.run();
+  assert.equal((await sent).ok, true);
+  assert.deepEqual(await answer, { time: "13:00", zone: "CET" });
+});
+
+test("a channel without a reply schema: request resolves with the reply unchecked (unknown)", async () => {
+  const { net, a, b, handle } = pair();
+  void (async () => {
+    for await (const event of chat.receive(b)) {
+      if (event.kind === "message" && event.reply) await event.reply(`got ${event.value.text}`);
+    }
+  })();
+  const answer: Promise<unknown> = chat.request(a, handle, { from: "ann", text: "ping" });
+  await net.scheduler.run();
+  assert.equal(await answer, "got ping");
+});

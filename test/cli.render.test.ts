@@ -4,7 +4,7 @@
  * JSON Lines file per peer as CAPBUS_TRACE would.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -116,6 +116,13 @@ describe("capbus trace render", { timeout: 120_000 }, () => {
     const format = await capbus(["trace", "render", traces, "-o", "-", "--format", "png"]);
     assert.equal(format.code, 2);
     assert.match(format.err, /--format must be html or svg/);
+    // An extension that is neither .html nor .svg is refused, and nothing is written.
+    const png = join(scratch, "x.png");
+    const extension = await capbus(["trace", "render", traces, "-o", png]);
+    assert.equal(extension.code, 2);
+    assert.match(extension.err, /'\.png' is neither \.html nor \.svg/);
+    assert.equal(existsSync(png), false);
+    assert.equal((await capbus(["trace", "render", traces, "-o", png, "--format", "svg"])).code, 0);
     const option = await capbus(["trace", "render", traces, "--bogus"]);
     assert.equal(option.code, 2);
     assert.match(option.err, /--bogus/);

@@ -3,7 +3,16 @@
  * processes on loopback. Every process started here is ended before its test finishes.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -28,11 +37,54 @@ describe("capbus --help and usage errors", () => {
     }
   });
 
+  test("every --help lists every exit code its command uses", async () => {
+    const codes: Array<[string[], number[]]> = [
+      [["--help"], [0, 1, 2, 3, 130]],
+      [
+        ["tail", "--help"],
+        [0, 1, 2],
+      ],
+      [
+        ["send", "--help"],
+        [0, 1, 2, 3, 130],
+      ],
+      [
+        ["check", "--help"],
+        [0, 1, 2, 3],
+      ],
+      [
+        ["peer", "--help"],
+        [0, 1, 2],
+      ],
+      [
+        ["trace", "--help"],
+        [0, 2],
+      ],
+      [
+        ["trace", "render", "--help"],
+        [0, 1, 2],
+      ],
+    ];
+    for (const [args, expected] of codes) {
+      const r = await runCapbus(args);
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      const listed = r.stdout.slice(r.stdout.indexOf("exit codes:"));
+      assert.ok(listed.length < r.stdout.length, `${args.join(" ")} lists no exit codes`);
+      const found = [...listed.matchAll(/(?:^|[\s,:])(\d{1,3})(?= )/g)].map((m) => Number(m[1]));
+      assert.deepEqual(
+        [...new Set(found)].sort((a, b) => a - b),
+        expected,
+        args.join(" "),
+      );
+    }
+  });
+
   test("no command, an unknown command or option: exit 2 with a pointer to --help", async () => {
     assert.equal((await runCapbus([])).code, 2);
     const unknown = await runCapbus(["frobnicate"]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
+    assert.match(unknown.stderr, /Run 'capbus --help' for usage\./);
     const option = await runCapbus(["tail", "--bogus"]);
     assert.equal(option.code, 2);
     assert.match(option.stderr, /--bogus[\s\S]*capbus tail --help/);
@@ -129,6 +181,7 @@ describe("capbus tail, send and check against each other", { timeout: 120_000 },
     assert.match(wrong.stderr, /E_NO_EXPORT/);
     tail.child.kill("SIGTERM");
     await tail.done;
+    assert.match(wrong.stderr, /no export with this secret \(a wrong secret, or the URL was revoked\)/);
     const gone = await runCapbus(["send", here, "--json", "1", "--timeout", "500"]);
     assert.equal(gone.code, 3, gone.stderr);
     assert.match(gone.stderr, /unreachable/);
@@ -163,6 +216,97 @@ describe("capbus tail, send and check against each other", { timeout: 120_000 },
   });
 });
 
+describe("capbus check: no traces, several runs, a torn last line", () => {
+  const start = (peer: string) => JSON.stringify({ peer, op: "start" });
+  const close = (peer: string) => JSON.stringify({ peer, op: "close" });
+
+  test("a folder with no trace: exit 2, as trace render", async () => {
+    const empty = join(scratch, "no-traces");
+    mkdirSync(empty, { recursive: true });
+    writeFileSync(join(empty, "notes.txt"), "not a trace\n");
+    const check = await runCapbus(["check", empty]);
+    assert.equal(check.code, 2, check.stdout);
+    assert.match(check.stderr, /no trace records in/);
+    const render = await runCapbus(["trace", "render", empty, "-o", join(scratch, "none.html")]);
+    assert.equal(render.code, 2);
+  });
+
+  test("a torn last line of a killed process is skipped with a warning, not a failure", async () => {
+    const dir = join(scratch, "torn");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "A.jsonl"), `${start("A")}\n{"peer":"A","op":"se`);
+    const r = await runCapbus(["check", dir]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /^capbus: warning: .*A\.jsonl:2: a torn last line/m);
+    assert.match(r.stdout, /OK: no violation/);
+    // A bad line that is not the last (or ends with its newline) is still malformed.
+    writeFileSync(join(dir, "A.jsonl"), `${start("A")}\n{"peer":"A","op":"se\n`);
+    assert.equal((await runCapbus(["check", dir])).code, 2);
+  });
+
+  test("traces of peers that never linked to each other: both commands warn of several runs", async () => {
+    const dir = join(scratch, "two-runs");
+    mkdirSync(dir, { recursive: true });
+    const link = (peer: string, other: string) => JSON.stringify({ peer, op: "link", other });
+    writeFileSync(join(dir, "A.jsonl"), `${start("A")}\n${link("A", "B")}\n${close("A")}\n`);
+    writeFileSync(join(dir, "B.jsonl"), `${start("B")}\n${link("B", "A")}\n${close("B")}\n`);
+    writeFileSync(join(dir, "C.jsonl"), `${start("C")}\n${close("C")}\n`);
+    const check = await runCapbus(["check", dir]);
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+    assert.match(
+      check.stderr,
+      /warning: .*3 traces in 2 groups of peers that never linked .*more than one run\?/,
+    );
+    const render = await runCapbus(["trace", "render", dir, "-o", join(scratch, "two-runs.html")]);
+    assert.equal(render.code, 0, render.stderr);
+    assert.match(render.stderr, /more than one run\?/);
+    // One run: no warning.
+    rmSync(join(dir, "C.jsonl"));
+    assert.equal((await runCapbus(["check", dir])).stderr, "");
+  });
+
+  test("check --help explains the report's words", async () => {
+    const r = await runCapbus(["check", "--help"]);
+    for (const word of ["expiries", "without close", "excused", "aborts"])
+      assert.match(r.stdout, new RegExp(word));
+  });
+});
+
+describe("Unix socket listeners", () => {
+  test("a socket file left by a killed process is removed on restart; a live one is in use", async () => {
+    const socket = join(scratch, "stale.sock");
+    const first = startCapbus(["peer", "--unix", socket]);
+    await first.line(0);
+    first.child.kill("SIGKILL"); // no clean close: the socket file stays
+    await first.done;
+    assert.ok(existsSync(socket), "the killed peer left its socket file");
+    const second = startCapbus(["peer", "--unix", socket]);
+    const info = JSON.parse(await second.line(0)) as { endpoints: string[] };
+    assert.deepEqual(info.endpoints, [`unix:${socket}`]);
+    // Now something listens there: a third one may not take it over.
+    const third = await runCapbus(["peer", "--unix", socket]);
+    assert.equal(third.code, 1, third.stderr);
+    assert.match(third.stderr, /address in use/);
+    second.child.kill("SIGTERM");
+    assert.equal((await second.done).code, 0);
+  });
+
+  test("a regular file in the socket's place is never removed", async () => {
+    const file = join(scratch, "not-a-socket");
+    writeFileSync(file, "keep me\n");
+    const r = await runCapbus(["peer", "--unix", file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(readFileSync(file, "utf8"), "keep me\n");
+  });
+
+  test("a missing folder for the socket says so, not EACCES", async () => {
+    const r = await runCapbus(["tail", "--listen", `unix:${join(scratch, "no-such-folder", "x.sock")}`]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no such folder .*no-such-folder/);
+    assert.doesNotMatch(r.stderr, /EACCES/);
+  });
+});
+
 test("capbus peer prints its endpoints and stops on SIGTERM", async () => {
   const socket = join(scratch, "relay.sock");
   const peer = startCapbus(["peer", "--listen", "ws://127.0.0.1:0", "--unix", socket]);
@@ -173,4 +317,18 @@ test("capbus peer prints its endpoints and stops on SIGTERM", async () => {
   assert.equal(info.endpoints[1], `unix:${socket}`);
   peer.child.kill("SIGTERM");
   assert.equal((await peer.done).code, 0);
+});
+
+test("capbus peer --name writes the name in its trace's start record; an empty name is a usage error", async () => {
+  const traces = join(scratch, "named");
+  const peer = startCapbus(["peer", "--name", "B policy-daemon"], { CAPBUS_TRACE: traces });
+  const info = JSON.parse(await peer.line(0)) as { peer: string };
+  peer.child.kill("SIGTERM");
+  assert.equal((await peer.done).code, 0);
+  const [file] = readdirSync(traces);
+  const start = JSON.parse(readFileSync(join(traces, file!), "utf8").split("\n")[0]!) as unknown;
+  assert.deepEqual(start, { peer: info.peer, op: "start", name: "B policy-daemon" });
+  const empty = await runCapbus(["tail", "--name", ""]);
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /--name must not be empty/);
 });

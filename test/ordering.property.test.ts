@@ -38,9 +38,11 @@ const totals: WorkloadCounts & { runs: number; deliveries: number } = {
  * What an operation touching a lost peer may meet (spec/errors.md §3): a send naming a handle of
  * a lost owner before its `destroyed` notification came finds no link and no way to dial
  * (`E_NO_LINK`, refused); a round under way when the session ended takes no further part there
- * (`E_LINK_CLOSED`, per destination). The workload gives peers no dialler, so no `E_UNREACHABLE`.
+ * (`E_LINK_CLOSED`, per destination). A peer that never linked the lost owner (it got the handle
+ * in a transfer) waits, within the dial timeout, for the owner to link in or a late endpoint hint
+ * (bootstrap.md D3): `E_UNREACHABLE`.
  */
-const LOSS_REFUSALS: ReadonlySet<string> = new Set(["E_NO_LINK"]);
+const LOSS_REFUSALS: ReadonlySet<string> = new Set(["E_NO_LINK", "E_UNREACHABLE"]);
 const LOSS_RESULTS: ReadonlySet<string> = new Set(["E_LINK_CLOSED"]);
 
 /** `a` comes before `b` in a peer's deliveries: a lower ts, or the same event at another node. */

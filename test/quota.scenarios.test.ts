@@ -60,3 +60,36 @@ test("a peer holds at most maxHandles handles: a message bringing more is refuse
   assert.equal((await second).destinations[0]?.code, "E_QUOTA");
   await w.close();
 });
+
+test("Sybils: 8 fresh keys flooding cannot get a sender linked before them refused", async () => {
+  const w = new SimWorld({ seed: 11, latency: { min: 1, max: 3 } });
+  // 1024 events / 1 MiB from others in all: each of the first 64 linked senders has a reserve of
+  // 8 events and 8 KiB; the other half is shared by the half-share rule (spec/limits.md §4).
+  const victim = w.addPeer("V", { quota: { maxQueuedEvents: 1024, maxQueuedBytes: 1024 * 1024 } });
+  const honest = w.addPeer("O");
+  w.link("V", "O");
+  await w.run();
+  const inbox = victim.createNode();
+  const fromHonest = w.give(inbox, "O");
+  const sybils = Array.from({ length: 8 }, (_, i) => w.addPeer(`S${i}`));
+  for (const sybil of sybils) w.link("V", sybil.id);
+  await w.run();
+  const payload = new Uint8Array(1024);
+  // One key after another, each taking what the rule leaves it (under the half-share rule alone:
+  // half of what the others left, so each new key halved the honest sender's share).
+  const flood: Promise<SendResult>[] = [];
+  for (const sybil of sybils) {
+    const handle = w.give(inbox, sybil.id);
+    for (let i = 0; i < 600; i++) flood.push(sybil.send(handle, payload));
+    await w.run();
+  }
+  const refused = (await Promise.all(flood)).filter((r) => r.destinations[0]?.code === "E_QUOTA").length;
+  assert.ok(refused > 0, "the Sybils hit the quota");
+  // The victim reads nothing meanwhile: the honest sender's messages stay queued beside the flood.
+  const honestSends = Array.from({ length: 5 }, () => honest.send(fromHonest, payload));
+  await w.run();
+  const codes = (await Promise.all(honestSends)).map((r) => r.destinations[0]?.code ?? "ok");
+  console.log(`sybils: ${flood.length} sends, ${refused} refused; the honest sender's 5: ${codes.join(",")}`);
+  assert.deepEqual(codes, ["ok", "ok", "ok", "ok", "ok"], "the honest sender keeps its reserve");
+  await w.close();
+});

@@ -29,7 +29,10 @@ export interface ChatServer {
   readonly pageUrl: string;
   readonly peerId: string;
   readonly bundle: Bundle;
+  /** Stop the http server, then close the peer gracefully (it waits for its own events). */
   close(): Promise<void>;
+  /** Stop now: the http server, and the peer aborted (its links close; members apply the crash rules). */
+  abort(): Promise<void>;
 }
 
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
@@ -53,6 +56,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   await new Promise<void>((resolve) => http.listen(options.httpPort ?? 0, "127.0.0.1", resolve));
   const port = (http.address() as AddressInfo).port;
   const roomUrl = room.url();
+  const closeHttp = () => {
+    http.closeAllConnections();
+    return new Promise<void>((resolve) => http.close(() => resolve()));
+  };
   return {
     room,
     roomUrl,
@@ -60,8 +67,12 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     peerId: started.peer.id,
     bundle,
     close: async () => {
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await closeHttp();
+      await started.close();
+    },
+    abort: async () => {
+      await closeHttp();
+      started.peer.abort();
       await started.close();
     },
   };

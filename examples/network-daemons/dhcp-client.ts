@@ -8,7 +8,12 @@ import { childContext } from "@capbus/testkit/child";
 import { type Announcement, type DhcpReply, type DhcpRequest, delivery } from "./messages.js";
 
 const ctx = childContext<{ listen?: string[] }>();
-const started = await startPeer(ctx.inputs.listen ? { listen: ctx.inputs.listen } : {});
+// The name labels this peer's lane in `capbus trace render`; summaries show payloads on hover.
+const started = await startPeer({
+  name: "C dhcp-client",
+  traceSummary: 80,
+  ...(ctx.inputs.listen ? { listen: ctx.inputs.listen } : {}),
+});
 ctx.onStop(() => started.close());
 const { peer } = started;
 const inbox = peer.createNode();

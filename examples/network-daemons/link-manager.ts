@@ -8,7 +8,12 @@ import { childContext } from "@capbus/testkit/child";
 import type { Announcement } from "./messages.js";
 
 const ctx = childContext<{ listen?: string[]; announceTo: string[]; links: string[] }>();
-const started = await startPeer(ctx.inputs.listen ? { listen: ctx.inputs.listen } : {});
+// The name labels this peer's lane in `capbus trace render`; summaries show payloads on hover.
+const started = await startPeer({
+  name: "A link-manager",
+  traceSummary: 80,
+  ...(ctx.inputs.listen ? { listen: ctx.inputs.listen } : {}),
+});
 ctx.onStop(() => started.close());
 const { peer } = started;
 const to = await Promise.all(ctx.inputs.announceTo.map((url) => peer.import(url)));

@@ -18,7 +18,10 @@ type DhcpRequest = { readonly kind: "start-dhcp"; readonly link: string };
 const LINKS = ["eth0", "wlan0", "eth1"];
 const memory = new MemoryTraceSink();
 const world = new SimWorld({ seed: 7, traceFor: (id) => teeTraceSink(memory, fileTraceSinkFromEnv(id)) });
-const [a, b, c] = ["A", "B", "C"].map((id) => world.addPeer(id)) as [Peer, Peer, Peer];
+const ROLES = { A: "link-manager", B: "policy-daemon", C: "dhcp-client" } as const;
+const [a, b, c] = (["A", "B", "C"] as const).map((id) =>
+  world.addPeer(id, { name: `${id} ${ROLES[id]}`, traceSummary: 80 }),
+) as [Peer, Peer, Peer];
 world.link("A", "C", { min: 150, max: 250 }); // the slow path
 world.link("A", "B", { min: 1, max: 5 });
 world.link("B", "C", { min: 1, max: 5 });

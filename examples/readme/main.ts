@@ -1,5 +1,5 @@
 import { tmpdir } from "node:os";
-import { startPeer } from "@capbus/node";
+import { startPeer } from "capbus/node";
 
 const a = await startPeer(); // a key pair, listening on ws://127.0.0.1:<some port>
 const b = await startPeer({ listen: [`unix:${tmpdir()}/capbus-readme-${process.pid}.sock`] });

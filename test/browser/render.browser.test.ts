@@ -2,7 +2,10 @@
  * The page of `capbus trace render` in real headless Chromium (Debian's `chromium`, driven by
  * playwright-core): it loads from a file with no console or page error, has a lane per peer and an
  * arrow per delivery in the DOM, its peer and node filters hide what they should, zoom changes the
- * view, and a run that breaks P1 shows its violations in red. Screenshots go to /tmp/render-*.png.
+ * view along time only, and a run that breaks P1 shows its violations in red. On a run of 5,000
+ * events (its load time printed, not bounded: the machine is shared) fit holds every column,
+ * "next violation" and the node picker bring what they name into view, and the delivery-order
+ * view shows the planted inversion as two crossing lines. Screenshots go to /tmp/render-*.png.
  *
  * `npm run test:browser` (part of `npm run test:full`); skipped, saying why, without Chromium.
  */
@@ -17,6 +20,7 @@ import { type Layout, layoutRun, renderHtml } from "@capbus/render";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { TraceBuilder } from "../../packages/checker/test/builder.js";
 import { runWorkload } from "../support/workload.js";
+import { bigRun } from "./big-run.js";
 
 const CHROMIUM = process.env.CAPBUS_CHROMIUM ?? "/usr/bin/chromium";
 const ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"];
@@ -35,9 +39,10 @@ async function open(
   browser: Browser,
   layout: Layout,
   name: string,
-): Promise<{ page: Page; errors: string[] }> {
+): Promise<{ page: Page; errors: string[]; ms: number; bytes: number }> {
   const file = join(scratch, `${name}.html`);
-  writeFileSync(file, renderHtml(layout));
+  const html = renderHtml(layout);
+  writeFileSync(file, html);
   const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
   page.setDefaultTimeout(15_000);
   const errors: string[] = [];
@@ -49,15 +54,63 @@ async function open(
   page.on("request", (r) => {
     if (!r.url().startsWith("file:")) errors.push(`request: ${r.url()}`);
   });
+  const started = performance.now();
   await page.goto(pathToFileURL(file).href);
-  return { page, errors };
+  return { page, errors, ms: performance.now() - started, bytes: html.length };
 }
 
+/** An element's box on screen (the project compiles without the DOM library). */
+type Measured = {
+  getBoundingClientRect(): {
+    x: number;
+    y: number;
+    width: number;
+    height: number;
+    right: number;
+    bottom: number;
+  };
+};
+
+/** The first matching element's box on screen. */
+const rect = (page: Page, selector: string) =>
+  page
+    .locator(selector)
+    .first()
+    .evaluate((el) => (el as unknown as Measured).getBoundingClientRect());
+
+/** The view's box on screen. */
+const viewBox = (page: Page) => rect(page, "#view");
+
+/** How long lane 0 is on screen, where it ends, and the gap between lanes 0 and 1. */
+async function extent(page: Page): Promise<{ width: number; right: number; gap: number }> {
+  const [a, b] = [await rect(page, laneLine(0)), await rect(page, laneLine(1))];
+  return { width: a.width, right: a.right, gap: Math.round(b.y - a.y) };
+}
+const laneLine = (lane: number) => `#diagram g.lane[data-lanes="${lane}"] line`;
+
+/** Waits until `ok` holds (the wheel zooms on the next animation frame). */
+async function until(ok: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await ok()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`timed out waiting until ${what}`);
+}
+
+/**
+ * How many of the elements show: not filtered out, and not hidden by the page's CSS. Marks far
+ * from the view are parked (an inline display none, drawn when a pan comes near): those count.
+ */
 const shown = (page: Page, selector: string) =>
   page.$$eval(
     selector,
     (els) =>
-      els.filter((el) => (globalThis as unknown as Win).getComputedStyle(el).display !== "none").length,
+      els.filter(
+        (el) =>
+          !el.classList.contains("off") &&
+          ((el as unknown as { style: { display: string } }).style.display === "none" ||
+            (globalThis as unknown as Win).getComputedStyle(el).display !== "none"),
+      ).length,
   );
 
 test("the rendered page of a real run: lanes, arrows, filters, zoom", {
@@ -88,13 +141,17 @@ test("the rendered page of a real run: lanes, arrows, filters, zoom", {
   assert.ok(y2 > y1);
   assert.equal(await shown(page, '#diagram g.lane[data-lanes="1"]'), 0);
   assert.equal(
+    await page
+      .locator('#diagram g.lane[data-lanes="1"]')
+      .evaluate((el) => (globalThis as unknown as Win).getComputedStyle(el).display),
+    "none",
+  );
+  assert.equal(
     await page.$$eval(
       "#diagram path.arrow",
       (els) =>
         els.filter(
-          (el) =>
-            (globalThis as unknown as Win).getComputedStyle(el).display !== "none" &&
-            el.getAttribute("data-lanes")!.split(" ").includes("1"),
+          (el) => !el.classList.contains("off") && el.getAttribute("data-lanes")!.split(" ").includes("1"),
         ).length,
     ),
     0,
@@ -125,18 +182,23 @@ test("the rendered page of a real run: lanes, arrows, filters, zoom", {
   assert.equal(await page.locator("#diagram path.arrow.hl").count(), ofEvent);
   assert.equal(await page.locator("#diagram g.delivery.hl").count(), ofEvent);
 
-  // Zoom: the buttons and the wheel change the view box; fit shows the whole run.
-  const box = () => page.getAttribute("#diagram", "viewBox");
-  const before = (await box())!.split(" ").map(Number);
+  // Zoom is along the time axis only: the buttons and the wheel stretch a lane, not the gap
+  // between lanes; fit shows the whole run; 1:1 goes back to the start.
+  await page.click("#zoom-reset");
+  const before = await extent(page);
   await page.click("#zoom-in");
-  const zoomed = (await box())!.split(" ").map(Number);
-  assert.ok(zoomed[2]! < before[2]!, `zoomed in: ${before} -> ${zoomed}`);
+  const zoomed = await extent(page);
+  assert.ok(zoomed.width > before.width * 1.2, `zoomed in: ${before.width} -> ${zoomed.width}`);
+  assert.equal(zoomed.gap, before.gap, "lanes keep their spacing");
   await page.mouse.move(700, 400);
   await page.mouse.wheel(0, 400);
-  assert.ok((await box())!.split(" ").map(Number)[2]! > zoomed[2]!, "the wheel zooms out");
+  await until(async () => (await extent(page)).width < zoomed.width, "the wheel zooms out");
   await page.click("#zoom-fit");
-  assert.ok((await box())!.split(" ").map(Number)[2]! >= layout.width);
+  const fitted = await extent(page);
+  assert.ok(fitted.right <= 1400, `the whole run in view: lane 0 ends at ${fitted.right}`);
+  assert.equal(fitted.gap, before.gap);
   await page.click("#zoom-reset");
+  assert.equal(await page.getAttribute("#diagram", "viewBox"), `0 46 1400 ${(await viewBox(page)).height}`);
 
   assert.deepEqual(errors, []);
 });
@@ -179,5 +241,113 @@ test("a run that breaks P1: its violations in red, listed, and shown on click", 
   await page.locator("#violations li", { hasText: "[P1]" }).click();
   assert.ok((await page.locator("#diagram .hl").count()) > 0, "clicking a violation shows its events");
   await page.screenshot({ path: "/tmp/render-violation.png" });
+  assert.deepEqual(errors, []);
+});
+
+test("a run of 5,000 events: fit, next violation, the node picker and the delivery-order view", {
+  skip: SKIP,
+  timeout: 300_000,
+}, async (t) => {
+  const run = bigRun(11, 5000);
+  const report = checkTraces(run.traces);
+  assert.equal(report.violationCounts.P1, 1, "the planted inversion is the run's one P1 violation");
+  const layout = layoutRun(run.traces, report, { title: "5,000 events" });
+  assert.ok(layout.columns.length >= 5000, `${layout.columns.length} columns`);
+  assert.deepEqual(
+    layout.lanes.slice(0, 3).map((l) => l.label),
+    ["A link-manager", "B policy-daemon", "C dhcp-client"],
+    "lanes read the peers' names",
+  );
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  t.after(() => browser.close());
+  const { page, errors, ms, bytes } = await open(browser, layout, "big");
+  t.diagnostic(
+    `${run.events} events, ${layout.deliveries.length} deliveries: ${(bytes / 1e6).toFixed(1)} MB page loaded in ${Math.round(ms)} ms`,
+  );
+  const view = await viewBox(page);
+  const inView = (r: { x: number; y: number; right: number; bottom: number }) =>
+    r.x >= view.x && r.right <= view.right && r.y >= view.y && r.bottom <= view.bottom;
+  const mark = (event: string, lane: number) =>
+    `#diagram g.delivery[data-event="${event}"][data-lanes="${lane}"]`;
+  const laneOf = (peer: string) => layout.lanes.findIndex((l) => l.peer === peer);
+  const gap = (await extent(page)).gap;
+
+  // The payload summary of a send shows on hover.
+  await page.locator("#diagram g.step").first().hover({ force: true });
+  assert.match((await page.textContent("#tip")) ?? "", /payload \{"n":\d+\}/);
+
+  // Fit: the first and the last column in view, lanes as far apart as before.
+  await page.click("#zoom-fit");
+  for (const column of [layout.columns[0]!, layout.columns[layout.columns.length - 1]!]) {
+    const d = layout.deliveries.find((x) => x.event === column.event)!;
+    assert.ok(inView(await rect(page, mark(d.event, d.lane))), `column of ${column.event} in view at fit`);
+  }
+  assert.equal((await extent(page)).gap, gap, "fit zooms along time only");
+  const fitZoom = Number.parseFloat((await page.textContent("#zoom-level")) ?? "");
+  assert.ok(fitZoom < 5, `fit zoom ${fitZoom}%`);
+  await page.screenshot({ path: "/tmp/render-big-fit.png" });
+
+  // 1:1 goes back to the start; "next violation" brings the planted one into view.
+  await page.click("#zoom-reset");
+  const { first, p } = run.inversion;
+  const planted = mark(first, laneOf(p));
+  assert.ok(!inView(await rect(page, planted)), "the planted violation starts out of view");
+  await page.click("#next-violation");
+  assert.ok(inView(await rect(page, planted)), "next violation scrolled it into view");
+  assert.equal(await page.locator(`${planted}.hl`).count(), 1, "and highlighted it");
+  assert.equal(await page.textContent("#violation-at"), "1/4");
+  await page.screenshot({ path: "/tmp/render-big-violation.png" });
+  await page.keyboard.press("Escape");
+
+  // The node picker: only the node's deliveries, every one in view, zoomed no further out than needed.
+  await page.click("#zoom-reset");
+  const node = layout.nodes.indexOf(run.lateNode);
+  const atNode = layout.deliveries.filter((d) => d.node === node);
+  assert.ok(atNode.length >= 20, `${atNode.length} deliveries at ${run.lateNode}`);
+  assert.ok(!inView(await rect(page, mark(atNode[0]!.event, atNode[0]!.lane))));
+  await page.selectOption("#node-filter", String(node));
+  assert.equal(await shown(page, "#diagram g.delivery"), atNode.length);
+  for (const d of atNode) assert.ok(inView(await rect(page, mark(d.event, d.lane))), `${d.event} in view`);
+  const nodeZoom = Number.parseFloat((await page.textContent("#zoom-level")) ?? "");
+  assert.ok(nodeZoom > fitZoom * 5, `zoomed to the node's stretch (${nodeZoom}%), not the whole run`);
+  await page.screenshot({ path: "/tmp/render-big-node.png" });
+  await page.selectOption("#node-filter", "");
+
+  // The delivery-order view: the two events p and q deliver in opposite orders draw crossing lines,
+  // and no other two lines between those lanes cross.
+  const { second, q } = run.inversion;
+  const pair = `${laneOf(p)} ${laneOf(q)}`;
+  await page.click("#order-view");
+  assert.equal(await page.getAttribute("#order-view", "aria-pressed"), "true");
+  const arrowsShow = () =>
+    page
+      .locator("#diagram g.arrows")
+      .evaluate((el) => (globalThis as unknown as Win).getComputedStyle(el).display);
+  assert.equal(await arrowsShow(), "none", "no arrows in the order view");
+  const ends = async (event: string) => {
+    const line = page.locator(`#diagram path.order-line[data-event="${event}"][data-lanes="${pair}"]`);
+    const style = await line.evaluate((el) => (globalThis as unknown as Win).getComputedStyle(el).display);
+    assert.notEqual(style, "none", `the line of ${event} shows`);
+    return ((await line.getAttribute("d")) ?? "")
+      .split(/[ML, ]+/)
+      .filter(Boolean)
+      .map(Number);
+  };
+  const [a, b] = [await ends(first), await ends(second)];
+  assert.ok((a[0]! - b[0]!) * (a[2]! - b[2]!) < 0, `the lines cross: ${a} / ${b}`);
+  const between = layout.orderLines.filter((l) => `${l.from} ${l.to}` === pair);
+  const crossing: string[] = [];
+  for (let i = 0; i < between.length; i++) {
+    for (let j = i + 1; j < between.length; j++) {
+      const [l, m] = [between[i]!, between[j]!];
+      if ((l.x1 - m.x1) * (l.x2 - m.x2) < 0) crossing.push([l.event, m.event].sort().join(" "));
+    }
+  }
+  assert.deepEqual(crossing, [[first, second].sort().join(" ")]);
+  await page.screenshot({ path: "/tmp/render-big-order.png" });
+  await page.click("#order-view");
+  assert.equal(await page.getAttribute("#order-view", "aria-pressed"), "false");
+  assert.notEqual(await arrowsShow(), "none");
+
   assert.deepEqual(errors, []);
 });

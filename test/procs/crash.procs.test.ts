@@ -24,9 +24,10 @@ test("a SIGKILLed peer: the survivor is told once, with reason crash, and the tr
   b.kill();
   const seen: DeliveryLine[] = [];
   while (seen.length < 2) seen.push((await a.next<{ delivery: DeliveryLine }>("delivery")).delivery);
-  assert.deepEqual(seen.map((d) => `${d.kind}:${d.node}:${d.event}`).sort(), [
-    `destroyed:${b.peer}/1:crash:${b.peer}:${b.peer}/1`,
-    `released:${a.peer}/1:crash:${b.peer}:${a.peer}/1`,
+  // Ids name the survivor and the notification's own clock value (spec/ordering.md §7.1 L4).
+  assert.deepEqual(seen.map((d) => `${d.kind}:${d.node}:${d.event.replace(/:\d+$/, ":<lamport>")}`).sort(), [
+    `destroyed:${b.peer}/1:crash:${b.peer}:${b.peer}/1:${a.peer}:<lamport>`,
+    `released:${a.peer}/1:crash:${b.peer}:${a.peer}/1:${a.peer}:<lamport>`,
   ]);
   const report = await kit.check();
   assert.equal(report.counts.crashed, 1);

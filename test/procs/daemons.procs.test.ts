@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { readTraceDir } from "@capbus/checker";
+import { layoutRun } from "@capbus/render";
 import { testKit } from "@capbus/testkit";
 import { deliveries, runScenario, type ScenarioOptions } from "../../examples/network-daemons/scenario.js";
 
@@ -38,6 +40,14 @@ async function scenario(
   const report = await kit.check();
   assert.equal(report.counts.peers, 3);
   assert.equal(report.counts.crashed, 0, "every process closed its peer");
+  // The peers' names label the lanes of the run's diagram, and A's sends carry their payloads.
+  const traces = readTraceDir(kit.traceDir);
+  assert.deepEqual(
+    layoutRun(traces, report).lanes.map((l) => l.label),
+    ["A link-manager", "B policy-daemon", "C dhcp-client"],
+  );
+  const summaries = [...traces.values()].flat().flatMap((r) => (r.op === "send" ? [r.summary] : []));
+  assert.ok(summaries.includes('{"kind":"link-added","link":"eth0"}'), summaries.join(" "));
   for (const p of kit.processes)
     assert.deepEqual(p.exit, { code: 0, signal: null }, `${p.name} exited cleanly`);
   return run;

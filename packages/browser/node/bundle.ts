@@ -10,8 +10,14 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, type Plugin } from "esbuild";
 
-/** The library's entry point: `@capbus/browser` itself. */
-export const LIBRARY_ENTRY = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+/**
+ * The library's entry point: `@capbus/browser` itself. Its TypeScript source when this module runs
+ * from node/bundle.ts (the repository), its build when from dist/node/bundle.js (an installed package,
+ * which has no sources).
+ */
+export const LIBRARY_ENTRY = fileURLToPath(
+  new URL(import.meta.url.endsWith(".ts") ? "../src/index.ts" : "../index.js", import.meta.url),
+);
 
 export interface BundleOptions {
   /** Expose the entry's exports as this global (an IIFE); otherwise an ES module. */

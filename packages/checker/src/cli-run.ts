@@ -6,14 +6,27 @@ import { readTraces } from "./read.js";
 
 export const USAGE = "usage: check-trace <trace dir or .jsonl file>...";
 
-/** Exit codes: 0 no violation, 1 violations, 2 unreadable or malformed input, 3 a checker bug. */
-export function runCheckTrace(args: readonly string[], print: (text: string) => void): number {
+/**
+ * Exit codes: 0 no violation, 1 violations, 2 no traces, unreadable or malformed input, 3 a
+ * checker bug. `warn` is told of what was skipped or looks wrong (a torn last line, several runs
+ * in one folder) and of finding no trace at all. @default `print`
+ */
+export function runCheckTrace(
+  args: readonly string[],
+  print: (text: string) => void,
+  warn: (text: string) => void = print,
+): number {
   if (args.length === 0 || args.includes("--help") || args.includes("-h")) {
     print(USAGE);
     return 2;
   }
   try {
-    const report = checkTraces(readTraces(args), { maxViolationsPerProperty: 50 });
+    const traces = readTraces(args, { warn: (message) => warn(`warning: ${message}`) });
+    if (traces.size === 0) {
+      warn(`no trace records in ${args.join(", ")} (no non-empty .jsonl file)`);
+      return 2;
+    }
+    const report = checkTraces(traces, { maxViolationsPerProperty: 50 });
     print(formatReport(report));
     return report.ok ? 0 : 1;
   } catch (e) {

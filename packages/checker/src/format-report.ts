@@ -6,12 +6,15 @@ export function formatReport(report: CheckReport): string {
   const c = report.counts;
   const k = c.deliveriesByKind;
   const lines = [
-    `peers ${c.peers} (${c.crashed} without close), records ${c.records}`,
+    `peers ${c.peers} (${c.crashed} without close: killed, or still running), records ${c.records}`,
     `sends ${c.sends}, destroys ${c.destroys}, releases ${c.releases}, aborts ${c.aborts}, imports ${c.imports}, expiries ${c.expires}`,
     `deliveries ${c.deliveries} (message ${k.message}, destroyed ${k.destroyed}, released ${k.released})`,
   ];
   const excused = Object.entries(report.excused);
-  if (excused.length > 0) lines.push(`excused: ${excused.map(([why, n]) => `${why} ${n}`).join(", ")}`);
+  if (excused.length > 0)
+    lines.push(
+      `excused (expectations not checked, by reason; spec/trace.md): ${excused.map(([why, n]) => `${why} ${n}`).join(", ")}`,
+    );
   const counts = PROPERTIES.filter((p) => report.violationCounts[p] > 0);
   if (counts.length === 0) {
     lines.push("OK: no violation");

@@ -10,8 +10,10 @@ export { TraceFormatError } from "./errors.js";
 export { formatReport } from "./format-report.js";
 export {
   parseTrace,
+  type ReadOptions,
   readTraceDir,
   readTraces,
+  runGroups,
   type Traces,
   tracesFromRecords,
   validateTrace,

@@ -10,8 +10,21 @@ import { TraceFormatError } from "./errors.js";
 /** Every peer's records, in that peer's order. */
 export type Traces = ReadonlyMap<string, readonly TraceRecord[]>;
 
-/** Parses one peer's trace file; `source` names it in errors. */
-export function parseTrace(text: string, source: string): TraceRecord[] {
+/** Options of `parseTrace` and `readTraces`. */
+export interface ReadOptions {
+  /**
+   * Told what was skipped or looks wrong without being malformed: a torn last line, traces of more
+   * than one run in one folder. @default undefined: not told
+   */
+  warn?: ((message: string) => void) | undefined;
+}
+
+/**
+ * Parses one peer's trace file; `source` names it in errors. A last line with no newline that is
+ * not JSON was torn by a process killed while writing it (each record is one write ending in a
+ * newline): it is skipped, with a warning.
+ */
+export function parseTrace(text: string, source: string, options: ReadOptions = {}): TraceRecord[] {
   const records: TraceRecord[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -21,6 +34,12 @@ export function parseTrace(text: string, source: string): TraceRecord[] {
     try {
       json = JSON.parse(line);
     } catch (cause) {
+      if (i === lines.length - 1) {
+        options.warn?.(
+          `${source}:${i + 1}: a torn last line (its process was killed while writing it?), skipped`,
+        );
+        break;
+      }
       throw new TraceFormatError("not JSON", source, i + 1, { cause });
     }
     const parsed = TraceRecord.safeParse(json);
@@ -73,9 +92,11 @@ function checkStructure(
 
 /**
  * Reads trace files: each path is a `.jsonl` file or a directory whose `*.jsonl` files are read.
- * Empty files are skipped (a peer that wrote nothing has nothing to check).
+ * Empty files are skipped (a peer that wrote nothing has nothing to check). Traces that fall into
+ * groups of peers that never linked to each other look like several runs in one folder: `warn`
+ * is told.
  */
-export function readTraces(paths: readonly string[]): Map<string, TraceRecord[]> {
+export function readTraces(paths: readonly string[], options: ReadOptions = {}): Map<string, TraceRecord[]> {
   const files: string[] = [];
   for (const path of paths) {
     let isDir: boolean;
@@ -98,7 +119,7 @@ export function readTraces(paths: readonly string[]): Map<string, TraceRecord[]>
     } catch (cause) {
       throw new TraceFormatError("cannot read", file, undefined, { cause });
     }
-    const records = parseTrace(text, file);
+    const records = parseTrace(text, file, options);
     const peer = records[0]?.peer;
     if (peer === undefined) continue;
     const earlier = sourceOf.get(peer);
@@ -106,12 +127,50 @@ export function readTraces(paths: readonly string[]): Map<string, TraceRecord[]>
     sourceOf.set(peer, file);
     traces.set(peer, records);
   }
+  const groups = runGroups(traces);
+  if (groups.length > 1) {
+    const sizes = groups.map((group) => group.length).join(" + ");
+    options.warn?.(
+      `${paths.join(", ")}: ${traces.size} traces in ${groups.length} groups of peers that never linked to each other (${sizes} peers): more than one run? Give each run its own folder.`,
+    );
+  }
   return traces;
 }
 
+/**
+ * The peers in groups that had contact (a link, a send, an expiry between them), each group
+ * sorted: one group per run, as a run's peers all talk to someone in it.
+ */
+export function runGroups(traces: Traces): string[][] {
+  const parent = new Map<string, string>();
+  const root = (peer: string): string => {
+    let at = peer;
+    while (parent.get(at) !== at) at = parent.get(at) ?? at;
+    parent.set(peer, at);
+    return at;
+  };
+  const join = (a: string, b: string) => {
+    if (parent.has(b)) parent.set(root(a), root(b));
+  };
+  for (const peer of traces.keys()) parent.set(peer, peer);
+  for (const [peer, records] of traces) {
+    for (const record of records) {
+      if (record.op === "link" || record.op === "expire") join(peer, record.other);
+      else if (record.op === "send") for (const to of record.to) join(peer, to);
+    }
+  }
+  const groups = new Map<string, string[]>();
+  for (const peer of traces.keys()) {
+    const group = groups.get(root(peer)) ?? [];
+    group.push(peer);
+    groups.set(root(peer), group);
+  }
+  return [...groups.values()].map((group) => group.sort());
+}
+
 /** Reads every `*.jsonl` file of one trace directory. */
-export function readTraceDir(dir: string): Map<string, TraceRecord[]> {
-  return readTraces([dir]);
+export function readTraceDir(dir: string, options: ReadOptions = {}): Map<string, TraceRecord[]> {
+  return readTraces([dir], options);
 }
 
 /** Groups records (e.g. from an in-memory sink) by peer, keeping each peer's order. */

@@ -29,10 +29,21 @@ describe("parseTrace", () => {
   });
 
   test("a malformed line is an error naming its line", () => {
-    formatError(`${start}\n{"peer":"A","op":`, 2);
+    formatError(`${start}\n{"peer":"A","op":\n`, 2);
+    formatError(`${start}\n{"peer":"A","op":\n${start}`, 2);
     formatError(`${start}\n{"peer":"A","op":"fly"}`, 2);
     formatError(`${start}\n{"peer":"A","op":"release","event":"e"}`, 2);
     formatError(`${start}\n{"peer":"A","op":"send","event":"e","to":["B"],"nodes":[],"handles":[]}`, 2);
+  });
+
+  test("a torn last line (no newline, not JSON) is skipped, with a warning naming it", () => {
+    const warnings: string[] = [];
+    const records = parseTrace(`${start}\n{"peer":"A","op":"se`, "x.jsonl", {
+      warn: (message) => warnings.push(message),
+    });
+    assert.deepEqual(records, [{ peer: "A", op: "start" }]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? "", /^x\.jsonl:2: a torn last line/);
   });
 
   test("structural rules: start first, one peer, nothing after close", () => {

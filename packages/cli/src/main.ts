@@ -3,7 +3,8 @@
  * it never calls process.exit, so it can be run in-process too.
  *
  * Exit codes: 0 success, 1 the bus said no (a send not committed, no such export, a violated
- * property), 2 a usage error (unknown option, bad URL, bad JSON), 3 a peer could not be reached.
+ * property), 2 a usage error (unknown option, bad URL, bad JSON), 3 no answer within --timeout
+ * (a peer not reached, or no reply), 130 `send` interrupted by SIGINT/SIGTERM.
  */
 import { parseArgs } from "node:util";
 import type { LogFields, Logger, PeerEvent, SendResult } from "@capbus/core";
@@ -27,53 +28,78 @@ commands:
 
 Run 'capbus <command> --help' for a command's options.
 exit codes:
-  0  ok
-  1  the bus said no (a send not committed, no such export) or a property was violated
-  2  usage error (unknown command or option, bad URL, bad JSON, bad endpoint)
-  3  a peer could not be reached within --timeout`;
+  0    ok
+  1    the bus said no (a send not committed, no such export), a property was violated,
+       or a peer cannot listen (address in use)
+  2    usage error (unknown command or option, bad URL, bad JSON, bad endpoint), or no traces
+  3    no answer within --timeout: a peer could not be reached, or did not reply
+       ('check': the checker failed, a bug)
+  130  'send' interrupted by SIGINT/SIGTERM before it ended`;
 
 const OBSERVE_OPTIONS = `  -s, --stats SECONDS     every SECONDS, print the peer's counters to stderr as one JSON line
                           {"stats":{...}} (Peer.stats(): queue, rounds, links)
-  -v, --verbose           print the peer's log (sessions, handshakes, timeouts) to stderr`;
+  -v, --verbose           print the peer's log (sessions, handshakes, timeouts) to stderr
+      --name NAME         the peer's name in its trace (CAPBUS_TRACE): diagrams label its lane with it`;
 
-const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N] [--stats SECONDS] [--verbose]
+const TAIL_HELP = `usage: capbus tail [--listen ENDPOINT]... [--count N] [--reply-json VALUE | --echo]
+                   [--stats SECONDS] [--verbose] [--name NAME]
 
 Start a peer, create a node and export it. The first line of stdout is the node's capability URL;
 then each event that arrives is printed as one JSON line:
   {"kind":"message","event":...,"node":...,"ts":{...},"payload":...,"handles":[...]}
   {"kind":"released","event":...,"node":...,"ts":{...},"reason":"released"}
-Byte payloads print as {"$bytes":"<hex>"}. Stops on SIGINT/SIGTERM, or after --count events.
+A request (from 'capbus send --request') has "request":true; with --reply-json or --echo it is
+answered. Byte payloads print as {"$bytes":"<hex>"}. Stops on SIGINT/SIGTERM, or after --count
+events.
 
 options:
   -l, --listen ENDPOINT   ws://host:port (port 0 picks one) or unix:/path; repeatable
-                          (default ws://127.0.0.1:0)
+                          (default ws://127.0.0.1:0). A Unix socket file left by a process
+                          that died is removed when nothing listens on it.
   -n, --count N           exit 0 after N events
+      --reply-json VALUE  answer every request with this JSON value
+  -e, --echo              answer every request with its own payload
 ${OBSERVE_OPTIONS}
   -h, --help              this help
-exit codes: 0 stopped or --count reached, 2 usage error (bad option or endpoint)`;
+exit codes: 0 stopped or --count reached, 1 cannot listen (address in use, no such folder),
+  2 usage error (bad option, endpoint or JSON)`;
 
 const SEND_HELP = `usage: capbus send URL (--json VALUE | --bytes HEX | --text STRING) [--request]
+                   [--timeout MS]
 
 Import the capability URL, send the payload to its node and print the send result as JSON
 ({"event":...,"ts":...,"destinations":[...],"ok":true}). Exit 0 when the event was committed.
+'capbus tail --echo' (or --reply-json VALUE) is a peer that answers requests.
 
 options:
   -j, --json VALUE     a JSON value, sent as the payload
   -b, --bytes HEX      bytes, as hex digits
   -t, --text STRING    a string
   -r, --request        send as a request and print the reply's payload instead
-      --timeout MS     give up on an unreachable owner after MS milliseconds (default 5000)
+      --timeout MS     bound the whole command (dial, handshake, claim, send, reply) to MS
+                       milliseconds (default 5000)
   -h, --help           this help
-exit codes: 0 committed (or the reply printed), 1 refused (not committed, no such export),
-  2 usage error (bad URL, bad payload, bad option), 3 the owner could not be reached in time`;
+exit codes: 0 committed (or the reply printed), 1 refused (not committed; no such export: a wrong
+  secret, or the URL was revoked), 2 usage error (bad URL, bad payload, bad option), 3 no answer
+  within --timeout (the owner not reached, or no reply), 130 interrupted (SIGINT/SIGTERM)`;
 
 const CHECK_HELP = `usage: capbus check TRACE...
 
 Read traces (.jsonl files, or directories of them, as written with CAPBUS_TRACE=<dir>), rebuild
-happened-before and check the ordering properties P1-P5. Prints a report of each violation.
-exit codes: 0 every property holds, 1 violations, 2 unreadable or malformed traces`;
+happened-before and check the ordering properties P1-P6. Prints a summary, then each violation.
+A torn last line (a process killed while writing it) is skipped with a warning; traces that
+form groups of peers that never linked to each other look like more than one run in one folder
+and get a warning too: give each run its own folder.
 
-const PEER_HELP = `usage: capbus peer [--listen ENDPOINT]... [--unix PATH] [--stats SECONDS] [--verbose]
+The summary counts sends, destroys, releases, aborts (rounds their sender dropped), imports,
+expiries (sessions that ended without a clean close: the crash rules applied) and deliveries by
+kind; peers "without close" have no close record (killed, or still running). "excused" counts,
+by reason, expectations the checker did not hold the run to because a guarantee does not cover
+them (a peer crashed or expired, a node destroyed concurrently, a sender not traced).
+exit codes: 0 every property holds, 1 violations, 2 no traces, unreadable or malformed traces,
+  3 the checker failed (a bug: please report it)`;
+
+const PEER_HELP = `usage: capbus peer [--listen ENDPOINT]... [--unix PATH] [--stats SECONDS] [--verbose] [--name NAME]
 
 Run a peer that exports nothing: a relay target other peers can link through. Prints one JSON
 line {"peer":"<id>","endpoints":[...]} and runs until SIGINT/SIGTERM.
@@ -83,7 +109,8 @@ options:
   -u, --unix PATH         also listen on a Unix socket at PATH
 ${OBSERVE_OPTIONS}
   -h, --help              this help
-exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen (e.g. address in use), 2 usage error`;
+exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen (address in use, no such folder),
+  2 usage error`;
 
 /** Run `capbus <args>` and resolve with its exit code (see EXIT); never calls process.exit. */
 export async function main(args: readonly string[], io: Io = processIo()): Promise<number> {
@@ -111,13 +138,20 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
       case "trace":
         return await trace(rest, io);
       default:
-        throw new UsageError(`unknown command '${command}'`);
+        throw new UsageError(`unknown command '${command}'`, "");
     }
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
       io.err(`capbus: ${(error as Error).message}`);
-      const where = command === "trace" && rest[0] === "render" ? "trace render" : command;
-      io.err(`Run 'capbus ${where && where !== "help" ? `${where} ` : ""}--help' for usage.`);
+      const where =
+        error instanceof UsageError && error.where !== undefined
+          ? error.where
+          : command === "trace" && rest[0] === "render"
+            ? "trace render"
+            : command === "help"
+              ? ""
+              : command;
+      io.err(`Run 'capbus ${where ? `${where} ` : ""}--help' for usage.`);
       return EXIT.USAGE;
     }
     const code = busErrorCode(error);
@@ -140,26 +174,31 @@ async function tail(args: readonly string[], io: Io): Promise<number> {
     options: {
       listen: { type: "string", short: "l", multiple: true },
       count: { type: "string", short: "n" },
+      "reply-json": { type: "string" },
+      echo: { type: "boolean", short: "e" },
       ...OBSERVE_ARGS,
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) return help(io, TAIL_HELP);
+  const stop = io.stop; // from here on SIGINT/SIGTERM stop the command (see processIo)
   const count = values.count === undefined ? undefined : positiveInt("--count", values.count);
+  const answer = replier(values["reply-json"], values.echo);
   const observe = observing(values, io);
-  const started = await start(endpoints(values.listen), observe.logger);
+  const started = await start(endpoints(values.listen), observe.logger, values.name);
   const stopStats = observe.stats(started);
   const { peer } = started;
   const node = peer.createNode();
   io.out(peer.export(node));
   let seen = 0;
-  const stopped = new Promise<undefined>((resolve) => onStop(io.stop, () => resolve(undefined)));
+  const stopped = new Promise<undefined>((resolve) => onStop(stop, () => resolve(undefined)));
   try {
     while (count === undefined || seen < count) {
       const event = await Promise.race([peer.receive(), stopped]);
       if (event === undefined) break;
       io.out(toJson(describe(event)));
+      if (answer && event.kind === "message" && event.reply) answerRequest(event, answer, io);
       seen++;
     }
   } finally {
@@ -184,6 +223,7 @@ async function send(args: readonly string[], io: Io): Promise<number> {
     strict: true,
   });
   if (values.help) return help(io, SEND_HELP);
+  const stop = io.stop; // from here on SIGINT/SIGTERM stop the command (see processIo)
   if (positionals.length !== 1)
     throw new UsageError(positionals.length === 0 ? "missing the capability URL" : "give one URL");
   const url = positionals[0]!;
@@ -191,20 +231,93 @@ async function send(args: readonly string[], io: Io): Promise<number> {
   const payload = payloadOf(values);
   const timeout = values.timeout === undefined ? 5000 : positiveInt("--timeout", values.timeout);
   const { startPeer } = await import("@capbus/node");
+  const limit = deadline(stop, timeout);
   const started = await startPeer({ listen: [], dialTimeoutMs: timeout });
+  let step: "reach" | "send" | "reply" = "reach";
+  let done = false;
   try {
-    const handle = await started.peer.import(url);
+    const handle = await limit.race(started.peer.import(url));
+    step = values.request ? "reply" : "send";
+    const options = { signal: limit.signal };
     if (values.request) {
-      io.out(toJson(await started.peer.request(handle, payload)));
+      io.out(toJson(await started.peer.request(handle, payload, options)));
+      done = true;
       return EXIT.OK;
     }
-    const result: SendResult = await started.peer.send(handle, payload);
+    const result: SendResult = await started.peer.send(handle, payload, options);
     io.out(toJson(result));
+    done = true;
     if (!result.ok && result.destinations.some((d) => d.code === "E_UNREACHABLE")) return EXIT.UNREACHABLE;
     return result.ok ? EXIT.OK : EXIT.FAILED;
+  } catch (error) {
+    if (!limit.signal.aborted) throw error;
+    if (stop.aborted) {
+      io.err("capbus: interrupted");
+      return EXIT.INTERRUPTED;
+    }
+    const what = {
+      reach: `unreachable: the owner was not reached (dial, handshake, claim) within ${timeout} ms`,
+      send: `timed out: the send was not committed within ${timeout} ms`,
+      reply: `timed out: no reply within ${timeout} ms`,
+    }[step];
+    io.err(`capbus: ${what}`);
+    return EXIT.UNREACHABLE;
   } finally {
-    await started.close();
+    await stopPeer(started, done ? limit : undefined);
+    limit.clear();
   }
+}
+
+/** One bound for a whole command: aborted when `ms` pass or when `stop` aborts (SIGINT/SIGTERM). */
+function deadline(stop: AbortSignal, ms: number) {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const timer = setTimeout(() => controller.abort(new Error(`--timeout ${ms} ms passed`)), ms);
+  const interrupted = () => controller.abort(new Error("interrupted"));
+  onStop(stop, interrupted);
+  return {
+    signal,
+    /** `promise`, or a rejection as soon as the bound is reached. */
+    race<T>(promise: Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const giveUp = () => reject(signal.reason);
+        if (signal.aborted) giveUp();
+        else signal.addEventListener("abort", giveUp, { once: true });
+        const settle = () => signal.removeEventListener("abort", giveUp);
+        promise.then(
+          (value) => {
+            settle();
+            resolve(value);
+          },
+          (error: unknown) => {
+            settle();
+            reject(error);
+          },
+        );
+      });
+    },
+    clear() {
+      clearTimeout(timer);
+      stop.removeEventListener("abort", interrupted);
+    },
+  };
+}
+
+/**
+ * Close gracefully within what is left of `limit`; past it (or with no `limit`: the command gave
+ * up) abort, so nothing the peer started keeps the process alive.
+ */
+async function stopPeer(started: StartedPeer, limit: ReturnType<typeof deadline> | undefined) {
+  if (limit !== undefined) {
+    try {
+      await limit.race(started.close());
+      return;
+    } catch {
+      // the bound was reached while closing: abort below
+    }
+  }
+  started.peer.abort();
+  await started.close();
 }
 
 async function check(args: readonly string[], io: Io): Promise<number> {
@@ -213,7 +326,11 @@ async function check(args: readonly string[], io: Io): Promise<number> {
   if (unknown !== undefined) throw new UsageError(`unknown option '${unknown}'`);
   if (args.length === 0) throw new UsageError("missing TRACE: give .jsonl files or directories");
   const { runCheckTrace } = await import("@capbus/checker");
-  return runCheckTrace(args, (text) => io.out(text));
+  return runCheckTrace(
+    args,
+    (text) => io.out(text),
+    (text) => io.err(`capbus: ${text}`),
+  );
 }
 
 async function peer(args: readonly string[], io: Io): Promise<number> {
@@ -228,13 +345,14 @@ async function peer(args: readonly string[], io: Io): Promise<number> {
     strict: true,
   });
   if (values.help) return help(io, PEER_HELP);
+  const stop = io.stop; // from here on SIGINT/SIGTERM stop the command (see processIo)
   const listen = [...(values.listen ?? (values.unix ? [] : ["ws://127.0.0.1:0"]))];
   if (values.unix !== undefined) listen.push(`unix:${values.unix}`);
   const observe = observing(values, io);
-  const started = await start(endpoints(listen), observe.logger);
+  const started = await start(endpoints(listen), observe.logger, values.name);
   const stopStats = observe.stats(started);
   io.out(toJson({ peer: started.peer.id, endpoints: started.endpoints }));
-  await new Promise<void>((resolve) => onStop(io.stop, resolve));
+  await new Promise<void>((resolve) => onStop(stop, resolve));
   stopStats();
   await started.close();
   return EXIT.OK;
@@ -247,16 +365,51 @@ function help(io: Io, text: string): number {
   return EXIT.OK;
 }
 
+/**
+ * The real process's Io. SIGINT/SIGTERM handlers are installed only once a command asks for
+ * `stop` (tail, peer, send), so `check` and `trace render` keep Node's default: they end at once.
+ */
 function processIo(): Io {
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  let controller: AbortController | undefined;
   return {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
-    stop: controller.signal,
+    get stop() {
+      if (controller === undefined) {
+        const stopping = new AbortController();
+        const stop = () => stopping.abort();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        controller = stopping;
+      }
+      return controller.signal;
+    },
   };
+}
+
+/** `--reply-json VALUE` or `--echo`: what `tail` answers requests with. */
+type Answer = { readonly echo: true } | { readonly value: unknown };
+
+function replier(json: string | undefined, echo: boolean | undefined): Answer | undefined {
+  if (json !== undefined && echo) throw new UsageError("give --reply-json or --echo, not both");
+  if (echo) return { echo: true };
+  if (json === undefined) return undefined;
+  try {
+    return { value: JSON.parse(json) as unknown };
+  } catch (error) {
+    throw new UsageError(`--reply-json is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Answer one request; a failed reply (its requester gone, say) is reported, not fatal. */
+function answerRequest(event: PeerEvent & { kind: "message" }, answer: Answer, io: Io): void {
+  const body = "echo" in answer ? event.payload : answer.value;
+  event.reply?.(body).then(
+    (result) => {
+      if (!result.ok) io.err(`capbus: the reply to ${event.event} was not committed`);
+    },
+    (error: unknown) => io.err(`capbus: cannot reply to ${event.event}: ${(error as Error).message}`),
+  );
 }
 
 function onStop(signal: AbortSignal, then: () => void): void {
@@ -268,6 +421,7 @@ function onStop(signal: AbortSignal, then: () => void): void {
 const OBSERVE_ARGS = {
   stats: { type: "string", short: "s" },
   verbose: { type: "boolean", short: "v" },
+  name: { type: "string" },
 } as const;
 
 /** The logger `--verbose` asks for, and the periodic stats line `--stats` asks for. */
@@ -292,13 +446,20 @@ function observing(
   return { logger, stats };
 }
 
-async function start(listen: readonly string[], logger?: Logger): Promise<StartedPeer> {
+async function start(listen: readonly string[], logger?: Logger, name?: string): Promise<StartedPeer> {
+  if (name === "") throw new UsageError("--name must not be empty");
   const { startPeer } = await import("@capbus/node");
   try {
-    return await startPeer(logger ? { listen, logger } : { listen });
+    return await startPeer({
+      listen,
+      ...(logger ? { logger } : {}),
+      ...(name === undefined ? {} : { name }),
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new Error(`cannot listen on ${listen.join(", ")}: address in use`);
+    if (code === "ENOENT" || code === "EACCES")
+      throw new Error(`cannot listen on ${listen.join(", ")}: ${(error as Error).message}`);
     throw error;
   }
 }

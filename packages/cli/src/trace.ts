@@ -12,7 +12,8 @@ const TRACE_HELP = `usage: capbus trace <tool> [options]
 tools:
   render   draw a run's space-time diagram: HTML (zoom, pan, filters) or SVG
 
-Run 'capbus trace render --help' for its options.`;
+Run 'capbus trace render --help' for its options.
+exit codes: 0 ok, 2 no tool or an unknown one; each tool's --help lists its own`;
 
 const RENDER_HELP = `usage: capbus trace render TRACE... -o FILE [--format html|svg] [--title TEXT]
 
@@ -26,12 +27,13 @@ The HTML page is one file with no external asset: drag to pan, wheel to zoom, fi
 by node, hover a mark for its event, node and timestamp. The SVG is the same picture, static.
 
 options:
-  -o, --output FILE     where to write; '-' for stdout (required)
-  -f, --format FORMAT   html or svg (default: from FILE's extension, html otherwise)
+  -o, --output FILE     where to write: FILE.html, FILE.svg, or '-' for stdout (HTML) (required)
+  -f, --format FORMAT   html or svg (default: from FILE's extension; any other is refused)
   -t, --title TEXT      the diagram's title (default: the TRACE arguments)
   -h, --help            this help
 exit codes: 0 drawn (with or without violations: 'capbus check' judges), 1 FILE could not be
-written, 2 usage error, unreadable or malformed traces`;
+written, 2 usage error (also an -o extension other than .html or .svg), no traces, unreadable or
+malformed traces`;
 
 export async function trace(args: readonly string[], io: Io): Promise<number> {
   const [tool, ...rest] = args;
@@ -77,7 +79,7 @@ async function render(args: readonly string[], io: Io): Promise<number> {
   let picture: string;
   let summary: string;
   try {
-    const traces = readTraces(positionals);
+    const traces = readTraces(positionals, { warn: (message) => io.err(`capbus: warning: ${message}`) });
     if (traces.size === 0) {
       io.err(`capbus: no trace records in ${positionals.join(", ")} (no non-empty .jsonl file)`);
       return EXIT.USAGE;
@@ -114,5 +116,12 @@ function formatOf(given: string | undefined, output: string): "html" | "svg" {
     if (given === "html" || given === "svg") return given;
     throw new UsageError(`--format must be html or svg (got '${given}')`);
   }
-  return extname(output).toLowerCase() === ".svg" ? "svg" : "html";
+  if (output === "-") return "html";
+  const ext = extname(output).toLowerCase();
+  if (ext === ".svg") return "svg";
+  if (ext === ".html" || ext === ".htm") return "html";
+  // A .png would be an SVG or HTML file under the wrong name: say so rather than write it.
+  throw new UsageError(
+    `cannot tell the format of -o ${output}${ext ? ` ('${ext}' is neither .html nor .svg)` : " (no extension)"}: name it .html or .svg, or give --format html|svg`,
+  );
 }

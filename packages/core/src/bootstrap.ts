@@ -207,7 +207,11 @@ export class Capabilities {
     const claim = this.#claims.get(event);
     if (claim?.remote !== from) return false;
     this.#claims.delete(event);
-    claim.reject(new CapbusError(code, `claim refused: ${code}`));
+    const why =
+      code === "E_NO_EXPORT"
+        ? "the owner has no export with this secret (a wrong secret, or the URL was revoked)"
+        : `the owner refused the claim (${code})`;
+    claim.reject(new CapbusError(code, `${from}: ${why}`));
     return true;
   }
 

@@ -1,7 +1,8 @@
 /**
  * Nodes and handles as the application sees them (spec/ordering.md §5). A node is owned by
  * exactly one peer; a handle names a node from the point of view of the peer holding it. A peer
- * holds at most one handle object per node and counts the references it received.
+ * holds at most one live handle object per node and counts the references it received; a handle
+ * once released or destroyed stays so, and the node received again comes as a new handle.
  */
 
 /** The printable global name of a node: `<owner peer id>/<node number>` (used in traces). */
@@ -13,6 +14,8 @@ export function nodeName(owner: string, id: number): string {
 export interface HandleHost {
   /** The holder's last reference went: tell the owner (spec §10). */
   released(handle: Handle, count: number): void;
+  /** The handle was released or destroyed: it leaves the holder's handle table (and `maxHandles`). */
+  gone(handle: Handle): void;
 }
 
 export type HandleState = "live" | "released" | "destroyed";
@@ -67,6 +70,7 @@ export class Handle implements Disposable {
     this.#state = "released";
     this.#host.released(this, this.#received);
     this.#received = 0;
+    this.#host.gone(this);
   }
 
   /** Release the handle when a `using` declaration goes out of scope. */
@@ -76,7 +80,8 @@ export class Handle implements Disposable {
 
   /**
    * @internal The holder received one more reference. A handle whose node its owner destroyed
-   * stays destroyed (spec/ordering.md §5); one marked destroyed for a lost owner comes back live.
+   * stays destroyed (spec/ordering.md §5); it has left the holder's table, so a reference that
+   * arrives later (after a lost owner's new session, say) makes a new handle.
    */
   acquire(): void {
     if (this.#final) return;
@@ -94,6 +99,7 @@ export class Handle implements Disposable {
     this.#state = "destroyed";
     this.#references = 0;
     this.#received = 0;
+    this.#host?.gone(this);
   }
 }
 

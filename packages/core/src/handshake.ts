@@ -67,6 +67,14 @@ const EMPTY = new Uint8Array(0);
 const NONCE_BYTES = 16;
 
 /**
+ * Longest frame a link takes before the remote has introduced itself (its hello, and its auth
+ * when keyed): a hello, an auth or a close is a few hundred bytes. A longer one closes the link
+ * with E_TOO_LARGE before a byte of it is decoded (spec/transports.md §3.5), so a stranger's
+ * frame costs a length check, not a decode.
+ */
+export const PRE_AUTH_FRAME_BYTES = 4096;
+
+/**
  * Attach `link`: run its handshake, then hand it to the session it belongs to. With `remote`
  * given (this end dialled), sends to that peer queue in its session from now on.
  */
@@ -87,6 +95,7 @@ export function connectLink(
     }
     const found = ctx.find(remote);
     session = found && !found.closed ? found : ctx.create(remote, options);
+    if (session.closed) return link.close(SessionErrorCode.E_LINK_QUOTA, "no room for another link");
     session.bind(link);
   }
   new Handshake(link, ctx, options, remote, session);
@@ -152,6 +161,7 @@ class Handshake implements LinkHandler {
       this.#pending.push(bytes.slice());
       return;
     }
+    if (bytes.byteLength > PRE_AUTH_FRAME_BYTES) return this.#tooLarge(bytes);
     const decoded = this.#codec.decodeFrame(bytes);
     if (!decoded.ok) return this.#fail(decoded.error.code, decoded.error.message);
     const frame: Frame = decoded.frame;
@@ -171,6 +181,7 @@ class Handshake implements LinkHandler {
     if (frame.type !== "auth") return this.#fail("E_PROTOCOL", `${frame.type} before auth`);
     const resolve = this.#theirAuth;
     this.#theirAuth = undefined;
+    this.#link.introduced?.();
     resolve?.(frame);
   }
 
@@ -189,6 +200,7 @@ class Handshake implements LinkHandler {
    */
   #onVerdict(held: LinkSession, bytes: Uint8Array): void {
     if (this.#failed) return;
+    if (bytes.byteLength > PRE_AUTH_FRAME_BYTES) return this.#tooLarge(bytes);
     const decoded = this.#codec.decodeFrame(bytes);
     if (!decoded.ok) return this.#fail(decoded.error.code, decoded.error.message);
     const frame = decoded.frame;
@@ -281,6 +293,8 @@ class Handshake implements LinkHandler {
       this.#running(hello.peer);
     }
     this.#theirs = hello;
+    // An unkeyed remote has said all it will before the outcome (a keyed one: at its auth).
+    if (hello.key.length === 0) this.#link.introduced?.();
     if (!this.#mine) this.#sendHello(hello.peer);
     const mine = this.#mine!;
     const steps: Promise<void>[] = [];
@@ -356,6 +370,8 @@ class Handshake implements LinkHandler {
         return this.#fail("E_PROTOCOL", `already linked to ${theirs.peer}`);
       }
       session = held && !held.closed ? held : this.#ctx.create(theirs.peer, this.#options);
+      // The peer had no room for it (maxLinks, none detached): refused, and told why.
+      if (session.closed) return this.#fail(SessionErrorCode.E_LINK_QUOTA, "no room for another link");
       id = sessionId(mine.nonce, theirs.nonce);
     } else if (sameBytes(mine.session, theirs.session) && held?.id && sameBytes(held.id, mine.session)) {
       session = held;
@@ -403,6 +419,14 @@ class Handshake implements LinkHandler {
     // A crossing is routine (both peers dialled at once), not a failure worth an info line.
     if (code === SessionErrorCode.E_CROSSED) log.debug?.(message, { remote: this.#remote, code, reason });
     else log.info?.(message, { remote: this.#remote, code, reason });
+  }
+
+  /** A frame too long for a link whose remote has not introduced itself: refused undecoded. */
+  #tooLarge(bytes: Uint8Array): void {
+    this.#fail(
+      "E_TOO_LARGE",
+      `a ${bytes.byteLength}-byte frame before the handshake (at most ${PRE_AUTH_FRAME_BYTES})`,
+    );
   }
 
   #fail(code: string, reason: string): void {

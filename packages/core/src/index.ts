@@ -14,13 +14,14 @@ export type {
   SendResult,
 } from "./events.js";
 export { Handle, type HandleGrant, Node, nodeName } from "./handles.js";
+export { PRE_AUTH_FRAME_BYTES } from "./handshake.js";
 export { Identity, peerIdFromKey, verifySignature } from "./identity.js";
 export type { Link, LinkClosedInfo, LinkHandler } from "./link.js";
-export type { LatencyStats, LinkStats, LogFields, LogFn, Logger, PeerStats } from "./observe.js";
+export type { LatencyStats, LinkStats, LogFields, LogFn, Logger, PeerStats, TableStats } from "./observe.js";
 export { Peer, type PeerOptions, PROTOCOL_VERSION, randomPeerId, type SendOptions } from "./peer.js";
 export type { QuotaLimits } from "./quota.js";
 export { type Runtime, systemRuntime } from "./runtime.js";
-export type { SessionOptions } from "./session.js";
+export { HELD_FRAME_COST, type SessionOptions } from "./session.js";
 export { SessionErrorCode } from "./session-errors.js";
 export {
   checkLiveness,

@@ -13,6 +13,13 @@ export interface Link {
   close(code: string, reason: string): void;
   /** Start delivering to `handler`. Called once; frames received earlier are held until then. */
   attach(handler: LinkHandler): void;
+  /**
+   * Optional. The remote has introduced itself: its hello, and its `auth` when it is keyed, are in
+   * (the signature is being checked). The handshake calls it once; a transport then lifts what it
+   * applies before (its pre-authentication byte budget, deadline and slot; spec/transports.md §3.5),
+   * since what follows may be the remote's session frames, of any size.
+   */
+  introduced?(): void;
 }
 
 /** What a Link delivers to: its frames, then its end. */

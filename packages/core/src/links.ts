@@ -7,21 +7,48 @@ import { CapbusError, CoreErrorCode } from "./errors.js";
 import type { LinkClosedInfo } from "./link.js";
 import type { Runtime } from "./runtime.js";
 import type { LinkSession } from "./session.js";
+import { SessionErrorCode } from "./session-errors.js";
 
 /** Open a link to `remote` at one of `endpoints` and hand it to `peer.connect(link, remote)`. */
 export type Dial = (remote: string, endpoints: readonly string[]) => void;
+
+/**
+ * Bounds on endpoints kept (spec/limits.md §4): per peer, the first 8 URLs within 4 KiB; per
+ * session, hints about at most 256 third peers and 64 KiB of their URLs, the oldest evicted.
+ * Before them a linked peer could send hints about any number of peer ids, kept forever: a victim
+ * died of OOM after 4 GB of them (issue 17).
+ */
+export const ENDPOINT_BOUNDS = {
+  urlsPerPeer: 8,
+  charsPerPeer: 4096,
+  hintedPerSession: 256,
+  hintCharsPerSession: 64 * 1024,
+  /** Peers remembered as lost (`lost()`), the oldest forgotten first. */
+  lostPeers: 4096,
+} as const;
+
+/** Hints a session's remote left about third peers, oldest first. */
+interface SessionHints {
+  readonly byPeer: Map<string, readonly string[]>;
+  chars: number;
+}
 
 export interface LinksOptions {
   readonly local: string;
   readonly runtime: Runtime;
   readonly dial: Dial | undefined;
   readonly dialTimeoutMs: number;
-  /** Sessions kept at most; one more is closed with E_QUOTA. */
+  /**
+   * Sessions kept at most. A new one beyond it expires the session detached longest ago, or, with
+   * none detached, is closed with E_LINK_QUOTA (spec/limits.md §4).
+   */
   readonly maxLinks: number;
   /** A session with `remote` is up (new or replacing one). */
   readonly up: (remote: string) => void;
   /** `remote` could not be reached: `code` E_UNREACHABLE (the dial timeout) or E_WRONG_PEER. */
   readonly unreachable: (remote: string, code: CoreErrorCode) => void;
+  /** Does the peer hold a handle to a node of `owner` (so its endpoints are still needed)? */
+  readonly refers: (owner: string) => boolean;
 }
 
 interface Waiter {
@@ -32,7 +59,13 @@ interface Waiter {
 export class Links {
   readonly #sessions = new Map<string, LinkSession>();
   readonly #own: string[] = [];
+  /**
+   * Endpoints to dial, by peer: its own advertisement, a capability URL's, or the hint of the
+   * peer that sent one of its handles. Kept while a session, a reach or a handle needs them.
+   */
   readonly #known = new Map<string, readonly string[]>();
+  /** Hints about third peers per session, used only when that session's remote sends their handles. */
+  readonly #hints = new WeakMap<LinkSession, SessionHints>();
   readonly #waiters = new Map<string, Waiter[]>();
   /** Dials in progress: remote → cancel its timeout. */
   readonly #dialing = new Map<string, () => void>();
@@ -67,6 +100,23 @@ export class Links {
     return [...this.#sessions.values()];
   }
 
+  /** Peers whose endpoints are kept (stats). */
+  get knownPeers(): number {
+    return this.#known.size;
+  }
+
+  /** Hints about third peers kept with sessions, in all (stats). */
+  get hintedPeers(): number {
+    let total = 0;
+    for (const session of this.#sessions.values()) total += this.#hints.get(session)?.byPeer.size ?? 0;
+    return total;
+  }
+
+  /** Peers remembered as lost (stats). */
+  get lostPeers(): number {
+    return this.#gone.size;
+  }
+
   /** Where this peer listens, as advertised to every linked peer. */
   get endpoints(): readonly string[] {
     return this.#own;
@@ -78,8 +128,8 @@ export class Links {
       session.close("E_PROTOCOL", `already linked to ${remote}`);
       return;
     }
-    if (!existing && this.#sessions.size >= this.#options.maxLinks) {
-      session.close("E_QUOTA", `no room for more than ${this.#options.maxLinks} links`);
+    if (!existing && !this.#makeRoom()) {
+      session.close(SessionErrorCode.E_LINK_QUOTA, `no room for more than ${this.#options.maxLinks} links`);
       return;
     }
     // Registered before its handshake (a dial): sends queue in it, but the remote counts as
@@ -89,6 +139,26 @@ export class Links {
     if (remote !== this.#options.local && this.#own.length > 0) {
       session.send({ type: "endpoints", peer: this.#options.local, urls: [...this.#own] });
     }
+  }
+
+  /**
+   * Room for one more session: below maxLinks, or after expiring the session detached longest
+   * ago. A detached session holds its slot only while nobody else needs it: otherwise a stranger
+   * that links and drops, over and over with fresh keys, would hold every slot through the
+   * grace and lock every newcomer out. Live sessions are never displaced. False: no room.
+   */
+  #makeRoom(): boolean {
+    if (this.#sessions.size < this.#options.maxLinks) return true;
+    let oldest: LinkSession | undefined;
+    for (const held of this.#sessions.values()) {
+      const at = held.detachedAt;
+      if (at !== undefined && !held.closed && (oldest === undefined || at < oldest.detachedAt!))
+        oldest = held;
+    }
+    if (!oldest) return false;
+    // Expiring it ends it as its grace would have (the remote counts as crashed), and removes it.
+    oldest.expire(`displaced: ${this.#options.maxLinks} links held and a new one came`);
+    return this.#sessions.size < this.#options.maxLinks;
   }
 
   /**
@@ -116,9 +186,32 @@ export class Links {
     const remote = session.remote;
     if (remote === undefined || this.#sessions.get(remote) !== session) return false;
     this.#sessions.delete(remote);
-    if (session.id !== undefined) this.#gone.add(remote);
+    if (session.id !== undefined) this.#lostPeer(remote);
     else if (info?.code === CoreErrorCode.E_WRONG_PEER) this.#giveUp(remote, wrongPeer(remote, info));
+    for (const [owner, owed] of this.#owed)
+      if (owed.delete(session) && owed.size === 0) this.#owed.delete(owner);
+    this.forget(remote);
     return true;
+  }
+
+  /**
+   * Drop what is kept about `peer`'s endpoints unless something still needs them: a session, a
+   * reach under way, or a handle to one of its nodes. The peer calls it when its last such handle goes.
+   */
+  forget(peer: string): void {
+    if (this.#sessions.has(peer) || this.#dialing.has(peer) || this.#options.refers(peer)) return;
+    this.#known.delete(peer);
+  }
+
+  /** Remember `remote` as lost; the oldest lost peers are forgotten beyond ENDPOINT_BOUNDS.lostPeers. */
+  #lostPeer(remote: string): void {
+    this.#gone.delete(remote);
+    this.#gone.add(remote);
+    if (this.#gone.size <= ENDPOINT_BOUNDS.lostPeers) return;
+    for (const oldest of this.#gone) {
+      this.#gone.delete(oldest);
+      return;
+    }
   }
 
   /** Listen on one more endpoint: every linked peer is told. */
@@ -136,13 +229,47 @@ export class Links {
    * for it go out now, and a reach of it that had nothing to dial dials now.
    */
   learn(peer: string, urls: readonly string[]): void {
-    if (peer === this.#options.local || urls.length === 0) return;
-    this.#known.set(peer, [...urls]);
+    const kept = clip(urls);
+    if (peer === this.#options.local || kept.length === 0) return;
+    this.#known.set(peer, kept);
     const owed = this.#owed.get(peer);
     this.#owed.delete(peer);
     for (const session of owed ?? []) if (!session.closed) this.hint(session, peer);
     if (this.#undialled.delete(peer) && this.#dialing.has(peer) && !this.#sessions.has(peer))
       this.#options.dial?.(peer, [...urls]);
+  }
+
+  /**
+   * `session`'s remote tells where `peer`, a third peer, listens. Taken at once only for a reach
+   * waiting for an endpoint (a handle of `peer` came before its hint); otherwise kept with the
+   * session, within its bounds, until its remote sends a handle of `peer` (`reach(peer, via)`).
+   */
+  hinted(session: LinkSession, peer: string, urls: readonly string[]): void {
+    if (peer === this.#options.local || peer === session.remote) return;
+    if (this.#undialled.has(peer)) return this.learn(peer, urls);
+    const kept = clip(urls);
+    if (kept.length === 0) return;
+    let hints = this.#hints.get(session);
+    if (!hints) {
+      hints = { byPeer: new Map(), chars: 0 };
+      this.#hints.set(session, hints);
+    }
+    const earlier = hints.byPeer.get(peer);
+    if (earlier) {
+      hints.byPeer.delete(peer);
+      hints.chars -= chars(earlier);
+    }
+    hints.byPeer.set(peer, kept);
+    hints.chars += chars(kept);
+    for (const [oldest, urls] of hints.byPeer) {
+      if (
+        hints.byPeer.size <= ENDPOINT_BOUNDS.hintedPerSession &&
+        hints.chars <= ENDPOINT_BOUNDS.hintCharsPerSession
+      )
+        break;
+      hints.byPeer.delete(oldest);
+      hints.chars -= chars(urls);
+    }
   }
 
   /**
@@ -170,8 +297,16 @@ export class Links {
     session.send({ type: "endpoints", peer: owner, urls: [...urls] });
   }
 
-  /** Start reaching `remote` if there is no session and no dial yet (a handle of its arrived). */
-  reach(remote: string): void {
+  /**
+   * Start reaching `remote` if there is no session and no dial yet: a handle of its arrived from
+   * `via`, whose hint about `remote` (if any, and none is known) is taken now.
+   */
+  reach(remote: string, via?: string): void {
+    if (via !== undefined && !this.#known.has(remote)) {
+      const sender = this.#sessions.get(via);
+      const hint = sender && this.#hints.get(sender)?.byPeer.get(remote);
+      if (hint) this.learn(remote, hint);
+    }
     const session = this.#sessions.get(remote);
     if (session?.id !== undefined || this.#dialing.has(remote) || remote === this.#options.local) return;
     const { dial, runtime, dialTimeoutMs } = this.#options;
@@ -197,8 +332,10 @@ export class Links {
     const session = this.#sessions.get(remote);
     if (session?.id !== undefined) return Promise.resolve(session);
     // A reach under way (a handle of `remote` arrived) may yet dial on a late hint, or the
-    // remote may link in: wait for it, within its dial timeout, rather than fail now.
-    if (!session && !this.#dialing.has(remote) && (!this.#options.dial || !this.#known.has(remote))) {
+    // remote may link in: wait for it, within its dial timeout, rather than fail now. Not for a
+    // peer whose session ended: no hint is coming that was not sent while linked.
+    const hinted = this.#dialing.has(remote) && !this.#gone.has(remote);
+    if (!session && !hinted && (!this.#options.dial || !this.#known.has(remote))) {
       return Promise.reject(new CapbusError("E_NO_LINK", `no link to ${remote} and no way to dial it`));
     }
     this.reach(remote);
@@ -233,7 +370,27 @@ export class Links {
     this.#options.unreachable(remote, reason.code);
     // A handshake still under way would bring up a session for handles just declared destroyed.
     session?.close(reason.code, reason.message);
+    this.forget(remote);
   }
+}
+
+/** The URLs kept of a list: the first ENDPOINT_BOUNDS.urlsPerPeer within charsPerPeer. */
+function clip(urls: readonly string[]): string[] {
+  const kept: string[] = [];
+  let total = 0;
+  for (const url of urls) {
+    if (kept.length === ENDPOINT_BOUNDS.urlsPerPeer || total + url.length > ENDPOINT_BOUNDS.charsPerPeer)
+      break;
+    kept.push(url);
+    total += url.length;
+  }
+  return kept;
+}
+
+function chars(urls: readonly string[]): number {
+  let total = 0;
+  for (const url of urls) total += url.length;
+  return total;
 }
 
 function wrongPeer(remote: string, info: LinkClosedInfo): CapbusError {

@@ -92,11 +92,14 @@ export interface LinkStats {
   readonly bytesIn: number;
   /** Frames received again after a resume and dropped (P6). */
   readonly duplicates: number;
-  /** Bytes of sent frames the remote has not acknowledged yet. */
+  /**
+   * What sent frames the remote has not acknowledged yet take in memory: their bytes plus
+   * HELD_FRAME_COST (160) each (the window in use, `SessionOptions.maxUnackedBytes`).
+   */
   readonly unackedBytes: number;
   /**
-   * Bytes of frames waiting in the session's send queue for window room (or for a resume), not
-   * written yet. Past `SessionOptions.maxBufferedBytes`, new messages to this peer are refused
+   * What frames waiting in the session's send queue for window room (or for a resume), not
+   * written yet, take in memory, counted as `unackedBytes`. Past `SessionOptions.maxBufferedBytes`, new messages to this peer are refused
    * with E_BACKPRESSURE; `peer.drained(handle)` waits until it is 0.
    */
   readonly bufferedBytes: number;
@@ -139,6 +142,29 @@ export interface PeerStats {
   readonly stageTimeouts: number;
   /** Sessions with other peers, by remote peer id (this peer's link to itself left out). */
   readonly links: Readonly<Record<string, LinkStats>>;
+  /**
+   * Sizes of what the peer keeps per peer or per node, each bounded (spec/limits.md §4): what a
+   * hostile peer could otherwise grow, and what a cleanly closed session must not leave behind.
+   */
+  readonly tables: TableStats;
+}
+
+/** Entry counts of a peer's tables (PeerStats.tables). */
+export interface TableStats {
+  /** Handles in use: live ones and the peer's own nodes' (released and destroyed ones leave). */
+  readonly handles: number;
+  /** Destroyed third-party nodes remembered, so a handle arriving later is dead. */
+  readonly tombstones: number;
+  /** Senders whose recent event numbers are kept to refuse replays. */
+  readonly replaySets: number;
+  /** Peers whose endpoints are kept (to dial them, or to hint them to others). */
+  readonly endpoints: number;
+  /** Hints about third peers kept with sessions, until their senders pass those peers' handles. */
+  readonly hints: number;
+  /** Peers remembered as lost (handles of theirs arriving later are dead). */
+  readonly lostPeers: number;
+  /** Holder and credit entries over the peer's own nodes. */
+  readonly holders: number;
 }
 
 const WINDOW = 1024;

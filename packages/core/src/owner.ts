@@ -67,6 +67,22 @@ export class OwnedNode {
     return this.references.size === 0;
   }
 
+  /**
+   * `peer`'s session is over and its entries delivered: drop the credits of its transfers (it can
+   * no longer give back), those counted for it, and with `references` what it still holds (a
+   * clean close: an honest peer released everything before, in the order). No notification.
+   */
+  forget(peer: string, references: boolean): void {
+    if (references) this.references.delete(peer);
+    for (const key of this.#credits.keys())
+      if (key.startsWith(`${peer}>`) || key.endsWith(`>${peer}`)) this.#credits.delete(key);
+  }
+
+  /** Credit entries kept (stats and tests). */
+  get credits(): number {
+    return this.#credits.size;
+  }
+
   /** Is the node's destroy ordered before `ts`? */
   destroyedBefore(ts: Timestamp): boolean {
     return this.destroyedAt !== undefined && compareTimestamps(this.destroyedAt, ts) < 0;

@@ -23,10 +23,11 @@ import { OwnedNode } from "./owner.js";
 import { Quota, type QuotaLimits } from "./quota.js";
 import { Requests } from "./requests.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
-import { Sender } from "./sender.js";
+import { Sender, unlessAborted } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { DEFAULT_GRACE_MS, type LinkTimeouts, resolveTimeouts, type Timeouts } from "./timeouts.js";
 import { HybridClock, type Timestamp } from "./timestamp.js";
+import { traceName, traceSummaryLimit } from "./trace-extras.js";
 
 /** The version of the ordering protocol this peer speaks; the same number as the wire's WIRE_VERSION. */
 export const PROTOCOL_VERSION = 2;
@@ -39,6 +40,17 @@ export interface PeerOptions {
   runtime?: Runtime;
   /** Where trace records go; undefined: tracing is off and costs nothing. @default undefined */
   trace?: TraceSink | undefined;
+  /**
+   * A name for people, written in the trace's `start` record: diagrams label the peer's lane with
+   * it. Not an identity (spec/trace.md §3). @default undefined
+   */
+  name?: string | undefined;
+  /**
+   * With tracing on, each `send` record carries the payload as compact JSON cut to this many
+   * characters (1 to 1024), shown on hover in diagrams. It copies application data into trace
+   * files (spec/trace.md §3.2). @default undefined: no summary
+   */
+  traceSummary?: number | undefined;
   /**
    * This incarnation's key pair (`await Identity.generate()`); the id is then derived from it and
    * every link must prove both keys (spec/transports.md §2). @default undefined: unauthenticated
@@ -60,7 +72,10 @@ export interface PeerOptions {
   dialTimeoutMs?: number;
   /** How much of this peer's queue other peers may fill (spec/limits.md §Quotas). @default {} */
   quota?: QuotaLimits;
-  /** Links (sessions) this peer keeps at most; one more is closed with E_QUOTA. @default 1024 */
+  /**
+   * Links (sessions) this peer keeps at most. A new one beyond it displaces the session detached
+   * longest ago (which expires); with none detached it is refused with E_LINK_QUOTA. @default 1024
+   */
   maxLinks?: number;
   /**
    * Handles this peer holds at most (one per node); a message that would bring more is refused
@@ -108,7 +123,12 @@ export interface PeerOptions {
 export interface SendOptions {
   /** Handles to carry; each receiver gets its own reference to the same node. @default [] */
   handles?: readonly Handle[];
-  /** Aborts the send while its order is not yet decided. */
+  /**
+   * Aborts the send while its order is not yet decided (also while it waits for a dial): it then
+   * rejects with E_ABORTED, the signal's reason as `cause`. `AbortSignal.timeout(ms)` bounds a
+   * send. A send given a signal is a round, never a fast unicast (which could not be taken back).
+   * @default undefined: the send waits as long as the failure rules take (spec/guarantees.md §4)
+   */
   signal?: AbortSignal;
 }
 
@@ -127,7 +147,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #quota: Quota;
   readonly #maxHandles: number;
   /**
-   * Delivered events; each message stays charged to its sender's quota (its bytes, kept beside it
+   * Delivered events; each message stays charged to its sender's quota (its size, kept beside it
    * in the mailbox rather than in a map per event) until the application reads it.
    */
   readonly #mailbox = new Mailbox<PeerEvent>((event, charge) => {
@@ -145,7 +165,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #handshake: HandshakeContext;
   readonly #hello = new WeakSet<LinkSession>();
   readonly #nodes = new Map<number, OwnedNode>();
+  /** Handles in use (live ones; own nodes' too), by node name: released and destroyed ones leave. */
   readonly #handles = new Map<string, Handle>();
+  /** Handles in #handles per owner other than this peer: a linked owner's endpoints are kept while > 0. */
+  readonly #byOwner = new Map<string, number>();
   readonly #requests: Requests = new Requests({
     createNode: () => this.createNode(),
     send: (to, payload, options) => this.send(to, payload, options),
@@ -162,6 +185,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   #stageTimeouts = 0;
   readonly #host: HandleHost = {
     released: (handle, count) => this.#sender.release(handle.owner, handle.nodeId, count, this.id),
+    gone: (handle) => this.#untable(handle),
   };
 
   constructor(options: PeerOptions = {}) {
@@ -209,11 +233,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dial: options.dial,
       dialTimeoutMs: this.#dialTimeoutMs,
       maxLinks: options.maxLinks ?? 1024,
+      refers: (owner) => this.#byOwner.has(owner),
       up: (remote) => {
         // A handshake that began before close: end its session, which starts nothing now.
         if (this.#state === "closed") return this.#links.get(remote)?.close("E_CLOSED", "peer closed");
         // A new session (not a resume): after an expiry, the checker's sign the two are in touch again.
-        if (remote !== this.id) this.#trace({ peer: this.id, op: "link", other: remote });
+        if (remote !== this.id) {
+          this.#trace({ peer: this.id, op: "link", other: remote });
+          this.#quota.join(remote); // a reserved share of the queue, in the order sessions start
+        }
         this.#inbound?.newSession(remote);
         this.#sender?.advance();
       },
@@ -254,6 +282,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       dialTimeoutMs: this.#dialTimeoutMs,
       trace: (record) => this.#trace(record),
       tracing: this.#sink !== undefined,
+      traceSummary: traceSummaryLimit(options.traceSummary),
       replayHeld: () => this.#inbound.replayHeld(),
       wakeIdle: () => this.#wakeIdle(),
       closed: () => this.#state === "closed",
@@ -277,7 +306,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         handle.markDestroyed(!this.#links.lost(ref.owner));
         return handle;
       },
-      reach: (owner) => this.#links.reach(owner),
+      reach: (owner, via) => this.#links.reach(owner, via),
       lost: (owner) => this.#links.lost(owner),
       giveBack: (ref) => {
         if (ref.owner !== this.id) this.#sender.release(ref.owner, ref.node, 1, this.id, true);
@@ -295,6 +324,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
           code: "E_STAGE_TIMEOUT",
         });
         this.#links.get(sender)?.close("E_STAGE_TIMEOUT", `an event of ${sender} stayed staged too long`);
+      },
+      linked: (remote) => this.#links.has(remote),
+      forgetPeer: (remote, clean) => {
+        for (const owned of this.#nodes.values()) owned.forget(remote, clean);
       },
       overQuota: (from, event) => {
         this.#quotaRefusals++;
@@ -315,7 +348,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#wakeIdle();
       },
     });
-    this.#trace({ peer: this.id, op: "start" });
+    const name = traceName(options.name);
+    this.#trace({ peer: this.id, op: "start", ...(name === undefined ? {} : { name }) });
     this.connect(new LoopbackLink(), this.id);
   }
 
@@ -389,6 +423,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
       quotaRefusals: this.#quotaRefusals,
       stageTimeouts: this.#stageTimeouts,
       links,
+      tables: {
+        handles: this.#handles.size,
+        tombstones: this.#inbound.tombstones,
+        replaySets: this.#inbound.replaySets,
+        endpoints: this.#links.knownPeers,
+        hints: this.#links.hintedPeers,
+        lostPeers: this.#links.lostPeers,
+        holders: this.#holderEntries(),
+      },
     };
   }
 
@@ -397,7 +440,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#assertOpen();
     const node = new Node(this.id, ++this.#nodeSeq);
     this.#nodes.set(node.id, new OwnedNode(node));
-    this.#handles.set(node.name, node.handle);
+    this.#table(node.handle);
     return node;
   }
 
@@ -416,9 +459,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (grant.holder !== this.id) {
       throw new CapbusError("E_NO_HANDLE", `the grant is for ${grant.holder}, not ${this.id}`);
     }
+    // A grant for a node its owner destroyed (a forged or stale one) brings nothing back to life.
+    if (grant.owner !== this.id && this.#inbound.tombstoned(grant.owner, grant.node))
+      throw new CapbusError("E_DESTROYED", `${nodeName(grant.owner, grant.node)} is destroyed`);
     const handle = this.#handleFor(grant.owner, grant.node);
     if (grant.owner !== this.id) handle.acquire();
-    // A grant for a node its owner destroyed (a forged or stale one) brings nothing back to life.
     if (handle.state === "destroyed") throw new CapbusError("E_DESTROYED", `${handle.name} is destroyed`);
     this.#trace({ peer: this.id, op: "import", node: handle.name });
     return handle;
@@ -438,7 +483,27 @@ export class Peer implements AsyncIterable<PeerEvent> {
     connectLink(link, this.#handshake, resolved, remote);
   }
 
-  /** Send `payload` to one node (unicast) or several (multicast), in the global order. */
+  /**
+   * Send `payload` to one node (unicast) or several (multicast), in the global order. Resolves
+   * once the order is decided, with each destination's outcome; rejects (a CapbusError) when it
+   * cannot be sent at all: this peer closed, a dead handle, an owner that cannot be linked.
+   * `options.handles` carries handles along.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "capbus/node";
+   *
+   * const a = await startPeer();
+   * const b = await startPeer();
+   * const inbox = a.peer.createNode();
+   * const handle = await b.peer.import(a.peer.export(inbox)); // the URL would come from elsewhere
+   * const result = await b.peer.send(handle, { hello: "world" }); // or send([h1, h2], ...): multicast
+   * if (result.ok) console.log("committed at", result.ts); // every peer orders it by this timestamp
+   * else console.log(result.destinations.map((d) => d.code)); // why not, per destination
+   * console.log(await a.peer.receive()); // { kind: "message", node: inbox, payload: { hello: "world" }, ... }
+   * await Promise.all([a.close(), b.close()]);
+   * ```
+   */
   send(to: Handle | readonly Handle[], payload: unknown, options: SendOptions = {}): Promise<SendResult> {
     try {
       this.#assertOpen();
@@ -457,7 +522,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return this.#sender.send(targets, payload, options);
       // An owner not linked yet (a dial in progress): wait for it, and let no later send overtake.
       const started = (this.#gate ?? Promise.resolve()).then(async () => {
-        await Promise.all(missing.map((owner) => this.#links.session(owner)));
+        await unlessAborted(Promise.all(missing.map((owner) => this.#links.session(owner))), options.signal);
         this.#assertOpen();
         return { sent: this.#sender.send(targets, payload, options) };
       });
@@ -545,6 +610,24 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * Send `payload` as a request to one node and resolve with the reply's payload. The receiver
    * answers with `event.reply(payload)`; the reply comes back as an ordered event, to a reply
    * node this peer keeps for all its requests.
+   *
+   * @example
+   * ```ts
+   * import { startPeer } from "capbus/node";
+   *
+   * const server = await startPeer();
+   * const client = await startPeer();
+   * const adder = await client.peer.import(server.peer.export(server.peer.createNode()));
+   * const answer = client.peer.request(adder, { add: [2, 3] });
+   *
+   * const event = await server.peer.receive(); // the request, in the order like any message
+   * if (event?.kind === "message" && event.reply) {
+   *   const { add } = event.payload as { add: [number, number] };
+   *   await event.reply(add[0] + add[1]); // once; a second reply fails with E_DUPLICATE
+   * }
+   * console.log(await answer); // 5 (rejects with a CapbusError if the request is not delivered)
+   * await Promise.all([client.close(), server.close()]);
+   * ```
    */
   request(to: Handle, payload: unknown, options: SendOptions = {}): Promise<unknown> {
     return this.#requests.request(to, payload, options);
@@ -669,7 +752,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
         if (this.#capabilities.refused(from, frame.event, rejectCode(frame.code))) return;
         return this.#sender.refused(frame.event, from, rejectCode(frame.code), frame.node);
       case "endpoints":
-        return this.#links.learn(frame.peer, frame.urls);
+        // A peer's own endpoints are kept; a hint about a third peer only within the session's bounds.
+        if (frame.peer === from) return this.#links.learn(frame.peer, frame.urls);
+        return this.#links.hinted(session, frame.peer, frame.urls);
       case "claim":
         return session.send(this.#capabilities.answer(from, frame.event, frame.secret));
       case "granted":
@@ -710,16 +795,40 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     this.#clockGate.drop(session);
     if (!this.#links.remove(session, info) || remote === undefined) return;
+    this.#quota.leave(remote);
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote);
     this.#sender.lost(remote);
     this.#requests.lost(remote);
-    // A dial whose handshake never completed lost nobody: the dial timeout (or E_WRONG_PEER) decides.
-    if (info.code !== "OK" && this.#state !== "closed" && remote !== this.id && session.id !== undefined)
-      this.#lose(remote, "crash", info.code);
+    if (this.#state === "closed" || remote === this.id) return;
+    if (session.id === undefined) {
+      // A first handshake that never completed lost nobody: the dial timeout decides (bootstrap.md
+      // D5). A holder of the remote's nodes starts it, as if a handle had just arrived; after
+      // E_WRONG_PEER it has already been given up.
+      if (info.code !== "OK" && info.code !== "E_WRONG_PEER" && this.#holdsLive(remote))
+        this.#links.reach(remote);
+      return;
+    }
+    if (info.code !== "OK") this.#lose(remote, "crash", info.code);
+    // After its queued entries (and crash notices), forget what was kept for it (issue 17).
+    this.#inbound.gone(remote, info.code === "OK");
+  }
+
+  /** Does this peer hold a live handle to a node of `owner`? */
+  #holdsLive(owner: string): boolean {
+    for (const handle of this.#handles.values())
+      if (handle.owner === owner && handle.state === "live") return true;
+    return false;
   }
 
   // ---- helpers -------------------------------------------------------------------------------
+
+  /** Holder and credit entries over this peer's nodes (stats). */
+  #holderEntries(): number {
+    let entries = 0;
+    for (const owned of this.#nodes.values()) entries += owned.references.size + owned.credits;
+    return entries;
+  }
 
   #owned(node: Node): OwnedNode {
     const owned = this.#nodes.get(node.id);
@@ -733,14 +842,29 @@ export class Peer implements AsyncIterable<PeerEvent> {
     let handle = this.#handles.get(name);
     if (!handle) {
       handle = new Handle(this.id, owner, node, this.#host);
-      this.#handles.set(name, handle);
+      this.#table(handle);
     }
     return handle;
   }
 
+  #table(handle: Handle): void {
+    this.#handles.set(handle.name, handle);
+    if (handle.owner !== this.id) this.#byOwner.set(handle.owner, (this.#byOwner.get(handle.owner) ?? 0) + 1);
+  }
+
+  /** A handle released or destroyed leaves the table; with its owner's last, the owner's endpoints may go. */
+  #untable(handle: Handle): void {
+    if (this.#handles.get(handle.name) !== handle) return;
+    this.#handles.delete(handle.name);
+    const left = (this.#byOwner.get(handle.owner) ?? 1) - 1;
+    if (left > 0) return void this.#byOwner.set(handle.owner, left);
+    this.#byOwner.delete(handle.owner);
+    this.#links.forget(handle.owner);
+  }
+
   /** The handle is this peer's, and neither released nor destroyed. */
   #assertUsable(handle: Handle): void {
-    if (handle.holder !== this.id || this.#handles.get(handle.name) !== handle) {
+    if (handle.holder !== this.id) {
       throw new CapbusError("E_NO_HANDLE", `${handle.name} is not a handle of ${this.id}`);
     }
     const own = handle.owner === this.id ? this.#nodes.get(handle.nodeId) : undefined;
@@ -751,13 +875,17 @@ export class Peer implements AsyncIterable<PeerEvent> {
       throw new CapbusError("E_DESTROYED", `${handle.name} is destroyed`);
     }
     if (handle.state === "released") throw new CapbusError("E_RELEASED", `${handle.name} was released`);
+    // Released and destroyed handles have left the table; any other not in it is not this peer's.
+    if (this.#handles.get(handle.name) !== handle) {
+      throw new CapbusError("E_NO_HANDLE", `${handle.name} is not a handle of ${this.id}`);
+    }
   }
 
   #assertOpen(): void {
     if (this.#state !== "open") throw new CapbusError("E_CLOSED", `peer ${this.id} is closed`);
   }
 
-  /** Events and frame bytes from other peers held in the queue and the unread mailbox. */
+  /** Events from other peers held in the queue and the unread mailbox, and their decoded size. */
   get queuedFromOthers(): { readonly events: number; readonly bytes: number } {
     return this.#quota.used;
   }

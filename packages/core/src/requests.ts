@@ -8,6 +8,7 @@ import { CapbusError } from "./errors.js";
 import type { MessageEvent, PeerEvent, SendResult } from "./events.js";
 import type { Handle, Node } from "./handles.js";
 import type { SendOptions } from "./peer.js";
+import { abortedBy } from "./sender.js";
 
 /** Payload envelopes. Keys start with `$` so they cannot be mistaken for ordinary payloads. */
 interface RequestEnvelope {
@@ -52,7 +53,7 @@ export class Requests {
     const bare =
       extra.length === 0 && this.#granted.has(to.owner) && this.#host.holds(this.#replyNode, to.owner);
     const handles = bare ? extra : [this.#replyNode.handle, ...extra];
-    const abort = () => this.#fail(id, new CapbusError("E_ABORTED", "the request was aborted"));
+    const abort = () => this.#fail(id, abortedBy(options.signal, "the request"));
     options.signal?.addEventListener("abort", abort, { once: true });
     try {
       const sent = await this.#host.send(to, envelope, { ...options, handles });

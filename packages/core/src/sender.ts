@@ -15,6 +15,7 @@ import type { OwnedNode } from "./owner.js";
 import type { SendOptions } from "./peer.js";
 import type { Runtime } from "./runtime.js";
 import type { HybridClock, Timestamp } from "./timestamp.js";
+import { summarizePayload } from "./trace-extras.js";
 import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
 
 /** What the sender needs from its peer. */
@@ -28,6 +29,8 @@ export interface SenderContext {
   trace(record: TraceRecord): void;
   /** Is anything recording traces? (Records are not built when nothing is.) */
   readonly tracing: boolean;
+  /** Characters of the payload summary in a send record (spec/trace.md §3.2); undefined: none. */
+  readonly traceSummary: number | undefined;
   /** A destroy was picked: answer the frames held for it. */
   replayHeld(): void;
   /** An event was decided or dropped: a close may be waiting. */
@@ -160,9 +163,7 @@ export class Sender {
     const carriedHandles = options.handles ?? NONE;
     for (const handle of targets) this.#ctx.assertUsable(handle);
     for (const handle of carriedHandles) this.#ctx.assertUsable(handle);
-    if (options.signal?.aborted) {
-      throw new CapbusError("E_ABORTED", "the send was aborted", { cause: options.signal.reason });
-    }
+    if (options.signal?.aborted) throw abortedBy(options.signal);
     assertPayload(payload);
 
     const order = targets.map((h) => ({ peer: h.owner, node: h.nodeId }));
@@ -198,7 +199,9 @@ export class Sender {
       }
     }
 
-    const fast = order.length === 1 && carried.length === 0;
+    // A send with a signal is a round even to one node: a fast unicast on the wire could not be
+    // taken back (its receiver commits it), a round can be aborted until it is decided.
+    const fast = order.length === 1 && carried.length === 0 && options.signal === undefined;
     const { event, id, at } = this.#newEvent("message", fast, destinations);
     this.sent++;
     if (this.#ctx.tracing) {
@@ -209,6 +212,7 @@ export class Sender {
         to: order.map((d) => d.peer),
         nodes: [...names],
         handles: carried.map((r) => nodeName(r.owner, r.node)),
+        ...(this.#ctx.traceSummary ? { summary: summarizePayload(payload, this.#ctx.traceSummary) } : {}),
       });
     }
 
@@ -551,7 +555,7 @@ export class Sender {
     const pending = this.#pending.get(seq);
     // A fast unicast on the wire is committed by its receiver: too late to take back.
     if (!pending || pending.event.decided || (pending.event.fast && pending.event.sent)) return;
-    this.drop(seq, new CapbusError("E_ABORTED", "the send was aborted"));
+    this.drop(seq, abortedBy(pending.signal));
   }
 
   /** Drop an undecided round: tell its participants, give back references, fail the caller. */
@@ -626,6 +630,34 @@ export class Sender {
 /** Shared empty lists for the common send that carries no handles. */
 const NONE: readonly Handle[] = Object.freeze([]);
 const NO_REFS: readonly HandleRef[] = Object.freeze([]);
+
+/** E_ABORTED saying why: the signal's reason (a TimeoutError from `AbortSignal.timeout`, say) as its cause. */
+export function abortedBy(signal: AbortSignal | undefined, what = "the send"): CapbusError {
+  const reason: unknown = signal?.reason;
+  const why = reason instanceof Error ? reason.message : reason === undefined ? "" : String(reason);
+  return new CapbusError("E_ABORTED", `${what} was aborted${why ? `: ${why}` : ""}`, { cause: reason });
+}
+
+/** `promise`, or E_ABORTED as soon as `signal` aborts (a send waiting for a dial, say). */
+export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(abortedBy(signal));
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(abortedBy(signal));
+    signal.addEventListener("abort", abort, { once: true });
+    const done = () => signal.removeEventListener("abort", abort);
+    promise.then(
+      (value) => {
+        done();
+        resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error);
+      },
+    );
+  });
+}
 
 /** Did a participant refuse the event with a `reject` (not a link that closed)? */
 function refusedAnywhere(event: OutEvent): boolean {

@@ -16,5 +16,11 @@ export const SessionErrorCode = {
    * The session is unaffected: it goes on over the other peer's link.
    */
   E_CROSSED: "E_CROSSED",
+  /**
+   * No room for another link: the peer holds `maxLinks` sessions and none is detached (a new
+   * session), or a listener holds its most connections that have not introduced themselves yet
+   * (spec/transports.md §3.5). Try again later.
+   */
+  E_LINK_QUOTA: "E_LINK_QUOTA",
 } as const;
 export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode];

@@ -15,7 +15,11 @@ import { SessionErrorCode } from "./session-errors.js";
 export type FrameBody = Frame extends infer F ? (F extends unknown ? Omit<F, "seq" | "ack"> : never) : never;
 
 export interface SessionHandler {
-  /** A valid, in-order frame. Throwing a CapbusError closes the session with its code. */
+  /**
+   * A valid, in-order frame. `size` bounds the memory the decoded frame takes (the codec's
+   * `decodedBytes`, spec/wire.md §8): what keeping it costs, which quotas charge. Throwing a
+   * CapbusError closes the session with its code.
+   */
   frame(session: LinkSession, frame: Frame, size: number): void;
   /** The session is over (closed by either end, expired, or its link broke with no grace). Once. */
   closed(session: LinkSession, info: LinkClosedInfo): void;
@@ -34,16 +38,19 @@ export interface SessionOptions {
    */
   graceMs?: number;
   /**
-   * The window: most bytes of written, unacknowledged frames (kept for resending). Frames beyond
-   * it wait in the session's send queue, in order, until acknowledgements make room; one frame
-   * alone may exceed it. @default 16777216 (16 MiB)
+   * The window: the most memory written, unacknowledged frames (kept for resending) may take,
+   * each counted as its bytes plus HELD_FRAME_COST. Frames beyond it wait in the session's send
+   * queue, in order, until acknowledgements make room; one frame alone may exceed it.
+   * @default 16777216 (16 MiB)
    */
   maxUnackedBytes?: number;
   /**
-   * Most bytes of frames waiting in the send queue (beyond the window, or while the link is
-   * down). A new message that would queue beyond it is refused before the wire with
-   * E_BACKPRESSURE; an empty queue takes one frame of any size. Protocol frames (commits,
-   * answers, destroys, releases) always queue. @default 16777216 (16 MiB)
+   * The most memory frames waiting in the send queue (beyond the window, or while the link is
+   * down) may take, counted as for the window. A new message that would queue beyond it is
+   * refused before the wire with E_BACKPRESSURE; an empty queue takes one frame of any size.
+   * Protocol frames (commits, answers, destroys, releases) queue up to twice as much; one beyond
+   * that closes the session with E_QUOTA (a remote that takes nothing it is sent, spec/transports.md §6).
+   * @default 16777216 (16 MiB)
    */
   maxBufferedBytes?: number;
   /** Delay before a pure `ack` answers frames that no outgoing frame acknowledged. @default 20 */
@@ -79,6 +86,18 @@ interface Sent {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * What holding one frame costs beyond its bytes: its Sent record, its Uint8Array view and its
+ * slot (about 150 bytes measured on Node 20). A window counted in wire bytes alone let a remote
+ * that never acknowledges make a session hold 8 times the window in small answers (issue 17).
+ */
+export const HELD_FRAME_COST = 160;
+
+/** What a frame of `bytes` costs held in the window or the send queue. */
+function heldCost(bytes: Uint8Array): number {
+  return bytes.byteLength + HELD_FRAME_COST;
+}
+
 export class LinkSession {
   /** The remote peer's id, known from the start (dialled) or from its hello. */
   remote: string | undefined;
@@ -110,6 +129,10 @@ export class LinkSession {
   #cancelAck: (() => void) | undefined;
   #cancelGrace: (() => void) | undefined;
   #closed = false;
+  /** When the session's link broke, while it waits for a resume (Runtime time); else undefined. */
+  #detachedAt: number | undefined;
+  /** A protocol frame overran the send queue: the session is closing (#overrun). */
+  #overrunning = false;
   /** Duplicates dropped after resumes (for tests and stats). */
   duplicates = 0;
   /** Times the session resumed on a new link (stats). */
@@ -136,17 +159,28 @@ export class LinkSession {
     return this.#link !== undefined;
   }
 
+  /**
+   * Since when the established session has waited for a resume (its link broke; a resume
+   * handshake may be under way), or undefined while a link is attached, or before the first.
+   */
+  get detachedAt(): number | undefined {
+    return this.#detachedAt;
+  }
+
   /** The highest seq received in order: what a resume asks the remote to continue after. */
   get received(): number {
     return this.#recvSeq;
   }
 
-  /** Bytes of written frames still waiting for an acknowledgement (the window in use). */
+  /**
+   * Written frames still waiting for an acknowledgement (the window in use): their bytes plus
+   * HELD_FRAME_COST each.
+   */
   get unackedBytes(): number {
     return this.#unackedBytes;
   }
 
-  /** Bytes of frames waiting in the send queue, not written yet (like ws's bufferedAmount). */
+  /** Frames waiting in the send queue, not written yet (like ws's bufferedAmount), counted as the window's. */
   get bufferedBytes(): number {
     return this.#bufferedBytes;
   }
@@ -181,18 +215,21 @@ export class LinkSession {
       if (link) this.#write(link, this.#codec.encodeOwn({ ...body, seq: 0, ack: this.#recvSeq } as Frame));
       return;
     }
+    if (this.#overrunning) return; // closing for an overrun (#overrun): nothing more is queued
     // Encode before taking the number, so a refused frame leaves no gap in the sequence.
     const seq = this.#sendSeq + 1;
     const bytes = this.#codec.encodeOwn({ ...body, seq, ack: this.#recvSeq } as Frame);
-    if (admit && !this.#admits(bytes.byteLength)) {
+    const cost = heldCost(bytes);
+    if (admit && !this.#admits(cost)) {
       throw new CapbusError(
         "E_BACKPRESSURE",
         `${this.#bufferedBytes} bytes already wait to go to ${this.remote} (maxBufferedBytes ${this.options.maxBufferedBytes})`,
       );
     }
+    if (!admit && this.#bufferedBytes + cost > 2 * this.options.maxBufferedBytes) return this.#overrun();
     this.#sendSeq = seq;
     this.#frames.push({ seq, bytes });
-    this.#bufferedBytes += bytes.byteLength;
+    this.#bufferedBytes += cost;
     this.#pump();
     if (this.#writtenSeq === seq) this.#acked(); // written at once: it carried the current ack
   }
@@ -214,7 +251,7 @@ export class LinkSession {
     if (!link) return;
     while (this.#next < this.#frames.length && this.#link === link) {
       const frame = this.#frames[this.#next]!;
-      const size = frame.bytes.byteLength;
+      const size = heldCost(frame.bytes);
       if (!all && !this.#fits(size)) break;
       this.#next++;
       this.#bufferedBytes -= size;
@@ -223,6 +260,27 @@ export class LinkSession {
       this.#write(link, frame.bytes);
     }
     if (this.#next === this.#frames.length && this.#drainWaiters.length > 0) this.#wakeDrained();
+  }
+
+  /**
+   * Protocol frames alone filled the send queue twice over: the remote takes nothing it is sent
+   * (it stopped acknowledging) yet keeps sending frames that need answers, or this end queued
+   * that much while detached. The session ends with E_QUOTA rather than grow without bound. The
+   * close waits a microtask: the frame was sent from deep inside a round, which must not see the
+   * session end under it. Frames sent meanwhile are dropped (the session is over for them too).
+   */
+  #overrun(): void {
+    if (this.#overrunning) return;
+    this.#overrunning = true;
+    queueMicrotask(() => {
+      if (this.#closed) return;
+      const reason = `more than ${2 * this.options.maxBufferedBytes} bytes of frames wait for ${this.remote}, which acknowledges none`;
+      const link = this.#link;
+      this.send({ type: "close", code: "E_QUOTA", reason });
+      this.#end({ code: "E_QUOTA", reason, byRemote: false });
+      link?.close("E_QUOTA", reason);
+      this.#pendingLink?.close("E_QUOTA", reason);
+    });
   }
 
   #wakeDrained(): void {
@@ -273,6 +331,7 @@ export class LinkSession {
     }
     this.#cancelGrace?.();
     this.#cancelGrace = undefined;
+    this.#detachedAt = undefined;
     const old = this.#link;
     this.id = id;
     this.#link = link;
@@ -321,7 +380,7 @@ export class LinkSession {
     }
     this.#recvSeq = frame.seq;
     this.#owe();
-    this.#deliver(frame, bytes.byteLength);
+    this.#deliver(frame, decoded.decodedBytes);
   }
 
   /** `link` closed or broke. A break within the grace period waits for a resume. */
@@ -333,6 +392,8 @@ export class LinkSession {
     if (this.#link || this.#pendingLink) return;
     if (this.options.graceMs <= 0) return this.#end(info);
     if (this.#cancelGrace) return;
+    // Only an established session waits to be resumed; one still in its first handshake is a dial.
+    if (this.id !== undefined) this.#detachedAt = this.options.runtime.now();
     this.#handler.detached?.(this, info);
     this.#cancelGrace = this.options.runtime.setTimer(this.options.graceMs, () => {
       this.#cancelGrace = undefined;
@@ -362,7 +423,7 @@ export class LinkSession {
   #release(ack: number): boolean {
     const before = this.#head;
     while (this.#head < this.#next && this.#frames[this.#head]!.seq <= ack) {
-      this.#unackedBytes -= this.#frames[this.#head]!.bytes.byteLength;
+      this.#unackedBytes -= heldCost(this.#frames[this.#head]!.bytes);
       this.#head++;
     }
     const released = this.#head > before;

@@ -11,7 +11,13 @@ import {
   type PeerOptions,
   type SessionOptions,
 } from "@capbus/core";
-import { DEFAULT_GRACE_MS, type Dialer, type LivenessOptions, logDialFailure } from "@capbus/transport";
+import {
+  DEFAULT_GRACE_MS,
+  type Dialer,
+  type LivenessOptions,
+  logDialFailure,
+  type PreAuthOptions,
+} from "@capbus/transport";
 import { dialUnix, listenUnix } from "@capbus/transport-unix";
 import { dialWs, listenWs } from "@capbus/transport-ws";
 import { Peer } from "./peer.js";
@@ -30,6 +36,11 @@ export interface StartOptions extends Omit<PeerOptions, "dial" | "identity" | "i
   linkSession?: SessionOptions;
   /** Heartbeats and the dead-link timeout of every link. @default the transports' (5 s, 15 s) */
   liveness?: LivenessOptions;
+  /**
+   * What each listener allows a connection before its remote has introduced itself
+   * (spec/transports.md §3.5). @default the transports' (64 at once, 5 s, 128 KiB)
+   */
+  preAuth?: PreAuthOptions;
   /**
    * How long an entry from a sender may stay staged here (spec/guarantees.md §4.5). It must
    * outlast what a live sender may wait for before it commits (rule T2 of spec/limits.md §3.1):
@@ -51,7 +62,21 @@ export interface StartedPeer {
 
 /**
  * Start a Node peer: a fresh Ed25519 key pair, listeners on `listen` (ws and Unix sockets), and a dialler
- * for the endpoints it learns (capability URLs, handles received).
+ * for the endpoints it learns (capability URLs, handles received). Where to start with capbus.
+ *
+ * @example
+ * ```ts
+ * import { startPeer } from "capbus/node";
+ *
+ * // ws://127.0.0.1:<some port>; or { listen: ["unix:/run/my-app.sock", "ws://0.0.0.0:7000"] }
+ * const { peer, endpoints, close } = await startPeer();
+ * const inbox = peer.createNode();
+ * console.log(endpoints, peer.export(inbox)); // the capability URL: whoever holds it can send to inbox
+ * process.once("SIGINT", () => void close()); // graceful: holders of its handles are told, in the order
+ * for await (const event of peer) {
+ *   if (event.kind === "message") console.log(event.payload, event.ts);
+ * }
+ * ```
  */
 export async function startPeer(options: StartOptions = {}): Promise<StartedPeer> {
   const identity = await Identity.generate();
@@ -86,6 +111,7 @@ export async function startPeer(options: StartOptions = {}): Promise<StartedPeer
       const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
       const listener = await listenWs(peer, {
         ...liveness,
+        ...options.preAuth,
         host,
         port: Number(url.port || 0),
         ...(options.linkSession ? { session: options.linkSession } : {}),
@@ -95,6 +121,7 @@ export async function startPeer(options: StartOptions = {}): Promise<StartedPeer
     } else if (endpoint.startsWith("unix:")) {
       const listener = await listenUnix(peer, endpoint.slice(5), {
         ...liveness,
+        ...options.preAuth,
         ...(options.linkSession ? { session: options.linkSession } : {}),
       });
       closers.push(() => listener.close());

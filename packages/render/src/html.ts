@@ -1,10 +1,12 @@
 /**
- * A layout as one self-contained HTML page: the SVG of `renderSvg`, a header with the peer and node
- * filters and zoom buttons, the checker's violations, and an inline script (no external asset).
+ * A layout as one self-contained HTML page: the SVG of `renderSvg` (with the delivery-order view's
+ * lines, hidden until asked for), a header with the peer filter, the node picker, zoom along the
+ * time axis, the order view toggle and "next violation", the checker's violations, and an inline
+ * script (no external asset).
  */
 import { PAGE_SCRIPT } from "./html-script.js";
 import type { Layout } from "./model.js";
-import { COLORS, renderSvg } from "./svg.js";
+import { COLORS, svgDocument } from "./svg.js";
 import { esc } from "./text.js";
 
 const PAGE_CSS = `
@@ -20,12 +22,18 @@ header .summary.bad{color:${COLORS.violation};font-weight:600}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px}
 button{font:inherit;padding:1px 8px}
 select{font:inherit;max-width:22em}
-#zoom-level{min-width:3.5em;color:#666}
+#zoom-level{min-width:3.5em;color:#666;white-space:nowrap}
 #view{flex:1;min-height:0;position:relative;overflow:hidden;cursor:grab;background:#fff;touch-action:none}
 #view.dragging{cursor:grabbing}
+#tip{position:absolute;z-index:2;pointer-events:none;max-width:min(60ch,90%);padding:3px 7px;background:#fffff4;border:1px solid #bbb;border-radius:3px;box-shadow:0 1px 4px rgba(0,0,0,.15);font-size:12px;white-space:normal}
 #diagram{display:block;width:100%;height:100%;user-select:none}
 #diagram .off{display:none}
 #diagram .axis-bg{opacity:.92}
+#diagram:not(.order-view) .order-lines{display:none}
+#diagram.dense .arrows{display:none}
+#diagram.order-view .arrows,#diagram.order-view .steps,#diagram.order-view #grid,#diagram.order-view #axis .tick{display:none}
+#order-view[aria-pressed="true"]{background:#dde8f5}
+#violation-at{color:${COLORS.violation};min-width:3em}
 #diagram #violation-list{display:none}
 #diagram.focus [data-event]:not(.hl){opacity:.18}
 #diagram .hl.arrow{stroke-width:2.6;opacity:1}
@@ -37,16 +45,20 @@ footer{padding:4px 10px;border-top:1px solid #ddd;background:#fafafa;color:#444;
 `;
 
 const HELP =
-  "Hover a mark for its details; drag to pan, wheel to zoom (shift+wheel scrolls in time); keys + - 0, arrows, Home, End.";
+  "Hover a mark for its details; drag to pan, wheel to zoom along time (shift+wheel scrolls); keys + - 0 (fit) 1 (1:1), arrows, Home, End, n (next violation), o (delivery order), Esc.";
 
 /** Height of the SVG's title and summary lines, which the page's header repeats. */
 const HEADING_TEXT = 46;
 
 /** The layout as one HTML document (a string). */
 export function renderHtml(layout: Layout): string {
-  const svg = renderSvg(layout, {
-    rootAttributes: `id="diagram" width="100%" height="100%" data-axis-top="${layout.axisY - 62}" data-skip-top="${HEADING_TEXT}"`,
-  });
+  const svg = svgDocument(
+    layout,
+    {
+      rootAttributes: `id="diagram" width="100%" height="100%" data-axis-top="${layout.axisY - 62}" data-skip-top="${HEADING_TEXT}"`,
+    },
+    true,
+  );
   const peers = layout.lanes
     .map(
       (lane, i) =>
@@ -69,11 +81,17 @@ export function renderHtml(layout: Layout): string {
 <h1>${esc(layout.title)}</h1>
 <span class="summary${bad ? " bad" : ""}">${esc(layout.summary)}</span>
 <div class="group" id="peers"><span>peers:</span>${peers}<button id="all-peers" type="button">all</button></div>
-<div class="group"><label>node: <select id="node-filter"><option value="">all nodes</option>${nodes}</select></label></div>
-<div class="group"><button id="zoom-out" type="button" title="zoom out (-)">−</button><span id="zoom-level">100%</span><button id="zoom-in" type="button" title="zoom in (+)">+</button><button id="zoom-reset" type="button" title="100%">1:1</button><button id="zoom-fit" type="button" title="the whole run (0)">fit</button></div>
+<div class="group"><label title="only the marks of one node, brought into view">node: <select id="node-filter"><option value="">all nodes</option>${nodes}</select></label></div>
+<div class="group"><button id="zoom-out" type="button" title="zoom out along time (-)">−</button><span id="zoom-level">100%</span><button id="zoom-in" type="button" title="zoom in along time (+)">+</button><button id="zoom-reset" type="button" title="100%, from the start (1)">1:1</button><button id="zoom-fit" type="button" title="the whole run along time (0)">fit</button></div>
+<div class="group"><button id="order-view" type="button" aria-pressed="false" title="each peer's deliveries in its own order, one event's joined by lines: lines that cross are peers that disagree (o)">delivery order</button>${
+    bad
+      ? `<button id="next-violation" type="button" title="jump to the next delivery the checker names (n; shift+n: back)">next violation</button><span id="violation-at"></span>`
+      : ""
+  }</div>
 </header>
 <div id="view">
 ${svg}
+<div id="tip" hidden></div>
 </div>
 ${violationList(layout)}
 <footer id="info" data-default="${esc(HELP)}">${esc(HELP)}</footer>

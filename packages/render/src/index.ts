@@ -15,6 +15,7 @@ export type {
   Lane,
   Layout,
   LayoutOptions,
+  OrderLine,
   StepKind,
   StepMark,
   ViolationNote,

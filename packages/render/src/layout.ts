@@ -2,7 +2,9 @@
  * Traces and the checker's report to a layout model: one lane per traced peer, one time column per
  * final timestamp, every delivery at its column, every local step (send, destroy, release, expire)
  * between the lane's deliveries it came between, and an arrow from each creating step to each
- * delivery of its event. Pure: no Node APIs, so it runs anywhere a string can be written.
+ * delivery of its event. Beside it, the delivery-order view: each lane's deliveries evenly spaced
+ * in the peer's own order, joined across lanes by event. Pure: no Node APIs, so it runs anywhere
+ * a string can be written.
  */
 import type { CheckReport } from "@capbus/checker";
 import type { TraceDeliverRecord, TraceRecord, TraceTimestamp } from "@capbus/trace";
@@ -13,6 +15,7 @@ import type {
   Lane,
   Layout,
   LayoutOptions,
+  OrderLine,
   StepKind,
   StepMark,
   ViolationNote,
@@ -51,7 +54,10 @@ export function layoutRun(
   const axisY = 140;
   const firstLaneY = axisY + 45;
 
-  const peers = [...traces.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const names = peerNames(traces);
+  const peers = sortPeers([...traces.keys()], names);
+  // Tooltips name a peer by its name when it has one; labels cut it to fit the label column.
+  const who = (peer: string) => names.get(peer) ?? shortId(peer);
   const origins = new Map<string, Creating>();
   const aborted = new Set<string>();
   const nodeSet = new Set<string>();
@@ -109,6 +115,16 @@ export function layoutRun(
   const lanes: Lane[] = [];
   const steps: StepMark[] = [];
   const deliveries: DeliveryMark[] = [];
+  // The delivery-order view spreads every lane's deliveries over one width, each lane evenly in
+  // its own order: the lines of an event two peers place alike then run about upright, and only
+  // an inversion makes two of them cross. Places are per (event, ts), as columns are.
+  const placeCounts = drawn.map(
+    (records) =>
+      new Set(records.flatMap((r) => (r.op === "deliver" ? [columnOf.get(columnKey(r))] : []))).size,
+  );
+  const orderSpan = col * Math.max(1, ...placeCounts);
+  const orderX = (lane: number, place: number) =>
+    plotX + col / 2 + (orderSpan * (place + 0.5)) / Math.max(1, placeCounts[lane]!);
   const stepOf = new Map<string, StepMark>();
 
   peers.forEach((peer, lane) => {
@@ -116,6 +132,8 @@ export function layoutRun(
     const records = drawn[lane]!;
     const xs = placed.itemX[lane]!;
     let position = 0;
+    // The delivery-order view: one place per (event, ts) the lane delivers, in the lane's order.
+    const places = new Map<number, number>();
     // Several deliveries of one event at one peer (its nodes of a multicast or destroy) share a
     // column: stacked upwards, so each shows and gets its arrow.
     const stacked = new Map<number, number>();
@@ -129,6 +147,8 @@ export function layoutRun(
         return;
       }
       const synthesized = !origins.has(r.event);
+      const column = columnOf.get(columnKey(r))!;
+      if (!places.has(column)) places.set(column, places.size);
       const below = stacked.get(x) ?? 0;
       stacked.set(x, below + 1);
       deliveries.push({
@@ -140,22 +160,27 @@ export function layoutRun(
         node: nodeIx.get(r.node)!,
         ts: r.ts,
         position: ++position,
+        orderX: orderX(lane, places.get(column)!),
         synthesized,
         violation: flagged.delivery(r.event, peer),
         color: synthesized ? UNKNOWN : colorOf(origins.get(r.event)!.peer),
         title:
-          `${shortId(peer)} delivered ${r.kind} ${r.event} at node ${r.node}, ts ${formatTs(r.ts)}, its delivery #${position}` +
+          `${who(peer)} delivered ${r.kind} ${r.event} at node ${r.node}, ts ${formatTs(r.ts)}, its delivery #${position}` +
           (synthesized ? "; no record created it: a notification for a lost peer" : "") +
+          payloadOf(origins.get(r.event)) +
           flagged.why(r.event),
       });
     });
     const all = traces.get(peer) ?? [];
+    const name = names.get(peer);
     lanes.push({
       peer,
-      label: shortId(peer),
+      name,
+      label: name === undefined ? shortId(peer) : shortId(name, 18),
       y,
       x1: plotX + 4,
       x2: xs.reduce((max, x) => Math.max(max, x), plotX + col) + col * 0.6,
+      orderX2: plotX + orderSpan + col * 0.6,
       crashed: all[all.length - 1]?.op !== "close",
       color: colorOf(peer),
       violation: flagged.peer(peer),
@@ -173,7 +198,7 @@ export function layoutRun(
         nodes: [],
         aborted: false,
         violation: false,
-        title: `${shortId(r.peer)}: the session to ${shortId(r.other)} expired (treated as crashed from here)`,
+        title: `${who(r.peer)}: the session to ${who(r.other)} expired (treated as crashed from here)`,
       };
     }
     if (r.op !== "send" && r.op !== "destroy" && r.op !== "release") return undefined;
@@ -195,7 +220,7 @@ export function layoutRun(
       nodes: named.map((n) => nodeIx.get(n)!),
       aborted: isAborted,
       violation: flagged.event(r.event),
-      title: `${shortId(r.peer)} ${what}${isAborted ? "; aborted" : ""}${flagged.why(r.event)}`,
+      title: `${who(r.peer)} ${what}${isAborted ? "; aborted" : ""}${payloadOf(r)}${flagged.why(r.event)}`,
     };
   }
 
@@ -217,6 +242,8 @@ export function layoutRun(
       color: lanes[from.lane]!.color,
     });
   }
+
+  const orderLines = joinByEvent(deliveries);
 
   const violations: ViolationNote[] = report.violations.map((v) => ({
     property: v.property,
@@ -242,8 +269,69 @@ export function layoutRun(
     steps,
     deliveries,
     arrows,
+    orderLines,
+    orderWidth: Math.ceil(Math.max(plotX + col, ...lanes.map((l) => l.orderX2)) + col * 2),
     violations,
     violationCount,
     summary,
   };
+}
+
+/** The `name` of each peer's `start` record, for the peers that have one. */
+function peerNames(traces: ReadonlyMap<string, readonly TraceRecord[]>): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [peer, records] of traces) {
+    const first = records[0];
+    if (first?.op === "start" && first.name !== undefined) names.set(peer, first.name);
+  }
+  return names;
+}
+
+/** Named peers first, by name (then id: names need not be unique), then the others by id. */
+function sortPeers(peers: string[], names: ReadonlyMap<string, string>): string[] {
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return peers.sort((a, b) => {
+    const [na, nb] = [names.get(a), names.get(b)];
+    if (na !== undefined && nb !== undefined) return cmp(na, nb) || cmp(a, b);
+    if (na !== undefined || nb !== undefined) return na !== undefined ? -1 : 1;
+    return cmp(a, b);
+  });
+}
+
+/** "; payload ..." for a send that recorded a summary (spec/trace.md §3.2), else "". */
+function payloadOf(r: Creating | undefined): string {
+  return r?.op === "send" && r.summary !== undefined ? `; payload ${r.summary}` : "";
+}
+
+/**
+ * The delivery-order view's lines: for each event, from its first delivery on one lane to its
+ * first delivery on the next lane down that delivers it.
+ */
+function joinByEvent(deliveries: readonly DeliveryMark[]): OrderLine[] {
+  // Deliveries come lane by lane, each lane in its order: the first seen per lane is the first.
+  const firsts = new Map<string, DeliveryMark[]>();
+  for (const d of deliveries) {
+    const list = firsts.get(d.event) ?? [];
+    firsts.set(d.event, list);
+    if (list[list.length - 1]?.lane !== d.lane) list.push(d);
+  }
+  const lines: OrderLine[] = [];
+  for (const [event, marks] of firsts) {
+    for (let i = 1; i < marks.length; i++) {
+      const [a, b] = [marks[i - 1]!, marks[i]!];
+      lines.push({
+        event,
+        from: a.lane,
+        to: b.lane,
+        x1: a.orderX,
+        y1: a.y,
+        x2: b.orderX,
+        y2: b.y,
+        nodes: [a.node, b.node],
+        violation: a.violation && b.violation,
+        color: a.color,
+      });
+    }
+  }
+  return lines;
 }

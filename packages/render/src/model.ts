@@ -11,15 +11,21 @@ export type DeliveryKind = "message" | "destroyed" | "released";
 /** The local steps drawn on a lane besides deliveries. */
 export type StepKind = "send" | "destroy" | "release" | "expire";
 
-/** One peer's horizontal lane, top to bottom in peer id order. */
+/**
+ * One peer's horizontal lane. Top to bottom: peers with a name by name, then the others by id.
+ */
 export interface Lane {
   readonly peer: string;
-  /** The peer id, shortened for the lane label (the full id is in `peer`). */
+  /** The `name` of the peer's `start` record (`PeerOptions.name`), if it has one. */
+  readonly name: string | undefined;
+  /** The lane label: the name, else the peer id, shortened to fit (the full id is in `peer`). */
   readonly label: string;
   readonly y: number;
   /** Where the lane's line starts and ends (its first and last drawn step). */
   readonly x1: number;
   readonly x2: number;
+  /** Where the lane's line ends in the delivery-order view (`orderX` of its last delivery, and a margin). */
+  readonly orderX2: number;
   /** The trace has no `close`: the peer crashed or was killed. */
   readonly crashed: boolean;
   /** A colour of the palette, for this peer's marks and the arrows it sends. */
@@ -47,6 +53,11 @@ export interface DeliveryMark {
   readonly ts: TraceTimestamp;
   /** 1-based position among the lane's deliveries: the peer's own order, which a violation may contradict. */
   readonly position: number;
+  /**
+   * x in the delivery-order view: the lane's deliveries evenly spaced in the peer's own order
+   * (deliveries of one event at several of its nodes share a place, stacked as at `x`).
+   */
+  readonly orderX: number;
   /**
    * No record created the event: a notification synthesized for a lost peer (spec/trace.md W11),
    * or an event of an untraced sender. Drawn without an arrow, marked as a loss.
@@ -91,6 +102,27 @@ export interface Arrow {
   readonly color: string;
 }
 
+/**
+ * The delivery-order view: a line from an event's first delivery on one lane to its first
+ * delivery on the next lane down that delivers it. Deliveries are placed in each peer's own order,
+ * so two peers that order two events differently (a P1 inversion) show as crossing lines.
+ */
+export interface OrderLine {
+  readonly event: string;
+  readonly from: number;
+  readonly to: number;
+  readonly x1: number;
+  readonly y1: number;
+  readonly x2: number;
+  readonly y2: number;
+  /** The nodes of the two deliveries (`Layout.nodes` indexes). */
+  readonly nodes: readonly [number, number];
+  /** Both deliveries are named by a violation of the checker's report. */
+  readonly violation: boolean;
+  /** The sender's lane colour (grey when no lane created the event). */
+  readonly color: string;
+}
+
 /** One violation the checker reported, as listed under the diagram. */
 export interface ViolationNote {
   readonly property: Property;
@@ -115,6 +147,10 @@ export interface Layout {
   readonly steps: readonly StepMark[];
   readonly deliveries: readonly DeliveryMark[];
   readonly arrows: readonly Arrow[];
+  /** The delivery-order view's lines between lanes. */
+  readonly orderLines: readonly OrderLine[];
+  /** Width of the delivery-order view (its lanes are the same). */
+  readonly orderWidth: number;
   /** The checker's violations as listed in its report, and how many there were in all. */
   readonly violations: readonly ViolationNote[];
   readonly violationCount: number;
@@ -126,7 +162,7 @@ export interface Layout {
 export interface LayoutOptions {
   /** @default "capbus run" */
   readonly title?: string;
-  /** Width of one time column. @default 30 */
+  /** Width of one time column, and of one place in the delivery-order view. @default 30 */
   readonly columnWidth?: number;
   /** Distance between lanes. @default 90 */
   readonly laneGap?: number;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { checkTraces } from "@capbus/checker";
-import { type Layout, layoutRun, renderHtml, renderSvg } from "@capbus/render";
+import { type Layout, layoutRun, type OrderLine, renderHtml, renderSvg } from "@capbus/render";
 import type { TraceRecord } from "@capbus/trace";
 import { TraceBuilder } from "../../checker/test/builder.js";
 
@@ -175,6 +175,77 @@ describe("layoutRun", () => {
     );
     assert.ok(s1!.x < s2!.x && s2!.x < s3!.x, "in the lane's order, none on top of another");
     assert.equal(layout.arrows.length, 1);
+  });
+});
+
+describe("names, payload summaries and the delivery-order view", () => {
+  test("lanes read the peers' names (named first, by name); send summaries show in tooltips", () => {
+    const b = chain();
+    b.start("D");
+    const names: Record<string, string> = { A: "C dhcp-client", B: "A link-manager", C: "B policy-daemon" };
+    for (const r of b.records) {
+      if (r.op === "start" && names[r.peer] !== undefined) Object.assign(r, { name: names[r.peer] });
+      if (r.op === "send") Object.assign(r, { summary: `{"kind":"${r.event}"}` });
+    }
+    const layout = layoutOf(b);
+    assert.deepEqual(
+      layout.lanes.map((l) => [l.label, l.peer]),
+      [
+        ["A link-manager", "B"],
+        ["B policy-daemon", "C"],
+        ["C dhcp-client", "A"],
+        ["D", "D"],
+      ],
+    );
+    const m1 = layout.steps.find((s) => s.event === "m1")!;
+    assert.match(m1.title, /^C dhcp-client sent m1 .*; payload \{"kind":"m1"\}/);
+    const atC = layout.deliveries.find((d) => d.event === "m2")!;
+    assert.match(atC.title, /^B policy-daemon delivered message m2 .*; payload \{"kind":"m2"\}/);
+    const svg = renderSvg(layout);
+    assert.match(svg, />A link-manager</);
+    assert.match(svg, /<title>C dhcp-client sent m1 [^<]*payload \{&#34;kind&#34;:&#34;m1&#34;\}/);
+  });
+
+  test("order view: each lane's deliveries evenly in its own order; an inversion's lines cross", () => {
+    // B and C deliver the multicasts m1 and m2 in opposite orders (a P1 violation); m3 agrees.
+    const b = new TraceBuilder()
+      .start("A", "B", "C")
+      .import("A", "B/1")
+      .import("A", "C/1")
+      .send("A", "m1", ["B/1", "C/1"])
+      .send("A", "m2", ["B/1", "C/1"])
+      .deliver("B", "m1", "B/1")
+      .deliver("B", "m2", "B/1")
+      .deliver("C", "m2", "C/1")
+      .deliver("C", "m1", "C/1")
+      .send("A", "m3", ["B/1", "C/1"])
+      .deliver("B", "m3", "B/1")
+      .deliver("C", "m3", "C/1")
+      .close("A", "B", "C");
+    const layout = layoutOf(b);
+    layout.lanes.forEach((_, lane) => {
+      const xs = layout.deliveries.filter((d) => d.lane === lane).map((d) => d.orderX);
+      const gaps = xs.slice(1).map((x, i) => Math.round((x - xs[i]!) * 1000));
+      assert.ok(
+        gaps.every((g) => g > 0 && g === gaps[0]),
+        `lane ${lane}: in its order, evenly: ${xs}`,
+      );
+    });
+    const line = (event: string) => layout.orderLines.find((l) => l.event === event)!;
+    assert.equal(layout.orderLines.length, 3, "one line per event, from B's lane to C's");
+    const crosses = (l: OrderLine, m: OrderLine) => (l.x1 - m.x1) * (l.x2 - m.x2) < 0;
+    assert.ok(crosses(line("m1"), line("m2")), "the inversion crosses");
+    assert.ok(!crosses(line("m1"), line("m3")) && !crosses(line("m2"), line("m3")), "agreement does not");
+    assert.ok(line("m1").violation && line("m2").violation && !line("m3").violation);
+
+    const order = renderSvg(layout, { view: "order" });
+    assert.equal(count(order, 'class="order-line violation"'), 2);
+    assert.equal(count(order, 'class="order-line"'), 1);
+    assert.equal(count(order, 'class="arrow'), 0, "no arrows or steps in the order view");
+    assert.equal(count(order, 'class="step'), 0);
+    assert.equal(count(renderSvg(layout), 'class="order-line'), 0, "and no order lines in the time view");
+    // The page carries both: the order lines hidden until asked for.
+    assert.equal(count(renderHtml(layout), '<path class="order-line'), 3);
   });
 });
 

@@ -5,8 +5,8 @@
  * the test process goes away (stdin ends). Imports nothing but Node built-ins.
  *
  * ```ts
- * import { startPeer } from "@capbus/node";
- * import { childContext } from "@capbus/testkit/child";
+ * import { startPeer } from "capbus/node";
+ * import { childContext } from "capbus/testkit/child";
  *
  * const ctx = childContext<{ greet: string }>();
  * const started = await startPeer();
@@ -39,7 +39,7 @@ export interface ChildContext<I> {
    * The oldest line from the test (`child.tell`) not yet taken that has `key` (any line when
    * omitted). The type parameter is the caller's promise; nothing validates it.
    */
-  next<T extends Line = Line>(key?: string): Promise<T>;
+  next<T extends object = Line>(key?: string): Promise<T>;
   /** Run `fn` on stop (e.g. `() => started.close()`); the last registered runs first. */
   onStop(fn: () => unknown): void;
   /** Run the stop functions, then exit (code 1 if one threw, else `code`). */
@@ -97,8 +97,12 @@ function createContext(): ChildContext<unknown> {
     inputs: JSON.parse(process.env[INPUTS_ENV] ?? "{}") as unknown,
     ready: (urls, extra = {}) => write({ ready: true, urls, ...extra }),
     tell: write,
-    next: <T extends Line>(key?: string) =>
-      fromTest.take(key, Number.POSITIVE_INFINITY, () => new Error("unreachable")) as Promise<T>,
+    next: <T extends object>(key?: string) =>
+      fromTest.take(
+        key,
+        Number.POSITIVE_INFINITY,
+        () => new Error("unreachable"),
+      ) as Promise<unknown> as Promise<T>,
     onStop: (fn) => {
       stops.push(fn);
     },

@@ -157,6 +157,23 @@ export class TestKit implements AsyncDisposable {
 
 /**
  * A kit disposed when the test ends, pass or fail: `const kit = testKit(t)` in a node:test test.
+ *
+ * @example
+ * ```ts
+ * // hello.test.ts (node --import tsx --test hello.test.ts); hello.ts is a child script that
+ * // exports an inbox with ctx.ready and tells what it gets (see capbus/testkit/child)
+ * import assert from "node:assert/strict";
+ * import { test } from "node:test";
+ * import { testKit } from "capbus/testkit";
+ *
+ * test("hello across processes", async (t) => {
+ *   const kit = testKit(t); // every process it starts is stopped when the test ends
+ *   const b = await kit.start("B", new URL("./hello.ts", import.meta.url));
+ *   await kit.start("A", new URL("./hello.ts", import.meta.url), { to: b.urls.inbox });
+ *   assert.deepEqual(await b.next("got"), { got: "hello" });
+ *   await kit.check(); // stops them all, then checks P1-P6 over their traces; throws on a violation
+ * });
+ * ```
  */
 export function testKit(t: AfterHook, options: TestKitOptions = {}): TestKit {
   const kit = new TestKit(options);

@@ -40,6 +40,8 @@ export class PeerProcess {
   readonly #options: PeerProcessOptions;
   readonly #lines = new LineQueue();
   readonly #output: string[] = [];
+  /** The first line of the child's first error (`TypeError: ...`), kept when its tail scrolls out. */
+  #firstError: string | undefined;
   #readyLine: ReadyLine | undefined;
   #exit: Exit | undefined;
 
@@ -54,7 +56,10 @@ export class PeerProcess {
       if (line === undefined) this.#keep(text);
       else this.#lines.push(line);
     });
-    createInterface({ input: child.stderr }).on("line", (text) => this.#keep(text));
+    createInterface({ input: child.stderr }).on("line", (text) => {
+      if (this.#firstError === undefined && ERROR_LINE.test(text)) this.#firstError = text.trim();
+      this.#keep(text);
+    });
     this.exited = new Promise<Exit>((resolve) => {
       const done = (exit: Exit) => {
         if (this.#exit) return;
@@ -106,14 +111,22 @@ export class PeerProcess {
   }
 
   /**
+   * The first line of the first error the child printed on stderr (`Error: ...`, `TypeError: ...`,
+   * `Error [ERR_MODULE_NOT_FOUND]: ...`), kept even when a long stack pushed it out of `output`.
+   */
+  get firstError(): string | undefined {
+    return this.#firstError;
+  }
+
+  /**
    * The oldest line not yet taken that has `key`, waiting up to the kit's timeout. The type
    * parameter is the caller's promise about the child's line; nothing validates it.
    */
-  next<T extends Line = Line>(key: string, options: { timeoutMs?: number } = {}): Promise<T> {
+  next<T extends object = Line>(key: string, options: { timeoutMs?: number } = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? this.#options.timeoutMs;
     return this.#lines.take(key, timeoutMs, () =>
       this.#error("E_TIMEOUT", `printed no line with "${key}" within ${timeoutMs} ms`),
-    ) as Promise<T>;
+    ) as Promise<unknown> as Promise<T>;
   }
 
   /** Send the child one JSON line on its stdin (`ctx.next` reads it there). */
@@ -154,9 +167,16 @@ export class PeerProcess {
 
   #error(code: "E_TIMEOUT" | "E_EXITED", what: string): TestkitError {
     const output = this.#output.length === 0 ? "(no output)" : this.output;
-    return new TestkitError(code, `child ${this.name} ${what}; its output:\n${output}`);
+    const error = this.#firstError === undefined ? "" : `: ${this.#firstError}`;
+    return new TestkitError(
+      code,
+      `child ${this.name} ${what}${error}; its output (last ${KEPT_OUTPUT} lines):\n${output}`,
+    );
   }
 }
+
+/** The first line of an error as Node prints it: `Error: ...`, `TypeError: ...`, `Error [CODE]: ...`. */
+const ERROR_LINE = /^\s*(?:[A-Z]\w*)?Error\b(?: \[[\w-]+\])?:/;
 
 export function describe(exit: Exit): string {
   return exit.signal === null ? `code ${exit.code}` : `signal ${exit.signal}`;

@@ -38,6 +38,29 @@ test("a child that exits before ready fails ready with its output", async (t) =>
   });
 });
 
+test("a child that dies of an error: the failure quotes the error's first line, however long its stack", async (t) => {
+  const kit = testKit(t);
+  await assert.rejects(kit.start("throws", fixture("throws")), (e: Error & { code?: string }) => {
+    assert.equal(e.code, "E_EXITED");
+    assert.match(e.message, /exited \(code 1\): TypeError: the config file has no 'peers' section;/);
+    return true;
+  });
+  assert.equal(kit.processes[0]?.firstError, "TypeError: the config file has no 'peers' section");
+});
+
+/** A line type declared as an interface (no index signature): `next<T>` takes it. */
+interface EchoLine {
+  readonly echo: { readonly ping: number };
+}
+
+test("next<T> takes any object type for the line, interfaces included", async (t) => {
+  const kit = testKit(t);
+  const child = await kit.start("echo-2", fixture("echo"), { greeting: "hi" });
+  child.tell({ ping: 2 });
+  const line = await child.next<EchoLine>("echo");
+  assert.equal(line.echo.ping, 2);
+});
+
 test("waiting for a line that never comes times out", async (t) => {
   const kit = testKit(t);
   const child = await kit.start("echo", fixture("echo"), { greeting: "hi" });

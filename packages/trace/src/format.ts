@@ -17,7 +17,12 @@ const event = z.string().min(1);
 const node = z.string().min(1);
 
 /** `start`: the first record of every trace. */
-export const TraceStart = z.object({ peer, op: z.literal("start") });
+export const TraceStart = z.object({
+  peer,
+  op: z.literal("start"),
+  /** A human name for the peer (`PeerOptions.name`), for diagrams and reports; not an identity. */
+  name: z.string().min(1).optional(),
+});
 /** `close`: the peer closed cleanly; the last record, absent if the process crashed or was killed. */
 export const TraceClose = z.object({ peer, op: z.literal("close") });
 /** `send`: the peer created message `event` for `nodes`; `to[i]` owns `nodes[i]`. */
@@ -30,6 +35,8 @@ export const TraceSend = z.object({
   nodes: z.array(node),
   /** Nodes of the handles the message carries. */
   handles: z.array(node),
+  /** A short, truncated rendering of the payload (`PeerOptions.traceSummary`), for people only. */
+  summary: z.string().optional(),
 });
 /** `destroy`: the owner destroyed `nodes` in one event; owner and holders get a `destroyed` notification. */
 export const TraceDestroy = z.object({ peer, op: z.literal("destroy"), event, nodes: z.array(node) });

@@ -4,9 +4,21 @@
  * in one tick go out in one corked write.
  */
 import type { Socket } from "node:net";
-import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } from "@capbus/core";
-import { Liveness, type LivenessOptions, TransportErrorCode, type TransportLink } from "@capbus/transport";
-import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
+import {
+  type LinkClosedInfo,
+  type LinkHandler,
+  PRE_AUTH_FRAME_BYTES,
+  type Runtime,
+  systemRuntime,
+} from "@capbus/core";
+import {
+  Liveness,
+  type LivenessOptions,
+  type PreAuthTicket,
+  TransportErrorCode,
+  type TransportLink,
+} from "@capbus/transport";
+import { DEFAULT_MAX_FRAME_BYTES, FrameCodec } from "@capbus/wire";
 
 /** Options of a link over a stream socket: frame size limit, liveness, timers. */
 export interface StreamLinkOptions extends LivenessOptions {
@@ -16,7 +28,15 @@ export interface StreamLinkOptions extends LivenessOptions {
   runtime?: Runtime;
   /** How long `close` waits for the remote to end before dropping the socket. @default 2000 */
   lingerMs?: number;
+  /**
+   * The listener's pre-authentication limits for this connection (`listenUnix` sets it): until
+   * the remote has introduced itself, a length above PRE_AUTH_FRAME_BYTES closes the link with
+   * E_TOO_LARGE at the length prefix (spec/transports.md §3.5). @default none (dialled links)
+   */
+  preAuth?: PreAuthTicket;
 }
+
+const closeCodec = new FrameCodec();
 
 const HEARTBEAT = new Uint8Array(4);
 
@@ -28,6 +48,8 @@ export class StreamLink implements TransportLink {
   readonly #runtime: Runtime;
   readonly #lingerMs: number;
   #handler: LinkHandler | undefined;
+  /** Until the remote has introduced itself: the listener's limits for this connection. */
+  #preAuth: PreAuthTicket | undefined;
   #early: Uint8Array[] = [];
   #chunks: Buffer[] = [];
   #buffered = 0;
@@ -45,6 +67,12 @@ export class StreamLink implements TransportLink {
     this.#lingerMs = options.lingerMs ?? 2000;
     this.done = new Promise((resolve) => {
       this.#resolveDone = resolve;
+    });
+    this.#preAuth = options.preAuth;
+    // Refused before its introduction: the remote reads why (a close frame), then the link ends.
+    this.#preAuth?.bind((code, reason) => {
+      this.send(closeCodec.encode({ type: "close", seq: 0, ack: 0, code, reason }));
+      this.close(code, reason);
     });
     socket.setNoDelay?.(true);
     this.#live = new Liveness(
@@ -81,6 +109,12 @@ export class StreamLink implements TransportLink {
     this.#finish({ code, reason, byRemote: false });
   }
 
+  /** The remote has introduced itself (called by the handshake): frames of any size from now on. */
+  introduced(): void {
+    this.#preAuth?.release();
+    this.#preAuth = undefined;
+  }
+
   attach(handler: LinkHandler): void {
     this.#handler = handler;
     const early = this.#early.splice(0);
@@ -113,7 +147,9 @@ export class StreamLink implements TransportLink {
       if (this.#need < 0) {
         if (this.#buffered < 4) return;
         const length = this.#take(4).readUInt32BE(0);
-        if (length > this.#max) {
+        // A stranger's frame is refused at its length, before a byte of it is buffered.
+        const max = this.#preAuth ? Math.min(this.#max, PRE_AUTH_FRAME_BYTES) : this.#max;
+        if (length > max) {
           return this.#broken(TransportErrorCode.E_TOO_LARGE, `a frame of ${length} bytes announced`);
         }
         if (length === 0) continue; // heartbeat
@@ -166,6 +202,7 @@ export class StreamLink implements TransportLink {
     if (this.#info) return;
     this.#info = info;
     this.#chunks = [];
+    this.#preAuth?.closedEarly();
     this.#resolveDone(info);
     // Before attach, `attach` reports it; after, on a microtask so no handler re-enters.
     const handler = this.#handler;

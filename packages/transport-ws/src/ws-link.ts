@@ -7,6 +7,7 @@ import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } fr
 import {
   Liveness,
   type LivenessOptions,
+  type PreAuthTicket,
   splitWsMessage,
   TransportErrorCode,
   type TransportLink,
@@ -24,6 +25,11 @@ export interface WsLinkOptions extends LivenessOptions {
   maxFrameBytes?: number;
   /** Timers for heartbeats. @default systemRuntime */
   runtime?: Runtime;
+  /**
+   * The listener's pre-authentication limits for this connection (`listenWs` sets it); released
+   * once the remote has introduced itself (spec/transports.md §3.5). @default none (dialled links)
+   */
+  preAuth?: PreAuthTicket;
 }
 
 /** WebSocket close code carrying a capbus code as its reason (the private range 4000-4999). */
@@ -38,6 +44,8 @@ export class WsLink implements TransportLink {
   readonly #batch: WsBatcher;
   readonly #maxFrameBytes: number;
   #handler: LinkHandler | undefined;
+  /** Until the remote has introduced itself: the listener's limits for this connection. */
+  #preAuth: PreAuthTicket | undefined;
   #early: Uint8Array[] = [];
   #closing = false;
   #info: LinkClosedInfo | undefined;
@@ -46,6 +54,8 @@ export class WsLink implements TransportLink {
   constructor(ws: WebSocket, options: WsLinkOptions = {}) {
     this.#ws = ws;
     ws.binaryType = "nodebuffer";
+    this.#preAuth = options.preAuth;
+    this.#preAuth?.bind((code, reason) => this.close(code, reason));
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     // Flushed after the promise callbacks of this turn too (setImmediate), so an answer and the
     // application's next send (e.g. an accept and the next request) share one message.
@@ -106,6 +116,12 @@ export class WsLink implements TransportLink {
     this.#finish({ code, reason, byRemote: false });
   }
 
+  /** The remote has introduced itself (called by the handshake): the listener's limits are lifted. */
+  introduced(): void {
+    this.#preAuth?.release();
+    this.#preAuth = undefined;
+  }
+
   attach(handler: LinkHandler): void {
     this.#handler = handler;
     const early = this.#early.splice(0);
@@ -152,6 +168,7 @@ export class WsLink implements TransportLink {
   #finish(info: LinkClosedInfo): void {
     if (this.#info) return;
     this.#info = info;
+    this.#preAuth?.closedEarly();
     this.#resolveDone(info);
     const handler = this.#handler;
     if (handler) queueMicrotask(() => handler.closed(info));

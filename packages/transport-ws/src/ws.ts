@@ -2,13 +2,17 @@
  * Listening on and dialling WebSocket endpoints (spec/transports.md §1.1). `wss://` works with
  * ws's standard options: pass an https server to `listenWs` and TLS client options to `dialWs`.
  */
-import type { Server as HttpServer } from "node:http";
+import { createServer, type Server as HttpServer, STATUS_CODES } from "node:http";
 import type { Server as HttpsServer } from "node:https";
+import type { Socket } from "node:net";
 import type { Peer, SessionOptions } from "@capbus/core";
 import {
   checkLinkOptions,
   Dialer,
   type DialOptions,
+  PreAuthGuard,
+  type PreAuthOptions,
+  type PreAuthTicket,
   sessionDefaults,
   wsMessageLimit,
 } from "@capbus/transport";
@@ -16,8 +20,12 @@ import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
 import { type ClientOptions, WebSocket, WebSocketServer } from "ws";
 import { WsLink, type WsLinkOptions } from "./ws-link.js";
 
-/** Where and how `listenWs` listens. */
-export interface WsListenOptions extends WsLinkOptions {
+/**
+ * Where and how `listenWs` listens. The pre-authentication limits (PreAuthOptions) apply to each
+ * connection from its TCP accept (from its upgrade, on a `server` given), until the remote has
+ * introduced itself.
+ */
+export interface WsListenOptions extends Omit<WsLinkOptions, "preAuth">, PreAuthOptions {
   /** Interface to bind. @default "127.0.0.1" */
   host?: string;
   /** Port; 0 picks a free one. @default 0 */
@@ -43,23 +51,17 @@ export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promi
   checkLinkOptions(peer, options);
   // A batch message may be longer than one frame may (spec/transports.md §1.1).
   const maxPayload = wsMessageLimit(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
-  const wss = options.server
-    ? new WebSocketServer({ server: options.server, maxPayload })
-    : new WebSocketServer({ host: options.host ?? "127.0.0.1", port: options.port ?? 0, maxPayload });
-  wss.on("connection", (ws) =>
-    peer.connect(new WsLink(ws, options), undefined, sessionDefaults(options.session)),
-  );
-  if (!options.server) {
-    // A port in use (or a bad host) fails the listen instead of escaping as an unhandled error.
-    await new Promise<void>((resolve, reject) => {
-      wss.once("listening", () => resolve());
-      wss.once("error", (error) => {
-        wss.close();
-        reject(error);
-      });
-    });
-  }
-  const address = (options.server ?? wss).address();
+  const guard = new PreAuthGuard(options, options.runtime);
+  const own = options.server ? undefined : await ownServer(guard, options);
+  const wss = new WebSocketServer({ server: options.server ?? own?.server, maxPayload });
+  wss.on("error", () => undefined); // the server's own errors: listen failures are reported above
+  wss.on("connection", (ws, request) => {
+    // On a server of the caller's, the limits start here (its other traffic is its own affair).
+    const preAuth = own?.tickets.get(request.socket) ?? guard.admit(request.socket);
+    preAuth.watch(); // ws reads the socket from now on: count what the remote sends
+    peer.connect(new WsLink(ws, { ...options, preAuth }), undefined, sessionDefaults(options.session));
+  });
+  const address = (options.server ?? own!.server).address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
   const scheme = options.server && "setSecureContext" in options.server ? "wss" : "ws";
   const host = options.host ?? "127.0.0.1";
@@ -69,9 +71,45 @@ export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promi
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();
-        wss.close(() => resolve());
+        wss.close(() => {
+          if (!own) return resolve();
+          for (const socket of own.sockets) socket.destroy();
+          own.server.close(() => resolve());
+        });
       }),
   };
+}
+
+/**
+ * The http server `listenWs` listens on when given none: every TCP connection takes a
+ * pre-authentication slot at accept, so raw connections that never send an upgrade are bounded
+ * too. A request that is no upgrade gets 426, as from ws's own server.
+ */
+async function ownServer(
+  guard: PreAuthGuard,
+  options: WsListenOptions,
+): Promise<{ server: HttpServer; sockets: Set<Socket>; tickets: WeakMap<object, PreAuthTicket> }> {
+  const sockets = new Set<Socket>();
+  const tickets = new WeakMap<object, PreAuthTicket>();
+  const server = createServer((_request, response) => {
+    const body = STATUS_CODES[426]!;
+    response.writeHead(426, { "Content-Length": body.length, "Content-Type": "text/plain" });
+    response.end(body);
+  });
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    tickets.set(socket, guard.admit(socket));
+  });
+  // A port in use (or a bad host) fails the listen instead of escaping as an unhandled error.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return { server, sockets, tickets };
 }
 
 /** Options of a dialled WebSocket link. */
@@ -80,16 +118,32 @@ export interface WsDialOptions extends WsLinkOptions {
   client?: ClientOptions;
 }
 
-/** One connection to `url` as a link (no peer involved): for tests and custom dialling. */
-export function openWs(url: string, options: WsDialOptions = {}): Promise<WsLink> {
+/**
+ * One connection to `url` as a link (no peer involved): for tests and custom dialling. When
+ * `signal` aborts before the connection opens, its socket is destroyed and the promise rejects.
+ */
+export function openWs(url: string, options: WsDialOptions = {}, signal?: AbortSignal): Promise<WsLink> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     const ws = new WebSocket(url, {
       maxPayload: wsMessageLimit(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES),
       ...options.client,
     });
-    ws.once("error", reject);
+    const failed = (error: Error) => {
+      signal?.removeEventListener("abort", abort);
+      reject(error);
+    };
+    const abort = () => {
+      ws.off("error", failed);
+      ws.on("error", () => undefined); // terminate() before open reports one more error
+      ws.terminate();
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+    ws.once("error", failed);
     ws.once("open", () => {
-      ws.off("error", reject);
+      signal?.removeEventListener("abort", abort);
+      ws.off("error", failed);
       resolve(new WsLink(ws, options));
     });
   });
@@ -103,5 +157,5 @@ export function dialWs(
   options: WsDialOptions & DialOptions = {},
 ): Dialer {
   checkLinkOptions(peer, options);
-  return new Dialer(peer, remote, () => openWs(url, options), options);
+  return new Dialer(peer, remote, (signal) => openWs(url, options, signal), options);
 }

@@ -72,14 +72,22 @@ export class Dialer {
   connections = 0;
   readonly #peer: Peer;
   readonly #remote: string;
-  readonly #open: () => Promise<TransportLink>;
+  readonly #open: (signal: AbortSignal) => Promise<TransportLink>;
   readonly #options: DialOptions;
   readonly #runtime: Runtime;
   #link: TransportLink | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
+  /** Aborted by `stop`: a connect still in progress gives up its socket (nothing keeps the process alive). */
+  readonly #stop = new AbortController();
 
-  constructor(peer: Peer, remote: string, open: () => Promise<TransportLink>, options: DialOptions = {}) {
+  /** `open` should give up (and free its socket) when `signal` aborts. */
+  constructor(
+    peer: Peer,
+    remote: string,
+    open: (signal: AbortSignal) => Promise<TransportLink>,
+    options: DialOptions = {},
+  ) {
     this.#peer = peer;
     this.#remote = remote;
     this.#open = open;
@@ -96,11 +104,12 @@ export class Dialer {
   /** Stop redialling. The session and its current link stay as they are. */
   stop(): void {
     this.#stopped = true;
+    this.#stop.abort();
     this.#wake?.();
   }
 
   async #first(): Promise<void> {
-    const link = await this.#open();
+    const link = await this.#open(this.#stop.signal);
     this.#attach(link);
     void this.#loop(link);
   }
@@ -132,7 +141,7 @@ export class Dialer {
       await this.#sleep(delay);
       if (this.#stopped || !this.#peer.linkedPeers.includes(this.#remote)) return;
       try {
-        link = await this.#open();
+        link = await this.#open(this.#stop.signal);
         this.#attach(link);
       } catch (error) {
         delay = Math.min(delay * 2, this.#options.maxRetryMs ?? 2000);

@@ -15,6 +15,15 @@ export {
 export { TransportErrorCode } from "./errors.js";
 export { Liveness, type LivenessOptions } from "./liveness.js";
 export {
+  DEFAULT_MAX_PENDING_LINKS,
+  DEFAULT_PRE_AUTH_BYTES,
+  DEFAULT_PRE_AUTH_TIMEOUT_MS,
+  type GuardedSocket,
+  PreAuthGuard,
+  type PreAuthOptions,
+  PreAuthTicket,
+} from "./preauth.js";
+export {
   joinWsBatch,
   splitWsMessage,
   WS_BATCH_BYTES,

@@ -39,9 +39,12 @@ const CBOR_OPTIONS: Options & { useTag259ForMaps: boolean; int64AsNumber: boolea
   copyBuffers: true,
 };
 
-/** Result of the non-throwing decode. */
+/**
+ * Result of the non-throwing decode. `decodedBytes` bounds the memory the decoded frame takes
+ * (spec/wire.md §8): what a receiver charges for keeping it, rather than its wire size.
+ */
 export type DecodeResult =
-  | { readonly ok: true; readonly frame: Frame }
+  | { readonly ok: true; readonly frame: Frame; readonly decodedBytes: number }
   | { readonly ok: false; readonly error: WireError };
 
 const LAYOUT_BY_TYPE: ReadonlyMap<string, FrameLayout> = new Map(FRAME_LAYOUTS.map((l) => [l.type, l]));
@@ -125,6 +128,10 @@ export class FrameCodec {
 
   /** Decodes one whole frame. Throws WireError with any code but E_PAYLOAD. */
   decode(bytes: Uint8Array): Frame {
+    return this.#decode(bytes).frame;
+  }
+
+  #decode(bytes: Uint8Array): { readonly frame: Frame; readonly decodedBytes: number } {
     if (bytes.byteLength > this.limits.maxFrameBytes) {
       throw new WireError(
         WireErrorCode.E_TOO_LARGE,
@@ -138,10 +145,10 @@ export class FrameCodec {
       bytes.constructor === Uint8Array
         ? bytes
         : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let floatMask: number;
+    let scan: { readonly floatMask: number; readonly decodedBytes: number };
     let value: unknown;
     try {
-      floatMask = checkProfile(view, this.limits.maxDepth).floatMask;
+      scan = checkProfile(view, this.limits.maxDepth);
       value = this.#cbor.decode(view);
     } catch (cause) {
       if (cause instanceof WireError) throw cause;
@@ -150,13 +157,13 @@ export class FrameCodec {
       const code = cause instanceof RangeError ? WireErrorCode.E_TOO_LARGE : WireErrorCode.E_CBOR;
       throw new WireError(code, "frame could not be decoded", { cause });
     }
-    return toFrame(value, floatMask);
+    return { frame: toFrame(value, scan.floatMask), decodedBytes: scan.decodedBytes };
   }
 
   /** Like `decode`, but returns the error instead of throwing it. */
   decodeFrame(bytes: Uint8Array): DecodeResult {
     try {
-      return { ok: true, frame: this.decode(bytes) };
+      return { ok: true, ...this.#decode(bytes) };
     } catch (error) {
       if (error instanceof WireError) return { ok: false, error };
       throw error;

@@ -57,3 +57,4 @@ export {
   type WireLimits,
 } from "./limits.js";
 export { assertPayload } from "./payload.js";
+export { DECODED_COST } from "./profile.js";

@@ -8,6 +8,31 @@
 import { WireError, WireErrorCode } from "./errors.js";
 
 const MAX_SAFE_HIGH = 0x1fffff; // high 32 bits of 2^53 - 1
+
+/**
+ * What a decoded item costs in memory at most, in bytes, by kind (spec/wire.md §8): measured on
+ * V8 (Node 20, 64-bit, no pointer compression) for the costliest shapes found, with some room.
+ * Each includes the item's 8-byte slot in its container. A payload of many empty maps decodes to
+ * about 64 times its wire size, so charging wire bytes would let a peer hold far more than its share.
+ */
+export const DECODED_COST = {
+  /** The frame object built around the decoded array (its type, seq, ack and field keys). */
+  frame: 128,
+  /** An integer or float: a heap number when it is not a small integer. */
+  number: 32,
+  /** true, false, null: shared values, the slot only. */
+  simple: 8,
+  /** A text string's header; its content costs 1 byte a character if ASCII, else at most 2 a byte. */
+  text: 48,
+  /** A byte string's Uint8Array and ArrayBuffer objects; its content costs its length. */
+  bytes: 232,
+  /** An array's object and header; its elements cost what they are. */
+  array: 56,
+  /** A map's object. */
+  map: 72,
+  /** Each map entry beyond its key and value: property storage, and a hidden class per new key set. */
+  entry: 96,
+} as const;
 const PROTO_KEY = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // "__proto__"
 
 function notWellFormed(what: string, at: number): WireError {
@@ -21,6 +46,8 @@ class ProfileScan {
   private topIndex = -1;
   /** Bit i set: top-level element i (any i >= 31 sets bit 31) is or contains a float. */
   floatMask = 0;
+  /** A bound on the decoded frame's memory, summed per item (DECODED_COST). */
+  decodedBytes = DECODED_COST.frame;
   private readonly bytes: Uint8Array;
   private readonly maxDepth: number;
 
@@ -60,6 +87,8 @@ class ProfileScan {
     const info = initial & 0x1f;
     if (major === 7) {
       this.simple(info, start);
+      this.decodedBytes +=
+        info === 20 || info === 21 || info === 22 ? DECODED_COST.simple : DECODED_COST.number;
       return;
     }
     if (info === 31) throw notWellFormed("indefinite length", start);
@@ -68,19 +97,27 @@ class ProfileScan {
     switch (major) {
       case 0:
         if (arg > Number.MAX_SAFE_INTEGER) throw unsafe(start);
+        this.decodedBytes += DECODED_COST.number;
         return;
       case 1:
         // -1 - arg must stay >= -(2^53 - 1)
         if (arg > Number.MAX_SAFE_INTEGER - 1) throw unsafe(start);
+        this.decodedBytes += DECODED_COST.number;
         return;
       case 2:
         this.skip(arg, start);
+        this.decodedBytes += DECODED_COST.bytes + arg;
         return;
-      case 3:
+      case 3: {
         this.skip(arg, start);
-        if (!isUtf8(b, this.at - arg, this.at)) throw notWellFormed("invalid UTF-8 in text string", start);
+        const kind = utf8Kind(b, this.at - arg, this.at);
+        if (kind === UTF8_INVALID) throw notWellFormed("invalid UTF-8 in text string", start);
+        // A string with any character beyond Latin-1 is stored two bytes a character.
+        this.decodedBytes += DECODED_COST.text + (kind === UTF8_ASCII ? arg : 2 * arg);
         return;
+      }
       case 4:
+        this.decodedBytes += DECODED_COST.array;
         this.enter(depth, start);
         if (depth === 0) {
           for (let i = 0; i < arg; i++) {
@@ -94,6 +131,7 @@ class ProfileScan {
         return;
       case 5:
         this.enter(depth, start);
+        this.decodedBytes += DECODED_COST.map;
         this.map(arg, depth + 1);
         return;
       default: // 6: tags are outside the profile
@@ -148,6 +186,7 @@ class ProfileScan {
         }
       }
       keys.push(begin, end);
+      this.decodedBytes += DECODED_COST.entry;
       this.item(depth);
     }
   }
@@ -179,6 +218,7 @@ class ProfileScan {
       }
       starts[slot] = begin;
       lengths[slot] = length;
+      this.decodedBytes += DECODED_COST.entry;
       this.item(depth);
     }
   }
@@ -231,13 +271,24 @@ function equalRanges(b: Uint8Array, x: number, y: number, length: number): boole
 
 /** Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF. */
 export function isUtf8(b: Uint8Array, from: number, to: number): boolean {
+  return utf8Kind(b, from, to) !== UTF8_INVALID;
+}
+
+const UTF8_INVALID = 0;
+const UTF8_ASCII = 1;
+const UTF8_WIDE = 2;
+
+/** Whether a byte range is strict UTF-8 and, if so, whether it is all ASCII (one byte a character decoded). */
+function utf8Kind(b: Uint8Array, from: number, to: number): number {
   let i = from;
+  let kind = UTF8_ASCII;
   while (i < to) {
     const c = b[i]!;
     if (c < 0x80) {
       i++;
       continue;
     }
+    kind = UTF8_WIDE;
     let need: number;
     let min: number;
     if (c >= 0xc2 && c <= 0xdf) {
@@ -249,26 +300,30 @@ export function isUtf8(b: Uint8Array, from: number, to: number): boolean {
     } else if (c >= 0xf0 && c <= 0xf4) {
       need = 3;
       min = 0x10000;
-    } else return false;
-    if (i + need >= to) return false;
+    } else return UTF8_INVALID;
+    if (i + need >= to) return UTF8_INVALID;
     let cp = c & (0x3f >> need);
     for (let k = 1; k <= need; k++) {
       const d = b[i + k]!;
-      if ((d & 0xc0) !== 0x80) return false;
+      if ((d & 0xc0) !== 0x80) return UTF8_INVALID;
       cp = (cp << 6) | (d & 0x3f);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return UTF8_INVALID;
     i += need + 1;
   }
-  return true;
+  return kind;
 }
 
 /**
  * Throws a WireError unless `bytes` is exactly one item in the capbus CBOR profile whose arrays
- * and maps nest no deeper than `maxDepth`. Returns which top-level array elements hold floats:
- * cbor-x decodes 1.0 and 1 alike, and only the payload of a frame may hold floats.
+ * and maps nest no deeper than `maxDepth`. Returns which top-level array elements hold floats
+ * (cbor-x decodes 1.0 and 1 alike, and only the payload of a frame may hold floats), and a bound
+ * on the memory the decoded frame takes (`decodedBytes`, summed by DECODED_COST).
  */
-export function checkProfile(bytes: Uint8Array, maxDepth: number): { readonly floatMask: number } {
+export function checkProfile(
+  bytes: Uint8Array,
+  maxDepth: number,
+): { readonly floatMask: number; readonly decodedBytes: number } {
   const scan = new ProfileScan(bytes, maxDepth);
   scan.run();
   return scan;

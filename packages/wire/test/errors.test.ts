@@ -155,7 +155,8 @@ describe("decode refusals", () => {
 
   test("decodeFrame returns the frame or the error", () => {
     const ok = decodeFrame(fromHex("83080005"));
-    assert.deepStrictEqual(ok, { ok: true, frame: { type: "ack", seq: 0, ack: 5 } });
+    // An array of three numbers: the frame object, the array and three numbers (DECODED_COST).
+    assert.deepStrictEqual(ok, { ok: true, frame: { type: "ack", seq: 0, ack: 5 }, decodedBytes: 280 });
     const bad = decodeFrame(fromHex("830e0000"));
     assert.equal(bad.ok, false);
     if (!bad.ok) assert.equal(bad.error.code, "E_UNKNOWN_FRAME");

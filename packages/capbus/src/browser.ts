@@ -1,0 +1,2 @@
+/** `capbus/browser`: `@capbus/browser`, as the installed `capbus` package names it. */
+export * from "@capbus/browser";

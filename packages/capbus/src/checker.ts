@@ -1,0 +1,2 @@
+/** `capbus/checker`: `@capbus/checker`, as the installed `capbus` package names it. */
+export * from "@capbus/checker";

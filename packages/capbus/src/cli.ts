@@ -1,0 +1,2 @@
+/** `capbus/cli`: `@capbus/cli`, as the installed `capbus` package names it. */
+export * from "@capbus/cli";

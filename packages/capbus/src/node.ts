@@ -1,0 +1,2 @@
+/** `capbus/node`: `@capbus/node`, as the installed `capbus` package names it. */
+export * from "@capbus/node";

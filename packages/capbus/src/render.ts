@@ -1,0 +1,2 @@
+/** `capbus/render`: `@capbus/render`, as the installed `capbus` package names it. */
+export * from "@capbus/render";

@@ -1,0 +1,2 @@
+/** `capbus/trace`: `@capbus/trace`, as the installed `capbus` package names it. */
+export * from "@capbus/trace";

@@ -1,0 +1,2 @@
+/** `capbus/transport-ws`: `@capbus/transport-ws`, as the installed `capbus` package names it. */
+export * from "@capbus/transport-ws";

@@ -1,0 +1,2 @@
+/** `capbus/transport`: `@capbus/transport`, as the installed `capbus` package names it. */
+export * from "@capbus/transport";

@@ -1,0 +1,2 @@
+/** `capbus/wire`: `@capbus/wire`, as the installed `capbus` package names it. */
+export * from "@capbus/wire";

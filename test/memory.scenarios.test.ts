@@ -1,0 +1,191 @@
+/**
+ * Memory a hostile peer can make a victim hold (issue 17, spec/limits.md §4, spec/security.md §3):
+ * quotas charge what decoded frames take, a remote that never acknowledges cannot grow a session
+ * without bound, endpoint hints, replay sets, handle tables and tombstones are bounded, and a
+ * cleanly closed session leaves nothing behind.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Peer } from "@capbus/core";
+import { ScriptedLink, SimWorld } from "@capbus/sim";
+import { FrameCodec } from "@capbus/wire";
+import { frozenRuntime, helloBytes } from "./support/fuzz-victim.js";
+
+const codec = new FrameCodec();
+
+/** A victim V on a scripted link from an attacker X that holds a reference to V's node. */
+function scripted(options: ConstructorParameters<typeof Peer>[0] = {}) {
+  const victim = new Peer({ id: "V", runtime: frozenRuntime, ...options });
+  const node = victim.createNode();
+  victim.grant(node, "X");
+  const link = new ScriptedLink();
+  victim.connect(link, "X");
+  link.deliver(helloBytes("X"));
+  let seq = 0;
+  const send = (body: Record<string, unknown>) =>
+    link.deliver(codec.encode({ ...body, seq: ++seq, ack: 0 } as never));
+  return { victim, node, link, send };
+}
+
+test("quotas charge what a payload takes decoded: many empty maps are refused at their real cost", async () => {
+  const w = new SimWorld({ seed: 21, latency: { min: 1, max: 3 } });
+  const victim = w.addPeer("V", { quota: { maxQueuedBytes: 1024 * 1024 } });
+  const sender = w.addPeer("S");
+  w.linkAll();
+  const inbox = w.give(victim.createNode(), "S");
+  // 20 000 empty maps: 20 KB on the wire, about 1.3 MB once decoded (64 bytes a map on V8).
+  const maps = Array.from({ length: 20_000 }, () => ({}));
+  const bytes = new Uint8Array(20_000); // as many wire bytes, held as they are
+  const [ofMaps, ofBytes] = [sender.send(inbox, maps), sender.send(inbox, bytes)];
+  await w.run();
+  assert.equal((await ofMaps).destinations[0]?.code, "E_QUOTA", "the maps cost more than the whole queue");
+  assert.ok((await ofBytes).ok, "the same wire size of bytes fits");
+  const held = victim.queuedFromOthers.bytes;
+  assert.ok(held >= 20_000 && held < 25_000, `the byte string is charged about its size: ${held}`);
+  await w.close();
+});
+
+test("a remote that never acknowledges cannot make a session hold more than its bounds", async () => {
+  // V answers every unicast of X with an accept; X acknowledges none of them, and keeps sending.
+  const window = { maxUnackedBytes: 64 * 1024, maxBufferedBytes: 64 * 1024 };
+  const { victim, node, link, send } = scripted({ session: window });
+  (link as { send(frame: Uint8Array): void }).send = () => undefined; // X reads nothing
+  let held = 0;
+  let sent = 0;
+  for (; sent < 20_000 && !link.closed; sent++) {
+    send({ type: "unicast", event: sent + 1, clock: 0, node: node.id, payload: sent });
+    while (victim.poll());
+    const stats = victim.stats().links.X;
+    held = Math.max(held, (stats?.unackedBytes ?? 0) + (stats?.bufferedBytes ?? 0));
+    await null; // the close waits a microtask (it must not end the session inside a round)
+  }
+  assert.equal(link.closed?.code, "E_QUOTA", `the session closed after ${sent} answers held ${held} bytes`);
+  // Each answer is ~20 wire bytes but ~180 held: the window and twice the queue bound it.
+  assert.ok(held <= 64 * 1024 + 2 * 64 * 1024, `held ${held} bytes`);
+  assert.ok(sent < 2000, `closed after ${sent} answers, not ${Math.round((3 * 64 * 1024) / 20)}`);
+});
+
+test("endpoint hints: a peer with no capability cannot make the victim keep more than its bounds", () => {
+  const { victim, link, send } = scripted();
+  const urls = Array.from({ length: 16 }, (_, i) => `ws://10.0.0.1:${1000 + i}/${"p".repeat(200)}`);
+  for (let i = 0; i < 2000; i++) send({ type: "endpoints", peer: `P${i}`, urls });
+  assert.equal(link.closed, undefined);
+  const { tables } = victim.stats();
+  // Only hints the sender may use later (when it sends those peers' handles), bounded per session.
+  assert.equal(tables.endpoints, 0, "no hint is taken as a peer's endpoints");
+  assert.ok(tables.hints <= 256, `hints kept with the session: ${tables.hints}`);
+  link.remoteClose("E_LINK_CUT", "the attacker leaves");
+  assert.equal(victim.stats().tables.hints, 0, "they go with the session");
+});
+
+test("an endpoint hint is used for the handles its own sender passes on, and dropped with them", async () => {
+  const w = new SimWorld({ seed: 22, dial: true });
+  const [a, b, c] = ["A", "B", "C"].map((id) => w.addPeer(id));
+  for (const p of [a, b, c]) p?.advertise(`sim:${p.id}`);
+  w.link("A", "B");
+  w.link("B", "C");
+  await w.run();
+  const inbox = w.give(a!.createNode(), "B");
+  const nodeOfC = c!.createNode();
+  const atB = w.give(nodeOfC, "B");
+  const sent = b!.send(inbox, "here is C", { handles: [atB] }); // B hints C's endpoints to A first
+  await w.run();
+  assert.ok((await sent).ok);
+  const event = a!.poll();
+  assert.ok(event?.kind === "message" && event.handles[0]?.state === "live");
+  assert.deepEqual(a!.linkedPeers.sort(), ["B", "C"], "A dialled C at B's hint");
+  assert.ok(a!.stats().tables.endpoints >= 1);
+  const [handle] = event.handles;
+  handle?.release();
+  await w.run();
+  assert.equal(a!.stats().tables.handles, 1, "the released handle left the table (A's own node's stays)");
+  await w.close();
+});
+
+test("maxHandles counts handles in use: four handles, each released before the next, all fit", async () => {
+  const w = new SimWorld({ seed: 23 });
+  const small = w.addPeer("S", { maxHandles: 3 });
+  const giver = w.addPeer("G");
+  w.linkAll();
+  const toInbox = w.give(small.createNode(), "G"); // S's own node takes one slot
+  const codes: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const node = giver.createNode();
+    const sent = giver.send(toInbox, i, { handles: [node.handle] });
+    await w.run();
+    codes.push((await sent).destinations[0]?.code ?? "ok");
+    const event = small.poll();
+    if (event?.kind === "message") event.handles[0]?.release();
+    await w.run();
+  }
+  assert.deepEqual(codes, ["ok", "ok", "ok", "ok"]);
+  assert.equal(small.stats().tables.handles, 1);
+  // The same node received again after its release is a new handle; the released one stays so.
+  const node = giver.createNode();
+  const twice = [giver.send(toInbox, "a", { handles: [node.handle] })];
+  await w.run();
+  const first = small.poll();
+  assert.ok(first?.kind === "message");
+  const old = first.handles[0]!;
+  old.release();
+  twice.push(giver.send(toInbox, "b", { handles: [node.handle] }));
+  await w.run();
+  const second = small.poll();
+  assert.ok(second?.kind === "message");
+  assert.notEqual(second.handles[0], old);
+  assert.equal(old.state, "released");
+  assert.equal(second.handles[0]?.state, "live");
+  await assert.rejects(small.send(old, "x"), { code: "E_RELEASED" });
+  await w.close();
+});
+
+test("a cleanly closed session leaves nothing behind: references, replay set, endpoints", () => {
+  const victim = new Peer({ id: "V", runtime: frozenRuntime });
+  const node = victim.createNode();
+  const before = victim.stats().tables;
+  for (let i = 0; i < 3; i++) {
+    // X links (a new session each time), is granted a reference, advertises itself, sends a
+    // message (its event numbers are kept against replays) and leaves with OK without releasing
+    // its reference first (an honest peer releases; this one does not).
+    victim.grant(node, "X");
+    const link = new ScriptedLink();
+    victim.connect(link, "X");
+    link.deliver(helloBytes("X"));
+    const frames = [
+      { type: "endpoints", seq: 1, ack: 0, peer: "X", urls: ["ws://10.0.0.2:1"] },
+      { type: "unicast", seq: 2, ack: 0, event: 1, clock: 0, node: node.id, payload: i },
+    ];
+    for (const frame of frames) link.deliver(codec.encode(frame as never));
+    assert.ok(victim.poll());
+    assert.equal(victim.stats().tables.replaySets, 1);
+    assert.equal(victim.stats().tables.endpoints, 1);
+    link.deliver(codec.encode({ type: "close", seq: 0, ack: 0, code: "OK", reason: "bye" }));
+    const after = victim.stats().tables;
+    // Peers seen lost are remembered, in a bounded set: that is not per session.
+    assert.deepEqual({ ...after, lostPeers: 0 }, { ...before, lostPeers: 0 }, `after session ${i + 1}`);
+  }
+  assert.equal(victim.poll(), undefined, "no notification for what a cleanly closed peer left");
+});
+
+test("tombstones are bounded, and a flood of them evicts only the flooding owner's", () => {
+  const victim = new Peer({ id: "V", runtime: frozenRuntime });
+  /** `owner` destroys `nodes` at V (a destroy is staged at any peer, holder or not) and commits it. */
+  const destroyAt = (owner: string, nodes: number[]) => {
+    const link = new ScriptedLink();
+    victim.connect(link, owner);
+    link.deliver(helloBytes(owner));
+    link.deliver(codec.encode({ type: "destroy", seq: 1, ack: 0, event: 1, clock: 0, nodes }));
+    const lamport = victim.clock;
+    link.deliver(codec.encode({ type: "commit", seq: 2, ack: 0, event: 1, lamport, dead: [] }));
+    assert.equal(link.closed, undefined);
+  };
+  destroyAt("G", [1]);
+  destroyAt(
+    "X",
+    Array.from({ length: 70_000 }, (_, i) => i + 1),
+  );
+  const { tombstones } = victim.stats().tables;
+  assert.ok(tombstones <= 65_536, `tombstones kept: ${tombstones}`);
+  // G's one tombstone stayed: a stale grant of its node still finds it destroyed.
+  assert.throws(() => victim.importHandle({ owner: "G", node: 1, holder: "V" }), { code: "E_DESTROYED" });
+});
