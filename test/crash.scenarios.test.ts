@@ -32,7 +32,7 @@ test("a sender that stages and never commits is cut off after the stage timeout;
   const honest = w.addPeer("H");
   w.link("P", "H");
   // S is hostile: a scripted link that stages an event at P and never commits it. P's stage
-  // timeout is the default, 70 s of virtual time.
+  // timeout is the default, 135 s of virtual time.
   const s = new ScriptedLink();
   p.connect(s, "S");
   const empty = new Uint8Array(0);

@@ -66,24 +66,36 @@ const refused = { name: "CapbusError", code: "E_OPTIONS" };
 test("timeouts: defaults derive from the rules, what is left out is derived to fit what is given", () => {
   assert.deepEqual(new Peer().timeouts, {
     dialTimeoutMs: 10_000,
-    stageTimeoutMs: 70_000, // 10 s dial + 15 s dead link + 30 s grace + 15 s
+    // T2: 1.25 × (max(10 s dial, 60 s answer) + 48 s pick window)
+    stageTimeoutMs: 135_000,
     handshakeTimeoutMs: 10_000,
+    answerTimeoutMs: 60_000, // T6: 15 s dead link + 30 s grace + 15 s
+    stallMs: 5_000, // T7
     deadAfterMs: 15_000,
     graceMs: 30_000,
     clockAdoptMs: 5_000,
-    clockRefuseMs: 35_000, // 5 s + a 30 s margin, within half the stage timeout (T6)
+    clockRefuseMs: 35_000, // 5 s + a 30 s margin, within half the stage and answer timeouts (T8)
   });
-  // Only a short stage timeout, on links that cannot resume: the dial timeout shrinks to fit (T2).
+  // Only a short stage timeout, on links that cannot resume: the answer and dial timeouts shrink
+  // to fit it (T2: max(dial, answer) + 0.8 × answer ≤ stage / 1.25), the stall threshold too.
   const sim = new Peer({ stageTimeoutMs: 2_000, linkTimeouts: { deadAfterMs: 0, graceMs: 0 } }).timeouts;
-  assert.equal(sim.dialTimeoutMs, 1_600);
-  assert.equal(sim.handshakeTimeoutMs, 1_600); // T1
-  assert.equal(sim.clockRefuseMs, 5_000 + 1_000); // the clock margin shrinks to half of it (T6)
-  // A short dial timeout: the handshake fits inside it (T1), the stage timeout above it (T2).
-  const quick = new Peer({ dialTimeoutMs: 100 }).timeouts;
-  assert.equal(quick.handshakeTimeoutMs, 100);
-  assert.equal(quick.stageTimeoutMs, 100 + 15_000 + 30_000 + 15_000);
-  // A longer grace of connect's sessions counts too.
-  assert.equal(new Peer({ session: { graceMs: 60_000 } }).timeouts.stageTimeoutMs, 106_250); // 1.25 × 85 s
+  assert.equal(sim.answerTimeoutMs, 888);
+  assert.equal(sim.dialTimeoutMs, 890);
+  assert.equal(sim.handshakeTimeoutMs, 890); // T1
+  assert.equal(sim.stallMs, 500);
+  // Links that cannot resume, nothing else given: the answer timeout is the margin alone.
+  const quick = new Peer({ linkTimeouts: { deadAfterMs: 0, graceMs: 0 } }).timeouts;
+  assert.equal(quick.answerTimeoutMs, 15_000);
+  assert.equal(quick.stageTimeoutMs, 42_000); // 15 s + 12 s pick window + 15 s
+  // A short dial timeout: the handshake fits inside it (T1); the answer timeout still rules T2.
+  const dial = new Peer({ dialTimeoutMs: 100 }).timeouts;
+  assert.equal(dial.handshakeTimeoutMs, 100);
+  assert.equal(dial.stageTimeoutMs, 135_000);
+  // A longer grace of connect's sessions counts too: answer 1.25 × 75 s (T6), stage 1.25 × (93.75 + 75) s.
+  const long = new Peer({ session: { graceMs: 60_000 } }).timeouts;
+  assert.equal(long.answerTimeoutMs, 93_750);
+  assert.equal(long.stageTimeoutMs, 210_938);
+  assert.equal(sim.clockRefuseMs, 5_000 + 444); // the clock margin shrinks to half the answer timeout (T8)
 });
 
 test("timeouts: option sets that break a rule are refused with E_OPTIONS", async () => {
@@ -99,12 +111,23 @@ test("timeouts: option sets that break a rule are refused with E_OPTIONS", async
   assert.throws(() => new Peer({ dialTimeoutMs: 5_000, session: { handshakeTimeoutMs: 8_000 } }), refused);
   assert.throws(() => new Peer({ dialTimeoutMs: -1 }), refused);
   assert.throws(() => new Peer({ stageTimeoutMs: Number.NaN }), refused);
-  // T6: no margin between the clock offsets, or a margin (a frame's longest hold) over half the
-  // stage timeout.
-  assert.throws(() => new Peer({ clockAdoptMs: 5_000, clockRefuseMs: 5_000 }), refused);
-  assert.throws(() => new Peer({ clockRefuseMs: 5_000 + 35_001 }), refused);
+  // An answer timeout that would close a session the grace keeps for a resume (T6).
+  assert.throws(() => new Peer({ answerTimeoutMs: 50_000 }), refused);
   assert.throws(
-    () => new Peer({ stageTimeoutMs: 60_000, clockAdoptMs: 1_000, clockRefuseMs: 32_000 }),
+    () => new Peer({ answerTimeoutMs: 0, linkTimeouts: { deadAfterMs: 0, graceMs: 0 } }),
+    refused,
+  );
+  // A stage timeout that a sender waiting out its answer timeout would outlast (T2).
+  assert.throws(() => new Peer({ answerTimeoutMs: 100_000, stageTimeoutMs: 135_000 }), refused);
+  // A stall threshold of 0 (every staged entry a stall), or past the stage timeout (T7).
+  assert.throws(() => new Peer({ stallMs: 0 }), refused);
+  assert.throws(() => new Peer({ stallMs: 135_000 }), refused);
+  // T8: no margin between the clock offsets, or a margin (a frame's longest hold) over half the
+  // stage or the answer timeout.
+  assert.throws(() => new Peer({ clockAdoptMs: 5_000, clockRefuseMs: 5_000 }), refused);
+  assert.throws(() => new Peer({ clockRefuseMs: 5_000 + 30_001 }), refused); // answer 60 s
+  assert.throws(
+    () => new Peer({ answerTimeoutMs: 100_000, clockAdoptMs: 1_000, clockRefuseMs: 52_000 }),
     refused,
   );
   assert.equal(new Peer({ clockAdoptMs: 1_000 }).timeouts.clockRefuseMs, 31_000);

@@ -11,11 +11,12 @@ import { type Attack, helloBytes, type VictimState } from "./fuzz-victim.js";
 const codec = new FrameCodec();
 const MAX = Number.MAX_SAFE_INTEGER;
 /**
- * The victim's wall clock is frozen at 0 ms: values up to (0 + 5000) × 2^11 apply at once, values
- * above (0 + 35000) × 2^11 close the link (spec/ordering.md §2 H2, the default offsets).
+ * H2's limits at the victim (spec/ordering.md §2, the default offsets): values up to
+ * (wall + 5000 ms) × 2^11 apply at once, values above (wall + 35000 ms) × 2^11 close the link. A
+ * second of slack covers the victim's wall clock moving on before the frame arrives.
  */
-const ADOPT_LIMIT = 5_000 * 2 ** 11;
-const REFUSE_LIMIT = 35_000 * 2 ** 11;
+const adoptLimit = (s: VictimState) => (s.wallMs + 5_000) * 2 ** 11;
+const refuseLimit = (s: VictimState) => (s.wallMs + 35_000 + 1_000) * 2 ** 11;
 
 export interface Generator {
   readonly name: string;
@@ -194,7 +195,7 @@ function deepUnicast(s: VictimState, depth: number): Uint8Array {
 // ---- valid frames out of protocol state -----------------------------------------------------
 
 /** A clock value the victim applies at once (within the adopt offset of its wall clock). */
-const lamportWithin = (_: VictimState, x: number) => x % (ADOPT_LIMIT + 1);
+const lamportWithin = (s: VictimState, x: number) => x % (adoptLimit(s) + 1);
 
 const unknownCommit: Generator = {
   name: "commit for an event never staged",
@@ -303,8 +304,8 @@ const clockJump: Generator = {
       fc.nat(),
     )
     .map(([f, k]) => ({
-      frame: () => {
-        const far = REFUSE_LIMIT + 1 + (k % (MAX - REFUSE_LIMIT));
+      frame: (s: VictimState) => {
+        const far = refuseLimit(s) + 1 + (k % (MAX - refuseLimit(s)));
         const field = "clock" in f ? "clock" : "lamport";
         return codec.encode({ ...f, seq: 1, ack: 0, [field]: far } as Frame);
       },

@@ -21,8 +21,16 @@ export const CoreErrorCode = {
   E_BACKPRESSURE: "E_BACKPRESSURE",
   /** The destination's queue has no room for this sender (its share of the quota is used up). */
   E_QUOTA: "E_QUOTA",
-  /** A sender kept an event staged here longer than the stage timeout: its session ends. */
+  /**
+   * A sender kept an event staged here longer than the stage timeout, or its staged events
+   * stalled the queue for as long in all: its session ends.
+   */
   E_STAGE_TIMEOUT: "E_STAGE_TIMEOUT",
+  /**
+   * A participant left a frame of this peer's event unanswered longer than the answer timeout:
+   * its session ends, and the event decides without it.
+   */
+  E_ANSWER_TIMEOUT: "E_ANSWER_TIMEOUT",
   /** The owner of a node could not be reached within the dial timeout. */
   E_UNREACHABLE: "E_UNREACHABLE",
   /**

@@ -20,6 +20,7 @@ import { type LossNotice, noticeEvent } from "./losses.js";
 import { HeldFrames, type OwnedNode } from "./owner.js";
 import { IncomingQueue, type QueueEntry } from "./queue.js";
 import type { Quota } from "./quota.js";
+import { Stalls } from "./stalls.js";
 import { compareTimestamps, type HybridClock, type Timestamp } from "./timestamp.js";
 import { MAX_TOMBSTONES, Tombstones } from "./tombstones.js";
 
@@ -83,10 +84,12 @@ export interface InboundContext {
   readonly quota: Quota;
   /** How long an entry may stay staged before its sender counts as stuck (trap 3). */
   readonly stageTimeoutMs: number;
+  /** An entry staged longer than this counts against its sender's stall budget (T7). */
+  readonly stallMs: number;
   setTimer(ms: number, fn: () => void): () => void;
   /** The Runtime clock (ms): when entries were staged, for the oldest staged entry's age. */
   now(): number;
-  /** A sender held an entry staged too long: end its session as if it had crashed. */
+  /** A sender kept an entry staged, or the queue stalled, too long: end its session as if it had crashed. */
   expire(sender: string): void;
   /** An event of `from` was refused with E_QUOTA (stats and logging). */
   overQuota(from: string, event: number): void;
@@ -115,8 +118,8 @@ export type Reply = (answer: Answer) => void;
 
 export class Inbound {
   readonly #queue = new IncomingQueue<Incoming>();
-  /** Staged entries' timeouts (spec/guarantees.md, trap 3): cancelled on commit or removal. */
-  readonly #timeouts = new Map<QueueEntry<Incoming>, () => void>();
+  /** How long each sender keeps entries staged here (spec/guarantees.md §4.5): one timer per sender. */
+  readonly #stalls: Stalls;
   /**
    * Staged entries and when they were staged. A Map keeps insertion order and the clock only
    * grows, so the first one is the oldest: its age is read without a scan.
@@ -138,6 +141,7 @@ export class Inbound {
     // Kept twice the stage timeout: a message that may carry a destroyed node is either staged
     // here by then (and committed or dropped within the timeout) or never comes (ordering.md §9).
     this.#tombstones = new Tombstones(MAX_TOMBSTONES, 2 * ctx.stageTimeoutMs);
+    this.#stalls = new Stalls(ctx);
   }
 
   /** Tombstones held (stats). */
@@ -309,6 +313,7 @@ export class Inbound {
       this.#queue.remove(entry);
       this.#uncharge(entry);
     }
+    this.#stalls.forget(from);
     this.deliverReady();
   }
 
@@ -462,16 +467,8 @@ export class Inbound {
   #stage(from: string, seq: number, proposal: number, data: Incoming): void {
     const entry = this.#queue.insert(from, seq, proposal, false, data);
     this.#stagedAt.set(entry, this.#ctx.now());
-    // This peer's own events are never stuck: it decides them itself (under the causality rule).
-    if (from === this.#ctx.id) return;
-    const { stageTimeoutMs, setTimer } = this.#ctx;
-    this.#timeouts.set(
-      entry,
-      setTimer(stageTimeoutMs, () => {
-        this.#timeouts.delete(entry);
-        if (!entry.committed && this.#queue.get(from, seq) === entry) this.#ctx.expire(from);
-      }),
-    );
+    // This peer's own events are decided by itself, within its answer timeout (§4.6).
+    if (from !== this.#ctx.id) this.#stalls.staged(from, entry);
   }
 
   /**
@@ -508,8 +505,7 @@ export class Inbound {
 
   #settled(entry: QueueEntry<Incoming>): void {
     this.#stagedAt.delete(entry);
-    this.#timeouts.get(entry)?.();
-    this.#timeouts.delete(entry);
+    this.#stalls.settled(entry.sender, entry);
   }
 
   #commitOnArrival(from: string, frame: { event: number; clock: number }, data: Incoming): number {

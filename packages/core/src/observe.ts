@@ -138,8 +138,13 @@ export interface PeerStats {
   readonly fast: LatencyStats;
   /** Events from other peers refused here with E_QUOTA. */
   readonly quotaRefusals: number;
-  /** Sessions this peer ended because an entry stayed staged too long (E_STAGE_TIMEOUT). */
+  /**
+   * Sessions this peer ended because an entry stayed staged too long, or the sender's entries
+   * stalled the queue too long (E_STAGE_TIMEOUT).
+   */
   readonly stageTimeouts: number;
+  /** Sessions this peer ended because a participant left a frame unanswered too long (E_ANSWER_TIMEOUT). */
+  readonly answerTimeouts: number;
   /** Sessions with other peers, by remote peer id (this peer's link to itself left out). */
   readonly links: Readonly<Record<string, LinkStats>>;
   /**

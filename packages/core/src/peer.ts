@@ -83,13 +83,31 @@ export interface PeerOptions {
    */
   maxHandles?: number;
   /**
-   * How long an event may stay staged here before its sender counts as stuck: its session ends
-   * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md). It must outlast what a
-   * healthy sender may wait for (rule T2 of spec/limits.md §3.1: at least 1.25 × (dialTimeoutMs +
-   * the links' deadAfterMs + graceMs)); a smaller one is refused with E_OPTIONS.
-   * @default dialTimeoutMs + deadAfterMs + graceMs + 15000 (70000 with the other defaults)
+   * How long an event may stay staged here before its sender counts as stuck, and the stall
+   * budget of each sender across its chained entries (`stallMs`): past either, its session ends
+   * with E_STAGE_TIMEOUT and the crash rules apply (spec/guarantees.md §4.5). It must outlast what
+   * a healthy sender may wait for in one round (rule T2 of spec/limits.md §3.1: at least 1.25 ×
+   * (max(dialTimeoutMs, answerTimeoutMs) + 0.8 × answerTimeoutMs)); a smaller one is refused with
+   * E_OPTIONS.
+   * @default max(wait + 15000, 1.25 × wait) for that wait (135000 with the other defaults)
    */
   stageTimeoutMs?: number;
+  /**
+   * How long this peer waits for a participant's answer (propose, accept, reject) to a frame of
+   * its own events before it closes that participant's session with E_ANSWER_TIMEOUT, so that
+   * the event decides without it and this peer's later events are not held back for good
+   * (spec/guarantees.md §4.6). At least 1.25 × (the links' deadAfterMs + graceMs) (rule T6).
+   * @default max(deadAfterMs + graceMs + 15000, 1.25 × (deadAfterMs + graceMs)) (60000 with the
+   * other defaults)
+   */
+  answerTimeoutMs?: number;
+  /**
+   * A sender's entry staged here longer than this counts against the sender's stall budget: a
+   * sender whose entries stall this queue for stageTimeoutMs in all (the count falls back while
+   * none does) is cut off with E_STAGE_TIMEOUT (spec/guarantees.md §4.5, rule T7).
+   * @default 5000, or a quarter of a smaller stageTimeoutMs
+   */
+  stallMs?: number;
   /**
    * How far (ms) a received timestamp may be ahead of this host's wall clock and still apply at
    * once; one further ahead waits, with the rest of its link's frames, until the wall clock
@@ -99,8 +117,9 @@ export interface PeerOptions {
   /**
    * How far (ms) a received timestamp may be ahead of this host's wall clock at all: one further
    * ahead closes the link with E_CLOCK_SKEW, and so does a hello whose wall clock differs by more
-   * than clockRefuseMs - clockAdoptMs - 1. At most clockAdoptMs + stageTimeoutMs / 2 (rule T6 of
-   * spec/limits.md §3.1). @default clockAdoptMs + 30000, or less to fit the stage timeout
+   * than clockRefuseMs - clockAdoptMs - 1. At most clockAdoptMs + min(stageTimeoutMs,
+   * answerTimeoutMs) / 2 (rule T8 of spec/limits.md §3.1).
+   * @default clockAdoptMs + 30000, or less to fit the stage and answer timeouts
    */
   clockRefuseMs?: number;
   /**
@@ -183,6 +202,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   #delivered = 0;
   #quotaRefusals = 0;
   #stageTimeouts = 0;
+  #answerTimeouts = 0;
   readonly #host: HandleHost = {
     released: (handle, count) => this.#sender.release(handle.owner, handle.nodeId, count, this.id),
     gone: (handle) => this.#untable(handle),
@@ -200,6 +220,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#timeouts = resolveTimeouts({
       dialTimeoutMs: options.dialTimeoutMs,
       stageTimeoutMs: options.stageTimeoutMs,
+      answerTimeoutMs: options.answerTimeoutMs,
+      stallMs: options.stallMs,
       handshakeTimeoutMs: options.session?.handshakeTimeoutMs,
       clockAdoptMs: options.clockAdoptMs,
       clockRefuseMs: options.clockRefuseMs,
@@ -280,6 +302,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
       nodes: this.#nodes,
       runtime,
       dialTimeoutMs: this.#dialTimeoutMs,
+      answerTimeoutMs: this.#timeouts.answerTimeoutMs,
+      unanswered: (remote) => {
+        this.#answerTimeouts++;
+        this.#log.warn?.("answer timeout: closing the participant's session", {
+          remote,
+          code: "E_ANSWER_TIMEOUT",
+        });
+        this.#links.get(remote)?.close("E_ANSWER_TIMEOUT", `${remote} left a frame unanswered too long`);
+      },
       trace: (record) => this.#trace(record),
       tracing: this.#sink !== undefined,
       traceSummary: traceSummaryLimit(options.traceSummary),
@@ -315,6 +346,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       quota: this.#quota,
       roomForHandles: (count) => this.#handles.size + count <= this.#maxHandles,
       stageTimeoutMs: this.#timeouts.stageTimeoutMs,
+      stallMs: this.#timeouts.stallMs,
       setTimer: (ms, fn) => runtime.setTimer(ms, fn),
       now: () => runtime.now(),
       expire: (sender) => {
@@ -323,7 +355,12 @@ export class Peer implements AsyncIterable<PeerEvent> {
           remote: sender,
           code: "E_STAGE_TIMEOUT",
         });
-        this.#links.get(sender)?.close("E_STAGE_TIMEOUT", `an event of ${sender} stayed staged too long`);
+        this.#links
+          .get(sender)
+          ?.close(
+            "E_STAGE_TIMEOUT",
+            `events of ${sender} stayed staged too long, or stalled the queue too long`,
+          );
       },
       linked: (remote) => this.#links.has(remote),
       forgetPeer: (remote, clean) => {
@@ -422,6 +459,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       fast: this.#sender.fast.snapshot(),
       quotaRefusals: this.#quotaRefusals,
       stageTimeouts: this.#stageTimeouts,
+      answerTimeouts: this.#answerTimeouts,
       links,
       tables: {
         handles: this.#handles.size,

@@ -5,6 +5,7 @@
  */
 import type { TraceRecord } from "@capbus/trace";
 import { assertPayload, type HandleRef, WireError } from "@capbus/wire";
+import { Answers } from "./answers.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, SendResult } from "./events.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
@@ -14,6 +15,7 @@ import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outb
 import type { OwnedNode } from "./owner.js";
 import type { SendOptions } from "./peer.js";
 import type { Runtime } from "./runtime.js";
+import { pickWindowMs } from "./timeouts.js";
 import type { HybridClock, Timestamp } from "./timestamp.js";
 import { summarizePayload } from "./trace-extras.js";
 import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
@@ -26,6 +28,10 @@ export interface SenderContext {
   readonly nodes: ReadonlyMap<number, OwnedNode>;
   readonly runtime: Runtime;
   readonly dialTimeoutMs: number;
+  /** How long a participant may leave a frame of this peer's events unanswered (T6). */
+  readonly answerTimeoutMs: number;
+  /** A participant left a frame unanswered past the answer timeout: end its session. */
+  unanswered(peer: string): void;
   trace(record: TraceRecord): void;
   /** Is anything recording traces? (Records are not built when nothing is.) */
   readonly tracing: boolean;
@@ -91,6 +97,8 @@ export class Sender {
   readonly #picking = new WeakSet<OutEvent>();
   /** Destroys waiting, before their pick start, for holders' links: when they give up waiting. */
   readonly #holderWait = new Map<OutEvent, number>();
+  /** Answers owed by participants, under the answer timeout (spec/guarantees.md §4.6). */
+  readonly #answers: Answers;
   #eventSeq = 0;
   /** A decision waits for the clock's room (H2b) and a timer will retry it. */
   #roomTimer = false;
@@ -107,6 +115,15 @@ export class Sender {
       ready: (event) => this.#ready(event),
       decided: (event) => this.#decided(event),
       refused: (event) => this.#refused(event),
+    });
+    this.#answers = new Answers({
+      now: () => ctx.runtime.now(),
+      setTimer: (ms, fn) => ctx.runtime.setTimer(ms, fn),
+      owes: (peer, seq) => {
+        const event = this.#pending.get(seq)?.event;
+        return event !== undefined && !event.decided && event.destinations.get(peer)?.state === "pending";
+      },
+      expire: (peer) => ctx.unanswered(peer),
     });
   }
 
@@ -147,6 +164,7 @@ export class Sender {
 
   /** The link to `remote` is gone: it takes no further part in any undecided event. */
   lost(remote: string): void {
+    this.#answers.forget(remote);
     for (const pending of [...this.#pending.values()]) {
       if (pending.event.destinations.has(remote)) this.#outbox.failed(pending.event, remote, "E_LINK_CLOSED");
     }
@@ -255,6 +273,7 @@ export class Sender {
           session?.offer({ type: "stage", ...base, payload, handles: [...carried], receivers });
         else session?.offer({ type: "notice", ...base, receivers });
         staged.add(dest);
+        this.#owe(dest.peer, event.seq);
       }
       return true;
     } catch (error) {
@@ -377,6 +396,7 @@ export class Sender {
     nodes: readonly number[],
     holders: Iterable<string>,
     sent?: Set<OutDestination>,
+    answerMs = this.#ctx.answerTimeoutMs,
   ): boolean {
     let added = false;
     const self = event.destinations.get(this.#ctx.id);
@@ -388,6 +408,7 @@ export class Sender {
         .get(peer)
         ?.send({ type: "destroy", event: event.seq, clock: this.#ctx.clock.value, nodes: [...nodes] });
       sent?.add(event.destinations.get(peer) as OutDestination);
+      this.#owe(peer, event.seq, answerMs);
       added = peer !== this.#ctx.id || added;
     }
     return added;
@@ -404,10 +425,14 @@ export class Sender {
       (id) => this.#ctx.nodes.get(id) as OwnedNode,
     );
     for (const o of nodes) o.state = "picking";
+    // Frames naming the nodes are held from now until the pick: the holders staged now get less
+    // than the answer timeout, so those frames' senders hear back within theirs (T6).
     return !this.#stageDestroy(
       event,
       nodes.map((o) => o.node.id),
       this.#holdersOf(nodes),
+      undefined,
+      pickWindowMs(this.#ctx.answerTimeoutMs),
     );
   }
 
@@ -514,10 +539,12 @@ export class Sender {
     const clock = this.#ctx.clock.value;
     if (fast.type === "release") {
       const { node, count, holder } = fast;
-      return session.send({ type: "release", event: event.seq, clock, node, count, holder });
+      session.send({ type: "release", event: event.seq, clock, node, count, holder });
+      return this.#owe(peer, event.seq);
     }
     try {
       session.offer({ type: "unicast", event: event.seq, clock, node: fast.node, payload: fast.payload });
+      this.#owe(peer, event.seq);
     } catch (error) {
       const refused = refusal(error);
       if (!refused) throw error;
@@ -564,6 +591,7 @@ export class Sender {
     if (!pending) return;
     this.#pending.delete(seq);
     unlisten(pending);
+    for (const peer of pending.event.destinations.keys()) this.#answers.answered(peer, seq);
     this.#abortEverywhere(pending);
     this.#outbox.remove(pending.event);
     pending.dropped(error);
@@ -623,7 +651,13 @@ export class Sender {
     if (!pending.event.destinations.has(from)) {
       throw new CapbusError("E_PROTOCOL", `${from} answered for event ${seq}, not sent to it`);
     }
+    this.#answers.answered(from, seq);
     fn(pending.event);
+  }
+
+  /** `peer` owes an answer to a frame of event `seq` just sent (this peer answers itself at once). */
+  #owe(peer: string, seq: number, timeoutMs = this.#ctx.answerTimeoutMs): void {
+    if (peer !== this.#ctx.id) this.#answers.sent(peer, seq, timeoutMs);
   }
 }
 

@@ -22,6 +22,10 @@ export interface TimeoutOptions {
   readonly stageTimeoutMs?: number | undefined;
   /** `SessionOptions.handshakeTimeoutMs`. */
   readonly handshakeTimeoutMs?: number | undefined;
+  /** `PeerOptions.answerTimeoutMs`. */
+  readonly answerTimeoutMs?: number | undefined;
+  /** `PeerOptions.stallMs`. */
+  readonly stallMs?: number | undefined;
   /** The links the stage timeout must outlast. @default the transports' (15000, 30000) */
   readonly links?: LinkTimeouts | undefined;
   /** `PeerOptions.clockAdoptMs`. */
@@ -38,6 +42,17 @@ export interface Timeouts {
   readonly stageTimeoutMs: number;
   /** How long a link's handshake may take (E_HANDSHAKE_TIMEOUT). */
   readonly handshakeTimeoutMs: number;
+  /**
+   * How long this peer waits for a participant's answer to a frame of its own events before it
+   * closes that participant's session (E_ANSWER_TIMEOUT); a destroy's late holders get
+   * `pickWindowMs` of it (T6).
+   */
+  readonly answerTimeoutMs: number;
+  /**
+   * An entry staged here longer than this counts against its sender's stall budget (T7): a
+   * sender whose entries stall the queue for `stageTimeoutMs` in all is cut off.
+   */
+  readonly stallMs: number;
   /** The longest a broken link goes unnoticed. */
   readonly deadAfterMs: number;
   /** The longest a broken link's session waits for a resume. */
@@ -56,16 +71,30 @@ export const DEFAULT_GRACE_MS = 30_000;
 export const DEFAULT_HEARTBEAT_MS = 5_000;
 const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-/** What a derived stage timeout adds to the longest legitimate wait (rule T2). */
-const STAGE_MARGIN_MS = 15_000;
+/** What a derived stage or answer timeout adds to the longest legitimate wait (rules T2, T6). */
+const MARGIN_MS = 15_000;
+/** The stall threshold unless told otherwise, or a quarter of a smaller stage timeout (T7). */
+const DEFAULT_STALL_MS = 5_000;
+/** Of the answer timeout, what a destroy's pick window gives its late holders (T6). */
+const PICK_SHARE = 0.8;
+
+/**
+ * How long a destroy waits, in its pick window, for holders staged at its pick start before it
+ * closes their sessions (T6): a fifth less than the answer timeout, so that a sender whose frame
+ * the owner held for that window hears from the owner before its own answer timeout fires.
+ */
+export function pickWindowMs(answerTimeoutMs: number): number {
+  return Math.floor(answerTimeoutMs * PICK_SHARE);
+}
 
 /**
  * The longest a live sender may legitimately leave an entry staged at a destination within one
- * round (T2): a destroy waits up to the dial timeout for holders never linked, then for a
- * holder whose link broke silently until its session expires.
+ * round (T2): a destroy waits for its first participants' answers (at most the answer timeout)
+ * and, at the same time, up to the dial timeout for holders never linked; then, in its pick
+ * window, for holders staged at the pick start (`pickWindowMs`).
  */
-export function stagedWaitMs(t: Pick<Timeouts, "dialTimeoutMs" | "deadAfterMs" | "graceMs">): number {
-  return t.dialTimeoutMs + t.deadAfterMs + t.graceMs;
+export function stagedWaitMs(t: Pick<Timeouts, "dialTimeoutMs" | "answerTimeoutMs">): number {
+  return Math.max(t.dialTimeoutMs, t.answerTimeoutMs) + pickWindowMs(t.answerTimeoutMs);
 }
 
 /** T2: the least stage timeout for a given wait; a quarter on top for the round after it. */
@@ -74,8 +103,17 @@ export function leastStageTimeoutMs(waitMs: number): number {
 }
 
 /**
+ * T6: the least answer timeout for links with this dead-link time and grace. A participant whose
+ * link broke is waited for until its session expires (dead + grace), and a destroy's pick window
+ * (four fifths of the answer timeout) must outlast that too.
+ */
+export function leastAnswerTimeoutMs(t: Pick<Timeouts, "deadAfterMs" | "graceMs">): number {
+  return Math.ceil((t.deadAfterMs + t.graceMs) / PICK_SHARE);
+}
+
+/**
  * Resolve a peer's timeouts (spec/limits.md §3.1): what is left out is derived so that the set
- * keeps rules T1 and T2; a set given that breaks one is refused with E_OPTIONS.
+ * keeps rules T1, T2, T6, T7 and T8; a set given that breaks one is refused with E_OPTIONS.
  */
 export function resolveTimeouts(given: TimeoutOptions): Timeouts {
   for (const [name, value] of Object.entries({ ...given, ...given.links })) {
@@ -85,23 +123,39 @@ export function resolveTimeouts(given: TimeoutOptions): Timeouts {
   const deadAfterMs = given.links?.deadAfterMs ?? DEFAULT_DEAD_AFTER_MS;
   const graceMs = given.links?.graceMs ?? DEFAULT_GRACE_MS;
   const links = deadAfterMs + graceMs;
-  // With only the stage timeout given, the dial timeout shrinks to fit it (T2).
-  const dialFits = given.stageTimeoutMs === undefined ? Infinity : given.stageTimeoutMs / 1.25 - links;
+  // With only the stage timeout given, the answer and dial timeouts shrink to fit it (T2):
+  // max(dial, answer) + 0.8 × answer must stay within stage / 1.25.
+  const budget = given.stageTimeoutMs === undefined ? Infinity : given.stageTimeoutMs / 1.25;
+  const answerTimeoutMs =
+    given.answerTimeoutMs ??
+    Math.max(
+      1,
+      leastAnswerTimeoutMs({ deadAfterMs, graceMs }),
+      Math.min(Math.max(links + MARGIN_MS, Math.ceil(links * 1.25)), Math.floor(budget / (1 + PICK_SHARE))),
+    );
+  const dialFits = budget - pickWindowMs(answerTimeoutMs);
   const dialTimeoutMs =
     given.dialTimeoutMs ??
     Math.max(given.handshakeTimeoutMs ?? 1, Math.min(DEFAULT_DIAL_TIMEOUT_MS, Math.floor(dialFits)));
   const handshakeTimeoutMs =
     given.handshakeTimeoutMs ?? Math.min(DEFAULT_HANDSHAKE_TIMEOUT_MS, dialTimeoutMs);
-  const wait = stagedWaitMs({ dialTimeoutMs, deadAfterMs, graceMs });
-  const stageTimeoutMs = given.stageTimeoutMs ?? Math.max(wait + STAGE_MARGIN_MS, leastStageTimeoutMs(wait));
+  const wait = stagedWaitMs({ dialTimeoutMs, answerTimeoutMs });
+  const stageTimeoutMs = given.stageTimeoutMs ?? Math.max(wait + MARGIN_MS, leastStageTimeoutMs(wait));
+  const stallMs = given.stallMs ?? Math.min(DEFAULT_STALL_MS, Math.floor(stageTimeoutMs / 4));
   const clockAdoptMs = given.clockAdoptMs ?? DEFAULT_CLOCK_ADOPT_MS;
-  // The default margin (30 s) shrinks to fit a short stage timeout (T6).
-  const margin = Math.min(DEFAULT_CLOCK_REFUSE_MS - DEFAULT_CLOCK_ADOPT_MS, Math.floor(stageTimeoutMs / 2));
+  // The default margin (30 s) shrinks to fit short stage and answer timeouts (T8).
+  const margin = Math.min(
+    DEFAULT_CLOCK_REFUSE_MS - DEFAULT_CLOCK_ADOPT_MS,
+    Math.floor(stageTimeoutMs / 2),
+    Math.floor(answerTimeoutMs / 2),
+  );
   const clockRefuseMs = given.clockRefuseMs ?? clockAdoptMs + margin;
   const resolved = {
     dialTimeoutMs,
     stageTimeoutMs,
     handshakeTimeoutMs,
+    answerTimeoutMs,
+    stallMs,
     deadAfterMs,
     graceMs,
     clockAdoptMs,
@@ -111,7 +165,7 @@ export function resolveTimeouts(given: TimeoutOptions): Timeouts {
   return resolved;
 }
 
-/** Refuse a set that breaks T1, T2 or T6 (spec/limits.md §3.1) with E_OPTIONS, naming the rule. */
+/** Refuse a set that breaks T1, T2, T6, T7 or T8 (spec/limits.md §3.1) with E_OPTIONS, naming the rule. */
 export function checkTimeouts(t: Timeouts): void {
   if (t.dialTimeoutMs <= 0)
     throw new CapbusError("E_OPTIONS", `dialTimeoutMs must be above 0 (got ${t.dialTimeoutMs})`);
@@ -122,23 +176,40 @@ export function checkTimeouts(t: Timeouts): void {
         "a handshake would outlive the dial that gave up on it (spec/limits.md §3.1 T1)",
     );
   }
+  const answer = leastAnswerTimeoutMs(t);
+  if (t.answerTimeoutMs < answer || t.answerTimeoutMs <= 0) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `answerTimeoutMs (${t.answerTimeoutMs}) must be above 0 and at least 1.25 × (deadAfterMs ` +
+        `${t.deadAfterMs} + graceMs ${t.graceMs}) = ${answer}: a sender would close a session the grace ` +
+        "keeps for a resume (spec/limits.md §3.1 T6)",
+    );
+  }
   const least = leastStageTimeoutMs(stagedWaitMs(t));
   if (t.stageTimeoutMs < least) {
     throw new CapbusError(
       "E_OPTIONS",
-      `stageTimeoutMs (${t.stageTimeoutMs}) must be at least 1.25 × (dialTimeoutMs ${t.dialTimeoutMs} + ` +
-        `deadAfterMs ${t.deadAfterMs} + graceMs ${t.graceMs}) = ${least}: a destination would cut off a ` +
-        "healthy sender still waiting on a holder or a broken link (spec/limits.md §3.1 T2)",
+      `stageTimeoutMs (${t.stageTimeoutMs}) must be at least 1.25 × (max(dialTimeoutMs ${t.dialTimeoutMs}, ` +
+        `answerTimeoutMs ${t.answerTimeoutMs}) + 0.8 × answerTimeoutMs) = ${least}: a destination would ` +
+        "cut off a healthy sender still waiting on a holder, a broken link or a silent participant " +
+        "(spec/limits.md §3.1 T2)",
+    );
+  }
+  if (!(t.stallMs > 0 && t.stallMs < t.stageTimeoutMs)) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `stallMs (${t.stallMs}) must be above 0 and below stageTimeoutMs (${t.stageTimeoutMs}): with 0 every ` +
+        "staged entry would count as a stall (spec/limits.md §3.1 T7)",
     );
   }
   checkClockBounds(t);
 }
 
 /**
- * T6: the clock offsets of H2 (spec/ordering.md §2). The refuse offset must exceed the adopt
+ * T8: the clock offsets of H2 (spec/ordering.md §2). The refuse offset must exceed the adopt
  * offset (their difference, less 1 ms, is the wall-clock skew tolerated between linked peers),
- * and a frame's hold (at most that difference) must fit twice in the stage timeout, so holds
- * never trip it.
+ * and a frame's hold (at most that difference) must fit twice in the stage timeout and in the
+ * answer timeout, so a hold trips neither.
  */
 function checkClockBounds(t: Timeouts): void {
   if (!Number.isInteger(t.clockAdoptMs) || t.clockAdoptMs < 0 || !Number.isInteger(t.clockRefuseMs))
@@ -150,15 +221,16 @@ function checkClockBounds(t: Timeouts): void {
     throw new CapbusError(
       "E_OPTIONS",
       `clockRefuseMs (${t.clockRefuseMs}) must exceed clockAdoptMs (${t.clockAdoptMs}): with no margin ` +
-        "between them, any clock skew closes links (spec/limits.md §3.1 T6)",
+        "between them, any clock skew closes links (spec/limits.md §3.1 T8)",
     );
   }
-  if (t.clockRefuseMs - t.clockAdoptMs > t.stageTimeoutMs / 2) {
+  const shorter = Math.min(t.stageTimeoutMs, t.answerTimeoutMs);
+  if (t.clockRefuseMs - t.clockAdoptMs > shorter / 2) {
     throw new CapbusError(
       "E_OPTIONS",
       `clockRefuseMs - clockAdoptMs (${t.clockRefuseMs - t.clockAdoptMs}) must be at most half of ` +
-        `stageTimeoutMs (${t.stageTimeoutMs}): a frame held for the clock would trip the stage timeout ` +
-        "(spec/limits.md §3.1 T6)",
+        `stageTimeoutMs (${t.stageTimeoutMs}) and of answerTimeoutMs (${t.answerTimeoutMs}): a frame held ` +
+        "for the clock would trip them (spec/limits.md §3.1 T8)",
     );
   }
 }

@@ -44,8 +44,10 @@ export interface StartOptions extends Omit<PeerOptions, "dial" | "identity" | "i
   /**
    * How long an entry from a sender may stay staged here (spec/guarantees.md §4.5). It must
    * outlast what a live sender may wait for before it commits (rule T2 of spec/limits.md §3.1):
-   * a smaller one is refused with E_OPTIONS.
-   * @default dialTimeoutMs + deadAfterMs + graceMs + 15 s (70 s with the other defaults)
+   * a smaller one is refused with E_OPTIONS. A sender whose entries stall this queue for as long
+   * in all is cut off too (`stallMs`, rule T7).
+   * @default 1.25 × (max(dialTimeoutMs, answerTimeoutMs) + 0.8 × answerTimeoutMs) (135 s with the
+   * other defaults)
    */
   stageTimeoutMs?: number;
 }

@@ -1,0 +1,90 @@
+/**
+ * The answer timeout at the sender (spec/guarantees.md §4.6): a participant that has not answered
+ * a frame of one of this peer's events within the answer timeout is treated as lost. By the
+ * causality rule (R1) an undecided event blocks every later event of this peer, to every peer;
+ * closing the silent participant's session decides the event without it, as a lost link would.
+ *
+ * One timer per participant with frames outstanding, set for the earliest answer due: it is not
+ * moved as answers come, and looks again when it fires.
+ */
+
+/** What the answer bookkeeping needs from its peer. */
+export interface AnswerContext {
+  now(): number;
+  setTimer(ms: number, fn: () => void): () => void;
+  /** Does `peer` still owe an answer for event `seq` (undecided, its part not answered)? */
+  owes(peer: string, seq: number): boolean;
+  /** `peer` left a frame unanswered past its time: end its session (E_ANSWER_TIMEOUT). */
+  expire(peer: string): void;
+}
+
+interface Owed {
+  /** Event number -> when its answer is due. */
+  readonly due: Map<number, number>;
+  cancel: (() => void) | undefined;
+  /** When the pending check fires. */
+  at: number;
+}
+
+export class Answers {
+  readonly #owed = new Map<string, Owed>();
+  readonly #ctx: AnswerContext;
+
+  constructor(ctx: AnswerContext) {
+    this.#ctx = ctx;
+  }
+
+  /** A frame of event `seq` went to `peer`; its answer is due within `timeoutMs`. */
+  sent(peer: string, seq: number, timeoutMs: number): void {
+    const now = this.#ctx.now();
+    let owed = this.#owed.get(peer);
+    if (!owed) {
+      owed = { due: new Map(), cancel: undefined, at: Infinity };
+      this.#owed.set(peer, owed);
+    }
+    if (owed.due.has(seq)) return;
+    const due = now + timeoutMs;
+    owed.due.set(seq, due);
+    if (owed.at > due) this.#arm(peer, owed, due, now);
+  }
+
+  /**
+   * `peer` answered event `seq` (or no longer takes part in it). The timer stays: when it fires
+   * with nothing owed it goes, so a request/reply pattern does not set one per call.
+   */
+  answered(peer: string, seq: number): void {
+    this.#owed.get(peer)?.due.delete(seq);
+  }
+
+  /** The session with `peer` ended: it owes nothing any more. */
+  forget(peer: string): void {
+    this.#owed.get(peer)?.cancel?.();
+    this.#owed.delete(peer);
+  }
+
+  #arm(peer: string, owed: Owed, due: number, now: number): void {
+    owed.cancel?.();
+    owed.at = due;
+    owed.cancel = this.#ctx.setTimer(Math.max(0, due - now), () => {
+      owed.cancel = undefined;
+      owed.at = Infinity;
+      if (this.#owed.get(peer) === owed) this.#check(peer, owed);
+    });
+  }
+
+  /** Drop what was answered or settled otherwise; cut the peer off if an answer is overdue. */
+  #check(peer: string, owed: Owed): void {
+    const now = this.#ctx.now();
+    let next = Infinity;
+    for (const [seq, due] of owed.due) {
+      if (!this.#ctx.owes(peer, seq)) owed.due.delete(seq);
+      else if (due < next) next = due;
+    }
+    if (next === Infinity) {
+      this.#owed.delete(peer);
+      return;
+    }
+    if (next <= now) return this.#ctx.expire(peer);
+    this.#arm(peer, owed, next, now);
+  }
+}
