@@ -95,7 +95,8 @@ export class ClockGate {
     }
     queue.frames.push(held);
     queue.bytes += held.size;
-    // Held frames are acknowledged already: bound them by the link's window, as if unread.
+    // Held frames are acknowledged already: bound what they take (decoded size, as quotas count
+    // it) by the link's window, as if unread.
     if (queue.bytes > session.options.maxUnackedBytes) {
       this.#held.delete(session);
       throw new CapbusError(
