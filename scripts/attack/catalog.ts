@@ -1,0 +1,174 @@
+/**
+ * The attacks (issue 17, findings 1-10): what each does, what the attacker holds, and which
+ * bounds it must meet (scripts/attack/bounds.ts; spec/security.md "Attack bounds").
+ */
+import type { PeerProcess } from "@capbus/testkit";
+
+/**
+ * What the attacker holds. `pre-auth`: nothing, not even a handshake. `no capability`: an
+ * authenticated session and nothing else. `capability`: a handle to the victim's `attack` node
+ * (it claimed the capability URL).
+ */
+export type Access = "pre-auth" | "no capability" | "capability";
+
+/** Bound checks beyond those every attack of its access gets. */
+export type Extra = "descriptors" | "idle-sockets" | "newcomers" | "capability-less";
+
+export interface AttackSpec {
+  readonly name: string;
+  /** The issue 17 finding it reproduces. */
+  readonly finding: string;
+  readonly access: Access;
+  /** One line: what the attacker does. */
+  readonly does: string;
+  /**
+   * Its effect scales with the victim's stage timeout: runs shorter than 100 s use the `short`
+   * timeouts profile (stage timeout 8 s) unless --timeouts says otherwise.
+   */
+  readonly timed?: boolean;
+  /** The prober also starts a fresh peer every 2 s (can a newcomer still get in?). */
+  readonly newcomers?: boolean;
+  readonly extra?: readonly Extra[];
+  /**
+   * Heap the victim may keep after a full GC once the attack is over, compared with just before
+   * it: `fixed` bytes (noise, bounded tables) plus `perSession` for each attacker session
+   * (`figures.sessions`). Unset: not checked.
+   */
+  readonly retained?: { readonly fixed: number; readonly perSession: number };
+  /** Seconds of the short run in `npm run test:attack`. */
+  readonly testSeconds: number;
+  /** Steps the harness takes during the run (e.g. have the victim destroy a node). */
+  orchestrate?(processes: { victim: PeerProcess; attacker: PeerProcess }): Promise<void>;
+}
+
+const MB = 1024 * 1024;
+
+export const ATTACKS: readonly AttackSpec[] = [
+  {
+    name: "baseline",
+    finding: "-",
+    access: "pre-auth",
+    does: "nothing: the prober alone, to show what the machine gives (its noise)",
+    extra: ["capability-less"],
+    testSeconds: 5,
+  },
+  {
+    name: "preauth-cpu",
+    finding: "1",
+    access: "pre-auth",
+    does: "first frames that are maps of equal-length keys (720 KB and 16 MiB), one after another",
+    testSeconds: 8,
+  },
+  {
+    name: "preauth-memory",
+    finding: "1",
+    access: "pre-auth",
+    does: "16 MiB first frames of empty maps (a hello whose versions are maps), one after another",
+    testSeconds: 8,
+  },
+  {
+    name: "clock-partition",
+    finding: "2",
+    access: "no capability",
+    does: "two destroy frames, each 2^32 above the victim's clock (aborted): honest peers refuse it",
+    testSeconds: 6,
+  },
+  {
+    name: "clock-exhaust",
+    finding: "2",
+    access: "no capability",
+    does: "destroy+abort pairs, each 2^32 higher, up to 20 000/s: how soon the clock passes 2^53",
+    testSeconds: 6,
+  },
+  {
+    name: "hints",
+    finding: "3",
+    access: "no capability",
+    does: "endpoints frames about made-up peers, 16 URLs of 2 KB each, up to 60 MB/s",
+    retained: { fixed: 16 * MB, perSession: 0 },
+    testSeconds: 8,
+  },
+  {
+    name: "decoded-size",
+    finding: "4",
+    access: "capability",
+    does: "stage frames of 256 Ki empty maps each (~64x their size decoded), never committed",
+    // Its queued messages, by what they cost in memory: half the queue (maxQueuedBytes 64 MiB) and slack.
+    retained: { fixed: 48 * MB, perSession: 0 },
+    testSeconds: 6,
+  },
+  {
+    name: "ack-window",
+    finding: "4",
+    access: "no capability",
+    does: "a session that never acks nor reads, flooding unicasts the victim rejects",
+    // A session's unacknowledged and queued frames, counted in memory: maxUnackedBytes +
+    // maxBufferedBytes (16 MiB each), and slack.
+    retained: { fixed: 8 * MB, perSession: 32 * MB },
+    testSeconds: 14,
+  },
+  {
+    name: "head-of-line",
+    finding: "5",
+    access: "capability",
+    does: "a stage every second, each committed 0.6 x the stage timeout later",
+    timed: true,
+    testSeconds: 15,
+  },
+  {
+    name: "destroy-unanswered",
+    finding: "6",
+    access: "capability",
+    does: "holds the victim's node and never answers the victim's destroy of it",
+    timed: true,
+    testSeconds: 12,
+    async orchestrate({ victim, attacker }) {
+      await attacker.next("claimed");
+      victim.tell({ destroy: true });
+    },
+  },
+  {
+    name: "request-unanswered",
+    finding: "7",
+    access: "capability",
+    does: "one request to the victim whose reply unicast it never accepts",
+    timed: true,
+    testSeconds: 12,
+  },
+  {
+    name: "link-slots",
+    finding: "8",
+    access: "no capability",
+    does: "fresh keys that handshake and drop the socket, 32 at a time, for the whole run",
+    newcomers: true,
+    extra: ["newcomers"],
+    testSeconds: 8,
+  },
+  {
+    name: "raw-sockets",
+    finding: "8",
+    access: "pre-auth",
+    does: "TCP connections that send nothing, 1 000/s up to 8 000",
+    extra: ["descriptors", "idle-sockets"],
+    testSeconds: 8,
+  },
+  {
+    name: "sybils",
+    finding: "9",
+    access: "capability",
+    does: "key after key (up to 16) claims the URL and stages 1 KiB messages until refused E_QUOTA",
+    testSeconds: 8,
+  },
+  {
+    name: "leaks",
+    finding: "10",
+    access: "capability",
+    does: "peers that import, send a handle, and close cleanly, four at a time",
+    retained: { fixed: 256 * 1024, perSession: 128 },
+    testSeconds: 8,
+  },
+];
+
+export function attackNamed(name: string): AttackSpec | undefined {
+  return ATTACKS.find((a) => a.name === name);
+}
