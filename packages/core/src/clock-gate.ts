@@ -55,13 +55,6 @@ export class ClockGate {
     this.#ctx = ctx;
   }
 
-  /** Frames waiting, over every link (stats, tests). */
-  get held(): number {
-    let n = 0;
-    for (const queue of this.#held.values()) n += queue.frames.length;
-    return n;
-  }
-
   /**
    * A frame arrived on `session`: refused (throws E_CLOCK_SKEW, which closes the session),
    * processed now, or held behind its link's earlier frames. Held links are re-checked on every
