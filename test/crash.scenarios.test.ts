@@ -41,7 +41,7 @@ test("a sender that stages and never commits is cut off after the stage timeout;
       type: "hello",
       seq: 0,
       ack: 0,
-      versions: [1],
+      versions: [2],
       peer: "S",
       key: empty,
       nonce: new Uint8Array(16),

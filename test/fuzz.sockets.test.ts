@@ -113,12 +113,12 @@ async function attackOne(
     return { label: c.kind, code: checkEnd(end, c, transport) };
   }
   if (c.attack.holder) listener.grant(node, id);
-  const state = { clock: listener.clock, node: node.id, pending: 0, attacker: id };
+  const state = { clock: listener.clock, wallMs: Date.now(), node: node.id, pending: 0, attacker: id };
   if (!c.attack.beforeHello) {
     conn.frame(helloBytes(id));
     for (const frame of c.attack.prelude?.(state) ?? []) conn.frame(frame);
   }
-  let bytes = c.attack.frame({ ...state, clock: listener.clock });
+  let bytes = c.attack.frame({ ...state, clock: listener.clock, wallMs: Date.now() });
   // An empty stream frame is a heartbeat, not a frame: cut a truncation at one byte instead.
   if (bytes.length === 0) bytes = Uint8Array.of(0x9f);
   conn.frame(bytes);

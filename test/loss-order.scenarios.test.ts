@@ -49,7 +49,7 @@ function scripted(peer: Peer, id: string): ScriptedLink {
       type: "hello",
       seq: 0,
       ack: 0,
-      versions: [1],
+      versions: [2],
       peer: id,
       key: EMPTY,
       nonce: new Uint8Array(16),

@@ -29,7 +29,7 @@ class Script {
     peer.connect(this.link, id);
     this.send({
       type: "hello",
-      versions: [1],
+      versions: [2],
       peer: id,
       key: EMPTY,
       nonce: new Uint8Array(16),

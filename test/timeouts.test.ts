@@ -73,6 +73,8 @@ test("timeouts: defaults derive from the rules, what is left out is derived to f
     stallMs: 5_000, // T7
     deadAfterMs: 15_000,
     graceMs: 30_000,
+    clockAdoptMs: 5_000,
+    clockRefuseMs: 35_000, // 5 s + a 30 s margin, within half the stage and answer timeouts (T8)
   });
   // Only a short stage timeout, on links that cannot resume: the answer and dial timeouts shrink
   // to fit it (T2: max(dial, answer) + 0.8 × answer ≤ stage / 1.25), the stall threshold too.
@@ -93,6 +95,7 @@ test("timeouts: defaults derive from the rules, what is left out is derived to f
   const long = new Peer({ session: { graceMs: 60_000 } }).timeouts;
   assert.equal(long.answerTimeoutMs, 93_750);
   assert.equal(long.stageTimeoutMs, 210_938);
+  assert.equal(sim.clockRefuseMs, 5_000 + 444); // the clock margin shrinks to half the answer timeout (T8)
 });
 
 test("timeouts: option sets that break a rule are refused with E_OPTIONS", async () => {
@@ -119,6 +122,15 @@ test("timeouts: option sets that break a rule are refused with E_OPTIONS", async
   // A stall threshold of 0 (every staged entry a stall), or past the stage timeout (T7).
   assert.throws(() => new Peer({ stallMs: 0 }), refused);
   assert.throws(() => new Peer({ stallMs: 135_000 }), refused);
+  // T8: no margin between the clock offsets, or a margin (a frame's longest hold) over half the
+  // stage or the answer timeout.
+  assert.throws(() => new Peer({ clockAdoptMs: 5_000, clockRefuseMs: 5_000 }), refused);
+  assert.throws(() => new Peer({ clockRefuseMs: 5_000 + 30_001 }), refused); // answer 60 s
+  assert.throws(
+    () => new Peer({ answerTimeoutMs: 100_000, clockAdoptMs: 1_000, clockRefuseMs: 52_000 }),
+    refused,
+  );
+  assert.equal(new Peer({ clockAdoptMs: 1_000 }).timeouts.clockRefuseMs, 31_000);
   // Heartbeats too slow for the dead-link time (T3), at startPeer.
   await assert.rejects(startPeer({ liveness: { heartbeatMs: 10_000, deadAfterMs: 15_000 } }), refused);
   await assert.rejects(startPeer({ stageTimeoutMs: 30_000 }), refused);

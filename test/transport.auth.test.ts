@@ -95,7 +95,7 @@ test("a dialled peer whose key does not prove the id dialled is someone else: E_
   const link = new ScriptedLink();
   a.connect(link, b.id); // a dials b's address; mallory answers there, naming b with its own key
   const codec = new FrameCodec();
-  const hello = { type: "hello", seq: 0, ack: 0, versions: [1], peer: b.id, key: mallory.publicKey };
+  const hello = { type: "hello", seq: 0, ack: 0, versions: [2], peer: b.id, key: mallory.publicKey };
   link.deliver(codec.encode({ ...hello, nonce: new Uint8Array(16), session: new Uint8Array(0) } as Frame));
   await until(() => link.closed !== undefined, "the dial to close");
   assert.equal(link.closed?.code, "E_WRONG_PEER");
@@ -124,7 +124,7 @@ async function impersonate(path: string, id: string, key: Uint8Array): Promise<s
     type: "hello",
     seq: 0,
     ack: 0,
-    versions: [1],
+    versions: [2],
     peer: id,
     key,
     nonce,

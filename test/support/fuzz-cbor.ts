@@ -135,6 +135,7 @@ export const FIELDS: { readonly [T in Frame["type"]]: readonly string[] } = {
 /** Optional trailing fields (spec/wire.md §4): written when present, in order. */
 export const OPTIONAL_FIELDS: { readonly [T in Frame["type"]]?: readonly string[] } = {
   reject: ["node"],
+  hello: ["time"],
 };
 
 /** The wire tuple of a frame: `[code, seq, ack, ...fields]`, handle refs as `[owner, node]`. */

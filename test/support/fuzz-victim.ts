@@ -37,7 +37,7 @@ const hellos = new Map<string, Uint8Array>();
 export function helloBytes(peer: string): Uint8Array {
   let bytes = hellos.get(peer);
   if (bytes === undefined) {
-    bytes = encodeHello(peer, [1]);
+    bytes = encodeHello(peer, [2]);
     if (hellos.size < 1024) hellos.set(peer, bytes);
   }
   return bytes;
@@ -58,8 +58,10 @@ export function encodeHello(peer: string, versions: number[]): Uint8Array {
 
 /** What the victim's state lets an attack name. */
 export interface VictimState {
-  /** V's Lamport clock now. */
+  /** V's clock now (spec/ordering.md §2). */
   readonly clock: number;
+  /** V's wall clock (Unix ms): what H2's adopt and refuse limits are counted from. */
+  readonly wallMs: number;
   /** V's node (G holds it). */
   readonly node: number;
   /** The event number of V's unicast to G, still undecided (G has not answered). */
@@ -135,7 +137,8 @@ export class Victim {
     if (attack.holder) this.peer.grant(this.#node, attacker);
     const link = new ScriptedLink();
     this.peer.connect(link, attacker, attack.limits ? { limits: attack.limits } : {});
-    const state: VictimState = { clock: this.peer.clock, node, pending: this.#pending, attacker };
+    // frozenRuntime: V's wall clock reads 0.
+    const state: VictimState = { clock: this.peer.clock, wallMs: 0, node, pending: this.#pending, attacker };
     let bytes: Uint8Array | undefined;
     let code: string | undefined;
     try {

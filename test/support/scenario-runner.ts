@@ -38,9 +38,13 @@ export interface Scenario {
 
 export type Step = JsonObject & { readonly note?: string };
 
-/** A runtime whose timers never fire: no pure acks, no handshake timeouts; deterministic bytes. */
+/**
+ * A runtime whose timers never fire: no pure acks, no handshake timeouts; deterministic bytes.
+ * Its wall clock reads 0 ms, so the hybrid clock's ticks are Lamport ticks from 0 (README.md).
+ */
 const inertRuntime: Runtime = {
   now: () => 0,
+  wallNow: () => 0,
   setTimer: () => () => undefined,
   randomBytes: (bytes) => {
     bytes.fill(7);
@@ -110,7 +114,7 @@ class Run {
           type: "hello",
           seq: 0,
           ack: 0,
-          versions: [1],
+          versions: [2],
           peer: name,
           key: EMPTY,
           nonce: new Uint8Array(16),

@@ -55,8 +55,11 @@ export const CoreErrorCode = {
   E_RELEASED: "E_RELEASED",
   /** A multicast names the same destination node twice. */
   E_DUPLICATE: "E_DUPLICATE",
-  /** A timestamp more than 2^32 above the local clock: the link is closed. */
-  E_CLOCK_JUMP: "E_CLOCK_JUMP",
+  /**
+   * A timestamp more than the refuse offset (35 s by default) ahead of the local wall clock, or a
+   * hello whose wall clock is that far off: the link is closed (spec/ordering.md §2 H2).
+   */
+  E_CLOCK_SKEW: "E_CLOCK_SKEW",
   /** A link sequence number out of order. */
   E_SEQUENCE: "E_SEQUENCE",
   /** A frame that is well formed but not valid in the link's state (e.g. commit for an unknown event). */

@@ -27,6 +27,11 @@ export interface HandshakeContext {
   readonly running: RunningHandshakes;
   /** Where handshake failures are reported (PeerOptions.logger). */
   readonly log: Logger;
+  /**
+   * This peer's wall clock (Unix ms), sent in its hello, and the most a remote's hello may differ
+   * from it (spec/ordering.md §2: the clock-sync assumption); undefined: no time sent or checked.
+   */
+  readonly clock?: { now(): number; readonly maxSkewMs: number } | undefined;
 }
 
 /** Handshakes under way by the remote peer they are with: what settles crossed dials. */
@@ -268,6 +273,7 @@ class Handshake implements LinkHandler {
       key: this.#ctx.identity?.publicKey ?? EMPTY,
       nonce: this.#nonce,
       session,
+      ...(this.#ctx.clock ? { time: this.#ctx.clock.now() } : {}),
     };
     this.#link.send(this.#codec.encode(this.#mine));
   }
@@ -280,6 +286,8 @@ class Handshake implements LinkHandler {
     if (this.#ctx.identity && hello.key.length === 0) {
       return this.#fail(SessionErrorCode.E_AUTH, "the remote proves no key");
     }
+    const skew = this.#skew(hello);
+    if (skew !== undefined) return this.#fail("E_CLOCK_SKEW", skew);
     if (!this.#dialled) {
       if (!this.#settleCrossing(hello)) return;
       this.#running(hello.peer);
@@ -327,6 +335,24 @@ class Handshake implements LinkHandler {
           return this.#wrongPeer(error.message);
         this.#fail(SessionErrorCode.E_AUTH, error instanceof Error ? error.message : "auth failed");
       },
+    );
+  }
+
+  /**
+   * The remote's wall clock, as its hello tells, is further off than the assumption allows: why,
+   * for the close (a diagnostic: a hostile peer may lie here; rule H2 holds whatever it says).
+   */
+  #skew(hello: HelloFrame): string | undefined {
+    const clock = this.#ctx.clock;
+    if (clock === undefined || hello.time === undefined) return undefined;
+    // Only a remote ahead is refused here: the hello's age (latency) makes a remote behind look
+    // further behind than it is, never further ahead. A remote too far behind refuses this end.
+    const ahead = hello.time - clock.now();
+    if (ahead <= clock.maxSkewMs) return undefined;
+    return (
+      `${hello.peer}'s wall clock is ${ahead} ms ahead of this host's, more ` +
+      `than the ${clock.maxSkewMs} ms allowed (spec/ordering.md §2): check both hosts' clocks (NTP; a VM ` +
+      "restored from a snapshot)"
     );
   }
 

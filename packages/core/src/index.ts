@@ -34,4 +34,11 @@ export {
   type TimeoutOptions,
   type Timeouts,
 } from "./timeouts.js";
-export { compareTimestamps, MAX_CLOCK_JUMP, type Timestamp } from "./timestamp.js";
+export {
+  type ClockBounds,
+  compareTimestamps,
+  DEFAULT_CLOCK_ADOPT_MS,
+  DEFAULT_CLOCK_REFUSE_MS,
+  TICKS_PER_MS,
+  type Timestamp,
+} from "./timestamp.js";

@@ -8,7 +8,7 @@
  * finals only grow. Staging is never held back: proposals do not depend on anything.
  */
 import type { CoreErrorCode } from "./errors.js";
-import type { LamportClock } from "./timestamp.js";
+import type { HybridClock } from "./timestamp.js";
 
 export type DestinationState = "pending" | "proposed" | "failed";
 
@@ -77,10 +77,10 @@ export class Outbox {
   /** advance() re-entered from a callback: run again once the current pass ends. */
   #advancing = false;
   #again = false;
-  readonly #clock: LamportClock;
+  readonly #clock: HybridClock;
   readonly #io: OutboxIo;
 
-  constructor(clock: LamportClock, io: OutboxIo) {
+  constructor(clock: HybridClock, io: OutboxIo) {
     this.#clock = clock;
     this.#io = io;
   }
@@ -206,7 +206,7 @@ export class Outbox {
         continue;
       }
       if (this.#fastPeer !== undefined || !allAnswered(event) || !this.#io.ready(event)) return;
-      let final = this.#clock.value + 1;
+      let final = this.#clock.next(); // H1a: at least C + 1 and the wall clock
       let any = false;
       for (const dest of event.destinations.values()) {
         if (dest.state !== "proposed") continue;

@@ -6,6 +6,7 @@
 import type { TraceRecord, TraceSink } from "@capbus/trace";
 import type { Frame } from "@capbus/wire";
 import { Capabilities, parseCapabilityUrl } from "./bootstrap.js";
+import { ClockGate } from "./clock-gate.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent, SendResult } from "./events.js";
 import { Handle, type HandleGrant, type HandleHost, Node, nodeName } from "./handles.js";
@@ -25,11 +26,11 @@ import { type Runtime, systemRuntime } from "./runtime.js";
 import { Sender, unlessAborted } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
 import { DEFAULT_GRACE_MS, type LinkTimeouts, resolveTimeouts, type Timeouts } from "./timeouts.js";
-import { assertNoClockJump, LamportClock, type Timestamp } from "./timestamp.js";
+import { HybridClock, type Timestamp } from "./timestamp.js";
 import { traceName, traceSummaryLimit } from "./trace-extras.js";
 
 /** The version of the ordering protocol this peer speaks; the same number as the wire's WIRE_VERSION. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Options of a Peer; each has a documented default. */
 export interface PeerOptions {
@@ -108,6 +109,20 @@ export interface PeerOptions {
    */
   stallMs?: number;
   /**
+   * How far (ms) a received timestamp may be ahead of this host's wall clock and still apply at
+   * once; one further ahead waits, with the rest of its link's frames, until the wall clock
+   * catches up (spec/ordering.md §2 H2). @default 5000
+   */
+  clockAdoptMs?: number;
+  /**
+   * How far (ms) a received timestamp may be ahead of this host's wall clock at all: one further
+   * ahead closes the link with E_CLOCK_SKEW, and so does a hello whose wall clock differs by more
+   * than clockRefuseMs - clockAdoptMs - 1. At most clockAdoptMs + min(stageTimeoutMs,
+   * answerTimeoutMs) / 2 (rule T8 of spec/limits.md §3.1).
+   * @default clockAdoptMs + 30000, or less to fit the stage and answer timeouts
+   */
+  clockRefuseMs?: number;
+  /**
    * The dead-link time and grace of the links this peer gets from transports (their
    * `deadAfterMs` and `graceMs`), which `stageTimeoutMs` must outlast; `startPeer` fills it in.
    * Links that report a break at once and cannot resume (simulated, in-memory): both 0.
@@ -144,7 +159,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
   /** This peer's id (from its identity's public key, when it has one). */
   readonly id: string;
   readonly #sink: TraceSink | undefined;
-  readonly #clock = new LamportClock();
+  readonly #clock: HybridClock;
+  /** Rule H2 at frame arrival: per-link hold queues for values ahead of the wall clock. */
+  readonly #clockGate: ClockGate;
   readonly #inbound: Inbound;
   readonly #quota: Quota;
   readonly #maxHandles: number;
@@ -206,6 +223,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       answerTimeoutMs: options.answerTimeoutMs,
       stallMs: options.stallMs,
       handshakeTimeoutMs: options.session?.handshakeTimeoutMs,
+      clockAdoptMs: options.clockAdoptMs,
+      clockRefuseMs: options.clockRefuseMs,
       // The stage timeout must outlast the longest grace: of transport links, or of connect's.
       links: {
         ...links,
@@ -213,6 +232,12 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
     });
     this.#dialTimeoutMs = this.#timeouts.dialTimeoutMs;
+    this.#clock = new HybridClock(() => runtime.wallNow?.() ?? runtime.now(), this.#timeouts);
+    this.#clockGate = new ClockGate({
+      clock: this.#clock,
+      setTimer: (ms, fn) => runtime.setTimer(ms, fn),
+      process: (session, frame, size) => this.#process(session, frame, size),
+    });
     this.#quota = new Quota(options.quota);
     this.#capabilities = new Capabilities({
       id: this.id,
@@ -264,6 +289,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
       running: new RunningHandshakes(),
       log: this.#log,
+      clock: {
+        now: () => this.#clock.now(),
+        maxSkewMs: this.#timeouts.clockRefuseMs - this.#timeouts.clockAdoptMs - 1,
+      },
     };
     this.#sink = options.trace;
     this.#sender = new Sender({
@@ -361,7 +390,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.connect(new LoopbackLink(), this.id);
   }
 
-  /** The Lamport clock: past every timestamp this peer has seen. */
+  /**
+   * The hybrid logical clock (spec/ordering.md §2): Unix ms × 2^11 plus a counter, past every
+   * timestamp this peer has applied, and never more than the adopt offset ahead of its wall clock.
+   */
   get clock(): number {
     return this.#clock.value;
   }
@@ -719,10 +751,15 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   #onFrame(session: LinkSession, frame: Frame, size: number): void {
     if (frame.type === "hello") return this.#onHello(session, frame.peer);
-    const from = session.remote;
-    if (from === undefined || !this.#hello.has(session)) {
+    if (session.remote === undefined || !this.#hello.has(session)) {
       throw new CapbusError("E_PROTOCOL", `${frame.type} before hello`);
     }
+    this.#clockGate.arrive(session, frame, size);
+  }
+
+  /** A frame past the clock gate (H2): now or after its link's hold. */
+  #process(session: LinkSession, frame: Frame, size: number): void {
+    const from = session.remote as string;
     const reply: Reply = (answer) => session.send(answer);
     switch (frame.type) {
       case "stage":
@@ -741,7 +778,6 @@ export class Peer implements AsyncIterable<PeerEvent> {
         return this.#inbound.abort(from, frame.event);
       case "propose":
       case "dead":
-        assertNoClockJump(this.#clock, frame.lamport);
         return this.#sender.proposed(
           frame.event,
           from,
@@ -749,7 +785,6 @@ export class Peer implements AsyncIterable<PeerEvent> {
           frame.type === "dead" ? frame.nodes : [],
         );
       case "accept":
-        assertNoClockJump(this.#clock, frame.lamport);
         return this.#sender.accepted(frame.event, from, frame.lamport);
       case "reject":
         if (this.#capabilities.refused(from, frame.event, rejectCode(frame.code))) return;
@@ -796,6 +831,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       if (info.code === "OK") this.#log.info?.("session closed", fields);
       else this.#log.warn?.(info.code === "E_SESSION_EXPIRED" ? "session expired" : "session closed", fields);
     }
+    this.#clockGate.drop(session);
     if (!this.#links.remove(session, info) || remote === undefined) return;
     this.#quota.leave(remote);
     this.#capabilities.lost(remote);

@@ -5,6 +5,13 @@
 export interface Runtime {
   /** Milliseconds on a monotonic clock. */
   now(): number;
+  /**
+   * Unix time in milliseconds, the physical part of the hybrid clock (spec/ordering.md §2 H1):
+   * peers on different hosts compare it, so it must be the host's wall clock (`Date.now()`),
+   * not a monotonic one that starts at process start. @default now(): right for simulations,
+   * where every peer shares one virtual clock
+   */
+  wallNow?(): number;
   /** Run `fn` after `ms` milliseconds; the returned function cancels it. */
   setTimer(ms: number, fn: () => void): () => void;
   /** Fill `bytes` with random bytes. */
@@ -14,6 +21,8 @@ export interface Runtime {
 /** A runtime on the host's real clock, timers and WebCrypto (Node, browsers). */
 export const systemRuntime: Runtime = {
   now: () => performance.now(),
+  // Date.now, not performance.now: the latter can stop while a host or tab sleeps (clocks.md).
+  wallNow: () => Date.now(),
   setTimer(ms, fn) {
     const t = setTimeout(fn, ms);
     return () => clearTimeout(t);

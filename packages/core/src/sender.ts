@@ -16,14 +16,14 @@ import type { OwnedNode } from "./owner.js";
 import type { SendOptions } from "./peer.js";
 import type { Runtime } from "./runtime.js";
 import { pickWindowMs } from "./timeouts.js";
-import type { LamportClock, Timestamp } from "./timestamp.js";
+import type { HybridClock, Timestamp } from "./timestamp.js";
 import { summarizePayload } from "./trace-extras.js";
 import { deadHandles, liveNodes, referencesToGiveBack } from "./transfer.js";
 
 /** What the sender needs from its peer. */
 export interface SenderContext {
   readonly id: string;
-  readonly clock: LamportClock;
+  readonly clock: HybridClock;
   readonly links: Links;
   readonly nodes: ReadonlyMap<number, OwnedNode>;
   readonly runtime: Runtime;
@@ -100,6 +100,8 @@ export class Sender {
   /** Answers owed by participants, under the answer timeout (spec/guarantees.md §4.6). */
   readonly #answers: Answers;
   #eventSeq = 0;
+  /** A decision waits for the clock's room (H2b) and a timer will retry it. */
+  #roomTimer = false;
   /** Messages sent (stats). */
   sent = 0;
   /** Send-to-decided times of staged rounds, and send-to-accept times of fast-path events (stats). */
@@ -414,6 +416,7 @@ export class Sender {
 
   /** Pick start of a destroy (§9 step 2): hold new frames, stage at holders added meanwhile. */
   #ready(event: OutEvent): boolean {
+    if (!this.#roomToDecide()) return false;
     if (event.kind !== "destroy" || this.#picking.has(event)) return true;
     if (!this.#holdersLinked(event)) return false;
     this.#picking.add(event);
@@ -431,6 +434,22 @@ export class Sender {
       undefined,
       pickWindowMs(this.#ctx.answerTimeoutMs),
     );
+  }
+
+  /**
+   * H2b (spec/ordering.md §2): a final ticks the clock; while that would pass the adopt offset's
+   * next millisecond, the decision waits for the wall clock to move on.
+   */
+  #roomToDecide(): boolean {
+    if (this.#ctx.clock.room()) return true;
+    if (!this.#roomTimer) {
+      this.#roomTimer = true;
+      this.#ctx.runtime.setTimer(this.#ctx.clock.waitMs(undefined), () => {
+        this.#roomTimer = false;
+        this.#outbox.advance();
+      });
+    }
+    return false;
   }
 
   /**

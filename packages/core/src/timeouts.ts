@@ -4,6 +4,7 @@
  * others still count as healthy.
  */
 import { CapbusError } from "./errors.js";
+import { DEFAULT_CLOCK_ADOPT_MS, DEFAULT_CLOCK_REFUSE_MS } from "./timestamp.js";
 
 /** How long the links a peer gets from transports may be broken before their session ends. */
 export interface LinkTimeouts {
@@ -27,6 +28,10 @@ export interface TimeoutOptions {
   readonly stallMs?: number | undefined;
   /** The links the stage timeout must outlast. @default the transports' (15000, 30000) */
   readonly links?: LinkTimeouts | undefined;
+  /** `PeerOptions.clockAdoptMs`. */
+  readonly clockAdoptMs?: number | undefined;
+  /** `PeerOptions.clockRefuseMs`. */
+  readonly clockRefuseMs?: number | undefined;
 }
 
 /** Every timeout, resolved and checked. */
@@ -52,6 +57,10 @@ export interface Timeouts {
   readonly deadAfterMs: number;
   /** The longest a broken link's session waits for a resume. */
   readonly graceMs: number;
+  /** H2's adopt offset: values up to this far ahead of the wall clock apply at once. */
+  readonly clockAdoptMs: number;
+  /** H2's refuse offset: a value further ahead closes its link (E_CLOCK_SKEW). */
+  readonly clockRefuseMs: number;
 }
 
 /** The transports' dead-link time unless told otherwise (`LivenessOptions.deadAfterMs`). */
@@ -104,7 +113,7 @@ export function leastAnswerTimeoutMs(t: Pick<Timeouts, "deadAfterMs" | "graceMs"
 
 /**
  * Resolve a peer's timeouts (spec/limits.md §3.1): what is left out is derived so that the set
- * keeps rules T1, T2, T6 and T7; a set given that breaks one is refused with E_OPTIONS.
+ * keeps rules T1, T2, T6, T7 and T8; a set given that breaks one is refused with E_OPTIONS.
  */
 export function resolveTimeouts(given: TimeoutOptions): Timeouts {
   for (const [name, value] of Object.entries({ ...given, ...given.links })) {
@@ -133,6 +142,14 @@ export function resolveTimeouts(given: TimeoutOptions): Timeouts {
   const wait = stagedWaitMs({ dialTimeoutMs, answerTimeoutMs });
   const stageTimeoutMs = given.stageTimeoutMs ?? Math.max(wait + MARGIN_MS, leastStageTimeoutMs(wait));
   const stallMs = given.stallMs ?? Math.min(DEFAULT_STALL_MS, Math.floor(stageTimeoutMs / 4));
+  const clockAdoptMs = given.clockAdoptMs ?? DEFAULT_CLOCK_ADOPT_MS;
+  // The default margin (30 s) shrinks to fit short stage and answer timeouts (T8).
+  const margin = Math.min(
+    DEFAULT_CLOCK_REFUSE_MS - DEFAULT_CLOCK_ADOPT_MS,
+    Math.floor(stageTimeoutMs / 2),
+    Math.floor(answerTimeoutMs / 2),
+  );
+  const clockRefuseMs = given.clockRefuseMs ?? clockAdoptMs + margin;
   const resolved = {
     dialTimeoutMs,
     stageTimeoutMs,
@@ -141,12 +158,14 @@ export function resolveTimeouts(given: TimeoutOptions): Timeouts {
     stallMs,
     deadAfterMs,
     graceMs,
+    clockAdoptMs,
+    clockRefuseMs,
   };
   checkTimeouts(resolved);
   return resolved;
 }
 
-/** Refuse a set that breaks T1, T2, T6 or T7 (spec/limits.md §3.1) with E_OPTIONS, naming the rule. */
+/** Refuse a set that breaks T1, T2, T6, T7 or T8 (spec/limits.md §3.1) with E_OPTIONS, naming the rule. */
 export function checkTimeouts(t: Timeouts): void {
   if (t.dialTimeoutMs <= 0)
     throw new CapbusError("E_OPTIONS", `dialTimeoutMs must be above 0 (got ${t.dialTimeoutMs})`);
@@ -181,6 +200,37 @@ export function checkTimeouts(t: Timeouts): void {
       "E_OPTIONS",
       `stallMs (${t.stallMs}) must be above 0 and below stageTimeoutMs (${t.stageTimeoutMs}): with 0 every ` +
         "staged entry would count as a stall (spec/limits.md §3.1 T7)",
+    );
+  }
+  checkClockBounds(t);
+}
+
+/**
+ * T8: the clock offsets of H2 (spec/ordering.md §2). The refuse offset must exceed the adopt
+ * offset (their difference, less 1 ms, is the wall-clock skew tolerated between linked peers),
+ * and a frame's hold (at most that difference) must fit twice in the stage timeout and in the
+ * answer timeout, so a hold trips neither.
+ */
+function checkClockBounds(t: Timeouts): void {
+  if (!Number.isInteger(t.clockAdoptMs) || t.clockAdoptMs < 0 || !Number.isInteger(t.clockRefuseMs))
+    throw new CapbusError(
+      "E_OPTIONS",
+      `clockAdoptMs and clockRefuseMs must be whole ms, at least 0 (got ${t.clockAdoptMs}, ${t.clockRefuseMs})`,
+    );
+  if (t.clockRefuseMs <= t.clockAdoptMs) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `clockRefuseMs (${t.clockRefuseMs}) must exceed clockAdoptMs (${t.clockAdoptMs}): with no margin ` +
+        "between them, any clock skew closes links (spec/limits.md §3.1 T8)",
+    );
+  }
+  const shorter = Math.min(t.stageTimeoutMs, t.answerTimeoutMs);
+  if (t.clockRefuseMs - t.clockAdoptMs > shorter / 2) {
+    throw new CapbusError(
+      "E_OPTIONS",
+      `clockRefuseMs - clockAdoptMs (${t.clockRefuseMs - t.clockAdoptMs}) must be at most half of ` +
+        `stageTimeoutMs (${t.stageTimeoutMs}) and of answerTimeoutMs (${t.answerTimeoutMs}): a frame held ` +
+        "for the clock would trip them (spec/limits.md §3.1 T8)",
     );
   }
 }

@@ -1,7 +1,7 @@
 /** The owner's and the sender's side of destroy and transfer, against scripted remotes. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Peer } from "@capbus/core";
+import { Peer, systemRuntime } from "@capbus/core";
 import type { Frame } from "@capbus/wire";
 import { scriptedRemote, tick } from "./support/scripted-remote.js";
 
@@ -129,6 +129,22 @@ test("a peer may give back only the references its own transfer counted", async 
     r.frames().map((f) => (f.type === "reject" ? f.code : f.type)),
     ["propose", "accept", "E_NO_HANDLE"],
   );
+});
+
+test("a release from a peer that holds no reference is refused before it moves the clock or the queue", async () => {
+  const p = new Peer({ id: "P", runtime: { ...systemRuntime, wallNow: () => 0 } });
+  const x = scriptedRemote(p, "X");
+  const m = p.createNode();
+  const clock = p.clock;
+  // X never held P/1, yet names itself as the holder, with a clock value P would apply.
+  x.push({ type: "release", event: 1, clock: 1_000, node: m.id, count: 1, holder: "X" });
+  assert.deepEqual(
+    x.frames().map((f) => (f.type === "reject" ? `${f.code}:${f.node}` : f.type)),
+    [`E_NO_HANDLE:${m.id}`],
+  );
+  assert.equal(p.clock, clock, "the clock did not move");
+  assert.equal(p.stats().queue.depth, 0, "nothing was queued");
+  p.abort();
 });
 
 test("an accept for a staged round, or a proposal for a fast unicast, closes the link", async () => {

@@ -1,7 +1,7 @@
 /** A peer against a scripted remote: checks, error codes, and bad input costing only its link. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CapbusError, type Handle, Peer, type PeerEvent } from "@capbus/core";
+import { CapbusError, type Handle, Peer, type PeerEvent, systemRuntime, TICKS_PER_MS } from "@capbus/core";
 import { ScriptedLink } from "@capbus/sim";
 import { type Frame, FrameCodec } from "@capbus/wire";
 
@@ -16,7 +16,7 @@ function helloFrom(peer: string): Frame {
     type: "hello",
     seq: 0,
     ack: 0,
-    versions: [1],
+    versions: [2],
     peer,
     key: empty,
     nonce: new Uint8Array(16),
@@ -24,9 +24,12 @@ function helloFrom(peer: string): Frame {
   };
 }
 
-/** Peer "P" linked to a scripted remote "R" that has said hello. */
+/**
+ * Peer "P" linked to a scripted remote "R" that has said hello. P's wall clock reads 0 ms (Unix
+ * time 0), so its hybrid clock values are those of the Lamport rules alone (spec/ordering.md §2).
+ */
 function setup() {
-  const peer = new Peer({ id: "P" });
+  const peer = new Peer({ id: "P", runtime: { ...systemRuntime, wallNow: () => 0 } });
   const link = new ScriptedLink();
   peer.connect(link, "R");
   let seq = 0;
@@ -78,17 +81,31 @@ test("a holder's stage is proposed and, once committed, delivered with the final
   assert.equal(peer.clock, 9);
 });
 
-test("a timestamp more than 2^32 above the clock closes the link with E_CLOCK_JUMP", () => {
+test("a timestamp more than clockRefuseMs ahead of the wall clock closes the link with E_CLOCK_SKEW", () => {
   const { peer, link, frames, push } = setup();
   const node = peer.createNode();
   peer.grant(node, "R");
-  push({ type: "unicast", event: 1, clock: 2 ** 32 + 1, node: node.id, payload: 0 });
-  assert.equal(link.closed?.code, "E_CLOCK_JUMP");
+  push({ type: "unicast", event: 1, clock: 35_000 * TICKS_PER_MS + 1, node: node.id, payload: 0 });
+  assert.equal(link.closed?.code, "E_CLOCK_SKEW");
   assert.deepEqual(
     frames().map((f) => f.type),
     ["close"],
   );
-  assert.ok(peer.clock < 2 ** 32, "the clock did not jump");
+  // One tick for R's loss (its reference to P/1 goes: a released notification, §7.1), no more.
+  assert.equal(peer.clock, 1, "the clock did not move to the value");
+});
+
+test("a timestamp between the adopt and refuse offsets waits, with its link's later frames, unapplied", () => {
+  const { peer, link, frames, push } = setup();
+  const node = peer.createNode();
+  peer.grant(node, "R");
+  push({ type: "unicast", event: 1, clock: 35_000 * TICKS_PER_MS, node: node.id, payload: 0 });
+  push({ type: "unicast", event: 2, clock: 0, node: node.id, payload: 1 });
+  assert.equal(link.closed, undefined, "exactly the refuse offset ahead is no skew");
+  assert.deepEqual(frames(), [], "neither is answered: the second waits behind the first");
+  assert.equal(peer.clock, 0, "nothing applied before its wait");
+  assert.equal(peer.poll(), undefined);
+  peer.abort();
 });
 
 test("a final below the proposal closes the link with E_PROTOCOL", () => {

@@ -32,4 +32,4 @@ export {
 } from "./scheduler.js";
 export { ScriptedLink } from "./scripted-link.js";
 export type { LinkStats, NetworkStats, TrafficCounters } from "./stats.js";
-export { SimWorld, type SimWorldOptions } from "./world.js";
+export { type SimPeerOptions, SimWorld, type SimWorldOptions } from "./world.js";

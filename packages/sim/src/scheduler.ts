@@ -92,12 +92,14 @@ export class SimScheduler implements Runtime {
 
   /**
    * A Runtime sharing this clock and timers but with its own named random stream, so one peer's
-   * use of randomness does not shift another's.
+   * use of randomness does not shift another's. `wallOffsetMs`: its wall clock (`wallNow`, the
+   * hybrid clock's physical part) reads the virtual time plus this, as a host whose clock is off.
    */
-  runtime(label: string): Runtime {
+  runtime(label: string, wallOffsetMs = 0): Runtime {
     const random = this.random.fork(label);
     return {
       now: () => this.time,
+      wallNow: () => this.time + wallOffsetMs,
       setTimer: (ms, fn) => this.setTimer(ms, fn),
       randomBytes: (bytes) => random.fill(bytes),
     };

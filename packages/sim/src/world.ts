@@ -30,6 +30,11 @@ export interface SimWorldOptions {
   readonly dialTimeoutMs?: number;
 }
 
+/** Options of one simulated peer: its PeerOptions but those the world sets, and its wall clock's offset. */
+export type SimPeerOptions = Omit<PeerOptions, "id" | "runtime" | "trace" | "dial"> & {
+  readonly wallOffsetMs?: number;
+};
+
 /** Many Peers on one SimNetwork and one virtual clock: add peers, link them, drive the scheduler. */
 export class SimWorld {
   readonly network: SimNetwork;
@@ -52,14 +57,18 @@ export class SimWorld {
     return this.network.scheduler;
   }
 
-  /** Create a peer named `id` on this network. */
-  addPeer(id: string, extra: Omit<PeerOptions, "id" | "runtime" | "trace" | "dial"> = {}): Peer {
+  /**
+   * Create a peer named `id` on this network. `wallOffsetMs`: its wall clock reads the virtual
+   * time plus this (a host whose clock is off; spec/ordering.md §2). @default 0
+   */
+  addPeer(id: string, extra: SimPeerOptions = {}): Peer {
     if (this.peers.has(id)) throw new Error(`peer ${id} exists`);
     const options = this.#options;
+    const { wallOffsetMs, ...rest } = extra;
     const peer = new Peer({
-      ...extra,
+      ...rest,
       id,
-      runtime: this.scheduler.runtime(id),
+      runtime: this.scheduler.runtime(id, wallOffsetMs),
       trace: this.#traceFor?.(id),
       ...(options.dialTimeoutMs === undefined ? {} : { dialTimeoutMs: options.dialTimeoutMs }),
       ...(options.dial ? { dial: (remote: string) => this.#dial(id, remote) } : {}),

@@ -254,7 +254,10 @@ function handleRef(item: unknown): unknown {
 
 function checkVersion(frame: Frame): void {
   if (frame.type === "hello" && !frame.versions.includes(WIRE_VERSION)) {
-    throw new WireError(WireErrorCode.E_VERSION, `hello offers versions ${frame.versions.join(",")}, not 1`);
+    throw new WireError(
+      WireErrorCode.E_VERSION,
+      `hello offers versions ${frame.versions.join(",")}, not ${WIRE_VERSION}`,
+    );
   }
 }
 

@@ -17,7 +17,7 @@ export const WireErrorCode = {
   E_SCHEMA: "E_SCHEMA",
   /** The frame's first element is an unsigned integer that names no frame type of this version. */
   E_UNKNOWN_FRAME: "E_UNKNOWN_FRAME",
-  /** A hello whose `versions` does not list a version this codec speaks (only 1). */
+  /** A hello whose `versions` does not list a version this codec speaks (only 2, `WIRE_VERSION`). */
   E_VERSION: "E_VERSION",
   /** The frame exceeds a `WireLimits` bound: byte length (checked before decoding) or nesting depth. */
   E_TOO_LARGE: "E_TOO_LARGE",

@@ -5,8 +5,11 @@
 import { z } from "zod";
 import { isWellFormed } from "./text.js";
 
-/** The protocol version this package speaks. */
-export const WIRE_VERSION = 1;
+/**
+ * The protocol version this package speaks: 2, whose timestamps are hybrid logical clock values
+ * (spec/ordering.md §2). A hello that does not offer it is refused with E_VERSION (spec/wire.md §6).
+ */
+export const WIRE_VERSION = 2;
 
 /** Unsigned integer in the JS safe range (spec: `uint .le 9007199254740991`). */
 const Uint = z.int().min(0);
@@ -50,6 +53,11 @@ export const HelloFrameSchema = z.strictObject({
   nonce: bytesOf(16),
   /** The session the sender wants to resume, or empty for a new session. */
   session: bytesOf(0, 32),
+  /**
+   * Optional: the sender's wall clock (Unix ms) as it sent the hello; a receiver refuses a peer
+   * whose clock is too far off with E_CLOCK_SKEW (spec/wire.md §5.1, a diagnostic).
+   */
+  time: Uint.optional(),
 });
 /** A `hello` frame, as decoded (spec/wire.md §5.1). */
 export type HelloFrame = z.infer<typeof HelloFrameSchema>;
@@ -344,6 +352,7 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     type: "hello",
     code: 0,
     fields: ["versions", "peer", "key", "nonce", "session"],
+    optional: ["time"],
     schema: loose(HelloFrameSchema),
   },
   { type: "auth", code: 16, fields: ["sig"], schema: loose(AuthFrameSchema) },

@@ -1,6 +1,6 @@
 /** fast-check arbitraries for every frame type, inside the payload data model. */
 
-import type { Frame, HandleRef } from "@capbus/wire";
+import { type Frame, type HandleRef, WIRE_VERSION } from "@capbus/wire";
 import fc from "fast-check";
 
 /** Replay a failure with FC_SEED=<seed printed by fast-check>. */
@@ -60,22 +60,29 @@ function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<
 const handle: fc.Arbitrary<HandleRef> = record({ owner: peerId, node: uint });
 
 export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame, { type: T }>> } = {
-  hello: record({
-    type: fc.constant("hello"),
-    seq: fc.constant(0),
-    ack: uint,
-    versions: fc.array(uint, { maxLength: 4 }).map((v) => [...v, 1]),
-    peer: peerId,
-    key: fc.oneof(
-      fc.uint8Array({ minLength: 0, maxLength: 0 }),
-      fc.uint8Array({ minLength: 32, maxLength: 32 }),
-    ),
-    nonce: fc.uint8Array({ minLength: 16, maxLength: 16 }),
-    session: fc.oneof(
-      fc.uint8Array({ minLength: 0, maxLength: 0 }),
-      fc.uint8Array({ minLength: 32, maxLength: 32 }),
-    ),
-  }),
+  hello: fc.record(
+    {
+      type: fc.constant("hello"),
+      seq: fc.constant(0),
+      ack: uint,
+      versions: fc.array(uint, { maxLength: 4 }).map((v) => [...v, WIRE_VERSION]),
+      peer: peerId,
+      key: fc.oneof(
+        fc.uint8Array({ minLength: 0, maxLength: 0 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      ),
+      nonce: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      session: fc.oneof(
+        fc.uint8Array({ minLength: 0, maxLength: 0 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      ),
+      time: uint,
+    },
+    {
+      requiredKeys: ["type", "seq", "ack", "versions", "peer", "key", "nonce", "session"],
+      noNullPrototype: true,
+    },
+  ),
   auth: record({
     type: fc.constant("auth"),
     seq: fc.constant(0),

@@ -9,7 +9,7 @@ const hello = {
   type: "hello",
   seq: 0,
   ack: 0,
-  versions: [1],
+  versions: [2],
   peer: "a",
   key: new Uint8Array(0),
   nonce: new Uint8Array(16),
@@ -196,8 +196,8 @@ describe("encode refusals", () => {
     assert.equal(codeOf(encode({ ...hello, peer: "a".repeat(129) })), "E_SCHEMA");
   });
 
-  test("a hello without version 1 is E_VERSION", () => {
-    assert.equal(codeOf(encode({ ...hello, versions: [2] })), "E_VERSION");
+  test("a hello without version 2 (a v1-only peer) is E_VERSION", () => {
+    assert.equal(codeOf(encode({ ...hello, versions: [1] })), "E_VERSION");
     assert.equal(codeOf(encode({ ...hello, seq: 1 })), "E_SCHEMA", "hello is unsequenced");
   });
 

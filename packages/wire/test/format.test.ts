@@ -142,6 +142,23 @@ describe("optional trailing fields", () => {
     assert.deepStrictEqual(codec.decode(bytes), { ...reject, node: 2 });
   });
 
+  test("a hello's wall clock is an optional last element; a v1 hello had none", () => {
+    const hello: Frame = {
+      type: "hello",
+      seq: 0,
+      ack: 0,
+      versions: [2],
+      peer: "a",
+      key: new Uint8Array(0),
+      nonce: new Uint8Array(16),
+      session: new Uint8Array(0),
+    };
+    assert.equal(hex(codec.encode(hello)).slice(0, 2), "88");
+    const timed = codec.encode({ ...hello, time: 1_767_225_600_000 });
+    assert.equal(hex(timed).slice(0, 2), "89");
+    assert.deepStrictEqual(codec.decode(timed), { ...hello, time: 1_767_225_600_000 });
+  });
+
   test("a frame type without optional fields still refuses one more element", () => {
     assert.throws(
       () => codec.encode({ type: "abort", seq: 1, ack: 0, event: 1, node: 2 } as never),

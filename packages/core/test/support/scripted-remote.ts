@@ -27,7 +27,7 @@ export function scriptedRemote(peer: Peer, remote: string): ScriptedRemote {
     link.deliver(codec.encode({ seq: unsequenced ? 0 : ++seq, ack: 0, ...frame } as Frame));
   };
   const empty = new Uint8Array(0);
-  push({ type: "hello", versions: [1], peer: remote, key: empty, nonce: new Uint8Array(16), session: empty });
+  push({ type: "hello", versions: [2], peer: remote, key: empty, nonce: new Uint8Array(16), session: empty });
   assert.deepEqual(
     frames().map((f) => f.type),
     ["hello"],
