@@ -189,3 +189,28 @@ test("tombstones are bounded, and a flood of them evicts only the flooding owner
   // G's one tombstone stayed: a stale grant of its node still finds it destroyed.
   assert.throws(() => victim.importHandle({ owner: "G", node: 1, holder: "V" }), { code: "E_DESTROYED" });
 });
+
+test("tombstones of owners that destroy one node and leave expire after their time, not at the cap", () => {
+  // Issue 17 finding 10: each owner's tombstones expired only when that same owner destroyed
+  // again, so every one-shot owner (a peer that closes cleanly) left one until the 65 536 cap.
+  let now = 0;
+  const runtime = { ...frozenRuntime, now: () => now };
+  const victim = new Peer({ id: "V", runtime });
+  const destroyAt = (owner: string, node: number) => {
+    const link = new ScriptedLink();
+    victim.connect(link, owner);
+    link.deliver(helloBytes(owner));
+    link.deliver(codec.encode({ type: "destroy", seq: 1, ack: 0, event: 1, clock: 0, nodes: [node] }));
+    const lamport = victim.clock;
+    link.deliver(codec.encode({ type: "commit", seq: 2, ack: 0, event: 1, lamport, dead: [] }));
+    assert.equal(link.closed, undefined);
+    link.deliver(codec.encode({ type: "close", seq: 0, ack: 0, code: "OK", reason: "bye" }));
+  };
+  for (let i = 0; i < 100; i++) destroyAt(`O${i}`, 1);
+  assert.equal(victim.stats().tables.tombstones, 100, "kept while a message may still carry them");
+  now = 2 * victim.timeouts.stageTimeoutMs + 1; // past the time a tombstone is kept
+  for (let i = 0; i < 100; i++) destroyAt(`N${i}`, 1);
+  const { tombstones } = victim.stats().tables;
+  assert.ok(tombstones <= 100 + 2, `the first owners' tombstones expired: ${tombstones} kept`);
+  assert.throws(() => victim.importHandle({ owner: "N0", node: 1, holder: "V" }), { code: "E_DESTROYED" });
+});

@@ -17,6 +17,9 @@ interface Tombstone {
 /** Tombstones kept at most, by default. */
 export const MAX_TOMBSTONES = 65_536;
 
+/** Owners the sweep looks at per insertion (see Tombstones.#sweep). */
+const SWEEP_PER_SET = 2;
+
 export class Tombstones {
   /** Per owner, its nodes' tombstones, oldest first. */
   readonly #byOwner = new Map<string, Map<number, Tombstone>>();
@@ -44,7 +47,26 @@ export class Tombstones {
     if (!nodes.has(node)) this.#size++;
     nodes.set(node, { ts, at: now });
     this.#expire(owner, nodes, now);
+    this.#sweep(now);
     if (this.#size > this.#max) this.#evict(now);
+  }
+
+  /**
+   * Expire the owners at the front of the table, a few per insertion, moving one still within
+   * keepMs to the back: an owner that destroys once and leaves (a cleanly closed peer) has its
+   * tombstone dropped after keepMs, not left until the cap (issue 17 finding 10). Two per call
+   * outpace the at most one owner each call adds, so every owner is visited again in time.
+   */
+  #sweep(now: number): void {
+    for (let i = 0; i < SWEEP_PER_SET; i++) {
+      const front = this.#byOwner.entries().next();
+      if (front.done) return;
+      const [owner, nodes] = front.value;
+      this.#expire(owner, nodes, now);
+      if (nodes.size === 0) continue;
+      this.#byOwner.delete(owner);
+      this.#byOwner.set(owner, nodes);
+    }
   }
 
   /** The destroy of `owner`'s `node`, if it is remembered. */
