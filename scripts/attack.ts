@@ -4,7 +4,7 @@
  * processes; the victim reports its RSS, event-loop stalls, clock and queue. Each attack
  * declares the bounds it must meet (scripts/attack/bounds.ts, spec/security.md "Attack bounds").
  *
- *   npm run attack -- NAME|all|list [--seconds S] [--json] [--check] [--brief]
+ *   npm run attack -- NAME|all|list [--seconds S] [--json] [--check] [--brief] [--except A,B]
  *     [--timeouts auto|default|short] [--echo]
  *
  * --seconds: the attack's length (default 30; the issue's runs are 120). --brief: each attack's
@@ -26,12 +26,13 @@ const { values, positionals } = parseArgs({
     brief: { type: "boolean", default: false },
     timeouts: { type: "string", default: "auto" },
     echo: { type: "boolean", default: false },
+    except: { type: "string" },
   },
 });
 
 function usage(message: string): never {
   console.error(
-    `${message}\nusage: npm run attack -- NAME|all|list [--seconds S] [--json] [--check] [--brief]`,
+    `${message}\nusage: npm run attack -- NAME|all|list [--seconds S] [--json] [--check] [--brief] [--except A,B]`,
   );
   console.error(`attacks: ${ATTACKS.map((a) => a.name).join(", ")}`);
   process.exit(2);
@@ -43,8 +44,12 @@ if (target === "list") {
     console.log(`${a.name.padEnd(20)} finding ${a.finding.padEnd(3)} ${a.access.padEnd(14)} ${a.does}`);
   process.exit(0);
 }
+const except = new Set(values.except?.split(",") ?? []);
+for (const name of except) if (!attackNamed(name)) usage(`no attack named ${name}`);
 const chosen: readonly AttackSpec[] =
-  target === "all" ? ATTACKS : [attackNamed(target) ?? usage(`no attack named ${target}`)];
+  target === "all"
+    ? ATTACKS.filter((a) => !except.has(a.name))
+    : [attackNamed(target) ?? usage(`no attack named ${target}`)];
 const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
 if (seconds !== undefined && !(seconds > 0)) usage("--seconds must be above 0");
 if (!["auto", "default", "short"].includes(values.timeouts)) usage("--timeouts is auto, default or short");

@@ -327,7 +327,7 @@ export function checks(run: RunData, victim: VictimFigures, honest: Honest | und
     );
   }
   if (run.spec.retained) {
-    const sessions = Number(run.attacker?.sessions ?? 0);
+    const sessions = Number(run.attacker?.sessions ?? 0) - Number(run.attacker?.warmupSessions ?? 0);
     const limit = run.spec.retained.fixed + run.spec.retained.perSession * sessions;
     const kept = victim.retainedBytes;
     add(

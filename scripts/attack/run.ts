@@ -118,7 +118,7 @@ async function run(kit: TestKit, spec: AttackSpec, options: RunOptions): Promise
   prober.tell({ go: true });
   await sleep(500);
   victim.tell({ mark: true });
-  const { marked: mark } = await victim.next<{ marked: RunData["mark"] }>("marked");
+  let { marked: mark } = await victim.next<{ marked: RunData["mark"] }>("marked");
 
   const attacker = kit.spawn("attacker", ATTACKER, {
     attack: spec.name,
@@ -129,6 +129,11 @@ async function run(kit: TestKit, spec: AttackSpec, options: RunOptions): Promise
     stageTimeoutMs: timeouts.stageTimeoutMs,
   });
   await attacker.next("started");
+  if (spec.warmup) {
+    await attacker.next("warmed");
+    victim.tell({ mark: true });
+    ({ marked: mark } = await victim.next<{ marked: RunData["mark"] }>("marked"));
+  }
   const attackStart = wallNow();
   void spec.orchestrate?.({ victim, attacker }).catch(() => undefined);
   await Promise.race([sleep(options.seconds * 1000), early, attacker.exited]);
