@@ -171,21 +171,14 @@ class ProfileScan {
     const keys: number[] = []; // [contentStart, contentEnd] pairs
     for (let i = 0; i < entries; i++) {
       const keyStart = this.at;
-      if (keyStart < b.length && b[keyStart]! >> 5 !== 3)
-        throw notWellFormed("map key is not a text string", keyStart);
-      this.item(depth);
-      const end = this.at;
-      const length = this.textLength(keyStart);
-      const begin = end - length;
-      if (sameBytes(b, begin, end, PROTO_KEY)) {
-        throw new WireError(WireErrorCode.E_SCHEMA, `map key "__proto__" at byte ${keyStart}`);
-      }
+      const begin = this.key(depth);
+      const length = this.at - begin;
       for (let k = 0; k < keys.length; k += 2) {
         if (keys[k + 1]! - keys[k]! === length && equalRanges(b, keys[k]!, begin, length)) {
           throw notWellFormed("duplicate map key", keyStart);
         }
       }
-      keys.push(begin, end);
+      keys.push(begin, this.at);
       this.decodedBytes += DECODED_COST.entry;
       this.item(depth);
     }
@@ -202,16 +195,9 @@ class ProfileScan {
     const lengths = new Int32Array(mask + 1);
     for (let i = 0; i < entries; i++) {
       const keyStart = this.at;
-      if (keyStart < b.length && b[keyStart]! >> 5 !== 3)
-        throw notWellFormed("map key is not a text string", keyStart);
-      this.item(depth);
-      const end = this.at;
-      const length = this.textLength(keyStart);
-      const begin = end - length;
-      if (sameBytes(b, begin, end, PROTO_KEY)) {
-        throw new WireError(WireErrorCode.E_SCHEMA, `map key "__proto__" at byte ${keyStart}`);
-      }
-      let slot = fnv1a(b, begin, end) & mask;
+      const begin = this.key(depth);
+      const length = this.at - begin;
+      let slot = fnv1a(b, begin, this.at) & mask;
       for (; starts[slot] !== -1; slot = (slot + 1) & mask) {
         if (lengths[slot] === length && equalRanges(b, starts[slot]!, begin, length))
           throw notWellFormed("duplicate map key", keyStart);
@@ -221,6 +207,23 @@ class ProfileScan {
       this.decodedBytes += DECODED_COST.entry;
       this.item(depth);
     }
+  }
+
+  /**
+   * Scan one map key: a text string, not `"__proto__"` (cbor-x would rename it). Returns where its
+   * content starts; it ends at `this.at`.
+   */
+  private key(depth: number): number {
+    const b = this.bytes;
+    const keyStart = this.at;
+    if (keyStart < b.length && b[keyStart]! >> 5 !== 3)
+      throw notWellFormed("map key is not a text string", keyStart);
+    this.item(depth);
+    const begin = this.at - this.textLength(keyStart);
+    if (sameBytes(b, begin, this.at, PROTO_KEY)) {
+      throw new WireError(WireErrorCode.E_SCHEMA, `map key "__proto__" at byte ${keyStart}`);
+    }
+    return begin;
   }
 
   /** Content length of the (already scanned, so well-formed) text string whose head is at `start`. */

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { assertPayload, decodeFrame, type Frame, FrameCodec, WireError, WireErrorCode } from "@capbus/wire";
+import {
+  assertPayload,
+  DECODED_COST,
+  decodeFrame,
+  type Frame,
+  FrameCodec,
+  WireError,
+  WireErrorCode,
+} from "@capbus/wire";
 import fc from "fast-check";
 import { anyFrame, fcParams, fromHex } from "./arbitraries.js";
 
@@ -303,6 +311,15 @@ describe("map keys in large payload maps (hashed, spec/security.md)", () => {
         "E_CBOR",
         `${n} keys`,
       );
+    }
+  });
+
+  test("every entry of a map is charged to the decoded size, small and large maps alike", () => {
+    for (const n of [4, 16, 17, 1000]) {
+      const payload = Object.fromEntries(keys(n).map((k) => [k, 0]));
+      const result = codec.decodeFrame(codec.encode(unicast(payload)));
+      assert.ok(result.ok);
+      assert.ok(result.decodedBytes >= n * DECODED_COST.entry, `${n} entries: ${result.decodedBytes}`);
     }
   });
 
