@@ -27,19 +27,26 @@ export interface PreAuthOptions {
   preAuthBytes?: number;
 }
 
+/** Default of `maxPendingLinks`: strangers a listener holds at once. */
 export const DEFAULT_MAX_PENDING_LINKS = 64;
+/** Default of `preAuthTimeoutMs`: how long a stranger has to introduce itself. */
 export const DEFAULT_PRE_AUTH_TIMEOUT_MS = 5000;
+/** Default of `preAuthBytes`: what a stranger may send before its introduction. */
 export const DEFAULT_PRE_AUTH_BYTES = 128 * 1024;
 /** How long a connection refused before its introduction may take to read its close frame. */
 const LINGER_MS = 500;
 
 /** What the guard needs of a socket (a Node `net.Socket` fits): its bytes, its end, a way to drop it. */
 export interface GuardedSocket {
+  /** Bytes arrived. */
   on(event: "data", listener: (chunk: Uint8Array) => void): unknown;
+  /** The socket is gone. */
   on(event: "close", listener: () => void): unknown;
+  /** Stop counting bytes. */
   off(event: "data", listener: (chunk: Uint8Array) => void): unknown;
   /** Stop reading: a refused stranger's further bytes are never parsed (ws unmasks and joins them). */
   pause(): unknown;
+  /** Drop the connection at once. */
   destroy(): unknown;
 }
 
