@@ -101,12 +101,76 @@ export function connectLink(
   new Handshake(link, ctx, options, remote, session);
 }
 
+/**
+ * Where a handshake stands (spec/transports.md §3). Frames are dispatched on the state and every
+ * change goes through one transition function (#to), as ws's Receiver runs its parser:
+ *
+ *   hello ──remote hello, keyed──▶ auth ──its auth──▶ proving ──outcome──▶ attached
+ *     └──remote hello, unkeyed──────────────────────▶ proving ──ambiguous──▶ verdict (§3.3)
+ *   hello, auth, proving, verdict ──refusal (a close frame either way)──▶ refused
+ *   every state but attached ──the link ended──▶ gone
+ *
+ * `attached` hands the link to the session: its frames no longer pass through the handshake.
+ */
+type State =
+  /** Waiting for the remote's hello (this end's is sent already when it dialled). */
+  | { readonly name: "hello" }
+  /** A keyed remote's hello is in: its `auth` is the one frame expected next. */
+  | { readonly name: "auth"; readonly resolve: (auth: AuthFrame) => void }
+  /** Both hellos (and the remote's auth) in, signatures being checked: frames wait undecoded. */
+  | { readonly name: "proving" }
+  /** An ambiguous new-session hello at the smaller peer: the remote's close decides `held`. */
+  | { readonly name: "verdict"; readonly held: LinkSession }
+  /** The session has the link. */
+  | { readonly name: "attached"; readonly session: LinkSession }
+  /**
+   * Closed before an outcome, by either end, then the link ended (gone). `crossed`: a dial that
+   * lost a crossing (§3.4), whose break is reported at the timeout if the other link never comes.
+   */
+  | { readonly name: "refused"; readonly crossed: boolean }
+  | { readonly name: "gone"; readonly crossed: boolean };
+
+type StateName = State["name"];
+
+/** The transitions the diagram above allows; anything else is a bug, closed with E_INTERNAL. */
+const NEXT: Readonly<Record<StateName, readonly StateName[]>> = {
+  hello: ["auth", "proving", "refused", "gone"],
+  auth: ["proving", "refused", "gone"],
+  proving: ["attached", "verdict", "refused", "gone"],
+  verdict: ["refused", "gone"],
+  refused: ["gone"],
+  attached: [],
+  gone: [],
+};
+
+/**
+ * What the transport talks to: the handshake until the outcome, then the session directly.
+ * Link.attach is called once, so the handler behind it is swapped here.
+ */
+class Relay implements LinkHandler {
+  target: LinkHandler;
+
+  constructor(target: LinkHandler) {
+    this.target = target;
+  }
+
+  frame(bytes: Uint8Array): void {
+    this.target.frame(bytes);
+  }
+
+  closed(info: LinkClosedInfo): void {
+    this.target.closed(info);
+  }
+}
+
 class Handshake implements LinkHandler {
   readonly #link: Link;
+  readonly #relay: Relay;
   readonly #ctx: HandshakeContext;
   readonly #options: ResolvedSessionOptions;
   readonly #codec: FrameCodec;
   readonly #nonce = new Uint8Array(NONCE_BYTES);
+  #state: State = { name: "hello" };
   /** The remote peer, once known (at once when dialled, else from its hello). */
   #remote: string | undefined;
   readonly #dialled: boolean;
@@ -115,19 +179,11 @@ class Handshake implements LinkHandler {
    * against it. An accepted link takes it over from a dial it wins against (§3.4).
    */
   #bound: LinkSession | undefined;
-  /** This dial lost a crossing (the remote said E_CROSSED): its session waits for the other link. */
-  #crossed = false;
-  /** The held session whose end the remote's answer decides (an ambiguous new-session hello, §3.4). */
-  #verdict: LinkSession | undefined;
   #mine: HelloFrame | undefined;
   #theirs: HelloFrame | undefined;
-  #theirAuth: ((auth: AuthFrame) => void) | undefined;
   /** Raw frames that came after the remote's hello and auth, before the outcome. */
   readonly #pending: Uint8Array[] = [];
-  #session: LinkSession | undefined;
   #cancelTimer: (() => void) | undefined;
-  #failed = false;
-  #gone = false;
 
   constructor(
     link: Link,
@@ -143,8 +199,11 @@ class Handshake implements LinkHandler {
     this.#dialled = remote !== undefined;
     this.#codec = new FrameCodec(options.limits);
     options.runtime.randomBytes(this.#nonce);
-    this.#cancelTimer = options.runtime.setTimer(options.handshakeTimeoutMs, () => this.#timedOut());
-    link.attach(this);
+    this.#cancelTimer = options.runtime.setTimer(options.handshakeTimeoutMs, () =>
+      this.#guard(() => this.#timedOut()),
+    );
+    this.#relay = new Relay(this);
+    link.attach(this.#relay);
     if (remote !== undefined) {
       this.#running(remote);
       this.#sendHello(remote);
@@ -152,46 +211,74 @@ class Handshake implements LinkHandler {
   }
 
   frame(bytes: Uint8Array): void {
-    if (this.#session) return this.#session.receive(this.#link, bytes);
-    if (this.#failed) return;
-    if (this.#verdict) return this.#onVerdict(this.#verdict, bytes);
-    // Once the remote's hello is in, the rest waits for the outcome untouched (it may be the
-    // resumed session's frames, decoded there).
-    if (this.#theirs && (this.#theirs.key.length === 0 || !this.#theirAuth)) {
-      this.#pending.push(bytes.slice());
-      return;
-    }
-    if (bytes.byteLength > PRE_AUTH_FRAME_BYTES) return this.#tooLarge(bytes);
-    const decoded = this.#codec.decodeFrame(bytes);
-    if (!decoded.ok) return this.#fail(decoded.error.code, decoded.error.message);
-    const frame: Frame = decoded.frame;
-    if (frame.type === "close") {
-      this.#failed = true;
-      this.#settle();
-      // The remote's own dial goes on (§3.4): until it arrives, this link's loss is no break.
-      if (frame.code === SessionErrorCode.E_CROSSED && this.#dialled) this.#crossed = true;
-      this.#logFailure("handshake refused by the remote", frame.code, frame.reason);
-      this.#link.close(frame.code, frame.reason);
-      return;
-    }
-    if (!this.#theirs) {
-      if (frame.type !== "hello") return this.#fail("E_PROTOCOL", `${frame.type} before hello`);
-      return this.#onHello(frame);
-    }
-    if (frame.type !== "auth") return this.#fail("E_PROTOCOL", `${frame.type} before auth`);
-    const resolve = this.#theirAuth;
-    this.#theirAuth = undefined;
-    this.#link.introduced?.();
-    resolve?.(frame);
+    this.#guard(() => this.#onFrame(bytes));
   }
 
   closed(info: LinkClosedInfo): void {
-    if (this.#session) return this.#session.linkClosed(this.#link, info);
-    this.#gone = true;
-    this.#settle();
-    if (this.#crossed) return; // reported at the timeout, if the other link never came
+    const state = this.#state;
+    if (state.name === "gone" || state.name === "attached") return;
+    const crossed = state.name === "refused" && state.crossed;
+    this.#to({ name: "gone", crossed });
+    if (crossed) return; // reported at the timeout, if the other link never came
     this.#cancelTimer?.();
     this.#bound?.linkClosed(this.#link, info);
+  }
+
+  /** One frame before the outcome, by state. */
+  #onFrame(bytes: Uint8Array): void {
+    const state = this.#state;
+    switch (state.name) {
+      case "refused":
+      case "gone":
+      case "attached": // the relay goes to the session; a frame here came from inside its attach
+        return;
+      case "proving":
+        // The rest waits for the outcome untouched (it may be the resumed session's frames).
+        this.#pending.push(bytes.slice());
+        return;
+      case "verdict":
+        return this.#onVerdict(state.held, bytes);
+      case "hello":
+      case "auth": {
+        const frame = this.#decode(bytes);
+        if (frame === undefined) return;
+        if (frame.type === "close") return this.#refusedByRemote(frame.code, frame.reason);
+        if (state.name === "hello") {
+          if (frame.type !== "hello") return this.#refuse("E_PROTOCOL", `${frame.type} before hello`);
+          return this.#onHello(frame);
+        }
+        if (frame.type !== "auth") return this.#refuse("E_PROTOCOL", `${frame.type} before auth`);
+        this.#to({ name: "proving" });
+        this.#link.introduced?.();
+        state.resolve(frame);
+        return;
+      }
+    }
+  }
+
+  /** A frame before the remote's introduction: bounded in size, decoded, or the link refused. */
+  #decode(bytes: Uint8Array): Frame | undefined {
+    if (bytes.byteLength > PRE_AUTH_FRAME_BYTES) {
+      this.#refuse(
+        "E_TOO_LARGE",
+        `a ${bytes.byteLength}-byte frame before the handshake (at most ${PRE_AUTH_FRAME_BYTES})`,
+      );
+      return undefined;
+    }
+    const decoded = this.#codec.decodeFrame(bytes);
+    if (decoded.ok) return decoded.frame;
+    this.#refuse(decoded.error.code, decoded.error.message);
+    return undefined;
+  }
+
+  /** The remote closed the link before an outcome: nothing is sent back (wire.md §5.11). */
+  #refusedByRemote(code: string, reason: string): void {
+    // The remote's own dial goes on (§3.4): until it arrives, this link's loss is no break.
+    const crossed = code === SessionErrorCode.E_CROSSED && this.#dialled;
+    this.#to({ name: "refused", crossed });
+    if (!crossed) this.#cancelTimer?.();
+    this.#logFailure("handshake refused by the remote", code, reason);
+    this.#link.close(code, reason);
   }
 
   /**
@@ -199,28 +286,58 @@ class Handshake implements LinkHandler {
    * has lost `held` (a restart); a dial that lost a crossing closes otherwise, or just goes away.
    */
   #onVerdict(held: LinkSession, bytes: Uint8Array): void {
-    if (this.#failed) return;
-    if (bytes.byteLength > PRE_AUTH_FRAME_BYTES) return this.#tooLarge(bytes);
-    const decoded = this.#codec.decodeFrame(bytes);
-    if (!decoded.ok) return this.#fail(decoded.error.code, decoded.error.message);
-    const frame = decoded.frame;
-    if (frame.type !== "close") return this.#fail("E_PROTOCOL", `${frame.type} before the outcome`);
+    const frame = this.#decode(bytes);
+    if (frame === undefined) return;
+    if (frame.type !== "close") return this.#refuse("E_PROTOCOL", `${frame.type} before the outcome`);
     if (frame.code === SessionErrorCode.E_SESSION_EXPIRED)
       held.expire("the remote no longer holds the session");
-    this.#failed = true;
-    this.#cancelTimer?.();
-    this.#link.close(frame.code, frame.reason);
+    this.#refusedByRemote(frame.code, frame.reason);
   }
 
   #timedOut(): void {
+    const state = this.#state;
     const reason = `no handshake within ${this.#options.handshakeTimeoutMs} ms`;
-    if (!this.#crossed) return this.#fail(SessionErrorCode.E_HANDSHAKE_TIMEOUT, reason);
+    if (state.name !== "refused" && state.name !== "gone") {
+      return this.#refuse(SessionErrorCode.E_HANDSHAKE_TIMEOUT, reason);
+    }
+    if (!state.crossed) return;
     // The session ignores this if the remote's link has taken it over meanwhile.
     this.#bound?.linkClosed(this.#link, {
       code: SessionErrorCode.E_HANDSHAKE_TIMEOUT,
       reason: `${reason}: the crossing link never came`,
       byRemote: false,
     });
+  }
+
+  /**
+   * The one transition function: checks the move against NEXT, and leaves the handshakes under
+   * way once the outcome is reached or lost.
+   */
+  #to(next: State): void {
+    const from = this.#state;
+    if (!NEXT[from.name].includes(next.name)) {
+      throw new Error(`handshake: no transition from ${from.name} to ${next.name}`);
+    }
+    this.#state = next;
+    if (next.name !== "auth" && next.name !== "proving") this.#settle();
+  }
+
+  /**
+   * Run a step; an exception nobody expected (a bug, a failing trace sink) closes the link with
+   * E_INTERNAL instead of escaping into a socket handler or an unhandled rejection.
+   */
+  #guard(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
+      const code = SessionErrorCode.E_INTERNAL;
+      this.#ctx.log.error?.("handshake failed", { remote: this.#remote, code, reason });
+      const state = this.#state;
+      // Thrown while the session took the frames held for it: the session's link, closed there.
+      if (state.name === "attached") state.session.close(code, reason);
+      else this.#refuse(code, reason);
+    }
   }
 
   #running(remote: string): void {
@@ -246,7 +363,7 @@ class Handshake implements LinkHandler {
     // dial is what made the session at the remote, so it goes on whatever the ids.
     const making = hello.session.length > 0 && dials.some((dial) => !dial.#bound?.id);
     if (making || this.#ctx.local < remote) {
-      this.#fail(SessionErrorCode.E_CROSSED, `crossed dials: ${this.#ctx.local}'s own link goes on`);
+      this.#refuse(SessionErrorCode.E_CROSSED, `crossed dials: ${this.#ctx.local}'s own link goes on`);
       return false;
     }
     for (const dial of dials) {
@@ -256,7 +373,7 @@ class Handshake implements LinkHandler {
         session.bind(this.#link);
         this.#bound = session;
       }
-      dial.#fail(SessionErrorCode.E_CROSSED, `crossed dials: ${remote}'s link goes on`);
+      dial.#refuse(SessionErrorCode.E_CROSSED, `crossed dials: ${remote}'s link goes on`);
     }
     return true;
   }
@@ -284,17 +401,15 @@ class Handshake implements LinkHandler {
       return this.#wrongPeer(`dialled ${expected}, but the peer at that address is ${hello.peer}`);
     }
     if (this.#ctx.identity && hello.key.length === 0) {
-      return this.#fail(SessionErrorCode.E_AUTH, "the remote proves no key");
+      return this.#refuse(SessionErrorCode.E_AUTH, "the remote proves no key");
     }
     const skew = this.#skew(hello);
-    if (skew !== undefined) return this.#fail("E_CLOCK_SKEW", skew);
+    if (skew !== undefined) return this.#refuse("E_CLOCK_SKEW", skew);
     if (!this.#dialled) {
       if (!this.#settleCrossing(hello)) return;
       this.#running(hello.peer);
     }
     this.#theirs = hello;
-    // An unkeyed remote has said all it will before the outcome (a keyed one: at its auth).
-    if (hello.key.length === 0) this.#link.introduced?.();
     if (!this.#mine) this.#sendHello(hello.peer);
     const mine = this.#mine!;
     const steps: Promise<void>[] = [];
@@ -302,15 +417,12 @@ class Handshake implements LinkHandler {
     if (identity) {
       steps.push(
         identity.sign(transcript(mine, hello)).then((sig) => {
-          if (!this.#gone && !this.#failed)
-            this.#link.send(this.#codec.encode({ type: "auth", seq: 0, ack: 0, sig }));
+          if (this.#open()) this.#link.send(this.#codec.encode({ type: "auth", seq: 0, ack: 0, sig }));
         }),
       );
     }
     if (hello.key.length > 0) {
-      const auth = new Promise<AuthFrame>((resolve) => {
-        this.#theirAuth = resolve;
-      });
+      const auth = new Promise<AuthFrame>((resolve) => this.#to({ name: "auth", resolve }));
       steps.push(
         peerIdFromKey(hello.key).then((id) => {
           if (id === hello.peer) return;
@@ -325,17 +437,28 @@ class Handshake implements LinkHandler {
           }
         }),
       );
+    } else {
+      // An unkeyed remote has said all it will before the outcome (a keyed one: at its auth).
+      this.#to({ name: "proving" });
+      this.#link.introduced?.();
     }
     // Without keys the outcome is immediate, which keeps simulated runs deterministic.
     if (steps.length === 0) return this.#decide();
     Promise.all(steps).then(
-      () => this.#decide(),
-      (error: unknown) => {
-        if (error instanceof CapbusError && error.code === "E_WRONG_PEER")
-          return this.#wrongPeer(error.message);
-        this.#fail(SessionErrorCode.E_AUTH, error instanceof Error ? error.message : "auth failed");
-      },
+      () => this.#guard(() => this.#decide()),
+      (error: unknown) =>
+        this.#guard(() => {
+          if (error instanceof CapbusError && error.code === "E_WRONG_PEER")
+            return this.#wrongPeer(error.message);
+          this.#refuse(SessionErrorCode.E_AUTH, error instanceof Error ? error.message : "auth failed");
+        }),
     );
+  }
+
+  /** Still before an outcome, with the link up: what the handshake's async steps check. */
+  #open(): boolean {
+    const name = this.#state.name;
+    return name === "hello" || name === "auth" || name === "proving";
   }
 
   /**
@@ -356,10 +479,9 @@ class Handshake implements LinkHandler {
     );
   }
 
-  /** Both ends see the same two hellos, so both reach the same outcome. */
+  /** Both ends see the same two hellos, so both reach the same outcome (§3.3). */
   #decide(): void {
-    if (this.#failed) return;
-    this.#settle();
+    if (this.#state.name !== "proving") return;
     const mine = this.#mine!;
     const theirs = this.#theirs!;
     const held = this.#ctx.find(theirs.peer);
@@ -367,11 +489,11 @@ class Handshake implements LinkHandler {
     let id: Uint8Array;
     if (mine.session.length === 0 && theirs.session.length === 0) {
       if (held && !held.closed && held.id) {
-        return this.#fail("E_PROTOCOL", `already linked to ${theirs.peer}`);
+        return this.#refuse("E_PROTOCOL", `already linked to ${theirs.peer}`);
       }
       session = held && !held.closed ? held : this.#ctx.create(theirs.peer, this.#options);
       // The peer had no room for it (maxLinks, none detached): refused, and told why.
-      if (session.closed) return this.#fail(SessionErrorCode.E_LINK_QUOTA, "no room for another link");
+      if (session.closed) return this.#refuse(SessionErrorCode.E_LINK_QUOTA, "no room for another link");
       id = sessionId(mine.nonce, theirs.nonce);
     } else if (sameBytes(mine.session, theirs.session) && held?.id && sameBytes(held.id, mine.session)) {
       session = held;
@@ -382,24 +504,44 @@ class Handshake implements LinkHandler {
         // At the smaller peer a hello naming no session may come from the remote's dial that lost
         // a crossing and is already dropped there (§3.4): only the remote's answer tells.
         if (!this.#dialled && theirs.session.length === 0 && this.#ctx.local < theirs.peer) {
-          this.#verdict = held;
-          for (const bytes of this.#pending.splice(0)) this.#onVerdict(held, bytes);
+          this.#to({ name: "verdict", held });
+          for (const bytes of this.#pending.splice(0)) this.#onFrame(bytes);
           return;
         }
         held.expire("the remote no longer holds the session");
       }
-      return this.#fail(SessionErrorCode.E_SESSION_EXPIRED, "the sessions named do not match");
+      return this.#refuse(SessionErrorCode.E_SESSION_EXPIRED, "the sessions named do not match");
     }
-    if (this.#gone) return;
-    this.#cancelTimer?.();
-    this.#session = session;
+    this.#attach(session, id, theirs);
+  }
+
+  /**
+   * Hand the link to `session`. A refusal there (a resume acknowledging frames never sent) is a
+   * close frame on this link, and the session is over at both
+   * ends (errors.md §1); anything else thrown is E_INTERNAL, and ends the session too.
+   */
+  #attach(session: LinkSession, id: Uint8Array, theirs: HelloFrame): void {
+    const link = this.#link;
+    // Ended while the signatures were checked (its grace passed, say): the session named is gone.
+    if (session.closed) return this.#refuse(SessionErrorCode.E_SESSION_EXPIRED, "the session is over");
     try {
-      session.attach(this.#link, id, theirs.ack, theirs);
+      session.attach(link, id, theirs.ack, theirs);
     } catch (error) {
-      if (error instanceof CapbusError) return session.close(error.code, error.message);
-      throw error;
+      const known = error instanceof CapbusError;
+      const code = known ? error.code : SessionErrorCode.E_INTERNAL;
+      const reason = error instanceof Error ? error.message : String(error);
+      if (!known) this.#ctx.log.error?.("session attach failed", { remote: theirs.peer, code, reason });
+      this.#refuse(code, reason);
+      session.close(code, reason);
+      return;
     }
-    for (const bytes of this.#pending.splice(0)) session.receive(this.#link, bytes);
+    this.#cancelTimer?.();
+    this.#to({ name: "attached", session });
+    this.#relay.target = {
+      frame: (bytes) => session.receive(link, bytes),
+      closed: (info) => session.linkClosed(link, info),
+    };
+    for (const bytes of this.#pending.splice(0)) session.receive(link, bytes);
   }
 
   /**
@@ -408,8 +550,8 @@ class Handshake implements LinkHandler {
    * peer to come back).
    */
   #wrongPeer(reason: string): void {
-    if (this.#failed || this.#session) return;
-    this.#fail("E_WRONG_PEER", reason);
+    if (!this.#open()) return;
+    this.#refuse("E_WRONG_PEER", reason);
     const bound = this.#bound;
     if (bound?.id === undefined) bound?.close("E_WRONG_PEER", reason);
   }
@@ -421,24 +563,18 @@ class Handshake implements LinkHandler {
     else log.info?.(message, { remote: this.#remote, code, reason });
   }
 
-  /** A frame too long for a link whose remote has not introduced itself: refused undecoded. */
-  #tooLarge(bytes: Uint8Array): void {
-    this.#fail(
-      "E_TOO_LARGE",
-      `a ${bytes.byteLength}-byte frame before the handshake (at most ${PRE_AUTH_FRAME_BYTES})`,
-    );
-  }
-
-  #fail(code: string, reason: string): void {
-    if (this.#failed || this.#session) return;
+  /**
+   * Refuse the link before an outcome: a `close` frame with the code, then the transport closes
+   * (errors.md §1). Every refusal of this end goes through here.
+   */
+  #refuse(code: string, reason: string): void {
+    const state = this.#state.name;
+    if (state === "refused" || state === "gone" || state === "attached") return;
     this.#logFailure("handshake failed", code, reason);
-    this.#failed = true;
-    this.#settle();
+    this.#to({ name: "refused", crossed: false });
     this.#cancelTimer?.();
-    if (!this.#gone) {
-      this.#link.send(this.#codec.encode({ type: "close", seq: 0, ack: 0, code, reason }));
-      this.#link.close(code, reason);
-    }
+    this.#link.send(this.#codec.encode({ type: "close", seq: 0, ack: 0, code, reason }));
+    this.#link.close(code, reason);
   }
 }
 

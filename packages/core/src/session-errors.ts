@@ -22,5 +22,10 @@ export const SessionErrorCode = {
    * (spec/transports.md §3.5). Try again later.
    */
   E_LINK_QUOTA: "E_LINK_QUOTA",
+  /**
+   * This end failed in a way nobody foresaw (a bug, or a trace sink that cannot write) while
+   * deciding a handshake: the link is refused rather than left open and silent.
+   */
+  E_INTERNAL: "E_INTERNAL",
 } as const;
 export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode];
