@@ -1,5 +1,5 @@
 /**
- * The `capbus` command: `tail`, `send`, `check`, `peer`, `trace render`. `main(args)` resolves with the exit code;
+ * The `capbus` command: `tail`, `send`, `check`, `peer`, `trace render`, `conformance`. `main(args)` resolves with the exit code;
  * it never calls process.exit, so it can be run in-process too.
  *
  * Exit codes: 0 success, 1 the bus said no (a send not committed, no such export, a violated
@@ -25,6 +25,7 @@ commands:
   check   check traces for the ordering properties (exit 0 only when they hold)
   peer    run a peer that exports nothing and print its endpoints
   trace   trace tools: 'trace render' draws a run's space-time diagram (HTML or SVG)
+  conformance  drive a peer under test (another implementation) through the spec's checks
 
 Run 'capbus <command> --help' for a command's options.
 exit codes:
@@ -112,6 +113,29 @@ ${OBSERVE_OPTIONS}
 exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen (address in use, no such folder),
   2 usage error`;
 
+const CONFORMANCE_HELP = `usage: capbus conformance ENDPOINT --node URL [--trace PATH] [--vectors DIR]
+                          [--only GROUP,...] [--timeout MS] [--json]
+
+Drive a peer under test over a real socket as the other end(s), through the checks of
+spec/README.md ("Conformance kit"), in groups: codec (every frame vector), handshake (good and
+bad), holder, owner, ordering (scenario vectors and a multi-peer run judged by the trace checker),
+resume (duplicates, a bad ack) and hostile (oversize, deep CBOR, key floods). Prints one line per
+check (ok, FAIL name: why, skip name: why) and a summary.
+
+ENDPOINT is where the peer listens: ws://host:port or unix:/path.
+
+options:
+      --node URL       the capability URL of the peer's test node (required)
+      --trace PATH     the peer's trace file, or the directory it writes <id>.jsonl into
+                       (CAPBUS_TRACE); without it, checks that read deliveries are skipped
+      --vectors DIR    the vectors directory (default: spec/vectors of this repository)
+      --only GROUPS    run only these groups, comma-separated
+      --timeout MS     how long to wait for each answer (default 2000)
+      --json           one JSON object per line: each check, then {"summary":{...}}
+  -h, --help           this help
+exit codes: 0 every check passed (skips allowed), 1 a check failed, 2 usage error,
+  3 the peer could not be reached`;
+
 /** Run `capbus <args>` and resolve with its exit code (see EXIT); never calls process.exit. */
 export async function main(args: readonly string[], io: Io = processIo()): Promise<number> {
   const [command, ...rest] = args;
@@ -137,6 +161,8 @@ export async function main(args: readonly string[], io: Io = processIo()): Promi
         return await peer(rest, io);
       case "trace":
         return await trace(rest, io);
+      case "conformance":
+        return await conformance(rest, io);
       default:
         throw new UsageError(`unknown command '${command}'`, "");
     }
@@ -356,6 +382,60 @@ async function peer(args: readonly string[], io: Io): Promise<number> {
   stopStats();
   await started.close();
   return EXIT.OK;
+}
+
+async function conformance(args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: {
+      node: { type: "string" },
+      trace: { type: "string" },
+      vectors: { type: "string" },
+      only: { type: "string" },
+      timeout: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return help(io, CONFORMANCE_HELP);
+  const [endpoint, ...extra] = positionals;
+  if (endpoint === undefined) throw new UsageError("missing ENDPOINT: ws://host:port or unix:/path");
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  if (!/^(ws|wss):\/\/|^unix:./.test(endpoint))
+    throw new UsageError(`bad endpoint '${endpoint}': use ws://host:port or unix:/path`);
+  if (values.node === undefined)
+    throw new UsageError("missing --node URL: the capability URL of the test node");
+  checkCapabilityUrl(values.node);
+  const kit = await import("@capbus/conformance");
+  const groups = values.only?.split(",").map((g) => g.trim());
+  const unknown = groups?.find((g) => !(kit.GROUPS as readonly string[]).includes(g));
+  if (unknown !== undefined)
+    throw new UsageError(`unknown group '${unknown}': one of ${kit.GROUPS.join(", ")}`);
+  const answerMs = values.timeout === undefined ? undefined : positiveInt("--timeout", values.timeout);
+  let summary: Awaited<ReturnType<typeof kit.runConformance>>;
+  try {
+    summary = await kit.runConformance({
+      endpoint,
+      node: values.node,
+      trace: values.trace,
+      vectors: values.vectors,
+      groups: groups as (typeof kit.GROUPS)[number][] | undefined,
+      answerMs,
+      report: (result) => io.out(values.json ? toJson(result) : kit.formatResult(result)),
+    });
+  } catch (error) {
+    const { code, syscall } = error as NodeJS.ErrnoException;
+    if (syscall === "connect" || code === "ECONNREFUSED") {
+      io.err(`capbus: unreachable: nothing accepts at ${endpoint} (${code})`);
+      return EXIT.UNREACHABLE;
+    }
+    throw error;
+  }
+  const { results: _results, ...counts } = summary;
+  io.out(values.json ? toJson({ summary: counts }) : kit.formatSummary(summary));
+  return summary.failed === 0 ? EXIT.OK : EXIT.FAILED;
 }
 
 // --- helpers

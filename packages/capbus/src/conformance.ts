@@ -1,0 +1,2 @@
+/** `capbus/conformance`: `@capbus/conformance`, as the installed `capbus` package names it. */
+export * from "@capbus/conformance";
