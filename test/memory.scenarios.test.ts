@@ -167,15 +167,23 @@ test("a cleanly closed session leaves nothing behind: references, replay set, en
   assert.equal(victim.poll(), undefined, "no notification for what a cleanly closed peer left");
 });
 
+/** The proposal `link`'s peer answered (the last `propose` it sent). */
+function proposal(link: ScriptedLink): number {
+  const answers = link.take().map((bytes) => codec.decode(bytes));
+  const last = answers.findLast((f) => f.type === "propose");
+  assert.ok(last?.type === "propose", JSON.stringify(answers.map((f) => f.type)));
+  return last.lamport;
+}
+
 test("tombstones are bounded, and a flood of them evicts only the flooding owner's", () => {
   const victim = new Peer({ id: "V", runtime: frozenRuntime });
-  /** `owner` destroys `nodes` at V (a destroy is staged at any peer, holder or not) and commits it. */
+  /** `owner` destroys `nodes` at V (it holds none of them: an unheld destroy, ordering.md §9.1) and commits it. */
   const destroyAt = (owner: string, nodes: number[]) => {
     const link = new ScriptedLink();
     victim.connect(link, owner);
     link.deliver(helloBytes(owner));
     link.deliver(codec.encode({ type: "destroy", seq: 1, ack: 0, event: 1, clock: 0, nodes }));
-    const lamport = victim.clock;
+    const lamport = proposal(link);
     link.deliver(codec.encode({ type: "commit", seq: 2, ack: 0, event: 1, lamport, dead: [] }));
     assert.equal(link.closed, undefined);
   };
@@ -201,7 +209,7 @@ test("tombstones of owners that destroy one node and leave expire after their ti
     victim.connect(link, owner);
     link.deliver(helloBytes(owner));
     link.deliver(codec.encode({ type: "destroy", seq: 1, ack: 0, event: 1, clock: 0, nodes: [node] }));
-    const lamport = victim.clock;
+    const lamport = proposal(link);
     link.deliver(codec.encode({ type: "commit", seq: 2, ack: 0, event: 1, lamport, dead: [] }));
     assert.equal(link.closed, undefined);
     link.deliver(codec.encode({ type: "close", seq: 0, ack: 0, code: "OK", reason: "bye" }));
