@@ -45,6 +45,19 @@ test("quotas charge what a payload takes decoded: many empty maps are refused at
   await w.close();
 });
 
+test("an authenticated frame decoding beyond maxDecodedBytes closes its link (E_TOO_LARGE) and is never decoded", () => {
+  // Issue 17: a 16 MiB frame of empty maps from a peer holding a capability was decoded whole
+  // (about 1 GiB) before the quota refused it. 300 000 empty maps: 300 KB, over 21 MB decoded.
+  const { victim, node, link } = scripted();
+  const hostile = new FrameCodec({ maxDecodedBytes: Number.MAX_SAFE_INTEGER });
+  const maps = Array.from({ length: 300_000 }, () => ({}));
+  const frame = { type: "stage", seq: 1, ack: 0, event: 1, clock: 0, nodes: [node.id], payload: maps };
+  link.deliver(hostile.encode({ ...frame, handles: [], receivers: [] } as never));
+  assert.equal(link.closed?.code, "E_TOO_LARGE");
+  assert.equal(victim.queuedFromOthers.events, 0);
+  assert.equal(victim.stats().quotaRefusals, 0, "refused by the codec, not after decoding by the quota");
+});
+
 test("a remote that never acknowledges cannot make a session hold more than its bounds", async () => {
   // V answers every unicast of X with an accept; X acknowledges none of them, and keeps sending.
   const window = { maxUnackedBytes: 64 * 1024, maxBufferedBytes: 64 * 1024 };
