@@ -45,6 +45,19 @@ test("quotas charge what a payload takes decoded: many empty maps are refused at
   await w.close();
 });
 
+test("an authenticated frame decoding beyond maxDecodedBytes closes its link (E_TOO_LARGE) and is never decoded", () => {
+  // Issue 17: a 16 MiB frame of empty maps from a peer holding a capability was decoded whole
+  // (about 1 GiB) before the quota refused it. 300 000 empty maps: 300 KB, over 21 MB decoded.
+  const { victim, node, link } = scripted();
+  const hostile = new FrameCodec({ maxDecodedBytes: Number.MAX_SAFE_INTEGER });
+  const maps = Array.from({ length: 300_000 }, () => ({}));
+  const frame = { type: "stage", seq: 1, ack: 0, event: 1, clock: 0, nodes: [node.id], payload: maps };
+  link.deliver(hostile.encode({ ...frame, handles: [], receivers: [] } as never));
+  assert.equal(link.closed?.code, "E_TOO_LARGE");
+  assert.equal(victim.queuedFromOthers.events, 0);
+  assert.equal(victim.stats().quotaRefusals, 0, "refused by the codec, not after decoding by the quota");
+});
+
 test("a remote that never acknowledges cannot make a session hold more than its bounds", async () => {
   // V answers every unicast of X with an accept; X acknowledges none of them, and keeps sending.
   const window = { maxUnackedBytes: 64 * 1024, maxBufferedBytes: 64 * 1024 };
@@ -167,15 +180,23 @@ test("a cleanly closed session leaves nothing behind: references, replay set, en
   assert.equal(victim.poll(), undefined, "no notification for what a cleanly closed peer left");
 });
 
+/** The proposal `link`'s peer answered (the last `propose` it sent). */
+function proposal(link: ScriptedLink): number {
+  const answers = link.take().map((bytes) => codec.decode(bytes));
+  const last = answers.findLast((f) => f.type === "propose");
+  assert.ok(last?.type === "propose", JSON.stringify(answers.map((f) => f.type)));
+  return last.lamport;
+}
+
 test("tombstones are bounded, and a flood of them evicts only the flooding owner's", () => {
   const victim = new Peer({ id: "V", runtime: frozenRuntime });
-  /** `owner` destroys `nodes` at V (a destroy is staged at any peer, holder or not) and commits it. */
+  /** `owner` destroys `nodes` at V (it holds none of them: an unheld destroy, ordering.md §9.1) and commits it. */
   const destroyAt = (owner: string, nodes: number[]) => {
     const link = new ScriptedLink();
     victim.connect(link, owner);
     link.deliver(helloBytes(owner));
     link.deliver(codec.encode({ type: "destroy", seq: 1, ack: 0, event: 1, clock: 0, nodes }));
-    const lamport = victim.clock;
+    const lamport = proposal(link);
     link.deliver(codec.encode({ type: "commit", seq: 2, ack: 0, event: 1, lamport, dead: [] }));
     assert.equal(link.closed, undefined);
   };
@@ -201,7 +222,7 @@ test("tombstones of owners that destroy one node and leave expire after their ti
     victim.connect(link, owner);
     link.deliver(helloBytes(owner));
     link.deliver(codec.encode({ type: "destroy", seq: 1, ack: 0, event: 1, clock: 0, nodes: [node] }));
-    const lamport = victim.clock;
+    const lamport = proposal(link);
     link.deliver(codec.encode({ type: "commit", seq: 2, ack: 0, event: 1, lamport, dead: [] }));
     assert.equal(link.closed, undefined);
     link.deliver(codec.encode({ type: "close", seq: 0, ack: 0, code: "OK", reason: "bye" }));

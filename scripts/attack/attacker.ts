@@ -4,7 +4,7 @@
  * once the attack begins, runs until `{ stop }`, then tells `{ done: figures }`.
  */
 import { childContext } from "@capbus/testkit/child";
-import { clockExhaust, clockPartition } from "./clock.js";
+import { clockExhaust, clockPartition, destroyUnheld } from "./clock.js";
 import type { AttackContext, Attacker, Figures } from "./context.js";
 import { ackWindow, decodedSize, hints, sybils } from "./memory.js";
 import { preauthCpu, preauthMemory, rawSockets } from "./preauth.js";
@@ -26,6 +26,7 @@ const ATTACKERS: Readonly<Record<string, Attacker>> = {
   "preauth-memory": preauthMemory,
   "clock-partition": clockPartition,
   "clock-exhaust": clockExhaust,
+  "destroy-unheld": destroyUnheld,
   hints,
   "decoded-size": decodedSize,
   "ack-window": ackWindow,

@@ -25,6 +25,13 @@ export const BOUNDS = {
    * the honest events. The slack covers both.
    */
   clockAdvance: (ms: number, probes: number) => (ms + 6_000) * 2048 + 64 * (probes + 16),
+  /**
+   * Capability-less destroys (spec/ordering.md §9.1): the victim's clock, sampled every 250 ms,
+   * never more than this ahead of its own wall clock. Its honest peer is on the same host, so
+   * only its own ticks (2^11 a millisecond) put it ahead; a destroy's value applied would put it
+   * seconds ahead (up to the adopt offset).
+   */
+  clockAheadMs: 1_000,
   /** Capability-less: the victim's queue as the honest traffic alone leaves it. */
   queue: { staged: 1, depth: 2, oldestStagedMs: 1_000 },
   /**
@@ -188,6 +195,8 @@ export interface VictimFigures {
   readonly stallsOver50: number;
   readonly clockStart: number;
   readonly clockEnd: number;
+  /** The most the victim's clock was ahead of its wall clock at a sample (ms). */
+  readonly maxClockAheadMs: number;
   readonly maxStaged: number;
   readonly maxDepth: number;
   readonly maxOldestStagedMs: number;
@@ -214,6 +223,12 @@ export function victimFigures(run: RunData): VictimFigures {
     clockEnd: Math.max(
       final?.clock ?? 0,
       max((s) => s.clock),
+    ),
+    maxClockAheadMs: Math.round(
+      samples.reduce(
+        (m, s) => Math.max(m, s.clock / 2048 - s.t),
+        samples.length ? Number.NEGATIVE_INFINITY : 0,
+      ),
     ),
     maxStaged: max((s) => s.staged),
     maxDepth: max((s) => s.depth),
@@ -300,6 +315,13 @@ export function checks(run: RunData, victim: VictimFigures, honest: Honest | und
       `honest p99 < ${BOUNDS.lastingP99Ms} ms once the hold bound passed`,
       lasting === null ? undefined : lasting.p99 < BOUNDS.lastingP99Ms,
       lasting === null ? "run too short" : `p99 ${lasting.p99} ms of ${lasting.count}`,
+    );
+  }
+  if (extra.includes("clock-near-wall")) {
+    add(
+      `victim clock never > ${BOUNDS.clockAheadMs} ms ahead of its wall clock`,
+      victim.maxClockAheadMs <= BOUNDS.clockAheadMs,
+      `at most ${victim.maxClockAheadMs} ms ahead`,
     );
   }
   if (extra.includes("newcomers")) {

@@ -23,11 +23,18 @@ import type { Quota } from "./quota.js";
 import { Stalls } from "./stalls.js";
 import { compareTimestamps, type HybridClock, type Timestamp } from "./timestamp.js";
 import { MAX_TOMBSTONES, Tombstones } from "./tombstones.js";
+import { type UnheldDestroy, UnheldDestroys } from "./unheld.js";
 
 /** The handles of a message that carries none (frozen: every such event shares it). */
 const NO_HANDLES: readonly Handle[] = Object.freeze([]);
 
 const NO_REFS: readonly HandleRef[] = Object.freeze([]);
+
+/**
+ * The least an unheld destroy is charged to its owner's quota (bytes), whatever its frame's size:
+ * the record, its maps' entries and its node list.
+ */
+const UNHELD_COST = 256;
 
 /** Delivered event numbers remembered per sender to refuse replays. */
 const RECENT = 4096;
@@ -132,6 +139,8 @@ export class Inbound {
   readonly #gone = new Map<string, boolean>();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
   readonly #tombstones: Tombstones;
+  /** Destroys of nodes this peer neither holds nor has on the way in its queue (§9). */
+  readonly #unheld = new UnheldDestroys();
   /** Queue keys of lost-peer notifications: negative, so they never meet a sender's event number. */
   #notices = 0;
   readonly #ctx: InboundContext;
@@ -154,9 +163,18 @@ export class Inbound {
     return this.#recent.size;
   }
 
-  /** Is the destroy of `owner`'s `node` remembered here? */
+  /**
+   * Is the destroy of `owner`'s `node` remembered here, or an unheld destroy of it undecided? An
+   * import then fails: the node is destroyed, or being destroyed by an owner that staged its
+   * destroy here before the handle came (§9, "Unheld destroys").
+   */
   tombstoned(owner: string, node: number): boolean {
-    return this.#tombstones.get(owner, node) !== undefined;
+    return this.#tombstones.get(owner, node) !== undefined || this.#unheld.names(owner, node);
+  }
+
+  /** Unheld destroys kept out of the queue, undecided (stats and tests). */
+  get unheldDestroys(): number {
+    return this.#unheld.size;
   }
 
   /** Entries staged or committed here and not yet delivered. */
@@ -205,6 +223,7 @@ export class Inbound {
       if (this.#destroyed(node)) dead.add(node);
       else alive.push(node);
     }
+    this.#carrying(frame.handles, alive.length > 0);
     clock.observe(frame.clock);
     const proposal = clock.tick();
     if (alive.length > 0) {
@@ -266,10 +285,17 @@ export class Inbound {
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
   }
 
-  /** A destroy staged at a holder: never held, never refused (§9). */
-  destroy(from: string, frame: DestroyFrame, reply: Reply): void {
+  /**
+   * A destroy staged at a holder: never held (§9). One naming only nodes this peer neither holds
+   * live nor has on the way in its queue is unheld: answered, but kept out of the queue and the
+   * clock (refused with E_QUOTA beyond its owner's share).
+   */
+  destroy(from: string, frame: DestroyFrame, reply: Reply, size = 0): void {
     const { clock } = this.#ctx;
     this.#assertNew(from, frame.event);
+    if (from !== this.#ctx.id && frame.nodes.every((node) => this.#unheldNode(from, node))) {
+      return this.#keepUnheld(from, frame, reply, size);
+    }
     clock.observe(frame.clock);
     const proposal = clock.tick();
     this.#stage(from, frame.event, proposal, { kind: "destroy", nodes: frame.nodes });
@@ -279,6 +305,8 @@ export class Inbound {
   commit(from: string, seq: number, final: number, dead: readonly HandleRef[]): void {
     const { clock } = this.#ctx;
     const entry = this.#queue.get(from, seq);
+    const unheld = entry ? undefined : this.#unheld.get(from, seq);
+    if (unheld) return this.#commitUnheld(unheld, final);
     if (!entry || entry.committed) throw new CapbusError("E_PROTOCOL", `commit for event ${seq}, not staged`);
     if (final < entry.lamport) {
       throw new CapbusError("E_PROTOCOL", `final ${final} below the proposal ${entry.lamport}`);
@@ -292,6 +320,8 @@ export class Inbound {
 
   abort(from: string, seq: number): void {
     if (this.#held.drop(from, seq)) return;
+    const unheld = this.#unheld.take(from, seq);
+    if (unheld) return this.#ctx.quota.discharge(from, unheld.charge);
     const entry = this.#queue.get(from, seq);
     if (!entry || entry.committed) return; // aborted before it was staged here, or stale
     this.#settled(entry);
@@ -313,6 +343,7 @@ export class Inbound {
       this.#queue.remove(entry);
       this.#uncharge(entry);
     }
+    for (const unheld of this.#unheld.takeOwner(from)) this.#ctx.quota.discharge(from, unheld.charge);
     this.#stalls.forget(from);
     this.deliverReady();
   }
@@ -360,6 +391,7 @@ export class Inbound {
   /** Deliver every entry the delivery rule allows (§7 D1). */
   deliverReady(): void {
     for (let entry = this.#queue.takeReady(); entry; entry = this.#queue.takeReady()) {
+      this.#dequeued(entry);
       this.#deliver(entry.sender, entry.seq, entry.lamport, entry.data);
     }
     if (this.#gone.size > 0) this.#forgetGone();
@@ -466,6 +498,7 @@ export class Inbound {
 
   #stage(from: string, seq: number, proposal: number, data: Incoming): void {
     const entry = this.#queue.insert(from, seq, proposal, false, data);
+    if (data.kind === "message" && data.handles.length > 0) this.#unheld.count(data.handles, 1);
     this.#stagedAt.set(entry, this.#ctx.now());
     // This peer's own events are decided by itself, within its answer timeout (§4.6).
     if (from !== this.#ctx.id) this.#stalls.staged(from, entry);
@@ -476,7 +509,11 @@ export class Inbound {
    * the first is queued, and for the last RECENT numbers already delivered per sender.
    */
   #assertNew(from: string, event: number): void {
-    if (this.#queue.get(from, event) || this.#recent.get(from)?.set.has(event)) {
+    if (
+      this.#queue.get(from, event) ||
+      this.#unheld.has(from, event) ||
+      this.#recent.get(from)?.set.has(event)
+    ) {
       throw new CapbusError("E_PROTOCOL", `event ${event} of ${from} seen twice`);
     }
   }
@@ -499,6 +536,7 @@ export class Inbound {
   }
 
   #uncharge(entry: QueueEntry<Incoming>): void {
+    this.#dequeued(entry);
     if (entry.data.kind === "message" && entry.data.charge > 0)
       this.#ctx.quota.discharge(entry.sender, entry.data.charge);
   }
@@ -506,6 +544,66 @@ export class Inbound {
   #settled(entry: QueueEntry<Incoming>): void {
     this.#stagedAt.delete(entry);
     this.#stalls.settled(entry.sender, entry);
+  }
+
+  /** A queued message's carried handles leave the index of handles on the way (§9). */
+  #dequeued(entry: QueueEntry<Incoming>): void {
+    if (entry.data.kind === "message" && entry.data.handles.length > 0)
+      this.#unheld.count(entry.data.handles, -1);
+  }
+
+  /** Does this peer neither hold `owner`'s `node` live nor have it on the way in its queue? */
+  #unheldNode(owner: string, node: number): boolean {
+    return this.#ctx.handle(nodeName(owner, node))?.state !== "live" && !this.#unheld.carried(owner, node);
+  }
+
+  /**
+   * An unheld destroy: proposed at C + 1 without moving the clock (nor applying the frame's),
+   * kept out of the queue, charged to its owner's quota (§9, "Unheld destroys").
+   */
+  #keepUnheld(from: string, frame: DestroyFrame, reply: Reply, size: number): void {
+    const charge = Math.max(size, UNHELD_COST);
+    if (!this.#ctx.quota.charge(from, charge)) return this.#overQuota(from, frame.event, reply);
+    const proposal = this.#ctx.clock.next();
+    this.#unheld.add({ owner: from, event: frame.event, nodes: frame.nodes, proposal, charge });
+    reply({ type: "propose", event: frame.event, lamport: proposal });
+  }
+
+  /**
+   * An unheld destroy committed while still unheld: nothing to deliver, only tombstones, so a
+   * handle to a node ordered after it arrives dead. Its final is not applied to the clock; a
+   * message carrying one of the nodes proposes above it instead (#carrying).
+   */
+  #commitUnheld(unheld: UnheldDestroy, final: number): void {
+    if (final < unheld.proposal) {
+      throw new CapbusError("E_PROTOCOL", `final ${final} below the proposal ${unheld.proposal}`);
+    }
+    const { owner, event } = unheld;
+    this.#unheld.take(owner, event);
+    this.#ctx.quota.discharge(owner, unheld.charge);
+    const ts = { lamport: final, peer: owner, seq: event };
+    for (const node of unheld.nodes) this.#tombstones.set(owner, node, ts, this.#ctx.now());
+    this.#remember(owner, event);
+  }
+
+  /**
+   * A message carrying `handles` is staged here (`queued`: it was queued). A tombstone of a carried
+   * node raises the clock to its final, so the message's proposal, and its final, lie above it (an
+   * unheld destroy's final was never applied). A queued message promotes every unheld destroy of a
+   * carried node to a staged entry at its proposal: it then blocks delivery until its commit, which
+   * orders this message against it here as everywhere (§9, §11).
+   */
+  #carrying(handles: readonly HandleRef[], queued: boolean): void {
+    for (const ref of handles) {
+      const tomb = this.#tombstones.get(ref.owner, ref.node);
+      if (tomb) this.#ctx.clock.observe(tomb.lamport);
+      if (!queued) continue;
+      for (const unheld of this.#unheld.naming(ref.owner, ref.node)) {
+        this.#unheld.take(unheld.owner, unheld.event);
+        this.#ctx.quota.discharge(unheld.owner, unheld.charge);
+        this.#stage(unheld.owner, unheld.event, unheld.proposal, { kind: "destroy", nodes: unheld.nodes });
+      }
+    }
   }
 
   #commitOnArrival(from: string, frame: { event: number; clock: number }, data: Incoming): number {

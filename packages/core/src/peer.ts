@@ -771,7 +771,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       case "release":
         return this.#inbound.release(from, frame, reply);
       case "destroy":
-        return this.#inbound.destroy(from, frame, reply);
+        return this.#inbound.destroy(from, frame, reply, size);
       case "commit":
         return this.#inbound.commit(from, frame.event, frame.lamport, frame.dead);
       case "abort":

@@ -8,7 +8,7 @@ import { FAST_VALIDATORS, type FrameFields } from "./fast.js";
 import { FRAME_LAYOUTS, type Frame, type FrameLayout, WIRE_VERSION } from "./frames.js";
 import { type ResolvedLimits, resolveLimits, type WireLimits } from "./limits.js";
 import { checkPayload, wideInt, widenPayload } from "./payload.js";
-import { checkProfile } from "./profile.js";
+import { checkProfile, DECODED_COST, MAX_EXPANSION } from "./profile.js";
 
 /**
  * cbor-x settings that make its output plain, preferred-serialization CBOR any decoder reads, and
@@ -121,6 +121,11 @@ export class FrameCodec {
         `frame of ${out.byteLength} bytes exceeds maxFrameBytes`,
       );
     }
+    // No encoded byte decodes to more than MAX_EXPANSION: only a frame that long can pass
+    // maxDecodedBytes, and only it pays a scan (throws E_TOO_LARGE, as the receiver would).
+    if (DECODED_COST.frame + out.byteLength * MAX_EXPANSION > this.limits.maxDecodedBytes) {
+      checkProfile(out, this.limits.maxDepth, this.limits.maxDecodedBytes);
+    }
     // cbor-x writes frames one after another into a slab it never rewrites (a Buffer on Node).
     // A plain view of it is as safe as a copy and saves an ArrayBuffer per frame (half the cost).
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
@@ -148,7 +153,7 @@ export class FrameCodec {
     let scan: { readonly floatMask: number; readonly decodedBytes: number };
     let value: unknown;
     try {
-      scan = checkProfile(view, this.limits.maxDepth);
+      scan = checkProfile(view, this.limits.maxDepth, this.limits.maxDecodedBytes);
       value = this.#cbor.decode(view);
     } catch (cause) {
       if (cause instanceof WireError) throw cause;

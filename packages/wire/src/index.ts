@@ -51,6 +51,7 @@ export {
   WIRE_VERSION,
 } from "./frames.js";
 export {
+  DEFAULT_MAX_DECODED_BYTES,
   DEFAULT_MAX_DEPTH,
   DEFAULT_MAX_FRAME_BYTES,
   type ResolvedLimits,

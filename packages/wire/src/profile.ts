@@ -33,6 +33,13 @@ export const DECODED_COST = {
   /** Each map entry beyond its key and value: property storage, and a hidden class per new key set. */
   entry: 96,
 } as const;
+/**
+ * The most one encoded byte can decode to (DECODED_COST): an empty byte string, 1 byte on the
+ * wire (a map entry costs 96 more, but takes a key and a value, 2 bytes at least). A frame of
+ * n bytes decodes to at most `DECODED_COST.frame + n × MAX_EXPANSION`.
+ */
+export const MAX_EXPANSION = DECODED_COST.bytes;
+
 const PROTO_KEY = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // "__proto__"
 
 function notWellFormed(what: string, at: number): WireError {
@@ -50,15 +57,32 @@ class ProfileScan {
   decodedBytes = DECODED_COST.frame;
   private readonly bytes: Uint8Array;
   private readonly maxDepth: number;
+  private readonly maxDecoded: number;
 
-  constructor(bytes: Uint8Array, maxDepth: number) {
+  constructor(bytes: Uint8Array, maxDepth: number, maxDecoded: number) {
     this.bytes = bytes;
     this.maxDepth = maxDepth;
+    this.maxDecoded = maxDecoded;
   }
 
   run(): void {
     this.item(0);
     if (this.at !== this.bytes.length) throw notWellFormed("trailing bytes after the frame", this.at);
+    this.bounded(this.at);
+  }
+
+  /**
+   * The decoded size so far within maxDecodedBytes? Checked at every container and at the end:
+   * containers are where a frame multiplies (an empty map: 1 byte, ~170 decoded), so a hostile
+   * one is refused after scanning about maxDecodedBytes / 64 of its bytes, and never decoded.
+   */
+  private bounded(at: number): void {
+    if (this.decodedBytes > this.maxDecoded) {
+      throw new WireError(
+        WireErrorCode.E_TOO_LARGE,
+        `decoded size above maxDecodedBytes (${this.maxDecoded}) at byte ${at}`,
+      );
+    }
   }
 
   /** Reads a head's argument; fails on truncation. Values beyond 2^53 come back as Infinity. */
@@ -158,6 +182,7 @@ class ProfileScan {
     if (depth + 1 > this.maxDepth) {
       throw new WireError(WireErrorCode.E_TOO_LARGE, `nesting deeper than ${this.maxDepth} at byte ${start}`);
     }
+    this.bounded(start);
   }
 
   /**
@@ -319,15 +344,16 @@ function utf8Kind(b: Uint8Array, from: number, to: number): number {
 
 /**
  * Throws a WireError unless `bytes` is exactly one item in the capbus CBOR profile whose arrays
- * and maps nest no deeper than `maxDepth`. Returns which top-level array elements hold floats
+ * and maps nest no deeper than `maxDepth`, and whose decoded size stays within `maxDecodedBytes`. Returns which top-level array elements hold floats
  * (cbor-x decodes 1.0 and 1 alike, and only the payload of a frame may hold floats), and a bound
  * on the memory the decoded frame takes (`decodedBytes`, summed by DECODED_COST).
  */
 export function checkProfile(
   bytes: Uint8Array,
   maxDepth: number,
+  maxDecodedBytes = Number.POSITIVE_INFINITY,
 ): { readonly floatMask: number; readonly decodedBytes: number } {
-  const scan = new ProfileScan(bytes, maxDepth);
+  const scan = new ProfileScan(bytes, maxDepth, maxDecodedBytes);
   scan.run();
   return scan;
 }

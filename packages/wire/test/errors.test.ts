@@ -123,7 +123,11 @@ describe("decode refusals", () => {
 
   test("default limits", () => {
     const codec = new FrameCodec();
-    assert.deepStrictEqual(codec.limits, { maxFrameBytes: 16 * 1024 * 1024, maxDepth: 64 });
+    assert.deepStrictEqual(codec.limits, {
+      maxFrameBytes: 16 * 1024 * 1024,
+      maxDepth: 64,
+      maxDecodedBytes: 16.5 * 1024 * 1024,
+    });
     assert.throws(() => new FrameCodec({ maxFrameBytes: 0 }), RangeError);
     assert.throws(() => new FrameCodec({ maxDepth: 1.5 }), RangeError);
   });
@@ -332,5 +336,59 @@ describe("map keys in large payload maps (hashed, spec/security.md)", () => {
       codeOf(() => codec.decode(claim)),
       "E_CBOR",
     );
+  });
+});
+
+describe("maxDecodedBytes (spec/wire.md §8)", () => {
+  const unicast = (payload: unknown): Frame => ({
+    type: "unicast",
+    seq: 1,
+    ack: 0,
+    event: 1,
+    clock: 1,
+    node: 1,
+    payload,
+  });
+  // An encoder with no practical bound builds what a hostile peer would send.
+  const hostile = new FrameCodec({ maxDecodedBytes: Number.MAX_SAFE_INTEGER });
+  const emptyMaps = (n: number) => hostile.encode(unicast(Array.from({ length: n }, () => ({}))));
+
+  test("a frame of empty maps decoding beyond the default is refused with E_TOO_LARGE in the scan", () => {
+    const codec = new FrameCodec();
+    // 300 000 empty maps: 300 KB on the wire, over 21 MB decoded (72 bytes each by DECODED_COST).
+    const bytes = emptyMaps(300_000);
+    assert.ok(bytes.byteLength < 310_000);
+    const result = codec.decodeFrame(bytes);
+    assert.ok(!result.ok && result.error.code === "E_TOO_LARGE", JSON.stringify(result.ok));
+    // Refused while scanning, before the end: a profile error after that point is not reached
+    // (the scan, not cbor-x, saw the frame; cbor-x never decodes a frame the scan refuses).
+    const broken = bytes.slice();
+    broken[broken.length - 1] = 0xdf; // a reserved head in the last map: E_CBOR if scanned
+    assert.equal(
+      codeOf(() => codec.decode(broken)),
+      "E_TOO_LARGE",
+    );
+    // Within the bound, the same kind of frame is decoded, and its decoded size reported.
+    const small = codec.decodeFrame(emptyMaps(1000));
+    assert.ok(small.ok && small.decodedBytes <= new FrameCodec().limits.maxDecodedBytes);
+  });
+
+  test("the bound is per codec, exact, and applies to what a codec encodes", () => {
+    const frame = unicast(Array.from({ length: 100 }, () => ({})));
+    const { decodedBytes } = hostile.decodeFrame(hostile.encode(frame)) as { decodedBytes: number };
+    const exact = new FrameCodec({ maxDecodedBytes: decodedBytes });
+    assert.ok(exact.decodeFrame(hostile.encode(frame)).ok, "a frame at the bound passes");
+    const below = new FrameCodec({ maxDecodedBytes: decodedBytes - 1 });
+    assert.equal(
+      codeOf(() => below.decode(hostile.encode(frame))),
+      "E_TOO_LARGE",
+    );
+    assert.equal(
+      codeOf(() => below.encode(frame)),
+      "E_TOO_LARGE",
+      "a peer never sends what it would itself refuse",
+    );
+    assert.ok(exact.encode(frame).byteLength > 0);
+    assert.throws(() => new FrameCodec({ maxDecodedBytes: 0 }), RangeError);
   });
 });
