@@ -1,43 +1,14 @@
 /**
- * One frame codec per link (spec/wire.md). It owns one configured cbor-x Encoder, so no option
- * or buffer is shared through module state, and applies the link's WireLimits both ways.
+ * One frame codec per link (spec/wire.md). It owns its writer (writer.ts), so no buffer is shared
+ * through module state, and applies the link's WireLimits both ways. Frames are decoded by
+ * profile.ts, which checks and builds them in one pass.
  */
-import { Encoder, type Options } from "cbor-x";
 import { WireError, WireErrorCode } from "./errors.js";
 import { FAST_VALIDATORS, type FrameFields } from "./fast.js";
 import { FRAME_LAYOUTS, type Frame, type FrameLayout, WIRE_VERSION } from "./frames.js";
 import { type ResolvedLimits, resolveLimits, type WireLimits } from "./limits.js";
-import { checkPayload, wideInt, widenPayload } from "./payload.js";
-import { checkProfile } from "./profile.js";
-
-/**
- * cbor-x settings that make its output plain, preferred-serialization CBOR any decoder reads, and
- * its input exactly the profile (spec/wire.md §CBOR). Options cbor-x has but does not declare in
- * its types are spelled out in the intersection.
- */
-const CBOR_OPTIONS: Options & { useTag259ForMaps: boolean; int64AsNumber: boolean } = {
-  // Records are a cbor-x extension (tags 0xe000+): no other decoder reads them.
-  useRecords: false,
-  // Map heads of the shortest length (a1) instead of the default fixed 16-bit count (b9 00 01).
-  variableMapSize: true,
-  // Maps decode to plain objects; the profile check has already required distinct text keys.
-  mapsAsObjects: true,
-  // Never tag maps (tag 259); payloads cannot hold Maps anyway.
-  useTag259ForMaps: false,
-  // Uint8Array as a bare byte string, not tag 64.
-  tagUint8Array: false,
-  // No value-sharing tags, string bundles or packed tags: all cbor-x private framing.
-  structuredClone: false,
-  bundleStrings: false,
-  pack: false,
-  useSelfDescribedHeader: false,
-  // Non-integers as float64 always: exact, and one canonical width (spec §CBOR, floats).
-  useFloat32: 0,
-  // 8-byte integers decode as numbers; the profile check has already refused any above 2^53-1.
-  int64AsNumber: true,
-  // Decoded byte strings own their memory instead of aliasing the transport's receive buffer.
-  copyBuffers: true,
-};
+import { readProfile } from "./profile.js";
+import { CborWriter } from "./writer.js";
 
 /**
  * Result of the non-throwing decode. `decodedBytes` bounds the memory the decoded frame takes
@@ -60,12 +31,12 @@ const LAYOUT_BY_CODE: ReadonlyArray<FrameLayout | undefined> = FRAME_LAYOUTS.red
 
 /**
  * Encodes and decodes frames (spec/wire.md): CBOR arrays in the layout of FRAME_LAYOUTS, validated, within
- * its limits. One per link: it keeps its own cbor-x encoder.
+ * its limits. One per link: it keeps its own writer.
  */
 export class FrameCodec {
   /** The limits this codec enforces. */
   readonly limits: ResolvedLimits;
-  readonly #cbor = new Encoder(CBOR_OPTIONS);
+  readonly #writer = new CborWriter();
 
   constructor(limits?: WireLimits) {
     this.limits = resolveLimits(limits);
@@ -81,9 +52,8 @@ export class FrameCodec {
   }
 
   /**
-   * Like `encode`, for a frame this peer built itself (a session's own frames): the hot frame
-   * types are checked by their fast validators instead of zod, and extra keys are not looked
-   * for. The payload is still checked. Other frame types get the full check.
+   * Like `encode`, for a frame this peer built itself (a session's own frames): extra keys are
+   * not looked for. The payload is still checked. Other frame types get the full check.
    */
   encodeOwn(frame: Frame): Uint8Array {
     return this.#encode(frame, true);
@@ -93,8 +63,14 @@ export class FrameCodec {
     const layout = typeof frame === "object" && frame !== null ? LAYOUT_BY_TYPE.get(frame.type) : undefined;
     if (layout === undefined) throw new WireError(WireErrorCode.E_SCHEMA, "not a frame object");
     const fields = frame as unknown as FrameFields;
-    const fast = own ? FAST_VALIDATORS[layout.type] : undefined;
-    if (fast === undefined || !fast(fields)) {
+    // The hot frame types' fast validators accept exactly what their schemas accept (fast.ts), and
+    // they have no optional fields, so with the key count right the frame is valid without zod.
+    const fast = FAST_VALIDATORS[layout.type];
+    if (
+      fast === undefined ||
+      !fast(fields) ||
+      (!own && Object.keys(fields).length !== 3 + layout.fields.length)
+    ) {
       const parsed = layout.schema.safeParse(frame);
       if (!parsed.success) throw schemaError(parsed.error);
       // All fields are present (the schema passed), so any further key is an extra one.
@@ -104,26 +80,42 @@ export class FrameCodec {
       }
       checkVersion(frame);
     }
-    const tuple: unknown[] = [layout.code, wideInt(frame.seq), wideInt(frame.ack)];
-    let out: Uint8Array;
+    const optional = layout.optional === undefined ? 0 : presentOptional(layout, layout.optional, fields);
+    const w = this.#writer;
+    w.begin();
     try {
-      for (const name of layout.fields) tuple.push(this.#wireField(name, fields[name]));
-      if (layout.optional) this.#optionalFields(layout, layout.optional, fields, tuple);
-      out = this.#cbor.encode(tuple);
+      w.head(4, 3 + layout.fields.length + optional);
+      w.head(0, layout.code);
+      w.number(frame.seq);
+      w.number(frame.ack);
+      for (const name of layout.fields) this.#field(name, fields[name]);
+      for (let i = 0; i < optional; i++) this.#field(layout.optional![i]!, fields[layout.optional![i]!]);
     } catch (cause) {
+      w.abandon();
       if (cause instanceof WireError) throw cause;
       // e.g. a stack overflow under a huge maxDepth
       throw new WireError(WireErrorCode.E_PAYLOAD, "payload could not be encoded", { cause });
     }
-    if (out.byteLength > this.limits.maxFrameBytes) {
-      throw new WireError(
-        WireErrorCode.E_TOO_LARGE,
-        `frame of ${out.byteLength} bytes exceeds maxFrameBytes`,
-      );
+    if (w.length > this.limits.maxFrameBytes) {
+      const length = w.length;
+      w.abandon();
+      throw new WireError(WireErrorCode.E_TOO_LARGE, `frame of ${length} bytes exceeds maxFrameBytes`);
     }
-    // cbor-x writes frames one after another into a slab it never rewrites (a Buffer on Node).
-    // A plain view of it is as safe as a copy and saves an ArrayBuffer per frame (half the cost).
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    return w.end();
+  }
+
+  #field(name: string, value: unknown): void {
+    const w = this.#writer;
+    if (name === "payload") w.payload(value, 2, this.limits.maxDepth);
+    else if (HANDLE_LISTS.has(name)) {
+      const refs = value as readonly { owner: string; node: number }[];
+      w.head(4, refs.length);
+      for (const ref of refs) {
+        w.head(4, 2);
+        w.text(ref.owner);
+        w.number(ref.node);
+      }
+    } else w.value(value);
   }
 
   /** Decodes one whole frame. Throws WireError with any code but E_PAYLOAD. */
@@ -138,26 +130,22 @@ export class FrameCodec {
         `frame of ${bytes.byteLength} bytes exceeds maxFrameBytes`,
       );
     }
-    // cbor-x copies byte strings with the input's own `slice`, so a Buffer (or other subclass)
-    // input would yield Buffers: give it a plain view. (cbor-x also caches a DataView on its
-    // input as a `dataView` property.)
+    // Byte strings are copied with the input's own `slice`, so a Buffer (or other subclass)
+    // input would yield Buffers: read a plain view.
     const view =
       bytes.constructor === Uint8Array
         ? bytes
         : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let scan: { readonly floatMask: number; readonly decodedBytes: number };
-    let value: unknown;
+    let read: ReturnType<typeof readProfile>;
     try {
-      scan = checkProfile(view, this.limits.maxDepth);
-      value = this.#cbor.decode(view);
+      read = readProfile(view, this.limits.maxDepth);
     } catch (cause) {
       if (cause instanceof WireError) throw cause;
-      // A maxDepth set beyond what the stack holds overflows it; other cbor-x errors are not
-      // expected after the profile check. Either way decode throws only WireError.
+      // A maxDepth set beyond what the stack holds overflows it: decode throws only WireError.
       const code = cause instanceof RangeError ? WireErrorCode.E_TOO_LARGE : WireErrorCode.E_CBOR;
       throw new WireError(code, "frame could not be decoded", { cause });
     }
-    return { frame: toFrame(value, scan.floatMask), decodedBytes: scan.decodedBytes };
+    return { frame: toFrame(read.value, read.floatMask), decodedBytes: read.decodedBytes };
   }
 
   /** Like `decode`, but returns the error instead of throwing it. */
@@ -168,35 +156,6 @@ export class FrameCodec {
       if (error instanceof WireError) return { ok: false, error };
       throw error;
     }
-  }
-
-  /** Optional fields in order, up to the first absent one; a later one present is E_SCHEMA. */
-  #optionalFields(
-    layout: FrameLayout,
-    names: readonly string[],
-    fields: FrameFields,
-    tuple: unknown[],
-  ): void {
-    let ended = false;
-    for (const name of names) {
-      const value = fields[name];
-      if (value === undefined) ended = true;
-      else if (ended)
-        throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type}: ${name} after an absent field`);
-      else tuple.push(this.#wireField(name, value));
-    }
-  }
-
-  #wireField(name: string, value: unknown): unknown {
-    if (name === "payload") {
-      return checkPayload(value, 2, this.limits.maxDepth) ? widenPayload(value) : value;
-    }
-    if (HANDLE_LISTS.has(name)) {
-      return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);
-    }
-    if (typeof value === "number") return wideInt(value);
-    if (Array.isArray(value)) return (value as readonly number[]).map(wideInt);
-    return value;
   }
 }
 
@@ -238,6 +197,24 @@ function toFrame(value: unknown, floatMask: number): Frame {
   if (!parsed.success) throw schemaError(parsed.error);
   checkVersion(parsed.data);
   return parsed.data;
+}
+
+/**
+ * How many of the layout's optional fields the frame has: they go in order, up to the first
+ * absent one; a later one present is E_SCHEMA.
+ */
+function presentOptional(layout: FrameLayout, names: readonly string[], fields: FrameFields): number {
+  let present = 0;
+  for (let i = 0; i < names.length; i++) {
+    if (fields[names[i]!] === undefined) break;
+    present++;
+  }
+  for (let i = present + 1; i < names.length; i++) {
+    if (fields[names[i]!] !== undefined) {
+      throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type}: ${names[i]} after an absent field`);
+    }
+  }
+  return present;
 }
 
 /** How many of the layout's optional fields are keys of the frame object (present or undefined). */

@@ -1,16 +1,11 @@
 /**
- * Encode-side checks of the payload data model (spec/wire.md §Payload) and the integer widening
- * cbor-x needs: it writes integral numbers beyond 32 bits as float64, so those go in as BigInt,
- * which it writes as CBOR integers (major type 0 or 1 with an 8-byte argument).
+ * The payload data model check (spec/wire.md §Payload) for a sender to run before it starts a
+ * round. The codec's writer (writer.ts) makes the same check as it writes a frame; a test holds
+ * their refusals equal.
  */
 import { WireError, WireErrorCode } from "./errors.js";
 import { resolveLimits, type WireLimits } from "./limits.js";
 import { isWellFormed } from "./text.js";
-
-/** A safe integer that cbor-x would write as float64 becomes a BigInt; all else is unchanged. */
-export function wideInt(n: number): number | bigint {
-  return (n > 0xffffffff || n < -0x100000000) && Number.isSafeInteger(n) ? BigInt(n) : n;
-}
 
 function refuse(what: string): WireError {
   return new WireError(WireErrorCode.E_PAYLOAD, `payload holds ${what}`);
@@ -18,29 +13,24 @@ function refuse(what: string): WireError {
 
 /**
  * Throws E_PAYLOAD unless `value` is in the payload data model with containers nested at most
- * `maxDepth` deep (a top-level container counts as `depth`). Returns true when it holds an
- * integer that needs widening.
+ * `maxDepth` deep (a top-level container counts as `depth`).
  */
-export function checkPayload(value: unknown, depth: number, maxDepth: number): boolean {
+function checkPayload(value: unknown, depth: number, maxDepth: number): void {
   switch (typeof value) {
     case "number":
-      return wideInt(value) !== value;
     case "boolean":
-      return false;
+      return;
     case "string":
       if (!isWellFormed(value)) throw refuse("a lone surrogate");
-      return false;
+      return;
     case "object": {
-      if (value === null || value instanceof Uint8Array) return false;
+      if (value === null || value instanceof Uint8Array) return;
       if (depth > maxDepth) throw refuse(`containers nested deeper than ${maxDepth}`);
       const proto: unknown = Object.getPrototypeOf(value);
-      let wide = false;
       if (proto === Array.prototype) {
         const items = value as readonly unknown[];
-        for (let i = 0; i < items.length; i++) {
-          if (checkPayload(items[i], depth + 1, maxDepth)) wide = true;
-        }
-        return wide;
+        for (let i = 0; i < items.length; i++) checkPayload(items[i], depth + 1, maxDepth);
+        return;
       }
       if (proto !== Object.prototype && proto !== null) {
         throw refuse(`a ${describe(value)} (only plain objects, arrays and Uint8Array)`);
@@ -50,9 +40,9 @@ export function checkPayload(value: unknown, depth: number, maxDepth: number): b
         // cbor-x renames this key on decode, so it could not round-trip
         if (key === "__proto__") throw refuse('the key "__proto__"');
         if (!isWellFormed(key)) throw refuse("a lone surrogate");
-        if (checkPayload(record[key], depth + 1, maxDepth)) wide = true;
+        checkPayload(record[key], depth + 1, maxDepth);
       }
-      return wide;
+      return;
     }
     default:
       // undefined (including array holes), bigint, symbol, function
@@ -63,16 +53,6 @@ export function checkPayload(value: unknown, depth: number, maxDepth: number): b
 function describe(value: object): string {
   const name: unknown = (value as { constructor?: { name?: unknown } }).constructor?.name;
   return typeof name === "string" && name !== "" ? name : "non-plain object";
-}
-
-/** Copy of a checked payload with every integer beyond 32 bits as a BigInt. */
-export function widenPayload(value: unknown): unknown {
-  if (typeof value === "number") return wideInt(value);
-  if (typeof value !== "object" || value === null || value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) return value.map(widenPayload);
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = widenPayload(item);
-  return out;
 }
 
 /**
