@@ -10,6 +10,9 @@ import { type ResolvedLimits, resolveLimits, type WireLimits } from "./limits.js
 import { readProfile } from "./profile.js";
 import { CborWriter } from "./writer.js";
 
+/** A frame without its `seq` and `ack`, which a session fills in as it sends it. */
+export type FrameBody = Frame extends infer F ? (F extends unknown ? Omit<F, "seq" | "ack"> : never) : never;
+
 /**
  * Result of the non-throwing decode. `decodedBytes` bounds the memory the decoded frame takes
  * (spec/wire.md §8): what a receiver charges for keeping it, rather than its wire size.
@@ -53,10 +56,17 @@ export class FrameCodec {
 
   /**
    * Like `encode`, for a frame this peer built itself (a session's own frames): extra keys are
-   * not looked for. The payload is still checked. Other frame types get the full check.
+   * not looked for. The payload is still checked. With `seq` and `ack` given, `frame` is the
+   * body without them (it is not copied to add them).
    */
-  encodeOwn(frame: Frame): Uint8Array {
-    return this.#encode(frame, true);
+  encodeOwn(frame: Frame): Uint8Array;
+  encodeOwn(body: FrameBody, seq: number, ack: number): Uint8Array;
+  encodeOwn(frame: Frame | FrameBody, seq?: number, ack?: number): Uint8Array {
+    if (seq === undefined || ack === undefined) return this.#encode(frame as Frame, true);
+    const fast = typeof frame === "object" && frame !== null ? FAST_VALIDATORS[frame.type] : undefined;
+    if (fast?.(frame as unknown as FrameFields, seq, ack)) return this.#write(frame, seq, ack);
+    // Not a hot frame, or not a valid one: checked (and named) as a whole frame.
+    return this.#encode({ ...frame, seq, ack } as Frame, true);
   }
 
   #encode(frame: Frame, own: boolean): Uint8Array {
@@ -80,14 +90,21 @@ export class FrameCodec {
       }
       checkVersion(frame);
     }
+    return this.#write(frame, frame.seq, frame.ack);
+  }
+
+  /** Writes a checked frame (or body) with its header numbers. */
+  #write(frame: Frame | FrameBody, seq: number, ack: number): Uint8Array {
+    const layout = LAYOUT_BY_TYPE.get(frame.type)!;
+    const fields = frame as unknown as FrameFields;
     const optional = layout.optional === undefined ? 0 : presentOptional(layout, layout.optional, fields);
     const w = this.#writer;
     w.begin();
     try {
       w.head(4, 3 + layout.fields.length + optional);
       w.head(0, layout.code);
-      w.number(frame.seq);
-      w.number(frame.ack);
+      w.number(seq);
+      w.number(ack);
       for (const name of layout.fields) this.#field(name, fields[name]);
       for (let i = 0; i < optional; i++) this.#field(layout.optional![i]!, fields[layout.optional![i]!]);
     } catch (cause) {
