@@ -30,7 +30,7 @@ function handleRefs(v: unknown): boolean {
   if (!Array.isArray(v)) return false;
   for (const ref of v) {
     // The codec turns [owner, node] pairs into plain objects; anything else is for zod to refuse.
-    // Only plain objects, as cbor-x builds them; anything else is left to zod.
+    // Only plain objects, as the reader (profile.ts) builds them; anything else is left to zod.
     if (typeof ref !== "object" || ref === null || Object.getPrototypeOf(ref) !== Object.prototype)
       return false;
     const keys = Object.keys(ref);

@@ -1,11 +1,23 @@
 /**
- * The payload data model check (spec/wire.md §Payload) for a sender to run before it starts a
- * round. The codec's writer (writer.ts) makes the same check as it writes a frame; a test holds
- * their refusals equal.
+ * The payload data model check (spec/wire.md §Payload) and the one thing cbor-x needs changed
+ * to write it as the profile says: cbor-x writes integral numbers beyond 32 bits as float64, so
+ * those go in as BigInt, which it writes as CBOR integers (major type 0 or 1, 8-byte argument).
+ * The check walk also says whether a payload holds such a number, so the common payload is
+ * neither walked again nor copied before cbor-x encodes it.
  */
 import { WireError, WireErrorCode } from "./errors.js";
 import { resolveLimits, type WireLimits } from "./limits.js";
 import { isWellFormed } from "./text.js";
+
+/** Beyond 32 bits cbor-x writes a number as float64 (it writes ints down to -2^32 as ints). */
+function isWide(n: number): boolean {
+  return (n > 0xffffffff || n < -0x100000000) && Number.isSafeInteger(n);
+}
+
+/** A safe integer that cbor-x would write as float64 becomes a BigInt; all else is unchanged. */
+export function wideInt(n: number): number | bigint {
+  return isWide(n) ? BigInt(n) : n;
+}
 
 function refuse(what: string): WireError {
   return new WireError(WireErrorCode.E_PAYLOAD, `payload holds ${what}`);
@@ -13,36 +25,41 @@ function refuse(what: string): WireError {
 
 /**
  * Throws E_PAYLOAD unless `value` is in the payload data model with containers nested at most
- * `maxDepth` deep (a top-level container counts as `depth`).
+ * `maxDepth` deep (a top-level container counts as `depth`). Returns true when it holds an
+ * integer that needs widening (widenPayload) before cbor-x writes it.
  */
-function checkPayload(value: unknown, depth: number, maxDepth: number): void {
+export function checkPayload(value: unknown, depth: number, maxDepth: number): boolean {
   switch (typeof value) {
     case "number":
+      return isWide(value);
     case "boolean":
-      return;
+      return false;
     case "string":
       if (!isWellFormed(value)) throw refuse("a lone surrogate");
-      return;
+      return false;
     case "object": {
-      if (value === null || value instanceof Uint8Array) return;
+      if (value === null || value instanceof Uint8Array) return false;
       if (depth > maxDepth) throw refuse(`containers nested deeper than ${maxDepth}`);
       const proto: unknown = Object.getPrototypeOf(value);
+      let wide = false;
       if (proto === Array.prototype) {
         const items = value as readonly unknown[];
-        for (let i = 0; i < items.length; i++) checkPayload(items[i], depth + 1, maxDepth);
-        return;
+        for (let i = 0; i < items.length; i++) {
+          if (checkPayload(items[i], depth + 1, maxDepth)) wide = true;
+        }
+        return wide;
       }
       if (proto !== Object.prototype && proto !== null) {
         throw refuse(`a ${describe(value)} (only plain objects, arrays and Uint8Array)`);
       }
       const record = value as Readonly<Record<string, unknown>>;
       for (const key of Object.keys(record)) {
-        // cbor-x renames this key on decode, so it could not round-trip
+        // a decoder would rename this key, so it could not round-trip
         if (key === "__proto__") throw refuse('the key "__proto__"');
         if (!isWellFormed(key)) throw refuse("a lone surrogate");
-        checkPayload(record[key], depth + 1, maxDepth);
+        if (checkPayload(record[key], depth + 1, maxDepth)) wide = true;
       }
-      return;
+      return wide;
     }
     default:
       // undefined (including array holes), bigint, symbol, function
@@ -53,6 +70,19 @@ function checkPayload(value: unknown, depth: number, maxDepth: number): void {
 function describe(value: object): string {
   const name: unknown = (value as { constructor?: { name?: unknown } }).constructor?.name;
   return typeof name === "string" && name !== "" ? name : "non-plain object";
+}
+
+/**
+ * Copy of a checked payload with every integer beyond 32 bits as a BigInt; only for a payload
+ * checkPayload found one in.
+ */
+export function widenPayload(value: unknown): unknown {
+  if (typeof value === "number") return wideInt(value);
+  if (typeof value !== "object" || value === null || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) return value.map(widenPayload);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = widenPayload((value as Record<string, unknown>)[key]);
+  return out;
 }
 
 /**
