@@ -3,10 +3,11 @@
  * The runner stops a child by closing its stdin.
  *
  * `receiver`: one process per receiving end, hosting whichever receivers the options ask for
- * (a capbus peer, raw ws servers, a raw Unix socket server), all counting into one Counter, so
+ * (a capbus peer, raw ws servers, a raw Unix socket server, a Cap'n Web echo server), all counting into one Counter, so
  * capbus and its baselines are received by the same process, run after run.
  */
 import { capbusIdle, capbusReceiver } from "./capbus.js";
+import { capnwebReceiver } from "./capnweb.js";
 import { memoryChild } from "./memory.js";
 import { rawNetReceiver } from "./raw-net.js";
 import { rawWsReceiver } from "./raw-ws.js";
@@ -20,6 +21,7 @@ async function receiver(options: ReceiverOptions): Promise<void> {
     url: options.capbus ? await capbusReceiver(options.capbus, counter, echo) : undefined,
     rawUrl: options.rawWs ? await rawWsReceiver(counter, { echo }) : undefined,
     batchedUrl: options.rawWsBatched ? await rawWsReceiver(counter, { batched: true }) : undefined,
+    capnwebUrl: options.capnweb ? await capnwebReceiver() : undefined,
     path: options.rawNet ? await rawNetReceiver(counter, options.rawNet) : undefined,
   });
 }

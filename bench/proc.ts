@@ -128,6 +128,8 @@ export interface Receiver {
   readonly url: string;
   readonly rawUrl: string;
   readonly batchedUrl: string;
+  /** The Cap'n Web echo server's ws URL. */
+  readonly capnwebUrl: string;
   readonly path: string;
 }
 

@@ -14,6 +14,8 @@ export interface ReceiverOptions {
   readonly rawWsBatched?: boolean;
   /** A raw length-prefixed Unix socket server at this path. */
   readonly rawNet?: string;
+  /** A Cap'n Web echo server (request/reply's peer baseline). */
+  readonly capnweb?: boolean;
   /** Echo (requests, ws messages) instead of counting. */
   readonly echo?: boolean;
 }

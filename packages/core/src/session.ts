@@ -212,13 +212,13 @@ export class LinkSession {
     if (body.type === "ack" || body.type === "close") {
       // Never queued behind data: an ack frees the remote's window, and would deadlock there.
       const link = this.#link;
-      if (link) this.#write(link, this.#codec.encodeOwn({ ...body, seq: 0, ack: this.#recvSeq } as Frame));
+      if (link) this.#write(link, this.#codec.encodeOwn(body, 0, this.#recvSeq));
       return;
     }
     if (this.#overrunning) return; // closing for an overrun (#overrun): nothing more is queued
     // Encode before taking the number, so a refused frame leaves no gap in the sequence.
     const seq = this.#sendSeq + 1;
-    const bytes = this.#codec.encodeOwn({ ...body, seq, ack: this.#recvSeq } as Frame);
+    const bytes = this.#codec.encodeOwn(body, seq, this.#recvSeq);
     const cost = heldCost(bytes);
     if (admit && !this.#admits(cost)) {
       throw new CapbusError(

@@ -8,7 +8,11 @@ const PEER_ID = /^[\x21-\x7e]{1,128}$/;
 
 /** The objects the codec builds: `type`, `seq`, `ack` and the layout's fields, nothing else. */
 export type FrameFields = Readonly<Record<string, unknown>>;
-export type FastValidator = (frame: FrameFields) => boolean;
+/**
+ * `seq` and `ack` default to the frame's own; a sender passes them apart when it writes a frame
+ * body with its session's numbers (FrameCodec.encodeOwn), which saves a copy of the body.
+ */
+export type FastValidator = (frame: FrameFields, seq?: unknown, ack?: unknown) => boolean;
 
 const uint = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
 const seq1 = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 1;
@@ -26,7 +30,7 @@ function handleRefs(v: unknown): boolean {
   if (!Array.isArray(v)) return false;
   for (const ref of v) {
     // The codec turns [owner, node] pairs into plain objects; anything else is for zod to refuse.
-    // Only plain objects, as cbor-x builds them; anything else is left to zod.
+    // Only plain objects, as the reader (profile.ts) builds them; anything else is left to zod.
     if (typeof ref !== "object" || ref === null || Object.getPrototypeOf(ref) !== Object.prototype)
       return false;
     const keys = Object.keys(ref);
@@ -45,15 +49,20 @@ function peerIds(v: unknown): boolean {
 }
 
 // `payload` is any value (z.unknown()): the profile check has already bounded it.
-const sequenced = (f: FrameFields): boolean => seq1(f.seq) && uint(f.ack) && uint(f.event);
+const sequenced = (f: FrameFields, seq: unknown, ack: unknown): boolean =>
+  seq1(seq) && uint(ack) && uint(f.event);
 
 /** Fast validators by frame type; other types go through zod alone. */
 export const FAST_VALIDATORS: Readonly<Partial<Record<string, FastValidator>>> = {
-  unicast: (f) => sequenced(f) && uint(f.clock) && uint(f.node),
-  accept: (f) => sequenced(f) && uint(f.lamport),
-  propose: (f) => sequenced(f) && uint(f.lamport),
-  ack: (f) => f.seq === 0 && uint(f.ack),
-  commit: (f) => sequenced(f) && uint(f.lamport) && handleRefs(f.dead),
-  stage: (f) =>
-    sequenced(f) && uint(f.clock) && nodes(f.nodes) && handleRefs(f.handles) && peerIds(f.receivers),
+  unicast: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.clock) && uint(f.node),
+  accept: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport),
+  propose: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport),
+  ack: (f, seq = f.seq, ack = f.ack) => seq === 0 && uint(ack),
+  commit: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport) && handleRefs(f.dead),
+  stage: (f, seq = f.seq, ack = f.ack) =>
+    sequenced(f, seq, ack) &&
+    uint(f.clock) &&
+    nodes(f.nodes) &&
+    handleRefs(f.handles) &&
+    peerIds(f.receivers),
 };

@@ -3,7 +3,7 @@
  *
  * @module @capbus/wire
  */
-export { type DecodeResult, decodeFrame, FrameCodec } from "./codec.js";
+export { type DecodeResult, decodeFrame, type FrameBody, FrameCodec } from "./codec.js";
 export { WireError, WireErrorCode } from "./errors.js";
 export {
   type AbortFrame,

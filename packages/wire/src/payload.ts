@@ -1,15 +1,22 @@
 /**
- * Encode-side checks of the payload data model (spec/wire.md §Payload) and the integer widening
- * cbor-x needs: it writes integral numbers beyond 32 bits as float64, so those go in as BigInt,
- * which it writes as CBOR integers (major type 0 or 1 with an 8-byte argument).
+ * The payload data model check (spec/wire.md §Payload) and the one thing cbor-x needs changed
+ * to write it as the profile says: cbor-x writes integral numbers beyond 32 bits as float64, so
+ * those go in as BigInt, which it writes as CBOR integers (major type 0 or 1, 8-byte argument).
+ * The check walk also says whether a payload holds such a number, so the common payload is
+ * neither walked again nor copied before cbor-x encodes it.
  */
 import { WireError, WireErrorCode } from "./errors.js";
 import { resolveLimits, type WireLimits } from "./limits.js";
 import { isWellFormed } from "./text.js";
 
+/** Beyond 32 bits cbor-x writes a number as float64 (it writes ints down to -2^32 as ints). */
+function isWide(n: number): boolean {
+  return (n > 0xffffffff || n < -0x100000000) && Number.isSafeInteger(n);
+}
+
 /** A safe integer that cbor-x would write as float64 becomes a BigInt; all else is unchanged. */
 export function wideInt(n: number): number | bigint {
-  return (n > 0xffffffff || n < -0x100000000) && Number.isSafeInteger(n) ? BigInt(n) : n;
+  return isWide(n) ? BigInt(n) : n;
 }
 
 function refuse(what: string): WireError {
@@ -19,12 +26,12 @@ function refuse(what: string): WireError {
 /**
  * Throws E_PAYLOAD unless `value` is in the payload data model with containers nested at most
  * `maxDepth` deep (a top-level container counts as `depth`). Returns true when it holds an
- * integer that needs widening.
+ * integer that needs widening (widenPayload) before cbor-x writes it.
  */
 export function checkPayload(value: unknown, depth: number, maxDepth: number): boolean {
   switch (typeof value) {
     case "number":
-      return wideInt(value) !== value;
+      return isWide(value);
     case "boolean":
       return false;
     case "string":
@@ -47,7 +54,7 @@ export function checkPayload(value: unknown, depth: number, maxDepth: number): b
       }
       const record = value as Readonly<Record<string, unknown>>;
       for (const key of Object.keys(record)) {
-        // cbor-x renames this key on decode, so it could not round-trip
+        // a decoder would rename this key, so it could not round-trip
         if (key === "__proto__") throw refuse('the key "__proto__"');
         if (!isWellFormed(key)) throw refuse("a lone surrogate");
         if (checkPayload(record[key], depth + 1, maxDepth)) wide = true;
@@ -65,13 +72,16 @@ function describe(value: object): string {
   return typeof name === "string" && name !== "" ? name : "non-plain object";
 }
 
-/** Copy of a checked payload with every integer beyond 32 bits as a BigInt. */
+/**
+ * Copy of a checked payload with every integer beyond 32 bits as a BigInt; only for a payload
+ * checkPayload found one in.
+ */
 export function widenPayload(value: unknown): unknown {
   if (typeof value === "number") return wideInt(value);
   if (typeof value !== "object" || value === null || value instanceof Uint8Array) return value;
   if (Array.isArray(value)) return value.map(widenPayload);
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = widenPayload(item);
+  for (const key of Object.keys(value)) out[key] = widenPayload((value as Record<string, unknown>)[key]);
   return out;
 }
 

@@ -1,9 +1,10 @@
 /**
- * Byte-level check that a frame is one CBOR item in the capbus profile (spec/wire.md §CBOR),
- * run before cbor-x sees the bytes. cbor-x alone is too lenient for frames from other peers: it
+ * The frame decoder: reads one CBOR item in the capbus profile (spec/wire.md §CBOR) and builds
+ * its value in the same pass. cbor-x's decoder is too lenient for frames from other peers (it
  * turns tags into Maps, Sets, Dates and typed arrays, replaces invalid UTF-8, renames
- * `__proto__` keys and stringifies non-text keys. Checking the bytes first keeps every decoded
- * frame inside the data model and makes each refusal name a stable code.
+ * `__proto__` keys and stringifies non-text keys) and walking the bytes twice, once to check
+ * them and once in cbor-x, cost a third of a frame's decode. Reading only the profile keeps
+ * every decoded frame inside the data model and makes each refusal name a stable code.
  */
 import { WireError, WireErrorCode } from "./errors.js";
 
@@ -40,16 +41,20 @@ export const DECODED_COST = {
  */
 export const MAX_EXPANSION = DECODED_COST.bytes;
 
-const PROTO_KEY = [0x5f, 0x5f, 0x70, 0x72, 0x6f, 0x74, 0x6f, 0x5f, 0x5f]; // "__proto__"
-
 function notWellFormed(what: string, at: number): WireError {
   return new WireError(WireErrorCode.E_CBOR, `${what} at byte ${at}`);
 }
 
-/** Walks one item; `at` is the position after the previous item. State lives in one instance per call. */
-class ProfileScan {
+/**
+ * Walks one item and builds its value in the same pass (one walk of the bytes, not a check and
+ * then cbor-x's decode): what cbor-x's decoder builds with the options in test/cbor-x.test.ts
+ * (a test holds the two equal), i.e. plain arrays, plain objects for maps, numbers, strings, and
+ * byte strings copied out of the input. `at` is the position after the previous item. State
+ * lives in one instance per call.
+ */
+class ProfileReader {
   private at = 0;
-  /** Index of the top-level array element being scanned, or -1 outside it. */
+  /** Index of the top-level array element being read, or -1 outside it. */
   private topIndex = -1;
   /** Bit i set: top-level element i (any i >= 31 sets bit 31) is or contains a float. */
   floatMask = 0;
@@ -58,6 +63,8 @@ class ProfileScan {
   private readonly bytes: Uint8Array;
   private readonly maxDepth: number;
   private readonly maxDecoded: number;
+  /** Made on the first float only: most frames have none, and a DataView per frame costs. */
+  private view: DataView | undefined;
 
   constructor(bytes: Uint8Array, maxDepth: number, maxDecoded: number) {
     this.bytes = bytes;
@@ -65,16 +72,17 @@ class ProfileScan {
     this.maxDecoded = maxDecoded;
   }
 
-  run(): void {
-    this.item(0);
+  run(): unknown {
+    const value = this.item(0);
     if (this.at !== this.bytes.length) throw notWellFormed("trailing bytes after the frame", this.at);
     this.bounded(this.at);
+    return value;
   }
 
   /**
    * The decoded size so far within maxDecodedBytes? Checked at every container and at the end:
    * containers are where a frame multiplies (an empty map: 1 byte, ~170 decoded), so a hostile
-   * one is refused after scanning about maxDecodedBytes / 64 of its bytes, and never decoded.
+   * one is refused after reading about maxDecodedBytes / 64 of its bytes.
    */
   private bounded(at: number): void {
     if (this.decodedBytes > this.maxDecoded) {
@@ -102,19 +110,14 @@ class ProfileScan {
   }
 
   /** `depth` is the depth of the enclosing container (0 for the top-level item). */
-  private item(depth: number): void {
+  private item(depth: number): unknown {
     const b = this.bytes;
     const start = this.at;
     if (start >= b.length) throw notWellFormed("truncated: item expected", start);
     const initial = b[this.at++]!;
     const major = initial >> 5;
     const info = initial & 0x1f;
-    if (major === 7) {
-      this.simple(info, start);
-      this.decodedBytes +=
-        info === 20 || info === 21 || info === 22 ? DECODED_COST.simple : DECODED_COST.number;
-      return;
-    }
+    if (major === 7) return this.simple(info, start);
     if (info === 31) throw notWellFormed("indefinite length", start);
     if (info > 27) throw notWellFormed("reserved additional information", start);
     const arg = this.argument(info, start);
@@ -122,55 +125,76 @@ class ProfileScan {
       case 0:
         if (arg > Number.MAX_SAFE_INTEGER) throw unsafe(start);
         this.decodedBytes += DECODED_COST.number;
-        return;
+        return arg;
       case 1:
         // -1 - arg must stay >= -(2^53 - 1)
         if (arg > Number.MAX_SAFE_INTEGER - 1) throw unsafe(start);
         this.decodedBytes += DECODED_COST.number;
-        return;
+        return -1 - arg;
       case 2:
         this.skip(arg, start);
         this.decodedBytes += DECODED_COST.bytes + arg;
-        return;
-      case 3: {
-        this.skip(arg, start);
-        const kind = utf8Kind(b, this.at - arg, this.at);
-        if (kind === UTF8_INVALID) throw notWellFormed("invalid UTF-8 in text string", start);
-        // A string with any character beyond Latin-1 is stored two bytes a character.
-        this.decodedBytes += DECODED_COST.text + (kind === UTF8_ASCII ? arg : 2 * arg);
-        return;
-      }
-      case 4:
+        // A copy: the frame must not alias (and keep alive) the transport's receive buffer.
+        return b.slice(this.at - arg, this.at);
+      case 3:
+        return this.text(arg, start);
+      case 4: {
         this.decodedBytes += DECODED_COST.array;
         this.enter(depth, start);
+        const items = new Array<unknown>(arg > b.length - this.at ? 0 : arg);
         if (depth === 0) {
           for (let i = 0; i < arg; i++) {
             this.topIndex = i;
-            this.item(1);
+            items[i] = this.item(1);
           }
           this.topIndex = -1;
         } else {
-          for (let i = 0; i < arg; i++) this.item(depth + 1);
+          for (let i = 0; i < arg; i++) items[i] = this.item(depth + 1);
         }
-        return;
+        return items;
+      }
       case 5:
-        this.enter(depth, start);
         this.decodedBytes += DECODED_COST.map;
-        this.map(arg, depth + 1);
-        return;
+        this.enter(depth, start);
+        return this.map(arg, depth + 1);
       default: // 6: tags are outside the profile
         throw notWellFormed("tag", start);
     }
   }
 
-  private simple(info: number, start: number): void {
+  private text(length: number, start: number): string {
+    const b = this.bytes;
+    this.skip(length, start);
+    const from = this.at - length;
+    const kind = utf8Kind(b, from, this.at);
+    if (kind === UTF8_INVALID) throw notWellFormed("invalid UTF-8 in text string", start);
+    // A string with any character beyond Latin-1 is stored two bytes a character.
+    this.decodedBytes += DECODED_COST.text + (kind === UTF8_ASCII ? length : 2 * length);
+    if (kind === UTF8_ASCII && length <= SHORT_ASCII) {
+      let out = "";
+      for (let i = from; i < this.at; i++) out += String.fromCharCode(b[i]!);
+      return out;
+    }
+    return UTF8.decode(b.subarray(from, this.at));
+  }
+
+  private simple(info: number, start: number): unknown {
     // false, true, null; floats of any width (encoders write float64, decoders accept all)
-    if (info === 20 || info === 21 || info === 22) return;
+    if (info === 20 || info === 21 || info === 22) {
+      this.decodedBytes += DECODED_COST.simple;
+      return info === 20 ? false : info === 21 ? true : null;
+    }
     const size = info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
     if (size === 0) throw notWellFormed("simple value outside the profile", start);
     if (this.at + size > this.bytes.length) throw notWellFormed("truncated float", start);
+    const p = this.at;
     this.at += size;
     if (this.topIndex >= 0) this.floatMask |= 1 << Math.min(this.topIndex, 31);
+    this.decodedBytes += DECODED_COST.number;
+    const b = this.bytes;
+    if (size === 2) return float16((b[p]! << 8) | b[p + 1]!);
+    this.view ??= new DataView(b.buffer, b.byteOffset, b.byteLength);
+    return size === 4 ? this.view.getFloat32(p) : this.view.getFloat64(p);
   }
 
   private skip(length: number, start: number): void {
@@ -186,95 +210,49 @@ class ProfileScan {
   }
 
   /**
-   * Map keys must be distinct text strings; `"__proto__"` is refused as cbor-x would rename it.
-   * Small maps (every frame's own) compare keys pairwise; larger ones (a payload's) use a set, so a
-   * hostile map of many equal-length keys costs linear time, not quadratic (spec/security.md).
+   * Map keys must be distinct text strings; `"__proto__"` is refused (cbor-x would rename it, and
+   * on a plain object it would set the prototype). Keys are compared as decoded strings, which is
+   * comparing their bytes (strict UTF-8 decodes one-to-one); an object's own-key lookup is hashed
+   * with a per-process seed, so a map of many keys costs linear time (spec/security.md).
    */
-  private map(entries: number, depth: number): void {
-    if (entries > SMALL_MAP) return this.largeMap(entries, depth);
+  private map(entries: number, depth: number): Record<string, unknown> {
     const b = this.bytes;
-    const keys: number[] = []; // [contentStart, contentEnd] pairs
+    // Every entry takes at least two bytes: a large claimed count beyond that is truncation,
+    // found before the entries are read (small maps find it where the bytes end).
+    if (entries > SMALL_MAP && entries > (b.length - this.at) / 2)
+      throw notWellFormed("truncated map", this.at);
+    const object: Record<string, unknown> = {};
     for (let i = 0; i < entries; i++) {
       const keyStart = this.at;
-      const begin = this.key(depth);
-      const length = this.at - begin;
-      for (let k = 0; k < keys.length; k += 2) {
-        if (keys[k + 1]! - keys[k]! === length && equalRanges(b, keys[k]!, begin, length)) {
-          throw notWellFormed("duplicate map key", keyStart);
-        }
+      if (keyStart < b.length && b[keyStart]! >> 5 !== 3)
+        throw notWellFormed("map key is not a text string", keyStart);
+      const key = this.item(depth) as string;
+      if (key === "__proto__") {
+        throw new WireError(WireErrorCode.E_SCHEMA, `map key "__proto__" at byte ${keyStart}`);
       }
-      keys.push(begin, this.at);
+      if (Object.hasOwn(object, key)) throw notWellFormed("duplicate map key", keyStart);
       this.decodedBytes += DECODED_COST.entry;
-      this.item(depth);
+      object[key] = this.item(depth);
     }
-  }
-
-  private largeMap(entries: number, depth: number): void {
-    const b = this.bytes;
-    // Every entry takes at least two bytes: a claimed count beyond that is truncation, found
-    // before the table below is sized by it.
-    if (entries > (b.length - this.at) / 2) throw notWellFormed("truncated map", this.at);
-    // Open addressing over the keys' byte ranges: no string per key, one table per map.
-    const mask = (1 << Math.ceil(Math.log2(entries * 2))) - 1;
-    const starts = new Int32Array(mask + 1).fill(-1);
-    const lengths = new Int32Array(mask + 1);
-    for (let i = 0; i < entries; i++) {
-      const keyStart = this.at;
-      const begin = this.key(depth);
-      const length = this.at - begin;
-      let slot = fnv1a(b, begin, this.at) & mask;
-      for (; starts[slot] !== -1; slot = (slot + 1) & mask) {
-        if (lengths[slot] === length && equalRanges(b, starts[slot]!, begin, length))
-          throw notWellFormed("duplicate map key", keyStart);
-      }
-      starts[slot] = begin;
-      lengths[slot] = length;
-      this.decodedBytes += DECODED_COST.entry;
-      this.item(depth);
-    }
-  }
-
-  /**
-   * Scan one map key: a text string, not `"__proto__"` (cbor-x would rename it). Returns where its
-   * content starts; it ends at `this.at`.
-   */
-  private key(depth: number): number {
-    const b = this.bytes;
-    const keyStart = this.at;
-    if (keyStart < b.length && b[keyStart]! >> 5 !== 3)
-      throw notWellFormed("map key is not a text string", keyStart);
-    this.item(depth);
-    const begin = this.at - this.textLength(keyStart);
-    if (sameBytes(b, begin, this.at, PROTO_KEY)) {
-      throw new WireError(WireErrorCode.E_SCHEMA, `map key "__proto__" at byte ${keyStart}`);
-    }
-    return begin;
-  }
-
-  /** Content length of the (already scanned, so well-formed) text string whose head is at `start`. */
-  private textLength(start: number): number {
-    const info = this.bytes[start]! & 0x1f;
-    const saved = this.at;
-    this.at = start + 1;
-    const length = this.argument(info, start);
-    this.at = saved;
-    return length;
+    return object;
   }
 }
 
-/** Maps up to this many entries check their keys pairwise (no allocation); larger ones hash them. */
+/** Maps of more entries than this are checked for truncation before they are read. */
 const SMALL_MAP = 16;
+/** ASCII strings up to this long are built by char codes: cheaper than a TextDecoder call. */
+const SHORT_ASCII = 16;
+/** Input is already checked strict UTF-8 when this decodes it. */
+const UTF8 = new TextDecoder();
 
-/**
- * FNV-1a over a byte range, from a basis drawn once per process: a peer cannot precompute keys
- * that collide here and make the table quadratic (V8 seeds its string hashes the same way).
- */
-const HASH_BASIS = (Math.random() * 0x100000000) >>> 0;
-
-function fnv1a(b: Uint8Array, begin: number, end: number): number {
-  let h = HASH_BASIS;
-  for (let i = begin; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-  return h >>> 0;
+/** IEEE 754 half precision to a number. */
+function float16(half: number): number {
+  const sign = half & 0x8000 ? -1 : 1;
+  const exponent = (half >> 10) & 0x1f;
+  const fraction = half & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction === 0 ? sign * Number.POSITIVE_INFINITY : Number.NaN;
+  return sign * (1024 + fraction) * 2 ** (exponent - 25);
 }
 
 /** Big-endian uint32; no DataView, as building one per frame costs more than the scan. */
@@ -284,17 +262,6 @@ function uint32(b: Uint8Array, p: number): number {
 
 function unsafe(at: number): WireError {
   return new WireError(WireErrorCode.E_SCHEMA, `integer outside ±(2^53-1) at byte ${at}`);
-}
-
-function sameBytes(b: Uint8Array, begin: number, end: number, expected: readonly number[]): boolean {
-  if (end - begin !== expected.length) return false;
-  for (let i = 0; i < expected.length; i++) if (b[begin + i] !== expected[i]) return false;
-  return true;
-}
-
-function equalRanges(b: Uint8Array, x: number, y: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (b[x + i] !== b[y + i]) return false;
-  return true;
 }
 
 /** Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing above U+10FFFF. */
@@ -343,17 +310,19 @@ function utf8Kind(b: Uint8Array, from: number, to: number): number {
 }
 
 /**
- * Throws a WireError unless `bytes` is exactly one item in the capbus CBOR profile whose arrays
- * and maps nest no deeper than `maxDepth`, and whose decoded size stays within `maxDecodedBytes`. Returns which top-level array elements hold floats
- * (cbor-x decodes 1.0 and 1 alike, and only the payload of a frame may hold floats), and a bound
- * on the memory the decoded frame takes (`decodedBytes`, summed by DECODED_COST).
+ * Decodes `bytes`, which must be exactly one item in the capbus CBOR profile whose arrays and
+ * maps nest no deeper than `maxDepth` and whose decoded size stays within `maxDecodedBytes`, else
+ * throws a WireError (before building more than that). Returns the value, which
+ * top-level array elements hold floats (1.0 and 1 decode alike, and only the payload of a frame
+ * may hold floats), and a bound on the memory the decoded value takes (`decodedBytes`, summed
+ * by DECODED_COST).
  */
-export function checkProfile(
+export function readProfile(
   bytes: Uint8Array,
   maxDepth: number,
   maxDecodedBytes = Number.POSITIVE_INFINITY,
-): { readonly floatMask: number; readonly decodedBytes: number } {
-  const scan = new ProfileScan(bytes, maxDepth, maxDecodedBytes);
-  scan.run();
-  return scan;
+): { readonly value: unknown; readonly floatMask: number; readonly decodedBytes: number } {
+  const reader = new ProfileReader(bytes, maxDepth, maxDecodedBytes);
+  const value = reader.run();
+  return { value, floatMask: reader.floatMask, decodedBytes: reader.decodedBytes };
 }
