@@ -94,13 +94,13 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: "no-restage-at-pick-start",
     defines: ["MUT_NO_RESTAGE"],
-    rule: "§9.2: the destroy's destinations are the holders at the call only",
+    rule: "§9 step 2: the destroy's destinations are the holders at the call only",
     config: "transfer-destroy",
   },
   {
     name: "no-hold",
     defines: ["MUT_NO_HOLD"],
-    rule: "§9.2: answer frames normally between pick start and pick",
+    rule: "§9 step 2: answer frames normally between pick start and pick",
     config: "transfer-destroy",
   },
   {

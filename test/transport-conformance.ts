@@ -13,6 +13,7 @@ import {
   type LinkHandler,
   Peer,
   type Runtime,
+  type SendResult,
 } from "@capbus/core";
 import { FrameCodec } from "@capbus/wire";
 
@@ -29,6 +30,8 @@ export interface LinkPair {
 export interface Harness {
   /** A fresh connected pair: `a` dialled, `b` accepted. */
   pair(): Promise<LinkPair>;
+  /** A pair whose `b` end takes frames of at most `maxFrameBytes` (transports with a frame limit). */
+  limitedPair?(maxFrameBytes: number): Promise<LinkPair>;
   /** Drive time (real or simulated) until `done()`; fails naming `what` after `ms`. */
   until(done: () => boolean, what: string, ms?: number): Promise<void>;
   readonly runtime: Runtime;
@@ -173,6 +176,24 @@ export function transportConformance(name: string, make: () => Promise<Harness>)
       assert.equal(close?.type === "close" && close.code, "E_CBOR");
       assert.deepEqual(peer.linkedPeers, []);
       peer.abort();
+    });
+
+    test("a frame above the receiver's maxFrameBytes is refused with a close frame: the session ends at both ends", async (t) => {
+      if (!h.limitedPair) return t.skip("no frame limit on this transport");
+      const p = await h.limitedPair(8 * 1024);
+      // A grace period: a break would leave both sessions waiting to resume (and resend the frame).
+      const { a, b, handle } = peers(h, p, { graceMs: 60_000 });
+      await h.until(() => a.stats().links.B?.live === true && b.linkedPeers.includes("A"), "linked");
+      let result: SendResult | undefined;
+      void a.send(handle, new Uint8Array(16 * 1024)).then((r) => {
+        result = r;
+      });
+      // Well within the grace period: the session ended, it was not left to expire.
+      await h.until(() => result !== undefined, "the send's result", 5000);
+      assert.equal(result?.destinations[0]?.code, "E_LINK_CLOSED");
+      await h.until(() => a.linkedPeers.length === 0 && b.linkedPeers.length === 0, "both sessions over");
+      a.abort();
+      b.abort();
     });
 
     test("a session resumes on a new link after cuts: nothing lost, nothing twice (P6)", async () => {

@@ -57,22 +57,28 @@ transportConformance("unix", async (): Promise<Harness> => {
   return {
     runtime: systemRuntime,
     async pair(): Promise<LinkPair> {
-      const [client, server] = await s.connect();
-      return {
-        a: new StreamLink(client),
-        b: new StreamLink(server),
-        cut: () => {
-          client.destroy();
-          server.destroy();
-        },
-        stall: () => server.pause(),
-        unstall: () => server.resume(),
-      };
+      return pairOf(await s.connect());
+    },
+    async limitedPair(maxFrameBytes: number): Promise<LinkPair> {
+      return pairOf(await s.connect(), maxFrameBytes);
     },
     until,
     close: () => s.close(),
   };
 });
+
+function pairOf([client, server]: [Socket, Socket], maxFrameBytes?: number): LinkPair {
+  return {
+    a: new StreamLink(client),
+    b: new StreamLink(server, maxFrameBytes === undefined ? {} : { maxFrameBytes }),
+    cut: () => {
+      client.destroy();
+      server.destroy();
+    },
+    stall: () => server.pause(),
+    unstall: () => server.resume(),
+  };
+}
 
 test("unix: an announced length above maxFrameBytes closes with E_TOO_LARGE before reading it", async () => {
   const s = await sockets();

@@ -9,13 +9,12 @@
  * own heartbeat and dead-link timers are therefore off by default; a dead path is noticed here
  * when the browser closes the socket, and at the Node end by its missing pongs.
  */
-import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } from "@capbus/core";
+import { type Runtime, systemRuntime } from "@capbus/core";
 import {
-  Liveness,
+  LinkBase,
   type LivenessOptions,
   splitWsMessage,
   TransportErrorCode,
-  type TransportLink,
   WsBatcher,
 } from "@capbus/transport";
 
@@ -33,46 +32,32 @@ const CAPBUS_CLOSE = 4000;
 const TOO_BIG = 1009;
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+/** The subprotocol a capbus WebSocket speaks (spec/transports.md §1.1). */
+const SUBPROTOCOL = "capbus.v2";
 
-export class BrowserWsLink implements TransportLink {
-  readonly done: Promise<LinkClosedInfo>;
+export class BrowserWsLink extends LinkBase {
   readonly #ws: WebSocket;
-  readonly #live: Liveness;
   readonly #maxFrameBytes: number;
   readonly #batch: WsBatcher;
-  #handler: LinkHandler | undefined;
-  #early: Uint8Array[] = [];
-  #closing = false;
-  #info: LinkClosedInfo | undefined;
-  #resolveDone!: (info: LinkClosedInfo) => void;
 
   /** `ws` should be open (see `openBrowserWs`); frames sent before it opens are an error. */
   constructor(ws: WebSocket, options: BrowserWsLinkOptions = {}) {
+    // No heartbeat a page could send is a frame the remote accepts (and pings are not for pages).
+    super(options.runtime ?? systemRuntime, { heartbeatMs: 0, deadAfterMs: 0, ...options });
     this.#ws = ws;
     ws.binaryType = "arraybuffer";
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#batch = new WsBatcher((message) => {
-      if (!this.#closing) this.#ws.send(message);
+      if (!this.closing) this.#ws.send(message);
     });
-    this.done = new Promise((resolve) => {
-      this.#resolveDone = resolve;
-    });
-    // No heartbeat a page could send is a frame the remote accepts (and pings are not for pages).
-    this.#live = new Liveness(
-      options.runtime ?? systemRuntime,
-      { heartbeatMs: 0, deadAfterMs: 0, ...options },
-      () => undefined,
-      () => this.#broken(TransportErrorCode.E_LINK_DEAD, "nothing received within the dead-link timeout"),
-    );
     ws.addEventListener("message", (event) => this.#onMessage(event.data));
-    ws.addEventListener("error", () => this.#broken(TransportErrorCode.E_LINK_BROKEN, "WebSocket error"));
+    ws.addEventListener("error", () => this.broken(TransportErrorCode.E_LINK_BROKEN, "WebSocket error"));
     ws.addEventListener("close", (event) => {
       if (event.code === CAPBUS_CLOSE && CODE.test(event.reason))
-        return this.#broken(event.reason, "closed by the remote");
-      this.#broken(
-        event.code === TOO_BIG ? TransportErrorCode.E_TOO_LARGE : TransportErrorCode.E_LINK_BROKEN,
-        `closed (${event.code})`,
-      );
+        return this.broken(event.reason, "closed by the remote");
+      // 1009: the remote refused a message of ours as too big, a close (spec/errors.md §5).
+      if (event.code === TOO_BIG) return this.broken(TransportErrorCode.E_TOO_LARGE, "closed (1009)", true);
+      this.broken(TransportErrorCode.E_LINK_BROKEN, `closed (${event.code})`);
     });
   }
 
@@ -81,58 +66,34 @@ export class BrowserWsLink implements TransportLink {
     return this.#ws.bufferedAmount;
   }
 
-  send(frame: Uint8Array): void {
-    if (this.#closing) return;
+  protected heartbeat(): void {}
+
+  protected write(frame: Uint8Array): void {
     this.#batch.push(frame);
-    this.#live.sent();
   }
 
-  close(code: string, reason: string): void {
-    if (this.#closing) return;
-    this.#batch.flush(); // the session's close frame is in it
-    this.#closing = true;
-    this.#live.stop();
+  protected override flush(): void {
+    this.#batch.flush();
+  }
+
+  protected endSocket(code: string): void {
     this.#closeSocket(code);
-    this.#finish({ code, reason, byRemote: false });
   }
 
-  attach(handler: LinkHandler): void {
-    this.#handler = handler;
-    const early = this.#early.splice(0);
-    queueMicrotask(() => {
-      for (const frame of early) if (!this.#info) handler.frame(frame);
-      if (this.#info) handler.closed(this.#info);
-    });
+  protected destroySocket(): void {
+    this.#closeSocket("E_LINK_BROKEN");
   }
 
   #onMessage(data: unknown): void {
-    if (this.#closing) return;
-    this.#live.received();
-    if (!(data instanceof ArrayBuffer)) return this.#fail(TransportErrorCode.E_CBOR, "a text message");
+    if (this.closing) return;
+    this.live.received();
+    if (!(data instanceof ArrayBuffer)) return this.refuse(TransportErrorCode.E_CBOR, "a text message");
     const split = splitWsMessage(new Uint8Array(data), this.#maxFrameBytes);
-    if (!split.ok) return this.#fail(split.code, split.reason);
+    if (!split.ok) return this.refuse(split.code, split.reason);
     for (const frame of split.frames) {
-      if (this.#closing) return;
-      if (this.#handler && this.#early.length === 0) this.#handler.frame(frame);
-      else this.#early.push(frame);
+      if (this.closing) return;
+      this.deliver(frame);
     }
-  }
-
-  /** This end refuses what the remote sent: close the WebSocket with the code. */
-  #fail(code: string, reason: string): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#live.stop();
-    this.#closeSocket(code);
-    this.#finish({ code, reason, byRemote: true });
-  }
-
-  #broken(code: string, reason: string): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#live.stop();
-    this.#closeSocket("E_LINK_BROKEN");
-    this.#finish({ code, reason, byRemote: true });
   }
 
   #closeSocket(code: string): void {
@@ -142,14 +103,6 @@ export class BrowserWsLink implements TransportLink {
       // Already closing or closed.
     }
   }
-
-  #finish(info: LinkClosedInfo): void {
-    if (this.#info) return;
-    this.#info = info;
-    this.#resolveDone(info);
-    const handler = this.#handler;
-    if (handler) queueMicrotask(() => handler.closed(info));
-  }
 }
 
 /** Open one WebSocket to `url` (`ws://` or `wss://`) and wrap it as a link once it is open. */
@@ -157,7 +110,7 @@ export function openBrowserWs(url: string, options: BrowserWsLinkOptions = {}): 
   return new Promise((resolve, reject) => {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(url);
+      ws = new WebSocket(url, SUBPROTOCOL);
     } catch (error) {
       return reject(error);
     }

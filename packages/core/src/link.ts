@@ -38,4 +38,10 @@ export interface LinkClosedInfo {
   readonly reason: string;
   /** True when the remote end (or the transport) closed it, false when this end called `close`. */
   readonly byRemote: boolean;
+  /**
+   * True when the transport ended the link with a capbus close (it refused what the remote sent,
+   * or the remote refused what this end sent): the session is over, not detached, since a
+   * resume would resend the same frame (spec/errors.md §5).
+   */
+  readonly final?: boolean;
 }

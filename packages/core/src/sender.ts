@@ -146,6 +146,14 @@ export class Sender {
   proposed(seq: number, from: string, lamport: number, dead: readonly number[]): void {
     this.#withEvent(seq, from, (e) => {
       if (e.fast) throw new CapbusError("E_PROTOCOL", `a proposal for event ${seq}, a fast unicast`);
+      const stray = dead.find((node) => !this.#namedAt(seq, from, node));
+      // A dead node the event never named there would be read as "every named node alive".
+      if (stray !== undefined) {
+        throw new CapbusError(
+          "E_PROTOCOL",
+          `${from} answered dead for node ${stray}, not named to it in event ${seq}`,
+        );
+      }
       this.#outbox.proposed(e, from, lamport, dead);
     });
   }
@@ -640,6 +648,13 @@ export class Sender {
     const holders = new Set<string>();
     for (const o of nodes) for (const peer of o.references.keys()) holders.add(peer);
     return holders;
+  }
+
+  /** Did event `seq` name `node` of `peer` to it (a destination node, or a carried handle)? */
+  #namedAt(seq: number, peer: string, node: number): boolean {
+    const pending = this.#pending.get(seq);
+    if (pending?.event.destinations.get(peer)?.nodes.includes(node)) return true;
+    return pending?.carried.some((ref) => ref.owner === peer && ref.node === node) ?? false;
   }
 
   #withEvent(seq: number, from: string, fn: (event: OutEvent) => void): void {

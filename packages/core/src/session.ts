@@ -390,7 +390,7 @@ export class LinkSession {
     else if (link === this.#link) this.#link = undefined;
     else return;
     if (this.#link || this.#pendingLink) return;
-    if (this.options.graceMs <= 0) return this.#end(info);
+    if (this.options.graceMs <= 0 || info.final) return this.#end(info);
     if (this.#cancelGrace) return;
     // Only an established session waits to be resumed; one still in its first handshake is a dial.
     if (this.id !== undefined) this.#detachedAt = this.options.runtime.now();

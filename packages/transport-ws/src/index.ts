@@ -4,4 +4,4 @@
  * @module @capbus/transport-ws
  */
 export { dialWs, listenWs, openWs, type WsDialOptions, type WsListener, type WsListenOptions } from "./ws.js";
-export { WsLink, type WsLinkOptions } from "./ws-link.js";
+export { WS_SUBPROTOCOL, WsLink, type WsLinkOptions } from "./ws-link.js";

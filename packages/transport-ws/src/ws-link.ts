@@ -3,14 +3,13 @@
  * binary message (a batch, or the frame alone); a text message closes the link with E_CBOR. Heartbeats are WebSocket pings (the
  * remote's library answers with pongs); any message, ping or pong counts as life.
  */
-import { type LinkClosedInfo, type LinkHandler, type Runtime, systemRuntime } from "@capbus/core";
+import { type Runtime, systemRuntime } from "@capbus/core";
 import {
-  Liveness,
+  LinkBase,
   type LivenessOptions,
   type PreAuthTicket,
   splitWsMessage,
   TransportErrorCode,
-  type TransportLink,
   WsBatcher,
 } from "@capbus/transport";
 import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
@@ -36,22 +35,18 @@ export interface WsLinkOptions extends LivenessOptions {
 const CAPBUS_CLOSE = 4000;
 /** RFC 6455: message too big. */
 const TOO_BIG = 1009;
+/** The subprotocol a capbus WebSocket speaks (spec/transports.md §1.1). */
+export const WS_SUBPROTOCOL = "capbus.v2";
 
-export class WsLink implements TransportLink {
-  readonly done: Promise<LinkClosedInfo>;
+export class WsLink extends LinkBase {
   readonly #ws: WebSocket;
-  readonly #live: Liveness;
   readonly #batch: WsBatcher;
   readonly #maxFrameBytes: number;
-  #handler: LinkHandler | undefined;
   /** Until the remote has introduced itself: the listener's limits for this connection. */
   #preAuth: PreAuthTicket | undefined;
-  #early: Uint8Array[] = [];
-  #closing = false;
-  #info: LinkClosedInfo | undefined;
-  #resolveDone!: (info: LinkClosedInfo) => void;
 
   constructor(ws: WebSocket, options: WsLinkOptions = {}) {
+    super(options.runtime ?? systemRuntime, options);
     this.#ws = ws;
     ws.binaryType = "nodebuffer";
     this.#preAuth = options.preAuth;
@@ -61,38 +56,25 @@ export class WsLink implements TransportLink {
     // application's next send (e.g. an accept and the next request) share one message.
     this.#batch = new WsBatcher(
       (message) => {
-        if (!this.#closing) this.#ws.send(message, { binary: true });
+        if (!this.closing) this.#ws.send(message, { binary: true });
       },
       (flush) => setImmediate(flush),
     );
-    this.done = new Promise((resolve) => {
-      this.#resolveDone = resolve;
-    });
-    this.#live = new Liveness(
-      options.runtime ?? systemRuntime,
-      options,
-      () => ws.ping(),
-      () => this.#broken(TransportErrorCode.E_LINK_DEAD, "nothing received within the dead-link timeout"),
-    );
     ws.on("message", (data: RawData, isBinary: boolean) => this.#onMessage(data, isBinary));
-    ws.on("ping", () => this.#live.received());
-    ws.on("pong", () => this.#live.received());
+    ws.on("ping", () => this.live.received());
+    ws.on("pong", () => this.live.received());
     ws.on("error", (error: Error & { code?: string }) =>
-      this.#broken(
-        error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
-          ? TransportErrorCode.E_TOO_LARGE
-          : TransportErrorCode.E_LINK_BROKEN,
-        error.message,
-      ),
+      error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+        ? this.broken(TransportErrorCode.E_TOO_LARGE, error.message, true)
+        : this.broken(TransportErrorCode.E_LINK_BROKEN, error.message),
     );
     ws.on("close", (code: number, reason: Buffer) => {
       const text = reason.toString();
       if (code === CAPBUS_CLOSE && /^[A-Z][A-Z0-9_]{0,63}$/.test(text))
-        return this.#broken(text, "closed by the remote");
-      this.#broken(
-        code === TOO_BIG ? TransportErrorCode.E_TOO_LARGE : TransportErrorCode.E_LINK_BROKEN,
-        `closed (${code})`,
-      );
+        return this.broken(text, "closed by the remote");
+      // 1009: the remote's WebSocket library refused a message of ours as too big, a close.
+      if (code === TOO_BIG) return this.broken(TransportErrorCode.E_TOO_LARGE, `closed (${code})`, true);
+      this.broken(TransportErrorCode.E_LINK_BROKEN, `closed (${code})`);
     });
   }
 
@@ -101,76 +83,49 @@ export class WsLink implements TransportLink {
     return this.#ws.bufferedAmount;
   }
 
-  send(frame: Uint8Array): void {
-    if (this.#closing) return;
-    this.#batch.push(frame);
-    this.#live.sent();
-  }
-
-  close(code: string, reason: string): void {
-    if (this.#closing) return;
-    this.#batch.flush(); // the session's close frame is in it
-    this.#closing = true;
-    this.#live.stop();
-    this.#ws.close(CAPBUS_CLOSE, code);
-    this.#finish({ code, reason, byRemote: false });
-  }
-
   /** The remote has introduced itself (called by the handshake): the listener's limits are lifted. */
   introduced(): void {
     this.#preAuth?.release();
     this.#preAuth = undefined;
   }
 
-  attach(handler: LinkHandler): void {
-    this.#handler = handler;
-    const early = this.#early.splice(0);
-    queueMicrotask(() => {
-      for (const frame of early) if (!this.#info) handler.frame(frame);
-      if (this.#info) handler.closed(this.#info);
-    });
+  protected heartbeat(): void {
+    this.#ws.ping();
+  }
+
+  protected write(frame: Uint8Array): void {
+    this.#batch.push(frame);
+  }
+
+  protected override flush(): void {
+    this.#batch.flush();
+  }
+
+  protected endSocket(code: string): void {
+    this.#ws.close(CAPBUS_CLOSE, code);
+  }
+
+  protected destroySocket(): void {
+    this.#ws.terminate();
+  }
+
+  protected override ended(): void {
+    this.#preAuth?.closedEarly();
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
-    if (this.#closing) return;
-    this.#live.received();
-    if (!isBinary) return this.#fail(TransportErrorCode.E_CBOR, "a text message");
+    if (this.closing) return;
+    this.live.received();
+    if (!isBinary) return this.refuse(TransportErrorCode.E_CBOR, "a text message");
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     const split = splitWsMessage(
       new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
       this.#maxFrameBytes,
     );
-    if (!split.ok) return this.#fail(split.code, split.reason);
+    if (!split.ok) return this.refuse(split.code, split.reason);
     for (const frame of split.frames) {
-      if (this.#closing) return;
-      if (this.#handler && this.#early.length === 0) this.#handler.frame(frame);
-      else this.#early.push(frame);
+      if (this.closing) return;
+      this.deliver(frame);
     }
-  }
-
-  /** This end refuses what the remote sent: close the WebSocket with the code. */
-  #fail(code: string, reason: string): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#live.stop();
-    this.#ws.close(CAPBUS_CLOSE, code);
-    this.#finish({ code, reason, byRemote: true });
-  }
-
-  #broken(code: string, reason: string): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#live.stop();
-    this.#ws.terminate();
-    this.#finish({ code, reason, byRemote: true });
-  }
-
-  #finish(info: LinkClosedInfo): void {
-    if (this.#info) return;
-    this.#info = info;
-    this.#preAuth?.closedEarly();
-    this.#resolveDone(info);
-    const handler = this.#handler;
-    if (handler) queueMicrotask(() => handler.closed(info));
   }
 }

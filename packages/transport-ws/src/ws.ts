@@ -18,7 +18,7 @@ import {
 } from "@capbus/transport";
 import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
 import { type ClientOptions, WebSocket, WebSocketServer } from "ws";
-import { WsLink, type WsLinkOptions } from "./ws-link.js";
+import { WS_SUBPROTOCOL, WsLink, type WsLinkOptions } from "./ws-link.js";
 
 /**
  * Where and how `listenWs` listens. The pre-authentication limits (PreAuthOptions) apply to each
@@ -53,7 +53,15 @@ export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promi
   const maxPayload = wsMessageLimit(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
   const guard = new PreAuthGuard(options, options.runtime);
   const own = options.server ? undefined : await ownServer(guard, options);
-  const wss = new WebSocketServer({ server: options.server ?? own?.server, maxPayload });
+  const wss = new WebSocketServer({
+    server: options.server ?? own?.server,
+    maxPayload,
+    verifyClient: (info, done) =>
+      offersCapbus(info.req.headers["sec-websocket-protocol"])
+        ? done(true)
+        : done(false, 400, `offers no ${WS_SUBPROTOCOL} subprotocol`),
+    handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+  });
   wss.on("error", () => undefined); // the server's own errors: listen failures are reported above
   wss.on("connection", (ws, request) => {
     // On a server of the caller's, the limits start here (its other traffic is its own affair).
@@ -78,6 +86,16 @@ export async function listenWs(peer: Peer, options: WsListenOptions = {}): Promi
         });
       }),
   };
+}
+
+/**
+ * Does an upgrade offer capbus (spec/transports.md §1.1)? One offering `capbus.v2` does; one offering
+ * no subprotocol is taken as capbus too (a bare WebSocket client); one offering only others is a
+ * client of some other service, refused before it becomes a link.
+ */
+function offersCapbus(header: string | undefined): boolean {
+  if (header === undefined) return true;
+  return header.split(",").some((p) => p.trim() === WS_SUBPROTOCOL);
 }
 
 /**
@@ -125,7 +143,7 @@ export interface WsDialOptions extends WsLinkOptions {
 export function openWs(url: string, options: WsDialOptions = {}, signal?: AbortSignal): Promise<WsLink> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const ws = new WebSocket(url, {
+    const ws = new WebSocket(url, WS_SUBPROTOCOL, {
       maxPayload: wsMessageLimit(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES),
       ...options.client,
     });

@@ -13,6 +13,7 @@ export {
   type TransportLink,
 } from "./dialer.js";
 export { TransportErrorCode } from "./errors.js";
+export { closeFrame, LinkBase } from "./link-base.js";
 export { Liveness, type LivenessOptions } from "./liveness.js";
 export {
   DEFAULT_MAX_PENDING_LINKS,

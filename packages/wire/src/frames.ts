@@ -237,7 +237,7 @@ export const DestroyFrameSchema = z.strictObject({
   ack: Uint,
   event: Uint,
   clock: Uint,
-  /** The sender's nodes being destroyed that the receiver holds (may be none at pick start). */
+  /** Every node of the destroy, the same at each destination (spec/ordering.md §9, "What a destroy lists"). */
   nodes: z.array(Uint).refine((nodes) => new Set(nodes).size === nodes.length, "duplicate node"),
 });
 /** A `destroy` frame, as decoded (spec/wire.md §5.14). */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { FrameCodec, type WireLimits } from "@capbus/wire";
+import { FRAME_LAYOUTS } from "../src/frames.js";
 import { fromHex, hex } from "./arbitraries.js";
 
 const dir = new URL("../../../spec/vectors/frames/", import.meta.url);
@@ -60,6 +61,13 @@ describe("valid vectors", () => {
       "reject",
       "ack",
       "close",
+      "notice",
+      "dead",
+      "destroy",
+      "release",
+      "endpoints",
+      "claim",
+      "granted",
     ]) {
       assert.ok((counts.get(type) ?? 0) >= 2, type);
     }
@@ -81,4 +89,23 @@ describe("invalid vectors", () => {
       assert.ok(codes.has(code), code);
     }
   });
+});
+
+test("wire.md §5's frame table lists every frame type, its code, sequencing and fields", () => {
+  const wire = readFileSync(new URL("../../wire.md", dir), "utf8");
+  const table = wire.slice(wire.indexOf("## 5. Frame types"), wire.indexOf("### 5.1"));
+  const rows = new Map<string, { code: number; sequenced: boolean; fields: string }>();
+  for (const m of table.matchAll(/^\| (\d+) +\| `(\w+)` +\| (yes|no) +\| ([^|]*?) +\|$/gm)) {
+    rows.set(m[2] as string, { code: Number(m[1]), sequenced: m[3] === "yes", fields: m[4] as string });
+  }
+  const unsequenced = new Set(["hello", "auth", "ack", "close"]);
+  for (const layout of FRAME_LAYOUTS) {
+    const row = rows.get(layout.type);
+    assert.ok(row, `${layout.type} has a row`);
+    assert.equal(row.code, layout.code, `${layout.type}'s code`);
+    assert.equal(row.sequenced, !unsequenced.has(layout.type), `${layout.type} sequenced`);
+    const fields = [...layout.fields, ...(layout.optional ?? []).map((f) => `${f}?`)];
+    assert.equal(row.fields, fields.length === 0 ? "—" : fields.join(", "), `${layout.type}'s fields`);
+  }
+  assert.equal(rows.size, FRAME_LAYOUTS.length, "no row names a frame the codec lacks");
 });
