@@ -2,7 +2,7 @@
  * The attack harness (issue 17): a victim (`startPeer` with its defaults, ws on loopback), an
  * honest prober (10 requests a second, its latency and refusals) and an attacker, as three
  * processes; the victim reports its RSS, event-loop stalls, clock and queue. Each attack
- * declares the bounds it must meet (scripts/attack/bounds.ts, spec/security.md "Attack bounds").
+ * declares the bounds it must meet (scripts/attack/bounds.ts, spec/security.md §5).
  *
  *   npm run attack -- NAME|all|list [--seconds S] [--json] [--check] [--brief] [--except A,B]
  *     [--timeouts auto|default|short] [--echo]

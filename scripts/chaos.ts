@@ -99,7 +99,7 @@ try {
   for (const [i, name] of names.entries()) children.push(await start(name, i));
   await Promise.all(children.map((c) => c.ready));
   const urls = children.map((c) => Object.values(c.urls));
-  // All peers import at once by default, so crossed dials (transports.md §3.4) are part of the
+  // All peers import at once by default, so crossed dials (spec/transports.md §3.4) are part of the
   // run; --one-by-one links them in turn.
   if (values["one-by-one"]) {
     for (const [i, child] of children.entries()) {

@@ -1,6 +1,6 @@
 /**
  * Crossed dials over real WebSockets with keyed handshakes (spec/transports.md §3.4): two peers
- * import each other's capability URL at the same moment, so each dials the other. Before §3.4
+ * import each other's capability URL at the same moment, so each dials the other. Before spec/transports.md §3.4
  * both sessions were lost in nearly every run; now both ends must keep one session, and a send
  * each way must arrive.
  */

@@ -267,7 +267,7 @@ test("H2 for every frame kind: applied up to the adopt limit, held above it, E_C
         });
       }
       // A destroy is clocked only where it names a node held (one V holds nothing of is unheld and
-      // never applies its clock, ordering.md §9.1): V holds R's node of the same number.
+      // never applies its clock, spec/ordering.md §9.1): V holds R's node of the same number.
       if (kind === "destroy") v.importHandle({ owner: "R", node: n.id, holder: "V" });
       r.frames();
       const before = v.clock;

@@ -159,7 +159,7 @@ function checkEnd(end: RawEnd, c: Case, transport: "ws" | "unix"): string {
     return "ws close 1009 (E_TOO_LARGE break)";
   }
   if (c.kind === "stream-length") {
-    // The transport ends the connection without reading the frame (a break, security.md §4).
+    // The transport ends the connection without reading the frame (a break, spec/security.md §4).
     assert.equal(lastClose(end), undefined);
     return "connection ended (E_TOO_LARGE break)";
   }

@@ -1,4 +1,4 @@
-/** Handles, destroy and release by name (spec/ordering.md §5, §9-§12), on the simulated network. */
+/** Handles, destroy and release by name (spec/ordering.md §5, spec/ordering.md §9, spec/ordering.md §10, spec/ordering.md §11, spec/ordering.md §12), on the simulated network. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { checkTraces, formatReport } from "@capbus/checker";

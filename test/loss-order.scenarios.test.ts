@@ -142,7 +142,7 @@ test("two survivors of one loss deliver its notifications under ids of their own
 
 test("two survivors whose clocks agree give their notifications for one loss one timestamp, and the checker accepts it", async () => {
   // Found by the ordering property with losses (CAPBUS_SEED=1 CAPBUS_RUNS=100): the checker held
-  // two survivors' notifications to one timestamp each, across peers (W8 is per event id, §7.1 L1).
+  // two survivors' notifications to one timestamp each, across peers (W8 is per event id, spec/ordering.md §7.1 L1).
   const traces = new MemoryTraceSink();
   const w = new SimWorld({ seed: 13, latency: { min: 1, max: 3 }, traceFor: () => traces });
   const [a, b, c] = ["A", "B", "C"].map((id) => w.addPeer(id)) as [Peer, Peer, Peer];

@@ -190,7 +190,7 @@ function proposal(link: ScriptedLink): number {
 
 test("tombstones are bounded, and a flood of them evicts only the flooding owner's", () => {
   const victim = new Peer({ id: "V", runtime: frozenRuntime });
-  /** `owner` destroys `nodes` at V (it holds none of them: an unheld destroy, ordering.md §9.1) and commits it. */
+  /** `owner` destroys `nodes` at V (it holds none of them: an unheld destroy, spec/ordering.md §9.1) and commits it. */
   const destroyAt = (owner: string, nodes: number[]) => {
     const link = new ScriptedLink();
     victim.connect(link, owner);

@@ -1,5 +1,5 @@
 /**
- * Before authentication (issue 17, findings 1 and 8; spec/transports.md §3.5, limits.md §4): a
+ * Before authentication (issue 17, findings 1 and 8; spec/transports.md §3.5, spec/limits.md §4): a
  * stranger's frame is refused by its length before it is decoded, each listener bounds the
  * connections that have not introduced themselves (at once, in time and in bytes, raw TCP
  * included), and link slots held by sessions that dropped do not lock an honest newcomer out.

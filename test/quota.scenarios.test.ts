@@ -1,4 +1,4 @@
-/** Quotas (spec/limits.md §Quotas): a flooding sender takes at most half of a victim's queue. */
+/** Quotas (spec/limits.md §4): a flooding sender takes at most half of a victim's queue. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Peer, SendResult } from "@capbus/core";

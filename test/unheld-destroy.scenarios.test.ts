@@ -1,7 +1,7 @@
 /**
  * Unheld destroys (spec/ordering.md §9): a `destroy` naming only nodes its receiver neither holds
  * nor has on the way is answered but kept out of the receiver's clock and queue, so a peer holding
- * no capability cannot move either (issue 17); the honest race of §11, a destroy reaching the
+ * no capability cannot move either (issue 17); the honest race of spec/ordering.md §11, a destroy reaching the
  * transfer's receiver before the transfer's stage, still ends as the order says.
  */
 import assert from "node:assert/strict";
@@ -149,7 +149,7 @@ test("unheld destroys are charged to their sender's share: beyond it, reject E_Q
 });
 
 /**
- * The honest race of ordering.md §11: A sends B a message carrying P's node n; P counts B (the
+ * The honest race of spec/ordering.md §11: A sends B a message carrying P's node n; P counts B (the
  * notice) and destroys n at once; P's link to B is fast, A's slow, so the destroy reaches B
  * before the transfer's stage, while B holds nothing.
  */

@@ -1,5 +1,5 @@
 /**
- * The bounds every attack must meet (issue 17, "Targets"; spec/security.md "Attack bounds"), and
+ * The bounds every attack must meet (issue 17, "Targets"; spec/security.md §5), and
  * the figures they are checked on. One table, so the numbers live in one place: a fix that
  * documents a different default changes it here and in the spec together.
  */

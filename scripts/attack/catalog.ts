@@ -1,6 +1,6 @@
 /**
  * The attacks (issue 17, findings 1-10): what each does, what the attacker holds, and which
- * bounds it must meet (scripts/attack/bounds.ts; spec/security.md "Attack bounds").
+ * bounds it must meet (scripts/attack/bounds.ts; spec/security.md §5).
  */
 import type { PeerProcess } from "@capbus/testkit";
 
@@ -179,7 +179,7 @@ export const ATTACKS: readonly AttackSpec[] = [
     finding: "10",
     access: "capability",
     does: "peers that import, send a handle, and close cleanly, four at a time",
-    // Per session: its tombstone (kept 2 x stageTimeoutMs, ordering.md §5) and its entry in the
+    // Per session: its tombstone (kept 2 x stageTimeoutMs, spec/ordering.md §5) and its entry in the
     // lost-peers list (capped at 4,096): ~250 B measured on a warm victim; 2,400 B cold.
     retained: { fixed: 256 * 1024, perSession: 320 },
     warmup: true,

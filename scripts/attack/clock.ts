@@ -12,7 +12,7 @@ import { RawSession, sleep } from "./raw-session.js";
 const TICK = 2 ** 11;
 const JUMP = 2 ** 32;
 const LIMIT = Number.MAX_SAFE_INTEGER;
-/** The victim's adopt and refuse offsets at the defaults (ordering.md §2 H2). */
+/** The victim's adopt and refuse offsets at the defaults (spec/ordering.md §2 H2). */
 const ADOPT_MS = 5_000;
 const REFUSE_MS = 35_000;
 

@@ -1,5 +1,5 @@
 /**
- * A peer killed with SIGKILL (trap 4, spec/guarantees.md §4.2-§4.3): once its session expires,
+ * A peer killed with SIGKILL (trap 4, spec/guarantees.md §4.2, spec/guarantees.md §4.3): once its session expires,
  * the survivor gets exactly one `destroyed` (reason crash) for the handle it held to the dead
  * peer's node and a `released` (reason crash) for the reference the dead peer held to its own
  * node, and the order checker, which counts the dead peer as crashed, finds no violation.

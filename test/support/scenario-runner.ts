@@ -27,7 +27,7 @@ type JsonObject = { [key: string]: Json };
 export interface Scenario {
   readonly name: string;
   readonly description?: string;
-  /** Sections of the spec the scenario exercises, e.g. "ordering.md §9". */
+  /** Sections of the spec the scenario exercises, e.g. "spec/ordering.md §9". */
   readonly spec?: readonly string[];
   /** The id of the peer under test. */
   readonly peer: string;

@@ -72,7 +72,7 @@ function checkSend(model: Model, out: Collector, o: Origin, to: string[], nodes:
 
 /**
  * Delivered elsewhere but not here, counted apart: the first holds every hit of the v1 windows W1
- * and W3 (guarantees.md §5) along with P4(a) cases a trace cannot tell from them.
+ * and W3 (spec/guarantees.md §5) along with P4(a) cases a trace cannot tell from them.
  */
 const WINDOW: Record<string, string> = {
   "sender crashed or expired": "partial multicast, sender lost (P4a, W1, W3)",

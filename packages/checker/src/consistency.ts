@@ -53,7 +53,7 @@ export function checkConsistency(model: Model, out: Collector): void {
       if (other === undefined) owners.set(tsKey, r.event);
       else if (other !== r.event && !(o === undefined && !model.origins.has(other))) {
         // Two synthesized notifications (no origin) may share a ts: each survivor takes it from
-        // its own clock (ordering.md §7.1 L1); at one peer, the rising order below keeps them apart.
+        // its own clock (spec/ordering.md §7.1 L1); at one peer, the rising order below keeps them apart.
         out.violation(
           "consistency",
           `${other} and ${r.event} share timestamp ${tsKey}`,

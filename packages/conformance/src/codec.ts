@@ -3,11 +3,11 @@
  * of spec/vectors/transports/ws-batch.json), read from the files on each run so new vectors are
  * driven without a change here. Each is sent on a fresh session right after the handshake.
  *
- * - An invalid one must be refused with a `close` frame carrying the vector's code (wire.md §9).
+ * - An invalid one must be refused with a `close` frame carrying the vector's code (spec/wire.md §9).
  * - A valid one must pass the decoder: the peer may still refuse it for the session's state
  *   (a seq out of order, a commit for no event: E_SEQUENCE, E_PROTOCOL, ...), but never with a
  *   wire code. The kit then sends a `hello`, which after the handshake is E_PROTOCOL
- *   (errors.md §3.1): a close with a code that is not a wire code shows the vector passed.
+ *   (spec/errors.md §3.1): a close with a code that is not a wire code shows the vector passed.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -54,7 +54,8 @@ export async function codec(ctx: Context): Promise<void> {
   for (const vector of readJson<InvalidVector[]>(join(frames, "invalid.json"))) {
     await ctx.check(`invalid frame ${vector.code}: ${vector.name}`, async () => {
       if (vector.limits !== undefined) return "the vector is for other limits than the defaults";
-      if (vector.hex === "" && !ws) return "an empty frame is a heartbeat on a stream (transports.md §1.2)";
+      if (vector.hex === "" && !ws)
+        return "an empty frame is a heartbeat on a stream (spec/transports.md §1.2)";
       await refused(ctx, bytes(vector.hex), vector.code, false);
     });
   }
@@ -119,7 +120,7 @@ async function refused(ctx: Context, input: Uint8Array, code: string, raw: boole
         return;
       }
       // A WebSocket message the transport refuses before any frame is read: the code may come as
-      // the ws close reason (close code 4000, transports.md §1.1) instead of a close frame.
+      // the ws close reason (close code 4000, spec/transports.md §1.1) instead of a close frame.
       if (raw && got.kind === "end" && got.code === code) return;
       throw new CheckFailure(`expected close ${code}: ${describe(got)}`);
     }

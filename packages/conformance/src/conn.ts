@@ -1,6 +1,6 @@
 /**
  * One raw connection to the peer under test, over WebSocket or a stream socket (spec/transports.md
- * §1). The kit writes exactly the bytes it is told to (a frame per message or per length prefix,
+ * spec/transports.md §1). The kit writes exactly the bytes it is told to (a frame per message or per length prefix,
  * or raw bytes), and reads the peer's frames one at a time, so it can say what a peer sent, in
  * what order, and whether it closed.
  */
@@ -140,7 +140,7 @@ export class Conn {
 
   /**
    * The next thing the peer sent, or `timeout`. Pure `ack` frames and `endpoints` advertisements
-   * (bootstrap.md §1: a peer may send them whenever it likes) are skipped unless `all`.
+   * (spec/bootstrap.md §1: a peer may send them whenever it likes) are skipped unless `all`.
    */
   async next(timeoutMs: number, all = false): Promise<Received> {
     const end = Date.now() + timeoutMs;

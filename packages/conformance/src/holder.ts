@@ -1,15 +1,15 @@
 /**
  * The holder and owner groups: the kit holds a handle to the peer's test node (claimed with its
- * capability URL, bootstrap.md §2) and sends to it over both paths, unicast (wire.md §5.7) and a
- * round (stage, propose, commit: ordering.md §3); then the peer's checks as the node's owner:
- * who may send, which node, and releases (errors.md §3).
+ * capability URL, spec/bootstrap.md §2) and sends to it over both paths, unicast (spec/wire.md §5.7) and a
+ * round (stage, propose, commit: spec/ordering.md §3); then the peer's checks as the node's owner:
+ * who may send, which node, and releases (spec/errors.md §3).
  */
 import type { TraceRecord } from "@capbus/trace";
 import type { Frame } from "@capbus/wire";
 import { CheckFailure, Remote } from "./remote.js";
 import type { Context } from "./run.js";
 
-/** The peer's deliveries of `sender`'s event (matched by its timestamp, trace.md §2). */
+/** The peer's deliveries of `sender`'s event (matched by its timestamp, spec/trace.md §2). */
 export function deliveriesOf(records: readonly TraceRecord[], sender: string, event: number) {
   return records.filter((r) => r.op === "deliver" && r.ts[1] === sender && r.ts[2] === event);
 }

@@ -1,5 +1,5 @@
 /**
- * The hostile group (spec/transports.md §3.5, wire.md §2, §8): what a stranger or a holder may
+ * The hostile group (spec/transports.md §3.5, spec/wire.md §2, spec/wire.md §8): what a stranger or a holder may
  * send to make a peer spend, each refused quickly with its code. The inputs are kept small
  * enough to be quick: the point is the refusal, not a load test.
  */

@@ -1,7 +1,7 @@
 /**
  * The ordering group: the scenario vectors of spec/vectors/scenarios that a peer can show over a
  * socket (its frames, and its deliveries through its trace), then a multi-peer run in which the
- * kit plays the other peers and the checker (trace.md §4) judges the peer's order.
+ * kit plays the other peers and the checker (spec/trace.md §4) judges the peer's order.
  *
  * A scenario is driven when its only calls are creating one node and granting it to scripted
  * peers (a claim of the test node here), and its clock values are not in the window where a

@@ -1,7 +1,7 @@
 /**
  * A peer the kit plays: its own key pair (or none), one connection to the peer under test, the
  * handshake written from spec/transports.md §3 (not the reference implementation's), and the
- * session numbering of §4.1, so the kit can say exactly which frames it sends.
+ * session numbering of spec/transports.md §4.1, so the kit can say exactly which frames it sends.
  */
 import { Identity } from "@capbus/core";
 import { type Frame, FrameCodec, type HelloFrame } from "@capbus/wire";
@@ -119,13 +119,13 @@ export class Remote {
     return (Date.now() + this.#target.skewMs) * 2048 + plus;
   }
 
-  /** The next event number of this played peer (one counter for all its events, ordering.md §1). */
+  /** The next event number of this played peer (one counter for all its events, spec/ordering.md §1). */
   nextEvent(): number {
     return ++this.#event;
   }
 
   /**
-   * The kit's hello (it dialled: it speaks first), the peer's hello, then the auths (§3.2).
+   * The kit's hello (it dialled: it speaks first), the peer's hello, then the auths (spec/transports.md §3.2).
    * Resolves once both are in; the peer's own verdict follows (a close, or nothing).
    */
   async handshake(options: HandshakeOptions = {}): Promise<HelloFrame> {
@@ -158,7 +158,7 @@ export class Remote {
     if (theirs.key.length > 0) {
       const auth = await this.expectFrame("auth");
       if (auth.type === "auth" && !(await verify(theirs.key, transcript(theirs, mine), auth.sig)))
-        throw new CheckFailure("its auth does not verify over the transcript of transports.md §3.2");
+        throw new CheckFailure("its auth does not verify over the transcript of spec/transports.md §3.2");
     }
     if (mine.session.length === 0 && theirs.session.length === 0)
       this.session = sessionId(mine.nonce, theirs.nonce);

@@ -1,8 +1,8 @@
 /**
- * The resume group (spec/transports.md §4.2, §4.1): a session whose link breaks goes on over a
+ * The resume group (spec/transports.md §4.2, spec/transports.md §4.1): a session whose link breaks goes on over a
  * new link; frames resent across the resume are dropped (nothing twice, P6), the peer resends
  * what the kit did not acknowledge, and a resume that acknowledges frames never sent is refused
- * with `close E_PROTOCOL` (errors.md §3.1).
+ * with `close E_PROTOCOL` (spec/errors.md §3.1).
  */
 import { deliveriesOf, expectDelivered } from "./holder.js";
 import { CheckFailure, Remote } from "./remote.js";

@@ -12,7 +12,7 @@ export function nodeName(owner: string, id: number): string {
 
 /** What a handle needs from the peer that holds it. */
 export interface HandleHost {
-  /** The holder's last reference went: tell the owner (spec §10). */
+  /** The holder's last reference went: tell the owner (spec/ordering.md §10). */
   released(handle: Handle, count: number): void;
   /** The handle was released or destroyed: it leaves the holder's handle table (and `maxHandles`). */
   gone(handle: Handle): void;

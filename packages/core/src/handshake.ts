@@ -4,7 +4,7 @@
  * hellos), and then both pick the same outcome: a new session, a resume of the one both named,
  * or E_SESSION_EXPIRED when they named different ones. Frames that arrive while a signature is
  * being checked wait, in order, for the outcome. Two peers that dial each other at once keep the
- * link dialled by the smaller peer id (§3.4), so both ends settle on the same link.
+ * link dialled by the smaller peer id (spec/transports.md §3.4), so both ends settle on the same link.
  */
 import { type AuthFrame, type Frame, FrameCodec, type HelloFrame, WIRE_VERSION } from "@capbus/wire";
 import { CapbusError } from "./errors.js";
@@ -106,7 +106,7 @@ export function connectLink(
  * change goes through one transition function (#to), as ws's Receiver runs its parser:
  *
  *   hello ──remote hello, keyed──▶ auth ──its auth──▶ proving ──outcome──▶ attached
- *     └──remote hello, unkeyed──────────────────────▶ proving ──ambiguous──▶ verdict (§3.3)
+ *     └──remote hello, unkeyed──────────────────────▶ proving ──ambiguous──▶ verdict (spec/transports.md §3.3)
  *   hello, auth, proving, verdict ──refusal (a close frame either way)──▶ refused
  *   every state but attached ──the link ended──▶ gone
  *
@@ -125,7 +125,7 @@ type State =
   | { readonly name: "attached"; readonly session: LinkSession }
   /**
    * Closed before an outcome, by either end, then the link ended (gone). `crossed`: a dial that
-   * lost a crossing (§3.4), whose break is reported at the timeout if the other link never comes.
+   * lost a crossing (spec/transports.md §3.4), whose break is reported at the timeout if the other link never comes.
    */
   | { readonly name: "refused"; readonly crossed: boolean }
   | { readonly name: "gone"; readonly crossed: boolean };
@@ -176,7 +176,7 @@ class Handshake implements LinkHandler {
   readonly #dialled: boolean;
   /**
    * The session this link is set up for, when one is held: breaks before the outcome count
-   * against it. An accepted link takes it over from a dial it wins against (§3.4).
+   * against it. An accepted link takes it over from a dial it wins against (spec/transports.md §3.4).
    */
   #bound: LinkSession | undefined;
   #mine: HelloFrame | undefined;
@@ -271,9 +271,9 @@ class Handshake implements LinkHandler {
     return undefined;
   }
 
-  /** The remote closed the link before an outcome: nothing is sent back (wire.md §5.11). */
+  /** The remote closed the link before an outcome: nothing is sent back (spec/wire.md §5.11). */
   #refusedByRemote(code: string, reason: string): void {
-    // The remote's own dial goes on (§3.4): until it arrives, this link's loss is no break.
+    // The remote's own dial goes on (spec/transports.md §3.4): until it arrives, this link's loss is no break.
     const crossed = code === SessionErrorCode.E_CROSSED && this.#dialled;
     this.#to({ name: "refused", crossed });
     if (!crossed) this.#cancelTimer?.();
@@ -479,7 +479,7 @@ class Handshake implements LinkHandler {
     );
   }
 
-  /** Both ends see the same two hellos, so both reach the same outcome (§3.3). */
+  /** Both ends see the same two hellos, so both reach the same outcome (spec/transports.md §3.3). */
   #decide(): void {
     if (this.#state.name !== "proving") return;
     const mine = this.#mine!;
@@ -502,7 +502,7 @@ class Handshake implements LinkHandler {
       // Final at both ends: whatever session either side named is gone (spec/transports.md §4.3).
       if (held?.id && sameBytes(held.id, mine.session)) {
         // At the smaller peer a hello naming no session may come from the remote's dial that lost
-        // a crossing and is already dropped there (§3.4): only the remote's answer tells.
+        // a crossing and is already dropped there (spec/transports.md §3.4): only the remote's answer tells.
         if (!this.#dialled && theirs.session.length === 0 && this.#ctx.local < theirs.peer) {
           this.#to({ name: "verdict", held });
           for (const bytes of this.#pending.splice(0)) this.#onFrame(bytes);
@@ -518,7 +518,7 @@ class Handshake implements LinkHandler {
   /**
    * Hand the link to `session`. A refusal there (a resume acknowledging frames never sent) is a
    * close frame on this link, and the session is over at both
-   * ends (errors.md §1); anything else thrown is E_INTERNAL, and ends the session too.
+   * ends (spec/errors.md §1); anything else thrown is E_INTERNAL, and ends the session too.
    */
   #attach(session: LinkSession, id: Uint8Array, theirs: HelloFrame): void {
     const link = this.#link;
@@ -565,7 +565,7 @@ class Handshake implements LinkHandler {
 
   /**
    * Refuse the link before an outcome: a `close` frame with the code, then the transport closes
-   * (errors.md §1). Every refusal of this end goes through here.
+   * (spec/errors.md §1). Every refusal of this end goes through here.
    */
   #refuse(code: string, reason: string): void {
     const state = this.#state.name;

@@ -1,5 +1,5 @@
 /**
- * The destination's and owner's side of the protocol (spec/ordering.md §3.2, §3.4, §6, §7, §9-§11):
+ * The destination's and owner's side of the protocol (spec/ordering.md §3.2, spec/ordering.md §3.4, spec/ordering.md §6, spec/ordering.md §7, spec/ordering.md §9, spec/ordering.md §10, spec/ordering.md §11):
  * checks what arrives against the owner's nodes, counts references, proposes, holds frames during
  * a destroy's pick window, commits, and delivers from the queue in the order.
  */
@@ -59,7 +59,7 @@ type Incoming =
     }
   | { readonly kind: "destroy"; readonly nodes: readonly number[] }
   | { readonly kind: "release"; readonly node: number; readonly count: number; readonly holder: string }
-  /** A notification for a lost peer, committed where the loss was seen (§7.1). */
+  /** A notification for a lost peer, committed where the loss was seen (spec/ordering.md §7.1). */
   | { readonly kind: "lost"; readonly notice: LossNotice };
 
 /** What the inbound side needs from its peer. */
@@ -87,7 +87,7 @@ export interface InboundContext {
   deliver(event: PeerEvent, charge: number): void;
   /** May this peer take up `count` more handles (spec/limits.md §4, `maxHandles`)? */
   roomForHandles(count: number): boolean;
-  /** Charges queued events to their senders (spec/limits.md §Quotas). */
+  /** Charges queued events to their senders (spec/limits.md §4). */
   readonly quota: Quota;
   /** How long an entry may stay staged before its sender counts as stuck (trap 3). */
   readonly stageTimeoutMs: number;
@@ -117,7 +117,7 @@ export type Answer =
       readonly type: "reject";
       readonly event: number;
       readonly code: CoreErrorCode;
-      /** The node the refusal is about (wire.md §5.9), when it is about one. */
+      /** The node the refusal is about (spec/wire.md §5.9), when it is about one. */
       readonly node?: number;
     };
 
@@ -139,7 +139,7 @@ export class Inbound {
   readonly #gone = new Map<string, boolean>();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
   readonly #tombstones: Tombstones;
-  /** Destroys of nodes this peer neither holds nor has on the way in its queue (§9). */
+  /** Destroys of nodes this peer neither holds nor has on the way in its queue (spec/ordering.md §9). */
   readonly #unheld = new UnheldDestroys();
   /** Queue keys of lost-peer notifications: negative, so they never meet a sender's event number. */
   #notices = 0;
@@ -148,7 +148,7 @@ export class Inbound {
   constructor(ctx: InboundContext) {
     this.#ctx = ctx;
     // Kept twice the stage timeout: a message that may carry a destroyed node is either staged
-    // here by then (and committed or dropped within the timeout) or never comes (ordering.md §9).
+    // here by then (and committed or dropped within the timeout) or never comes (spec/ordering.md §9).
     this.#tombstones = new Tombstones(MAX_TOMBSTONES, 2 * ctx.stageTimeoutMs);
     this.#stalls = new Stalls(ctx);
   }
@@ -166,7 +166,7 @@ export class Inbound {
   /**
    * Is the destroy of `owner`'s `node` remembered here, or an unheld destroy of it undecided? An
    * import then fails: the node is destroyed, or being destroyed by an owner that staged its
-   * destroy here before the handle came (§9, "Unheld destroys").
+   * destroy here before the handle came (spec/ordering.md §9, "Unheld destroys").
    */
   tombstoned(owner: string, node: number): boolean {
     return this.#tombstones.get(owner, node) !== undefined || this.#unheld.names(owner, node);
@@ -240,7 +240,7 @@ export class Inbound {
     reply(answer(frame.event, proposal, dead));
   }
 
-  /** The owner of carried handles takes part in a transfer it delivers nothing of (§11). */
+  /** The owner of carried handles takes part in a transfer it delivers nothing of (spec/ordering.md §11). */
   notice(from: string, frame: NoticeFrame, reply: Reply): void {
     const { clock } = this.#ctx;
     const refused = this.#refuse(from, frame.nodes);
@@ -251,7 +251,7 @@ export class Inbound {
     reply(answer(frame.event, clock.tick(), dead));
   }
 
-  /** The fast path: the receiver assigns the final on arrival (§6). */
+  /** The fast path: the receiver assigns the final on arrival (spec/ordering.md §6). */
   unicast(from: string, frame: UnicastFrame, reply: Reply, size = 0): void {
     const refused = this.#refuse(from, [frame.node]);
     if (refused) return reply({ type: "reject", event: frame.event, ...refused });
@@ -271,7 +271,7 @@ export class Inbound {
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
   }
 
-  /** A holder's release, committed on arrival like a unicast (§10). */
+  /** A holder's release, committed on arrival like a unicast (spec/ordering.md §10). */
   release(from: string, frame: ReleaseFrame, reply: Reply): void {
     const owned = this.#ctx.owned(frame.node);
     if (!owned) return reply({ type: "reject", event: frame.event, code: "E_NO_NODE" });
@@ -286,7 +286,7 @@ export class Inbound {
   }
 
   /**
-   * A destroy staged at a holder: never held (§9). One naming only nodes this peer neither holds
+   * A destroy staged at a holder: never held (spec/ordering.md §9). One naming only nodes this peer neither holds
    * live nor has on the way in its queue is unheld: answered, but kept out of the queue and the
    * clock (refused with E_QUOTA beyond its owner's share).
    */
@@ -388,7 +388,7 @@ export class Inbound {
     this.#held.replay();
   }
 
-  /** Deliver every entry the delivery rule allows (§7 D1). */
+  /** Deliver every entry the delivery rule allows (spec/ordering.md §7 D1). */
   deliverReady(): void {
     for (let entry = this.#queue.takeReady(); entry; entry = this.#queue.takeReady()) {
       this.#dequeued(entry);
@@ -432,7 +432,7 @@ export class Inbound {
       for (const ref of data.handles) if (!this.#arrivesDead(ref, ts, data.dead)) ctx.giveBack(ref);
       return;
     }
-    // Handles in the order sent; those that arrive dead are marked destroyed (§9, §11).
+    // Handles in the order sent; those that arrive dead are marked destroyed (spec/ordering.md §9, spec/ordering.md §11).
     // Most messages carry no handles: they share one empty list (memory per queued event).
     const handles =
       data.handles.length === 0
@@ -500,7 +500,7 @@ export class Inbound {
     const entry = this.#queue.insert(from, seq, proposal, false, data);
     if (data.kind === "message" && data.handles.length > 0) this.#unheld.count(data.handles, 1);
     this.#stagedAt.set(entry, this.#ctx.now());
-    // This peer's own events are decided by itself, within its answer timeout (§4.6).
+    // This peer's own events are decided by itself, within its answer timeout (spec/guarantees.md §4.6).
     if (from !== this.#ctx.id) this.#stalls.staged(from, entry);
   }
 
@@ -546,7 +546,7 @@ export class Inbound {
     this.#stalls.settled(entry.sender, entry);
   }
 
-  /** A queued message's carried handles leave the index of handles on the way (§9). */
+  /** A queued message's carried handles leave the index of handles on the way (spec/ordering.md §9). */
   #dequeued(entry: QueueEntry<Incoming>): void {
     if (entry.data.kind === "message" && entry.data.handles.length > 0)
       this.#unheld.count(entry.data.handles, -1);
@@ -559,7 +559,7 @@ export class Inbound {
 
   /**
    * An unheld destroy: proposed at C + 1 without moving the clock (nor applying the frame's),
-   * kept out of the queue, charged to its owner's quota (§9, "Unheld destroys").
+   * kept out of the queue, charged to its owner's quota (spec/ordering.md §9, "Unheld destroys").
    */
   #keepUnheld(from: string, frame: DestroyFrame, reply: Reply, size: number): void {
     const charge = Math.max(size, UNHELD_COST);
@@ -591,7 +591,7 @@ export class Inbound {
    * node raises the clock to its final, so the message's proposal, and its final, lie above it (an
    * unheld destroy's final was never applied). A queued message promotes every unheld destroy of a
    * carried node to a staged entry at its proposal: it then blocks delivery until its commit, which
-   * orders this message against it here as everywhere (§9, §11).
+   * orders this message against it here as everywhere (spec/ordering.md §9, spec/ordering.md §11).
    */
   #carrying(handles: readonly HandleRef[], queued: boolean): void {
     for (const ref of handles) {
@@ -633,7 +633,7 @@ export class Inbound {
     return dead;
   }
 
-  /** In a destroy's pick window, frames naming its nodes wait for the pick (§9 step 2). */
+  /** In a destroy's pick window, frames naming its nodes wait for the pick (spec/ordering.md §9 step 2). */
   #holding(from: string, event: number, nodes: readonly number[], retry: () => void): boolean {
     if (!nodes.some((id) => this.#ctx.owned(id)?.state === "picking")) return false;
     this.#held.hold(from, event, retry);

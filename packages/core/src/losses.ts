@@ -1,5 +1,5 @@
 /**
- * Notifications a peer makes up for a peer it lost (spec/guarantees.md §4.2, bootstrap.md §3 D5):
+ * Notifications a peer makes up for a peer it lost (spec/guarantees.md §4.2, spec/bootstrap.md §3 D5):
  * each live handle to the lost peer's nodes gets its one `destroyed` event, and after a crash the
  * references the lost peer held to this peer's nodes go, with `released` where that was the last.
  * They are this peer's conclusion, not points of the global order; but they take a place in this

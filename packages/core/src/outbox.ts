@@ -1,5 +1,5 @@
 /**
- * The sender's side of the ordering protocol (spec/ordering.md §Sending).
+ * The sender's side of the ordering protocol (spec/ordering.md §3).
  *
  * Causality rule: an event is committed (a fast unicast: put on the wire) only after every
  * earlier event of this peer has its final decided and known here, so the clock is past it and
@@ -20,7 +20,7 @@ export interface OutDestination {
   state: DestinationState;
   proposal: number;
   code: CoreErrorCode | undefined;
-  /** Nodes the peer answered are already destroyed (spec §9, §11). */
+  /** Nodes the peer answered are already destroyed (spec/ordering.md §9, spec/ordering.md §11). */
   dead: readonly number[];
   /**
    * Set when the peer refused the event with a `reject` (as opposed to a link that closed): with
@@ -56,7 +56,7 @@ export interface OutboxIo {
   decided(event: OutEvent): void;
   /**
    * Every participant of a round has answered and a destination refused it (spec/ordering.md
-   * §3.3): the round is out of the outbox, undecided, and the sender aborts it everywhere.
+   * spec/ordering.md §3.3): the round is out of the outbox, undecided, and the sender aborts it everywhere.
    */
   refused(event: OutEvent): void;
 }
@@ -120,7 +120,7 @@ export class Outbox {
     dest.proposal = lamport;
     dest.dead = dead;
     if (this.#abortRefused(event)) return;
-    // Not observed here: the final, which is at least every proposal, moves the clock (§3.3).
+    // Not observed here: the final, which is at least every proposal, moves the clock (spec/ordering.md §3.3).
     this.advance();
   }
 
@@ -155,7 +155,7 @@ export class Outbox {
   /**
    * All or nothing (spec/ordering.md §3.3): once every participant of a round has answered, a
    * destination's refusal means no final: the round leaves the outbox and the sender aborts it.
-   * A notice's owner refusing is not a destination refusing: its handles arrive dead (§11).
+   * A notice's owner refusing is not a destination refusing: its handles arrive dead (spec/ordering.md §11).
    */
   #abortRefused(event: OutEvent): boolean {
     if (!allAnswered(event) || !refusedByDestination(event)) return false;

@@ -1,5 +1,5 @@
 /**
- * The owner's side of handles (spec/ordering.md §5, §9, §10, §11): per node, who holds how many
+ * The owner's side of handles (spec/ordering.md §5, spec/ordering.md §9, spec/ordering.md §10, spec/ordering.md §11): per node, who holds how many
  * references, whether it is being destroyed, and the frames held during a destroy's pick window.
  */
 import type { Node } from "./handles.js";
@@ -14,7 +14,7 @@ export class OwnedNode {
   state: NodeState = "alive";
   /**
    * References counted for a receiver at a sender's transfer, by `sender>receiver`: what that
-   * sender may give back on the receiver's behalf if the transfer never arrives (§10).
+   * sender may give back on the receiver's behalf if the transfer never arrives (spec/ordering.md §10).
    */
   readonly #credits = new Map<string, number>();
   /** The final of the node's destroy, once picked. */
@@ -89,7 +89,7 @@ export class OwnedNode {
   }
 }
 
-/** Frames answered later: those naming a node inside a destroy's pick window (§9 step 2). */
+/** Frames answered later: those naming a node inside a destroy's pick window (spec/ordering.md §9 step 2). */
 export class HeldFrames {
   readonly #held: Array<{ readonly from: string; readonly event: number; readonly run: () => void }> = [];
 

@@ -70,7 +70,7 @@ export interface PeerOptions {
    * (spec/limits.md §3.1)
    */
   dialTimeoutMs?: number;
-  /** How much of this peer's queue other peers may fill (spec/limits.md §Quotas). @default {} */
+  /** How much of this peer's queue other peers may fill (spec/limits.md §4). @default {} */
   quota?: QuotaLimits;
   /**
    * Links (sessions) this peer keeps at most. A new one beyond it displaces the session detached
@@ -327,7 +327,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       handle: (name) => this.#handles.get(name),
       acquire: (ref) => {
         const handle = this.#handleFor(ref.owner, ref.node);
-        // An owner's handle to its own node is not counted (§5).
+        // An owner's handle to its own node is not counted (spec/ordering.md §5).
         if (ref.owner !== this.id) handle.acquire();
         return handle;
       },
@@ -700,7 +700,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 
   /**
-   * Graceful close (spec §12): destroy this peer's nodes and release its handles through the
+   * Graceful close (spec/ordering.md §12): destroy this peer's nodes and release its handles through the
    * ordered paths, wait until every event of its own is decided, then close the links.
    */
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * A peer's incoming queue (spec/ordering.md §Delivery). Entries are staged with a proposal and
+ * A peer's incoming queue (spec/ordering.md §7). Entries are staged with a proposal and
  * later committed with a final that is never below it. The committed entry with the lowest
  * timestamp (compared as compareTimestamps does) is delivered only when no staged entry has a lower proposal: a staged entry's
  * final can only grow, so nothing can later slip in below a delivered event.

@@ -48,7 +48,7 @@ export class Requests {
     const reply = new Promise<unknown>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
     const extra = options.handles ?? [];
     // The destination peer holds the reply handle already: send no handle, so the request is a
-    // plain unicast (fast path, §6) instead of a round. Its receiver replies through the handle
+    // plain unicast (fast path, spec/ordering.md §6) instead of a round. Its receiver replies through the handle
     // an earlier request from this peer brought, delivered before this one (FIFO, P3).
     const bare =
       extra.length === 0 && this.#granted.has(to.owner) && this.#host.holds(this.#replyNode, to.owner);

@@ -1,5 +1,5 @@
 /**
- * The sender's side of the protocol (spec/ordering.md §3, §4, §6, §9-§11): this peer's own
+ * The sender's side of the protocol (spec/ordering.md §3, spec/ordering.md §4, spec/ordering.md §6, spec/ordering.md §9, spec/ordering.md §10, spec/ordering.md §11): this peer's own
  * events — messages, destroys, releases — from staging to the decided final, under the
  * causality rule the outbox enforces, with the reference bookkeeping of carried handles.
  */
@@ -93,7 +93,7 @@ export class Sender {
   readonly #ctx: SenderContext;
   readonly #outbox: Outbox;
   readonly #pending = new Map<number, Pending>();
-  /** Destroys whose pick has started (spec §9 step 2). */
+  /** Destroys whose pick has started (spec/ordering.md §9 step 2). */
   readonly #picking = new WeakSet<OutEvent>();
   /** Destroys waiting, before their pick start, for holders' links: when they give up waiting. */
   readonly #holderWait = new Map<OutEvent, number>();
@@ -204,7 +204,7 @@ export class Sender {
       else destinations.set(peer, participant(peer, "deliver", [node]));
     }
     const carried = carriedHandles.length === 0 ? NO_REFS : uniqueRefs(carriedHandles);
-    // Owners of carried handles take part in the round (§11); this peer counts its own itself.
+    // Owners of carried handles take part in the round (spec/ordering.md §11); this peer counts its own itself.
     for (const ref of carried) {
       if (ref.owner === this.#ctx.id || destinations.get(ref.owner)?.role === "deliver") continue;
       const notice = destinations.get(ref.owner);
@@ -422,7 +422,7 @@ export class Sender {
     return added;
   }
 
-  /** Pick start of a destroy (§9 step 2): hold new frames, stage at holders added meanwhile. */
+  /** Pick start of a destroy (spec/ordering.md §9 step 2): hold new frames, stage at holders added meanwhile. */
   #ready(event: OutEvent): boolean {
     if (!this.#roomToDecide()) return false;
     if (event.kind !== "destroy" || this.#picking.has(event)) return true;
@@ -495,7 +495,7 @@ export class Sender {
   }
 
   /**
-   * A release event (§10): `holder`'s `count` references to the owner's node go. `returned`: they
+   * A release event (spec/ordering.md §10): `holder`'s `count` references to the owner's node go. `returned`: they
    * are references this peer never received (a give-back), not its own handle letting go.
    */
   release(

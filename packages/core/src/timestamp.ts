@@ -1,6 +1,6 @@
 /**
  * A final or proposed timestamp `(lamport, sender peer id, sender seq)`, compared in that order
- * (spec/ordering.md §Timestamps). The tie-break part belongs to the event and is fixed at staging,
+ * (spec/ordering.md §1). The tie-break part belongs to the event and is fixed at staging,
  * so a proposal and a final of different events compare the same way at every peer.
  */
 import { CapbusError } from "./errors.js";

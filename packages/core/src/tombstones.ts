@@ -1,5 +1,5 @@
 /**
- * Third peers' nodes a holder was told are destroyed (spec/ordering.md §9, §11): a handle to one
+ * Third peers' nodes a holder was told are destroyed (spec/ordering.md §9, spec/ordering.md §11): a handle to one
  * that arrives later in the order arrives dead. Bounded (spec/limits.md §4): a tombstone is kept
  * `keepMs` after the destroy's delivery (by then no message that can carry the node is still on
  * its way, see spec/ordering.md §5), and at most `max` in all; beyond that the owner with the most

@@ -1,5 +1,5 @@
 /**
- * What a peer may add to its trace for people (spec/trace.md §3, §3.2): a name in its `start`
+ * What a peer may add to its trace for people (spec/trace.md §3, spec/trace.md §3.2): a name in its `start`
  * record and a short payload summary in each `send` record. Neither is read by any check.
  */
 

@@ -130,7 +130,7 @@ export class Dialer {
         if (this.#link === link) this.#link = undefined;
         link = undefined;
         delay = base;
-        // The remote dialled too and its link won the crossing (transports.md §3.4), or a link
+        // The remote dialled too and its link won the crossing (spec/transports.md §3.4), or a link
         // it dialled replaced this one: whoever dialled the session's link keeps it up.
         if (info.code === SessionErrorCode.E_CROSSED || info.code === SessionErrorCode.E_REPLACED) return;
         // The peer at this address is someone else: redialling it cannot reach the remote.

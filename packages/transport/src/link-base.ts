@@ -1,5 +1,5 @@
 /**
- * What every socket link shares (spec/transports.md §1, §5): holding frames until `attach`, the
+ * What every socket link shares (spec/transports.md §1, spec/transports.md §5): holding frames until `attach`, the
  * three ways a link ends (this end closes it, this end refuses what the remote sent, the
  * transport breaks), liveness timers, and reporting the end once. The ws, stream and browser
  * links supply only their socket's writes and how it is ended.

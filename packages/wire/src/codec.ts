@@ -15,7 +15,7 @@ import { DECODED_COST, MAX_EXPANSION, readProfile } from "./profile.js";
 
 /**
  * cbor-x settings that make its output plain, preferred-serialization CBOR any decoder reads
- * (spec/wire.md §CBOR). The encoder only encodes: decode options do not matter. Options cbor-x
+ * (spec/wire.md §2). The encoder only encodes: decode options do not matter. Options cbor-x
  * has but does not declare in its types are spelled out in the intersection.
  */
 const CBOR_OPTIONS: Options & { useTag259ForMaps: boolean } = {

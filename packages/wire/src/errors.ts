@@ -1,10 +1,10 @@
 /**
- * Errors the wire codec raises (spec/wire.md §Errors). A receiver closes the link with a close
+ * Errors the wire codec raises (spec/wire.md §9). A receiver closes the link with a close
  * frame carrying the code. Programs and tests compare `code`, never the message text.
  */
 export const WireErrorCode = {
   /**
-   * The bytes are not one well-formed CBOR item in the capbus profile (spec/wire.md §CBOR):
+   * The bytes are not one well-formed CBOR item in the capbus profile (spec/wire.md §2):
    * truncated, trailing bytes after the item, reserved or indefinite-length heads, tags, simple
    * values other than false/true/null, invalid UTF-8, non-text or duplicate map keys.
    */

@@ -1,5 +1,5 @@
 /**
- * Frame object shapes (spec/wire.md §Frames) as zod schemas, and the table that maps each frame
+ * Frame object shapes (spec/wire.md §5) as zod schemas, and the table that maps each frame
  * type to its wire code and the order of its fields in the CBOR array.
  */
 import { z } from "zod";
@@ -346,7 +346,7 @@ function loose<S extends z.ZodRawShape>(schema: z.ZodObject<S>) {
   return z.object(schema.shape);
 }
 
-/** Every frame type's layout (spec/wire.md §Frame types); codes need not be contiguous. */
+/** Every frame type's layout (spec/wire.md §5); codes need not be contiguous. */
 export const FRAME_LAYOUTS: readonly FrameLayout[] = [
   {
     type: "hello",

@@ -1,5 +1,5 @@
 /**
- * Receive-side bounds for hostile peers (spec/wire.md §Limits). The same bounds apply to what a
+ * Receive-side bounds for hostile peers (spec/wire.md §8). The same bounds apply to what a
  * codec encodes, so a peer never sends a frame its own kind would refuse.
  */
 export interface WireLimits {

@@ -1,5 +1,5 @@
 /**
- * The payload data model check (spec/wire.md §Payload) and the one thing cbor-x needs changed
+ * The payload data model check (spec/wire.md §3) and the one thing cbor-x needs changed
  * to write it as the profile says: cbor-x writes integral numbers beyond 32 bits as float64, so
  * those go in as BigInt, which it writes as CBOR integers (major type 0 or 1, 8-byte argument).
  * The check walk also says whether a payload holds such a number, so the common payload is

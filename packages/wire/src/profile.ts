@@ -1,5 +1,5 @@
 /**
- * The frame decoder: reads one CBOR item in the capbus profile (spec/wire.md §CBOR) and builds
+ * The frame decoder: reads one CBOR item in the capbus profile (spec/wire.md §2) and builds
  * its value in the same pass. cbor-x's decoder is too lenient for frames from other peers (it
  * turns tags into Maps, Sets, Dates and typed arrays, replaces invalid UTF-8, renames
  * `__proto__` keys and stringifies non-text keys) and walking the bytes twice, once to check
