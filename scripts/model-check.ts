@@ -76,6 +76,14 @@ function peerNames(config: string): Map<string, string> {
   return names;
 }
 
+/** A frame's x field: a commit's dead flag, or the entries (events) a proposal refuses. */
+function frameNote(kind: string, x: number): string {
+  if (kind === "COMMIT" && x === 1) return " (lists the node dead)";
+  if (kind !== "PROPOSE" || x === 0) return "";
+  const refused = [...Array(8).keys()].filter((i) => (x & (1 << i)) !== 0).map((i) => `e${i}`);
+  return ` (refuses ${refused.join(" ")})`;
+}
+
 /** The model's `T ...` printf lines of a trail, peers named. */
 function readableTrace(out: string, names: Map<string, string>): string[] {
   const name = (n: string) => names.get(n) ?? n;
@@ -84,13 +92,11 @@ function readableTrace(out: string, names: Map<string, string>): string[] {
     const m = /^\s*T (\d) (.*)$/.exec(raw);
     if (m?.[1] === undefined || m[2] === undefined) continue;
     const who = name(m[1]);
-    const frame = /^<- (\d) (\w+) (e\d) (\d+) dead=(\d)$/.exec(m[2]);
+    const frame = /^<- (\d) (\w+) ([eb]\d) (\d+) x=(\d+)$/.exec(m[2]);
     if (frame?.[1] !== undefined) {
-      const [, from = "", kind = "", ev = "", val = "", dead = ""] = frame;
-      const value = kind === "REJECT" ? "" : ` ${val}`;
-      lines.push(
-        `${who} <- ${name(from)}: ${kind} ${ev}${value}${dead === "1" ? " (lists the node dead)" : ""}`,
-      );
+      const [, from = "", kind = "", id = "", val = "", x = "0"] = frame;
+      const value = kind === "REJECT" || kind === "ABORT" ? "" : ` ${val}`;
+      lines.push(`${who} <- ${name(from)}: ${kind} ${id}${value}${frameNote(kind, Number(x))}`);
     } else {
       const expiry = /^session with (\d) expires$/.exec(m[2]);
       const text = expiry?.[1] === undefined ? m[2] : `session with ${name(expiry[1])} expires`;

@@ -43,6 +43,20 @@ export const CONFIGS: readonly ModelConfig[] = [
     covers: "release counting against a transfer and a destroy (or none): spec/ordering.md §10",
   },
   { name: "expiry", covers: "a sender that stops mid-round; session expiry drops its staged entries: P4" },
+  {
+    name: "batch-trap1",
+    covers: "trap 1 across batches (e2 in b, in a held fast batch b+1, in a pipelined round b+1): B3, B4, P2",
+  },
+  {
+    name: "batch-round",
+    covers:
+      "a round batch (two entries per participant) against a concurrent round; abort inside it; R3: P1-P4",
+  },
+  {
+    name: "batch-prefix",
+    covers: "a fast batch held by B4 keeps taking events (B5) or goes as the fast prefix (B6); trap 1: P2",
+  },
+  { name: "batch-destroy", covers: "a round and a fast batch held in a destroy's pick window (B9): P4, P5" },
 ];
 
 export const MUTATIONS: readonly Mutation[] = [
@@ -123,5 +137,53 @@ export const MUTATIONS: readonly Mutation[] = [
     defines: ["MUT_NO_EXPIRY"],
     rule: "trap 3 timeout rule: a staged entry from a stopped sender is never dropped",
     config: "expiry",
+  },
+  {
+    name: "batch-out-of-order",
+    defines: ["MUT_BATCH_ORDER"],
+    rule: "B1: a batch's events tie-break in reverse of send order",
+    config: "batch-round",
+  },
+  {
+    name: "no-B4-wait",
+    defines: ["MUT_NO_R1"],
+    rule: "B4: decide a batch, or put a fast batch on the wire, without waiting for earlier batches",
+    config: "batch-trap1",
+  },
+  {
+    name: "no-B4-wait/prefix",
+    defines: ["MUT_NO_R1"],
+    rule: "B4, B6: same, the fast prefix and the next batch on the wire at once",
+    config: "batch-prefix",
+  },
+  {
+    name: "final-per-destination",
+    defines: ["MUT_FINAL_PER_DEST"],
+    rule: "B2, B3: each participant's commit carries max(C + 1, its own proposal), not one F_b",
+    config: "batch-round",
+  },
+  {
+    name: "fast-batch-no-clock",
+    defines: ["MUT_FAST_NO_CLOCK"],
+    rule: "B2: the receiver of a fast batch ignores the sender's clock (F not above it)",
+    config: "batch-trap1",
+  },
+  {
+    name: "decide-no-clock",
+    defines: ["MUT_DECIDE_NO_CLOCK"],
+    rule: "B3: F_b = max(proposals), the sender's own clock left out",
+    config: "batch-trap1",
+  },
+  {
+    name: "no-R3",
+    defines: ["MUT_NO_R3"],
+    rule: "§3.3 R3: a refused entry is not aborted at the other destinations",
+    config: "batch-round",
+  },
+  {
+    name: "abort-ignored",
+    defines: ["MUT_ABORT_IGNORED"],
+    rule: "§3.5, B8: a destination ignores abort (the entry stays staged)",
+    config: "batch-round",
   },
 ];

@@ -2,37 +2,45 @@
  * capbus ordering protocol, spec/ordering.md, as a Promela model for spin.
  * This models the SPEC's algorithm, not packages/core. See spec/verification.md.
  *
- * A configuration file defines NP (peers), LINKCAP, and optionally STOPPER and EXPIRE_PAIRS;
- * includes this file; defines the inline setup() that fills the event table and the bootstrap
- * handles and the inline choose() (nondeterministic initial state, may be `skip`); and then
- * includes run.pml (the init process and the final-state checks).
+ * A configuration file defines NP (peers), LINKCAP, and optionally STOPPER, EXPIRE_PAIRS and
+ * QUOTA_PEER; includes this file; defines the inline setup() that fills the event table and the
+ * bootstrap handles and the inline choose() (nondeterministic initial state or table, may be
+ * `skip`); and then includes run.pml (the init process and the final-state checks).
  *
  * Peers are processes; peer i owns node i. An event is a row of a static table (sender, kind,
- * destinations, carried or destroyed node, trigger); the sender's seq is its rank among its own
- * rows. Every frame handler and local step is one d_step (one atomic transition). Links are
- * FIFO channels, one per ordered pair; a peer receives from any non-empty link, so frames on
- * different links are delayed arbitrarily against each other.
+ * destinations, carried or destroyed node, trigger, batch); the sender's seq is its rank among
+ * its own rows. Events are sent in batches (wire version 2, design note B1-B9): by default each
+ * row is a batch of its own (wire version 1's frames); inbatch() puts rows of one sender into one
+ * batch, and joins() lets a batch join the sender's previous one while that is a fast batch held
+ * back by B4 (B5, B6). Every frame handler and local step is one d_step (one atomic
+ * transition). Links are FIFO channels, one per ordered pair; a peer receives from any non-empty
+ * link, so frames on different links are delayed arbitrarily against each other.
  *
  * Mutations (-DMUT_...) break one rule each; scripts/model-check.ts checks spin catches them.
  */
 
 #define MAXE 6
+#define MAXB MAXE     /* batch slots: at most one per event row */
 #define NONE 255
 
-#define K_FAST    1   /* unicast without handles: receiver-committed, §6 */
-#define K_ROUND   2   /* multicast, or unicast carrying a handle: Skeen round, §3 */
-#define K_DESTROY 3   /* destroy(node), §9 */
-#define K_RELEASE 4   /* release of a handle, §10: a fast-unicast-like event */
+#define K_FAST    1   /* unicast without handles: may go in a fast batch, §6, B2 */
+#define K_ROUND   2   /* multicast, or a unicast that carries a handle or may be aborted: §3 */
+#define K_DESTROY 3   /* destroy(node), §9: a batch of its own (B1) */
+#define K_RELEASE 4   /* release of a handle, §10: a fast-unicast-like batch of its own */
 
 #define Q_NONE      0 /* entry states in a destination's incoming queue, §3.2, §7 */
 #define Q_STAGED    1
 #define Q_COMMITTED 2
 #define Q_DONE      3 /* delivered (or dropped at delivery) */
 
-#define S_IDLE   0    /* sender side: not called yet */
-#define S_CALLED 1    /* fast/release: called, R1/R2 keeps it off the wire */
+#define S_IDLE   0    /* a batch at its sender: not called yet */
+#define S_CALLED 1    /* a fast batch (or release): called, B4/R1/R2 keeps it off the wire */
 #define S_WAIT   2    /* round: staged, waiting for answers / fast: on the wire */
-#define S_DONE   3    /* decided (§4: final known, or failed everywhere) */
+#define S_DONE   3    /* decided (§4: final known, or failed everywhere); or joined another */
+
+#define A_NONE    0   /* an event at its sender: why it is delivered nowhere */
+#define A_ABORTED 1   /* its caller aborted it (§3.5, B8) */
+#define A_REFUSED 2   /* a destination refused it: aborted everywhere (§3.3 R3) */
 
 #define N_LIVE       0 /* node states at the owner, §9 */
 #define N_DESTROYING 1
@@ -48,6 +56,9 @@
 #endif
 #ifndef EXPIRE_PAIRS
 #define EXPIRE_PAIRS 0
+#endif
+#ifndef QUOTA_PEER
+#define QUOTA_PEER NONE   /* a peer that may refuse any stage frame's entries (E_QUOTA) */
 #endif
 
 #ifdef MUT_NO_HOLD
@@ -71,12 +82,13 @@
 #define TOMB_RULE 1
 #endif
 
-mtype = { STAGE, PROPOSE, REJECT, DEAD, COMMIT, UNICAST, ACCEPT, NOTICE };
+mtype = { STAGE, PROPOSE, REJECT, DEAD, COMMIT, UNICAST, ACCEPT, NOTICE, ABORT };
 
-/* link[s*NP+d] carries frames s -> d: kind, event, clock/lamport, dead flag (commit only) */
-chan link[NP*NP] = [LINKCAP] of { mtype, byte, byte, bit };
+/* link[s*NP+d] carries frames s -> d: kind, batch (an event for ABORT), clock/lamport, and x:
+ * the dead flag of a commit, or the entries a propose refuses (a bitmask of events) */
+chan link[NP*NP] = [LINKCAP] of { mtype, byte, byte, byte };
 
-/* ---- the event table (constant after setup) ---- */
+/* ---- the event table (constant after setup, except ev_bat when a batch joins another) ---- */
 byte ev_snd[MAXE];   /* sender peer, NONE for an unused row */
 byte ev_kind[MAXE];
 byte ev_dst[MAXE];   /* destination peers, bitmask (peer d's node is node d) */
@@ -84,6 +96,14 @@ byte ev_to[MAXE];    /* fast/release: the one peer the frame goes to */
 byte ev_node[MAXE];  /* round: carried node (a transfer), destroy/release: the node; else NONE */
 byte ev_trig[MAXE];  /* the sender calls it only after delivering this event; NONE: any time */
 byte ev_seq[MAXE];   /* the sender's seq, 1.. */
+bit  ev_abt[MAXE];   /* its caller may abort it while its batch is undecided (B8) */
+byte ev_bat[MAXE];   /* its batch */
+
+/* ---- batches: static (derived from the table) ---- */
+byte bsnd[MAXB];     /* sender, NONE for an unused slot */
+byte bhead[MAXB];    /* its first event */
+byte btrig[MAXB];    /* its first event's trigger: the batch is called in one turn */
+byte bjn[MAXB];      /* the sender's batch it joins while that is held back (B5), or NONE */
 
 /* ---- peers ---- */
 byte C[NP];               /* Lamport clocks, §2 */
@@ -91,18 +111,25 @@ byte qst[NP*MAXE];        /* queue entry state of event e at peer p */
 byte qts[NP*MAXE];        /* its lamport: proposal while staged, final once committed */
 bit  qdead[NP*MAXE];      /* the commit listed the carried node dead, §11 */
 
-byte sst[MAXE];           /* sender side state */
-byte pend[MAXE];          /* peers whose answer is awaited */
-byte prp[MAXE];           /* destinations that proposed: they get the commit */
-byte mx[MAXE];            /* max proposal so far */
-byte mn[MAXE];            /* min proposal so far (MUT_MIN_FINAL only) */
-byte fin[MAXE];           /* the final lamport once decided (0: none) */
-bit  xdead[MAXE];         /* a transfer whose carried node was reported dead */
-byte stg[MAXE];           /* destroy: peers it is staged at */
+byte bst[MAXB];           /* batch state at its sender */
+bit  bfast[MAXB];         /* a fast batch (one frame to one peer, B2) or a release */
+byte bto[MAXB];           /* a fast batch's peer */
+byte bdst[MAXB];          /* the batch's destination peers (union of its events') */
+byte bpend[MAXB];         /* peers whose answer is awaited */
+byte bprp[MAXB];          /* destinations that proposed: they get the commit */
+byte bstg[MAXB];          /* peers it was staged at */
+byte bmx[MAXB];           /* max proposal so far */
+byte bmn[MAXB];           /* min proposal so far (MUT_MIN_FINAL only) */
+byte bfin[MAXB];          /* the final lamport F_b once decided (0: none) */
+bit  bxdead[MAXB];        /* a transfer whose carried node was reported dead */
+byte eab[MAXE];           /* A_NONE, A_ABORTED, A_REFUSED */
 byte rval[MAXE];          /* release: the count it carries */
+#ifdef MUT_FINAL_PER_DEST
+byte bpp[MAXB*NP];        /* each destination's proposal */
+#endif
 
 byte ns[NP];              /* node state, at its owner */
-byte held[NP];            /* events whose frames the owner holds (§9.2), bitmask */
+byte held[NP];            /* batches whose frames the owner holds (§9.2, B9), bitmask */
 byte cnt[NP*NP];          /* cnt[n*NP+p]: owner n's reference count for peer p, §5 */
 byte hs[NP*NP];           /* hs[p*NP+n]: p's handle to node n */
 byte hc[NP*NP];           /* its local count */
@@ -125,7 +152,12 @@ hidden byte P1_total_order, P2_causality, P4_atomicity, P5_notification, R_relea
 hidden byte Unique_step, E_PROTOCOL_commit, Quiescent_no_staged_left, Quiescent_all_decided, Link_capacity;
 
 #define BIT(i) (1 << (i))
-#define KEY(l, e) ((l) * 16 + ev_snd[e] * 4 + ev_seq[e])  /* (lamport, peer, seq), §1 */
+/* (lamport, peer, seq), §1; a batch's events share F_b and keep send order by seq (B1) */
+#ifdef MUT_BATCH_ORDER
+#define KEY(l, e) ((l) * 16 + ev_snd[e] * 4 + (4 - ev_seq[e]))   /* seq tie-break reversed */
+#else
+#define KEY(l, e) ((l) * 16 + ev_snd[e] * 4 + ev_seq[e])
+#endif
 #define QS(p, e) qst[(p) * MAXE + (e)]
 #define TS(p, e) qts[(p) * MAXE + (e)]
 
@@ -146,13 +178,13 @@ inline c1(p, val) {   /* C1 */
   fi
 }
 
-inline maxup(ev, val) {
+inline maxup(bb, val) {
   if
-  :: (val) > mx[ev] -> mx[ev] = val
+  :: (val) > bmx[bb] -> bmx[bb] = val
   :: else -> skip
   fi;
   if
-  :: (val) < mn[ev] -> mn[ev] = val
+  :: (val) < bmn[bb] -> bmn[bb] = val
   :: else -> skip
   fi
 }
@@ -193,28 +225,43 @@ inline appdeliver(p, ev) {
   k = 0
 }
 
-/* ---------------- frames ---------------- */
+/* ---------------- frames (e: the batch, or the event of an ABORT) ---------------- */
 
-inline onstage() {   /* at destination me, from sender s: §3.2, §9.1 */
+inline onstage() {   /* at participant me, from sender s: §3.2, §9.1, B2 */
   c1(me, v);
   if
-  :: ev_kind[e] == K_DESTROY ->   /* a holder of the node proposes at once */
+  :: ev_kind[bhead[e]] == K_DESTROY ->   /* a holder of the node proposes at once */
      C[me]++;
-     QS(me, e) = Q_STAGED;
-     TS(me, e) = C[me];
+     QS(me, bhead[e]) = Q_STAGED;
+     TS(me, bhead[e]) = C[me];
      send(me, s, PROPOSE, e, C[me], 0)
-  :: else ->                     /* a message for my node `me` */
+  :: else ->                     /* a batch of messages for my node `me` */
      if
      :: cnt[me * NP + s] == 0 -> send(me, s, REJECT, e, 0, 0)   /* E_NO_HANDLE */
      :: cnt[me * NP + s] != 0 && ns[me] == N_HOLDING && HOLD_RULE -> held[me] = held[me] | BIT(e)
      :: cnt[me * NP + s] != 0 && ns[me] == N_DESTROYED ->
         C[me]++;
         send(me, s, DEAD, e, C[me], 0)
-     :: else ->
+     :: else ->   /* one proposal stages every listed entry, with per-entry refusals */
         C[me]++;
-        QS(me, e) = Q_STAGED;
-        TS(me, e) = C[me];
-        send(me, s, PROPOSE, e, C[me], 0)
+        i = 0;
+        do
+        :: i < MAXE ->
+           if
+           :: ev_bat[i] == e && (ev_dst[i] & BIT(me)) ->
+              if
+              :: qr -> x = x | BIT(i)   /* E_QUOTA: refused, nothing kept */
+              :: else ->
+                 QS(me, i) = Q_STAGED;
+                 TS(me, i) = C[me]
+              fi
+           :: else -> skip
+           fi;
+           i++
+        :: else -> break
+        od;
+        i = 0;
+        send(me, s, PROPOSE, e, C[me], x)
      fi
   fi
 }
@@ -232,7 +279,7 @@ inline onnotice() {   /* at owner me of the carried node, from sender s: §11 */
      do
      :: k < NP ->
         if
-        :: ev_dst[e] & BIT(k) -> cnt[me * NP + k]++
+        :: bdst[e] & BIT(k) -> cnt[me * NP + k]++
         :: else -> skip
         fi;
         k++
@@ -244,72 +291,155 @@ inline onnotice() {   /* at owner me of the carried node, from sender s: §11 */
   fi
 }
 
-inline onunicast() {   /* fast unicast or release, at me: §6, §10 */
+inline onunicast() {   /* a fast batch or a release, at me: §6, §10, B2 */
 #ifndef MUT_FAST_NO_CLOCK
   c1(me, v);   /* the sender's clock in the frame (design note: without it causality breaks) */
 #endif
   if
-  :: ev_kind[e] == K_RELEASE ->
+  :: ev_kind[bhead[e]] == K_RELEASE ->
      C[me]++;
-     QS(me, e) = Q_COMMITTED;
-     TS(me, e) = C[me];
+     QS(me, bhead[e]) = Q_COMMITTED;
+     TS(me, bhead[e]) = C[me];
      send(me, s, ACCEPT, e, C[me], 0)
   :: else ->
      if
      :: cnt[me * NP + s] == 0 -> send(me, s, REJECT, e, 0, 0)   /* E_NO_HANDLE */
      :: cnt[me * NP + s] != 0 && ns[me] == N_HOLDING && HOLD_RULE -> held[me] = held[me] | BIT(e)
      :: cnt[me * NP + s] != 0 && ns[me] == N_DESTROYED -> send(me, s, REJECT, e, 0, 0) /* E_DESTROYED */
-     :: else ->
+     :: else ->   /* one F for the whole batch: every event committed at (F, sender, seq) */
         C[me]++;
-        QS(me, e) = Q_COMMITTED;
-        TS(me, e) = C[me];
+        i = 0;
+        do
+        :: i < MAXE ->
+           if
+           :: ev_bat[i] == e ->
+              QS(me, i) = Q_COMMITTED;
+              TS(me, i) = C[me]
+           :: else -> skip
+           fi;
+           i++
+        :: else -> break
+        od;
+        i = 0;
         send(me, s, ACCEPT, e, C[me], 0)
      fi
   fi
 }
 
 inline onpropose() {   /* at sender me: §3.3 (a proposal does not move the clock, §2) */
-  pend[e] = pend[e] & ~BIT(s);
-  if
-  :: ev_kind[e] == K_DESTROY || (ev_dst[e] & BIT(s)) -> prp[e] = prp[e] | BIT(s)
-  :: else -> skip   /* the owner's answer to a notice: it needs no commit (§11) */
+  bpend[e] = bpend[e] & ~BIT(s);
+  t = 0;   /* s's entries in the batch */
+  i = 0;
+  do
+  :: i < MAXE ->
+     if
+     :: ev_bat[i] == e && (ev_dst[i] & BIT(s)) -> t = t | BIT(i)
+     :: else -> skip
+     fi;
+     i++
+  :: else -> break
+  od;
+  i = 0;
+  if   /* a destination that refused every entry keeps nothing: no commit, no abort */
+  :: ev_kind[bhead[e]] == K_DESTROY || (t != 0 && x != t) -> bprp[e] = bprp[e] | BIT(s)
+  :: else -> skip   /* or the owner's answer to a notice: it needs no commit (§11) */
   fi;
-  maxup(e, v)
+  t = 0;
+  maxup(e, v);
+#ifdef MUT_FINAL_PER_DEST
+  bpp[e * NP + s] = v;
+#endif
+#ifndef MUT_NO_R3   /* without R3 the round goes on without the refusing destination */
+  i = 0;
+  do   /* R3: an entry a destination refused is aborted everywhere (at the decision) */
+  :: i < MAXE ->
+     if
+     :: x & BIT(i) -> eab[i] = A_REFUSED
+     :: else -> skip
+     fi;
+     i++
+  :: else -> break
+  od;
+  i = 0
+#endif
 }
 
 inline ondead() {   /* at sender me: answer `dead` with a proposal above td, §9.3, §11 */
-  pend[e] = pend[e] & ~BIT(s);
+  bpend[e] = bpend[e] & ~BIT(s);
   maxup(e, v);
   if
-  :: ev_dst[e] & BIT(s) -> skip   /* a destination's node is destroyed: E_DESTROYED there */
-  :: else -> xdead[e] = 1         /* the notice's node: the commit lists it dead */
+  :: bdst[e] & BIT(s) -> skip   /* a destination's node is destroyed: E_DESTROYED there */
+  :: else -> bxdead[e] = 1      /* the notice's node: the commit lists it dead */
   fi
 }
 
 inline onreject() {
-  pend[e] = pend[e] & ~BIT(s);
+  bpend[e] = bpend[e] & ~BIT(s);
   if
-  :: ev_kind[e] == K_FAST || ev_kind[e] == K_RELEASE -> sst[e] = S_DONE   /* failed: decided */
-  :: else -> skip
+  :: bfast[e] -> bst[e] = S_DONE   /* failed: decided */
+  :: !bfast[e] && (bdst[e] & BIT(s)) ->   /* a destination refused its entries: R3 */
+#ifndef MUT_NO_R3
+     i = 0;
+     do
+     :: i < MAXE ->
+        if
+        :: ev_bat[i] == e && (ev_dst[i] & BIT(s)) -> eab[i] = A_REFUSED
+        :: else -> skip
+        fi;
+        i++
+     :: else -> break
+     od;
+     i = 0
+#endif
+  :: else -> skip   /* a notice's owner refused: not a destination's refusal (§3.3) */
   fi
 }
 
-inline onaccept() {   /* §6: the sender applies C1; the event is decided */
+inline onaccept() {   /* §6: the sender applies C1; the batch is decided */
   c1(me, v);
-  pend[e] = 0;
-  fin[e] = v;
-  sst[e] = S_DONE
+  bpend[e] = 0;
+  bfin[e] = v;
+  bst[e] = S_DONE
 }
 
-inline oncommit() {   /* at destination me: §3.4 */
+inline oncommit() {   /* at destination me: §3.4, every entry of the batch staged here */
+  a = 0;
+  i = 0;
+  do
+  :: i < MAXE ->
+     if
+     :: ev_bat[i] == e && QS(me, i) == Q_STAGED ->
 #ifndef MUT_NO_COMMIT_CHECK
-  E_PROTOCOL_commit = (QS(me, e) == Q_STAGED && v >= TS(me, e));
+        E_PROTOCOL_commit = (v >= TS(me, i));
+        assert(E_PROTOCOL_commit);
+#endif
+        QS(me, i) = Q_COMMITTED;
+        TS(me, i) = v;
+        qdead[me * MAXE + i] = x;
+        a = 1
+     :: else -> skip
+     fi;
+     i++
+  :: else -> break
+  od;
+  i = 0;
+#ifndef MUT_NO_COMMIT_CHECK
+  E_PROTOCOL_commit = a;   /* a commit for a batch with nothing staged here */
   assert(E_PROTOCOL_commit);
 #endif
-  c1(me, v);
-  QS(me, e) = Q_COMMITTED;
-  TS(me, e) = v;
-  qdead[me * MAXE + e] = fl
+  a = 0;
+  c1(me, v)
+}
+
+inline onabort() {   /* at destination me, event e: §3.5, B8 (ignored unless staged) */
+#ifndef MUT_ABORT_IGNORED
+  if
+  :: QS(me, e) == Q_STAGED -> QS(me, e) = Q_NONE
+  :: else -> skip
+  fi
+#else
+  skip
+#endif
 }
 
 inline onframe() {
@@ -322,142 +452,54 @@ inline onframe() {
   :: m == REJECT -> onreject()
   :: m == ACCEPT -> onaccept()
   :: m == COMMIT -> oncommit()
+  :: m == ABORT -> onabort()
   fi
 }
 
 /* ---------------- local steps ---------------- */
 
-/* the application calls event E (its trigger, if any, is delivered; its earlier events called) */
-#define PRIOR_CALLED(E, k) ((k) >= (E) || ev_snd[k] != me || sst[k] != S_IDLE)
-#define CAN_CALL(E) (ev_snd[E] == me && sst[E] == S_IDLE && \
-  (ev_trig[E] == NONE || dpos[me * MAXE + ev_trig[E]] != 0) && \
-  PRIOR_CALLED(E, 0) && PRIOR_CALLED(E, 1) && PRIOR_CALLED(E, 2) && \
-  PRIOR_CALLED(E, 3) && PRIOR_CALLED(E, 4) && PRIOR_CALLED(E, 5))
-
-inline docall(E) {
-  printf("T %d call e%d\n", me, E);
-  hb[E] = past[me];             /* ghost: everything me sent or delivered happened before E */
-  past[me] = past[me] | BIT(E);
-  if
-  :: ev_kind[E] == K_FAST ->
-     if
-     :: hs[me * NP + ev_to[E]] == H_LIVE && !closed[me * NP + ev_to[E]] -> sst[E] = S_CALLED
-     :: else -> sst[E] = S_DONE   /* dead handle: fails at once */
-     fi
-  :: ev_kind[E] == K_RELEASE ->   /* §10: local count to zero, one release for all of it */
-     if
-     :: hs[me * NP + ev_node[E]] == H_LIVE ->
-        rval[E] = hc[me * NP + ev_node[E]];
-        hs[me * NP + ev_node[E]] = H_NONE;
-        hc[me * NP + ev_node[E]] = 0;
-        sst[E] = S_CALLED
-     :: else -> sst[E] = S_DONE
-     fi
-  :: ev_kind[E] == K_ROUND ->     /* §3.1: stage at once at every destination */
-     sst[E] = S_WAIT;
-     k = 0;
-     do
-     :: k < NP ->
-        if
-        :: (ev_dst[E] & BIT(k)) && hs[me * NP + k] == H_LIVE && !closed[me * NP + k] ->
-           send(me, k, STAGE, E, C[me], 0);
-           pend[E] = pend[E] | BIT(k)
-        :: else -> skip
-        fi;
-        k++
-     :: else -> break
-     od;
-     k = 0;
-     if
-     :: pend[E] == 0 -> sst[E] = S_DONE   /* no destination: delivered nowhere */
-     :: pend[E] != 0 && ev_node[E] != NONE ->   /* a transfer: involve the owner, §11 */
-        if
-        :: hs[me * NP + ev_node[E]] == H_LIVE && NOTICE_RULE ->
-           send(me, ev_node[E], NOTICE, E, C[me], 0);
-           pend[E] = pend[E] | BIT(ev_node[E])
-        :: hs[me * NP + ev_node[E]] != H_LIVE -> xdead[E] = 1   /* carries a dead handle */
-        :: else -> skip
-        fi
-     :: else -> skip
-     fi
-  :: ev_kind[E] == K_DESTROY ->   /* §9.1: stage at itself and every current holder */
-     ns[me] = N_DESTROYING;
-     sst[E] = S_WAIT;
-     C[me]++;
-     QS(me, E) = Q_STAGED;
-     TS(me, E) = C[me];
-     maxup(E, C[me]);
-     k = 0;
-     do
-     :: k < NP ->
-        if
-        :: k != me && cnt[me * NP + k] > 0 && !closed[me * NP + k] ->
-           send(me, k, STAGE, E, C[me], 0);
-           pend[E] = pend[E] | BIT(k);
-           stg[E] = stg[E] | BIT(k)
-        :: else -> skip
-        fi;
-        k++
-     :: else -> break
-     od;
-     k = 0
-  fi
-}
-
-/* R1/R2 (§4): a fast unicast goes on the wire only when each earlier own event is decided, or is
- * a fast unicast (or release) to the same peer already on the wire. */
+/* B4 (R1/R2 per batch, §4): a fast batch goes on the wire only when each earlier batch of the
+ * sender is decided, or is a fast batch (or release) to the same peer already on the wire. */
 #ifdef MUT_NO_R1
-#define R2_OK(E, k) (1)
-#define R1_OK(E, k) (1)
+#define R2_OK(B, k) (1)
+#define R1_OK(B, k) (1)
 #else
-#define R2_OK(E, k) ((k) >= (E) || ev_snd[k] != me || sst[k] == S_DONE || \
-  ((ev_kind[k] == K_FAST || ev_kind[k] == K_RELEASE) && ev_to[k] == ev_to[E] && sst[k] == S_WAIT))
-#define R1_OK(E, k) ((k) >= (E) || ev_snd[k] != me || sst[k] == S_DONE)
+#define R2_OK(B, k) ((k) >= (B) || bsnd[k] != me || bst[k] == S_DONE || \
+  (bfast[k] && bto[k] == bto[B] && bst[k] == S_WAIT))
+#define R1_OK(B, k) ((k) >= (B) || bsnd[k] != me || bst[k] == S_DONE)
 #endif
-#define CAN_WIRE(E) (ev_snd[E] == me && sst[E] == S_CALLED && \
-  R2_OK(E, 0) && R2_OK(E, 1) && R2_OK(E, 2) && R2_OK(E, 3) && R2_OK(E, 4) && R2_OK(E, 5))
+#define CAN_WIRE(B) (bsnd[B] == me && bst[B] == S_CALLED && \
+  R2_OK(B, 0) && R2_OK(B, 1) && R2_OK(B, 2) && R2_OK(B, 3) && R2_OK(B, 4) && R2_OK(B, 5))
 
-inline dowire(E) {
+inline dowire(B) {
   if
-  :: closed[me * NP + ev_to[E]] -> sst[E] = S_DONE
+  :: closed[me * NP + bto[B]] -> bst[B] = S_DONE
   :: else ->
-     printf("T %d wire e%d clock %d\n", me, E, C[me]);
-     send(me, ev_to[E], UNICAST, E, C[me], 0);
-     pend[E] = BIT(ev_to[E]);
-     sst[E] = S_WAIT
+     printf("T %d wire b%d clock %d\n", me, B, C[me]);
+     send(me, bto[B], UNICAST, B, C[me], 0);
+     bpend[B] = BIT(bto[B]);
+     bst[B] = S_WAIT
   fi
 }
 
-#define CAN_DECIDE(E) (ev_snd[E] == me && sst[E] == S_WAIT && pend[E] == 0 && \
-  (ev_kind[E] == K_ROUND || ev_kind[E] == K_DESTROY) && \
-  R1_OK(E, 0) && R1_OK(E, 1) && R1_OK(E, 2) && R1_OK(E, 3) && R1_OK(E, 4) && R1_OK(E, 5))
+/* the application calls batch B, all its events in one turn (its trigger, if any, is delivered;
+ * the sender's earlier batches called) */
+#define PRIOR_CALLED(B, k) ((k) >= (B) || bsnd[k] != me || bst[k] != S_IDLE)
+#define CAN_CALL(B) (bsnd[B] == me && bst[B] == S_IDLE && \
+  (btrig[B] == NONE || dpos[me * MAXE + btrig[B]] != 0) && \
+  PRIOR_CALLED(B, 0) && PRIOR_CALLED(B, 1) && PRIOR_CALLED(B, 2) && \
+  PRIOR_CALLED(B, 3) && PRIOR_CALLED(B, 4) && PRIOR_CALLED(B, 5))
 
-inline pick(E) {   /* §3.3 */
-#ifdef MUT_MIN_FINAL
-  l = C[me] + 1;
-  if
-  :: mn[E] < l -> l = mn[E]
-  :: else -> skip
-  fi;
-#else
-  l = C[me] + 1;
-  if
-  :: mx[E] > l -> l = mx[E]
-  :: else -> skip
-  fi;
-#endif
-  c1(me, l);
-  printf("T %d decide e%d final %d\n", me, E, l);
-  sst[E] = S_DONE;
-  if
-  :: prp[E] != 0 || ev_kind[E] == K_DESTROY -> fin[E] = l
-  :: else -> skip   /* nobody proposed: no final */
-  fi;
+inline dostage(B) {   /* §3.1, B2, B4: a round batch is staged as soon as it closes */
+  bst[B] = S_WAIT;
   k = 0;
   do
   :: k < NP ->
      if
-     :: prp[E] & BIT(k) -> send(me, k, COMMIT, E, l, xdead[E])
+     :: (bdst[B] & BIT(k)) && hs[me * NP + k] == H_LIVE && !closed[me * NP + k] ->
+        send(me, k, STAGE, B, C[me], 0);
+        bpend[B] = bpend[B] | BIT(k);
+        bstg[B] = bstg[B] | BIT(k)
      :: else -> skip
      fi;
      k++
@@ -465,20 +507,241 @@ inline pick(E) {   /* §3.3 */
   od;
   k = 0;
   if
-  :: ev_kind[E] == K_DESTROY ->   /* §9.3: destroyed at td; answer the held frames */
-     QS(me, E) = Q_COMMITTED;
-     TS(me, E) = l;
-     ns[me] = N_DESTROYED;
-     tdk[me] = KEY(l, E);
+  :: bpend[B] == 0 -> bst[B] = S_DONE   /* no destination: delivered nowhere */
+  :: bpend[B] != 0 && ev_node[bhead[B]] != NONE ->   /* a transfer: involve the owner, §11 */
+     if
+     :: hs[me * NP + ev_node[bhead[B]]] == H_LIVE && NOTICE_RULE ->
+        send(me, ev_node[bhead[B]], NOTICE, B, C[me], 0);
+        bpend[B] = bpend[B] | BIT(ev_node[bhead[B]])
+     :: hs[me * NP + ev_node[bhead[B]]] != H_LIVE -> bxdead[B] = 1   /* carries a dead handle */
+     :: else -> skip
+     fi
+  :: else -> skip
+  fi
+}
+
+inline docall(B) {
+  printf("T %d call b%d\n", me, B);
+  i = 0;
+  do   /* ghost: the batch's events are called in seq order; each has the earlier in its past */
+  :: i < MAXE ->
+     if
+     :: ev_bat[i] == B ->
+        hb[i] = past[me];
+        past[me] = past[me] | BIT(i)
+     :: else -> skip
+     fi;
+     i++
+  :: else -> break
+  od;
+  i = 0;
+  /* B5: a fast batch that B4 holds back stays open and takes this turn's events; one that B4
+   * lets go does not (B6: it goes as a fast batch, these events form the next batch) */
+  t = NONE;
+  if
+  :: bjn[B] != NONE -> t = ev_bat[bhead[bjn[B]]]
+  :: else -> skip
+  fi;
+  if
+  :: t != NONE && bst[t] == S_CALLED && bfast[t] && !CAN_WIRE(t) ->
+     printf("T %d b%d joins b%d\n", me, B, t);
      do
-     :: k < MAXE ->
+     :: i < MAXE ->
         if
-        :: held[me] & BIT(k) ->
+        :: ev_bat[i] == B -> ev_bat[i] = t
+        :: else -> skip
+        fi;
+        i++
+     :: else -> break
+     od;
+     i = 0;
+     bst[B] = S_DONE;
+     B = t
+  :: else -> skip
+  fi;
+  /* the batch's destinations; a fast batch: only fast events, to one peer (B2) */
+  bdst[B] = 0;
+  a = 1;
+  do
+  :: i < MAXE ->
+     if
+     :: ev_bat[i] == B ->
+        bdst[B] = bdst[B] | ev_dst[i];
+        if
+        :: ev_kind[i] != K_FAST -> a = 0
+        :: else -> skip
+        fi
+     :: else -> skip
+     fi;
+     i++
+  :: else -> break
+  od;
+  i = 0;
+  if
+  :: (bdst[B] & (bdst[B] - 1)) != 0 -> a = 0   /* two or more peers: a round batch */
+  :: else -> skip
+  fi;
+  if
+  :: ev_kind[bhead[B]] == K_FAST && a ->
+     bfast[B] = 1;
+     bto[B] = ev_to[bhead[B]];
+     if
+     :: hs[me * NP + bto[B]] == H_LIVE && !closed[me * NP + bto[B]] -> bst[B] = S_CALLED
+     :: else -> bst[B] = S_DONE   /* dead handle: fails at once */
+     fi
+  :: ev_kind[bhead[B]] == K_RELEASE ->   /* §10: local count to zero, one release for all of it */
+     bfast[B] = 1;
+     bto[B] = ev_to[bhead[B]];
+     if
+     :: hs[me * NP + ev_node[bhead[B]]] == H_LIVE ->
+        rval[bhead[B]] = hc[me * NP + ev_node[bhead[B]]];
+        hs[me * NP + ev_node[bhead[B]]] = H_NONE;
+        hc[me * NP + ev_node[bhead[B]]] = 0;
+        bst[B] = S_CALLED
+     :: else -> bst[B] = S_DONE
+     fi
+  :: ev_kind[bhead[B]] == K_DESTROY ->   /* §9.1: stage at itself and every current holder */
+     ns[me] = N_DESTROYING;
+     bst[B] = S_WAIT;
+     C[me]++;
+     QS(me, bhead[B]) = Q_STAGED;
+     TS(me, bhead[B]) = C[me];
+     maxup(B, C[me]);
+     k = 0;
+     do
+     :: k < NP ->
+        if
+        :: k != me && cnt[me * NP + k] > 0 && !closed[me * NP + k] ->
+           send(me, k, STAGE, B, C[me], 0);
+           bpend[B] = bpend[B] | BIT(k);
+           bstg[B] = bstg[B] | BIT(k)
+        :: else -> skip
+        fi;
+        k++
+     :: else -> break
+     od;
+     k = 0
+  :: else ->   /* a round batch (B2) */
+     bfast[B] = 0;
+     dostage(B)
+  fi;
+  if   /* B5: a batch is due at the end of its turn: a fast one B4 lets go goes now */
+  :: bst[B] == S_CALLED && CAN_WIRE(B) -> dowire(B)
+  :: else -> skip
+  fi;
+  a = 0;
+  t = 0
+}
+
+#define CAN_DECIDE(B) (bsnd[B] == me && bst[B] == S_WAIT && bpend[B] == 0 && !bfast[B] && \
+  R1_OK(B, 0) && R1_OK(B, 1) && R1_OK(B, 2) && R1_OK(B, 3) && R1_OK(B, 4) && R1_OK(B, 5))
+
+/* does participant k still have an entry of batch B to commit (not refused, not aborted)? */
+inline liveat(B, k) {
+  a = (ev_kind[bhead[B]] == K_DESTROY);
+  i = 0;
+  do
+  :: i < MAXE ->
+     if
+     :: ev_bat[i] == (B) && (ev_dst[i] & BIT(k)) && eab[i] == A_NONE -> a = 1
+     :: else -> skip
+     fi;
+     i++
+  :: else -> break
+  od;
+  i = 0
+}
+
+inline pick(B) {   /* §3.3, B3: F_b = max(C + 1, every proposal) */
+  q = C[me] + 1;
+#ifdef MUT_MIN_FINAL
+  l = C[me] + 1;
+  if
+  :: bmn[B] < l -> l = bmn[B]
+  :: else -> skip
+  fi;
+#else
+#ifdef MUT_DECIDE_NO_CLOCK
+  l = bmx[B];   /* the sender's own clock left out */
+  if
+  :: l == 0 -> l = C[me] + 1
+  :: else -> skip
+  fi;
+#else
+  l = C[me] + 1;
+  if
+  :: bmx[B] > l -> l = bmx[B]
+  :: else -> skip
+  fi;
+#endif
+#endif
+  c1(me, l);
+  printf("T %d decide b%d final %d\n", me, B, l);
+  bst[B] = S_DONE;
+  /* R3: an entry a destination refused is aborted at the destinations that staged it */
+  n = 0;
+  do
+  :: n < MAXE ->
+     if
+     :: ev_bat[n] == (B) && eab[n] == A_REFUSED ->
+        k = 0;
+        do
+        :: k < NP ->
            if
-           :: ev_kind[k] == K_FAST -> send(me, ev_snd[k], REJECT, k, 0, 0)   /* E_DESTROYED */
+           :: (ev_dst[n] & BIT(k)) && (bprp[B] & BIT(k)) -> send(me, k, ABORT, n, 0, 0)
+           :: else -> skip
+           fi;
+           k++
+        :: else -> break
+        od
+     :: else -> skip
+     fi;
+     n++
+  :: else -> break
+  od;
+  n = 0;
+  k = 0;
+  do   /* one commit per participant, all carrying F_b (B2) */
+  :: k < NP ->
+     liveat(B, k);
+     if
+     :: (bprp[B] & BIT(k)) && a ->
+#ifdef MUT_FINAL_PER_DEST
+        v = q;   /* max(C + 1, this destination's proposal) */
+        if
+        :: bpp[(B) * NP + k] > v -> v = bpp[(B) * NP + k]
+        :: else -> skip
+        fi;
+        send(me, k, COMMIT, B, v, bxdead[B]);
+        v = 0;
+#else
+        send(me, k, COMMIT, B, l, bxdead[B]);
+#endif
+        bfin[B] = l
+     :: else -> skip
+     fi;
+     k++
+  :: else -> break
+  od;
+  k = 0;
+  a = 0;
+  q = 0;
+  if
+  :: ev_kind[bhead[B]] == K_DESTROY ->   /* §9.3: destroyed at td; answer the held frames */
+     bfin[B] = l;
+     QS(me, bhead[B]) = Q_COMMITTED;
+     TS(me, bhead[B]) = l;
+     ns[me] = N_DESTROYED;
+     tdk[me] = KEY(l, bhead[B]);
+     do
+     :: k < MAXB ->
+        if
+        :: held[me] & BIT(k) ->   /* B9: a whole batch frame answered at once */
+           if
+           :: bfast[k] -> send(me, bsnd[k], REJECT, k, 0, 0)   /* E_DESTROYED */
            :: else ->
               C[me]++;
-              send(me, ev_snd[k], DEAD, k, C[me], 0)
+              send(me, bsnd[k], DEAD, k, C[me], 0)
            fi
         :: else -> skip
         fi;
@@ -491,21 +754,21 @@ inline pick(E) {   /* §3.3 */
   fi
 }
 
-inline dodecide(E) {
+inline dodecide(B) {
   if
-  :: ev_kind[E] == K_DESTROY && ns[me] == N_DESTROYING ->
+  :: ev_kind[bhead[B]] == K_DESTROY && ns[me] == N_DESTROYING ->
      /* §9.2 pick start: stage at holders that appeared meanwhile, hold frames until the pick */
      ns[me] = N_HOLDING;
-     printf("T %d pick-start e%d\n", me, E);
+     printf("T %d pick-start b%d\n", me, B);
 #ifndef MUT_NO_RESTAGE
      k = 0;
      do
      :: k < NP ->
         if
-        :: k != me && cnt[me * NP + k] > 0 && !(stg[E] & BIT(k)) && !closed[me * NP + k] ->
-           send(me, k, STAGE, E, C[me], 0);
-           pend[E] = pend[E] | BIT(k);
-           stg[E] = stg[E] | BIT(k)
+        :: k != me && cnt[me * NP + k] > 0 && !(bstg[B] & BIT(k)) && !closed[me * NP + k] ->
+           send(me, k, STAGE, B, C[me], 0);
+           bpend[B] = bpend[B] | BIT(k);
+           bstg[B] = bstg[B] | BIT(k)
         :: else -> skip
         fi;
         k++
@@ -513,8 +776,28 @@ inline dodecide(E) {
      od;
      k = 0
 #endif
-  :: else -> pick(E)
+  :: else -> pick(B)
   fi
+}
+
+/* B8: the caller aborts one event of an undecided round batch; the rest of the batch goes on */
+#define CAN_ABORT(E) (ev_snd[E] == me && ev_abt[E] && eab[E] == A_NONE && \
+  bst[ev_bat[E]] == S_WAIT && !bfast[ev_bat[E]])
+
+inline doabort(E) {
+  printf("T %d aborts e%d\n", me, E);
+  eab[E] = A_ABORTED;
+  k = 0;
+  do
+  :: k < NP ->
+     if
+     :: (ev_dst[E] & BIT(k)) && (bstg[ev_bat[E]] & BIT(k)) -> send(me, k, ABORT, E, 0, 0)
+     :: else -> skip
+     fi;
+     k++
+  :: else -> break
+  od;
+  k = 0
 }
 
 /* D1 (§7): deliver the lowest entry, only when it is committed */
@@ -529,6 +812,9 @@ inline dodecide(E) {
 
 inline dodeliver(E) {
   QS(me, E) = Q_DONE;
+  /* an aborted or refused event is delivered nowhere (§3.3 R3, §3.5) */
+  P4_atomicity = (eab[E] == A_NONE);
+  assert(P4_atomicity);
   if
   :: ev_kind[E] == K_DESTROY ->   /* §9 delivery */
      n = ev_snd[E];
@@ -629,7 +915,7 @@ inline dodeliver(E) {
 
 /* Trap 3: a staged entry held too long expires its sender's session, at both ends, finally. */
 #define STAGED_FROM(p, s, k) (QS(p, k) == Q_STAGED && ev_snd[k] == (s))
-#define WAITS_ON(p, s, k) (ev_snd[k] == (p) && sst[k] == S_WAIT && (pend[k] & BIT(s)) != 0)
+#define WAITS_ON(p, s, k) (bsnd[k] == (p) && bst[k] == S_WAIT && (bpend[k] & BIT(s)) != 0)
 #ifdef MUT_NO_EXPIRY
 #define CAN_EXPIRE(S) (0)
 #else
@@ -649,14 +935,14 @@ inline lose(a, b) {   /* a's view of the session with b ending (§7 last paragra
      :: else -> skip   /* committed entries stay and are delivered */
      fi;
      if
-     :: ev_snd[k] == (b) -> held[a] = held[a] & ~BIT(k)
+     :: bsnd[k] == (b) -> held[a] = held[a] & ~BIT(k)
      :: else -> skip
      fi;
      if
-     :: ev_snd[k] == (a) && sst[k] == S_WAIT && (pend[k] & BIT(b)) ->
-        pend[k] = pend[k] & ~BIT(b);   /* that destination is lost to the round */
+     :: bsnd[k] == (a) && bst[k] == S_WAIT && (bpend[k] & BIT(b)) ->
+        bpend[k] = bpend[k] & ~BIT(b);   /* that destination is lost to the round */
         if
-        :: ev_kind[k] == K_FAST || ev_kind[k] == K_RELEASE -> sst[k] = S_DONE
+        :: bfast[k] -> bst[k] = S_DONE
         :: else -> skip
         fi
      :: else -> skip
@@ -684,9 +970,10 @@ inline doexpire(S) {
 }
 
 /* A receive option per link J->me, all in one `if`: nondeterministic (an atomic, not a d_step). */
-#define RECV(J) :: nempty(link[(J) * NP + me]) -> link[(J) * NP + me]?m, e, v, fl; s = J
-/* One step of a kind: at most one event of a peer can take it (script order, R1/R2, D1 picks
- * the lowest key), so taking the first that can loses no interleaving; Unique_step checks it. */
+#define RECV(J) :: nempty(link[(J) * NP + me]) -> link[(J) * NP + me]?m, e, v, x; s = J
+/* One step of a kind: at most one batch (event) of a peer can take it (script order, B4, D1
+ * picks the lowest key), so taking the first that can loses no interleaving; Unique_step
+ * checks it. */
 #define ANY(CAN) (CAN(0) || CAN(1) || CAN(2) || CAN(3) || CAN(4) || CAN(5))
 #ifdef MUT_NO_R1
 #define UNIQUE_RULE 0   /* without R1 several may be enabled: the first is taken */
@@ -711,8 +998,8 @@ inline doexpire(S) {
 
 proctype peer(byte me) {
   mtype m;
-  byte e, v, s, k, q, n, l;
-  bit fl, a;
+  byte e, v, s, k, q, n, l, i, t, x;
+  bit a, qr;
 end:
   do
   :: atomic {   /* receive a frame from any link and handle it, in one step */
@@ -724,15 +1011,23 @@ end:
        RECV(3)
 #endif
        fi;
+       if   /* a quota peer may refuse a stage frame's entries (E_QUOTA, limits.md §4) */
+       :: me == QUOTA_PEER && m == STAGE && ev_kind[bhead[e]] != K_DESTROY -> qr = 1
+       :: true -> skip
+       fi;
        d_step {
-         printf("T %d <- %d %e e%d %d dead=%d\n", me, s, m, e, v, fl);
+         if
+         :: m == ABORT -> printf("T %d <- %d %e e%d %d x=%d\n", me, s, m, e, v, x)
+         :: else -> printf("T %d <- %d %e b%d %d x=%d\n", me, s, m, e, v, x)
+         fi;
          onframe();
-         m = 0; e = 0; v = 0; fl = 0; s = 0
+         m = 0; e = 0; v = 0; x = 0; s = 0; qr = 0
        }
      }
   STEP(CAN_CALL, docall)
   STEP(CAN_WIRE, dowire)
   STEP(CAN_DECIDE, dodecide)
+  STEP(CAN_ABORT, doabort)
   STEP(CAN_DELIVER, dodeliver)
   :: atomic {   /* trap 3: me's timer expires the session with peer s */
        if
@@ -759,7 +1054,20 @@ inline defev(i, snd, kind, dst, node, trig) {
   ev_kind[i] = kind;
   ev_dst[i] = dst;
   ev_node[i] = node;
-  ev_trig[i] = trig
+  ev_trig[i] = trig;
+  ev_bat[i] = i
+}
+
+inline inbatch(i, bb) {   /* row i goes in the batch of row bb (same sender, contiguous) */
+  ev_bat[i] = bb
+}
+
+inline joins(bb, prev) {  /* batch bb joins batch prev while prev is a held fast batch (B5) */
+  bjn[bb] = prev
+}
+
+inline abortable(i) {     /* its caller may abort it (B8): a round event */
+  ev_abt[i] = 1
 }
 
 inline give(p, n, count) {   /* a bootstrap grant: p holds `count` references to node n */
@@ -767,4 +1075,3 @@ inline give(p, n, count) {   /* a bootstrap grant: p holds `count` references to
   hs[(p) * NP + (n)] = H_LIVE;
   hc[(p) * NP + (n)] = count
 }
-

@@ -28,8 +28,8 @@ inline finalcheck() {
   do
   :: e < MAXE ->
      if
-     :: ev_snd[e] != NONE && !stopped[ev_snd[e]] ->
-        Quiescent_all_decided = (sst[e] == S_IDLE || sst[e] == S_DONE);
+     :: bsnd[e] != NONE && !stopped[bsnd[e]] ->
+        Quiescent_all_decided = (bst[e] == S_IDLE || bst[e] == S_DONE);
         assert(Quiescent_all_decided)
      :: else -> skip
      fi;
@@ -53,7 +53,7 @@ inline finalcheck() {
            if
            :: x && (ev_dst[e] & BIT(p)) ->
               P4_atomicity = (dpos[p * MAXE + e] != 0 || stopped[p] || closed[ev_snd[e] * NP + p] ||
-                              (tdk[p] != 0 && tdk[p] < KEY(fin[e], e)));
+                              (tdk[p] != 0 && tdk[p] < KEY(bfin[ev_bat[e]], e)));
               assert(P4_atomicity)
            :: else -> skip
            fi;
@@ -119,11 +119,17 @@ init {
        ev_node[e] = NONE;
        ev_trig[e] = NONE;
        ev_to[e] = NONE;
-       mn[e] = 255;
+       ev_bat[e] = NONE;
+       bsnd[e] = NONE;
+       bjn[e] = NONE;
+       bmn[e] = 255;
        e++
     :: else -> break
     od;
-    setup();
+    setup()
+  };
+  choose();   /* may change the table: everything below is derived from it */
+  d_step {
     /* the sender's seq, and the one peer a fast unicast or release goes to */
     e = 0;
     do
@@ -162,12 +168,25 @@ init {
        e++
     :: else -> break
     od;
+    /* each batch: its sender, first event and trigger (the first event's) */
+    e = MAXE;
+    do
+    :: e > 0 ->
+       e--;
+       if
+       :: ev_snd[e] != NONE ->
+          bhead[ev_bat[e]] = e;
+          bsnd[ev_bat[e]] = ev_snd[e];
+          btrig[ev_bat[e]] = ev_trig[e]
+       :: else -> skip
+       fi
+    :: else -> break
+    od;
     p = 0;
     e = 0;
     n = 0;
     x = 0
   };
-  choose();
   atomic {
     p = 0;
     do
