@@ -177,13 +177,13 @@ export const MUTATIONS: readonly Mutation[] = [
   {
     name: "no-R3",
     defines: ["MUT_NO_R3"],
-    rule: "§3.3 R3: a refused entry is not aborted at the other destinations",
+    rule: "spec/ordering.md §3.3 R3: a refused entry is not aborted at the other destinations",
     config: "batch-round",
   },
   {
     name: "abort-ignored",
     defines: ["MUT_ABORT_IGNORED"],
-    rule: "§3.5, B8: a destination ignores abort (the entry stays staged)",
+    rule: "spec/ordering.md §3.5, B8: a destination ignores abort (the entry stays staged)",
     config: "batch-round",
   },
 ];

@@ -6,10 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { getHeapSnapshot, setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Peer } from "@capbus/core";
 import { ScriptedLink, SimWorld } from "@capbus/sim";
 import { FrameCodec } from "@capbus/wire";
-import { frozenRuntime, helloBytes } from "./support/fuzz-victim.js";
+import { encodeHello, frozenRuntime, helloBytes } from "./support/fuzz-victim.js";
 
 const codec = new FrameCodec();
 
@@ -234,4 +236,66 @@ test("tombstones of owners that destroy one node and leave expire after their ti
   const { tombstones } = victim.stats().tables;
   assert.ok(tombstones <= 100 + 2, `the first owners' tombstones expired: ${tombstones} kept`);
   assert.throws(() => victim.importHandle({ owner: "N0", node: 1, holder: "V" }), { code: "E_DESTROYED" });
+});
+
+/** Heap snapshot node types that are data, not V8's own (code and its metadata, maps, ...). */
+const DATA_TYPES = new Set([
+  "object",
+  "array",
+  "string",
+  "concatenated string",
+  "sliced string",
+  "number",
+  "closure",
+]);
+
+/**
+ * The heap's data after a full GC, from a heap snapshot: compiled code and its metadata, which V8
+ * keeps adding as it optimizes, are left out.
+ */
+async function heapData(): Promise<number> {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+  const chunks: string[] = [];
+  for await (const chunk of getHeapSnapshot()) chunks.push(String(chunk));
+  const { snapshot, nodes } = JSON.parse(chunks.join("")) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+  };
+  const fields = snapshot.meta.node_fields;
+  const [type, size, width] = [fields.indexOf("type"), fields.indexOf("self_size"), fields.length];
+  const types = snapshot.meta.node_types[0];
+  let total = 0;
+  for (let i = 0; i < nodes.length; i += width)
+    if (DATA_TYPES.has(types[nodes[i + type] ?? -1] ?? "")) total += nodes[i + size] ?? 0;
+  return total;
+}
+
+test("a cleanly closed session that destroyed its node costs the peer at most 320 bytes (spec/security.md §5)", async () => {
+  // Issue 17 finding 10: what a peer must keep of such a session is its tombstone (kept
+  // 2 x stageTimeoutMs) and its lost-peers entry. Each tombstone took a Map of its own, ~300
+  // bytes more than the tombstone: ~550 bytes a session in all.
+  const runtime = { ...frozenRuntime, wallNow: () => 1_765_000_000_000 }; // a clock of today's size
+  const victim = new Peer({ id: "V", runtime });
+  let n = 0;
+  const session = () => {
+    const owner = (n++).toString(16).padStart(52, "z"); // a peer id's length (base32 of a SHA-256)
+    const link = new ScriptedLink();
+    victim.connect(link, owner);
+    link.deliver(encodeHello(owner, [2]));
+    link.deliver(codec.encode({ type: "destroy", seq: 1, ack: 0, event: 1, clock: 0, nodes: [1] }));
+    const lamport = victim.clock;
+    link.deliver(codec.encode({ type: "commit", seq: 2, ack: 0, event: 1, lamport, dead: [] }));
+    link.deliver(codec.encode({ type: "close", seq: 0, ack: 0, code: "OK", reason: "bye" }));
+    assert.equal(link.closed?.code, "OK");
+  };
+  // Warm: V8 compiles the path, and the tables take their first sizes.
+  for (let i = 0; i < 1_000; i++) session();
+  const before = await heapData();
+  const sessions = 3_000; // 4 000 in all: below the lost-peers cap (4 096), so every one is kept
+  for (let i = 0; i < sessions; i++) session();
+  const perSession = ((await heapData()) - before) / sessions;
+  const { tombstones, lostPeers } = victim.stats().tables;
+  assert.deepEqual({ tombstones, lostPeers }, { tombstones: 4_000, lostPeers: 4_000 });
+  assert.ok(perSession <= 320, `${Math.round(perSession)} bytes kept a session`);
 });

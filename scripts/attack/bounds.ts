@@ -74,6 +74,8 @@ export interface VictimFinal {
   readonly probes: ReadonlyArray<readonly [number, number]>;
   readonly clock: number;
   readonly heapAfterGc: number;
+  /** The heap's data after a full GC (code and V8's metadata left out), when asked for. */
+  readonly heapData?: number;
   readonly rss: number;
   readonly fds: number;
   readonly links: number;
@@ -98,8 +100,8 @@ export interface RunData {
   readonly attackStart: number;
   readonly attackEnd: number;
   readonly samples: readonly Sample[];
-  /** The victim's clock and heap (after GC) just before the attack. */
-  readonly mark: { readonly clock: number; readonly heap: number } | undefined;
+  /** The victim's clock and heap (after GC; `data`: its data, when asked for) just before the attack. */
+  readonly mark: { readonly clock: number; readonly heap: number; readonly data?: number } | undefined;
   readonly final: VictimFinal | undefined;
   readonly prober: ProberDone | undefined;
   readonly attacker: Figures | undefined;
@@ -238,10 +240,17 @@ export function victimFigures(run: RunData): VictimFigures {
       max((s) => s.fds),
       final?.fds ?? 0,
     ),
-    retainedBytes: final && run.mark ? final.heapAfterGc - run.mark.heap : null,
+    retainedBytes: retained(run),
     crashed: run.victimExit !== undefined,
     responsive: final !== undefined,
   };
+}
+
+/** Heap kept after the attack: its data when both marks measured it, else all of it. */
+function retained({ final, mark }: RunData): number | null {
+  if (!final || !mark) return null;
+  if (final.heapData !== undefined && mark.data !== undefined) return final.heapData - mark.data;
+  return final.heapAfterGc - mark.heap;
 }
 
 // ---- the checks ---------------------------------------------------------------------------

@@ -37,7 +37,8 @@ export interface AttackSpec {
   readonly retained?: { readonly fixed: number; readonly perSession: number };
   /**
    * The attacker tells `warmed` after a warm-up: the victim's heap is marked again then, and only
-   * sessions after it count, so code V8 compiles for the attack's paths is not taken for a leak.
+   * sessions after it count; the heap kept is measured as data (from heap snapshots, compiled code
+   * and V8's metadata left out), so code V8 compiles for the attack's paths is not taken for a leak.
    */
   readonly warmup?: boolean;
   /** Seconds of the short run in `npm run test:attack`. */
@@ -180,7 +181,7 @@ export const ATTACKS: readonly AttackSpec[] = [
     access: "capability",
     does: "peers that import, send a handle, and close cleanly, four at a time",
     // Per session: its tombstone (kept 2 x stageTimeoutMs, spec/ordering.md §5) and its entry in the
-    // lost-peers list (capped at 4,096): ~250 B measured on a warm victim; 2,400 B cold.
+    // lost-peers list (capped at 4,096): ~245 B of heap data (spec/security.md §5).
     retained: { fixed: 256 * 1024, perSession: 320 },
     warmup: true,
     testSeconds: 11,

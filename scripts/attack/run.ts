@@ -131,7 +131,7 @@ async function run(kit: TestKit, spec: AttackSpec, options: RunOptions): Promise
   await attacker.next("started");
   if (spec.warmup) {
     await attacker.next("warmed");
-    victim.tell({ mark: true });
+    victim.tell({ mark: true, data: true });
     ({ marked: mark } = await victim.next<{ marked: RunData["mark"] }>("marked"));
   }
   const attackStart = wallNow();
@@ -148,7 +148,7 @@ async function run(kit: TestKit, spec: AttackSpec, options: RunOptions): Promise
   await sleep(spec.retained ? 2_000 : 200);
   let final: VictimFinal | undefined;
   if (crashed === undefined) {
-    victim.tell({ finish: true });
+    victim.tell({ finish: true, data: spec.warmup === true });
     final = (await maybe(victim.next<{ final: VictimFinal }>("final", { timeoutMs: 30_000 })))?.final;
   }
   finishing = true;

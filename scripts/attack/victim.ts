@@ -9,10 +9,11 @@
  * the stall figures, every probe's delivery time, and the heap after a full GC.
  * Commands: `{ destroy: true }` destroys the `attack` node; `{ mark: true }` (the attack starts)
  * answers `marked` with the clock and the heap after a full GC, and restarts the stall figures.
+ * With `data: true`, `mark` and `finish` also measure the heap's data (`heapData`).
  */
 import { readdirSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { setFlagsFromString } from "node:v8";
+import { getHeapSnapshot, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { CapbusError, type StartOptions, startPeer } from "@capbus/node";
 import { childContext } from "@capbus/testkit/child";
@@ -140,6 +141,45 @@ const heapAfterGc = (): number => {
   return process.memoryUsage().heapUsed;
 };
 
+/** What a heap snapshot's node types are: data, or V8's own (code and its metadata, maps, ...). */
+const DATA_TYPES = new Set([
+  "object",
+  "array",
+  "string",
+  "concatenated string",
+  "sliced string",
+  "number",
+  "closure",
+  "regexp",
+  "bigint",
+  "symbol",
+]);
+
+/**
+ * The heap's data after a full GC, from a heap snapshot: every object but compiled code, its
+ * metadata (feedback vectors, deoptimization data, ...) and maps, which V8 keeps adding long after
+ * start (over 1 MB in the 10 s after the leaks attack's warm-up, on a loaded machine), bounded by
+ * the program and not by what peers send. Only on request (`data` in `mark` and `finish`): the
+ * snapshot of a large heap takes seconds.
+ */
+const heapData = async (): Promise<number> => {
+  gc();
+  const chunks: string[] = [];
+  for await (const chunk of getHeapSnapshot()) chunks.push(String(chunk));
+  const snapshot = JSON.parse(chunks.join("")) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+  };
+  const { node_fields: fields, node_types: types } = snapshot.snapshot.meta;
+  const [type, size, width] = [fields.indexOf("type"), fields.indexOf("self_size"), fields.length];
+  const names = types[0];
+  let total = 0;
+  for (let i = 0; i < snapshot.nodes.length; i += width) {
+    if (DATA_TYPES.has(names[snapshot.nodes[i + type] ?? -1] ?? "")) total += snapshot.nodes[i + size] ?? 0;
+  }
+  return total;
+};
+
 void (async () => {
   for (;;) {
     const line = await ctx.next();
@@ -150,7 +190,8 @@ void (async () => {
         (error: unknown) => ctx.tell({ destroyed: { error: String(error) } }),
       );
     } else if (line.mark) {
-      ctx.tell({ marked: { heap: heapAfterGc(), clock: peer.clock } });
+      const data = line.data ? await heapData() : undefined;
+      ctx.tell({ marked: { heap: heapAfterGc(), data, clock: peer.clock } });
       // The attack starts now: stalls count from here (start-up and this GC are not its doing).
       Object.assign(stalls, { max: 0, maxBusy: 0, over50: 0, busyOver50: 0 });
       delay.reset();
@@ -165,6 +206,7 @@ void (async () => {
           counts,
           clock: peer.clock,
           heapAfterGc: heapAfterGc(),
+          heapData: line.data ? await heapData() : undefined,
           rss: process.memoryUsage().rss,
           queue: stats.queue,
           links: Object.keys(stats.links).length,

@@ -8,11 +8,23 @@
  */
 import type { Timestamp } from "./timestamp.js";
 
+/**
+ * One destroyed node. Its destroy's timestamp is kept as its two numbers (its peer is the owner:
+ * a destroy is its owner's event), so a tombstone is one small object.
+ */
 interface Tombstone {
-  readonly ts: Timestamp;
-  /** When its destroy was delivered here (the Runtime clock, ms). */
+  readonly node: number;
+  readonly lamport: number;
+  readonly seq: number;
+  /** When its destroy was delivered here: the Runtime clock in whole ms, rounded up (kept >= keepMs). */
   readonly at: number;
 }
+
+/**
+ * An owner's tombstones, oldest first. Most owners have one (a peer that destroys its node and
+ * leaves, issue 17 finding 10): it is kept alone, since a Map of one costs ~300 bytes more.
+ */
+type OwnerTombstones = Tombstone | Map<number, Tombstone>;
 
 /** Tombstones kept at most, by default. */
 export const MAX_TOMBSTONES = 65_536;
@@ -22,7 +34,7 @@ const SWEEP_PER_SET = 2;
 
 export class Tombstones {
   /** Per owner, its nodes' tombstones, oldest first. */
-  readonly #byOwner = new Map<string, Map<number, Tombstone>>();
+  readonly #byOwner = new Map<string, OwnerTombstones>();
   #size = 0;
   readonly #max: number;
   readonly #keepMs: number;
@@ -37,16 +49,22 @@ export class Tombstones {
     return this.#size;
   }
 
-  /** The destroy of `owner`'s `node` was delivered at `ts`, at `now`. */
+  /** The destroy of `owner`'s `node` was delivered at `ts` (`ts.peer` is `owner`), at `now`. */
   set(owner: string, node: number, ts: Timestamp, now: number): void {
-    let nodes = this.#byOwner.get(owner);
-    if (!nodes) {
-      nodes = new Map();
+    const tomb: Tombstone = { node, lamport: ts.lamport, seq: ts.seq, at: Math.ceil(now) };
+    const held = this.#byOwner.get(owner);
+    if (held === undefined) {
+      this.#byOwner.set(owner, tomb);
+      this.#size++;
+    } else if (!(held instanceof Map) && held.node === node) {
+      this.#byOwner.set(owner, tomb);
+    } else {
+      const nodes = held instanceof Map ? held : new Map([[held.node, held]]);
+      if (!nodes.has(node)) this.#size++;
+      nodes.set(node, tomb);
       this.#byOwner.set(owner, nodes);
     }
-    if (!nodes.has(node)) this.#size++;
-    nodes.set(node, { ts, at: now });
-    this.#expire(owner, nodes, now);
+    this.#expire(owner, now);
     this.#sweep(now);
     if (this.#size > this.#max) this.#evict(now);
   }
@@ -59,29 +77,48 @@ export class Tombstones {
    */
   #sweep(now: number): void {
     for (let i = 0; i < SWEEP_PER_SET; i++) {
-      const front = this.#byOwner.entries().next();
+      const front = this.#byOwner.keys().next();
       if (front.done) return;
-      const [owner, nodes] = front.value;
-      this.#expire(owner, nodes, now);
-      if (nodes.size === 0) continue;
+      const owner = front.value;
+      const held = this.#expire(owner, now);
+      if (held === undefined) continue;
       this.#byOwner.delete(owner);
-      this.#byOwner.set(owner, nodes);
+      this.#byOwner.set(owner, held);
     }
   }
 
   /** The destroy of `owner`'s `node`, if it is remembered. */
   get(owner: string, node: number): Timestamp | undefined {
-    return this.#byOwner.get(owner)?.get(node)?.ts;
+    const held = this.#byOwner.get(owner);
+    const tomb = held instanceof Map ? held.get(node) : held?.node === node ? held : undefined;
+    return tomb && { lamport: tomb.lamport, peer: owner, seq: tomb.seq };
   }
 
-  /** Drop `owner`'s tombstones older than keepMs (they are oldest first). */
-  #expire(owner: string, nodes: Map<number, Tombstone>, now: number): void {
-    for (const [node, tomb] of nodes) {
+  /** Drop `owner`'s tombstones older than keepMs (they are oldest first); what is left of them. */
+  #expire(owner: string, now: number): OwnerTombstones | undefined {
+    const held = this.#byOwner.get(owner);
+    if (held === undefined) return undefined;
+    if (!(held instanceof Map)) {
+      if (now - held.at < this.#keepMs) return held;
+      this.#byOwner.delete(owner);
+      this.#size--;
+      return undefined;
+    }
+    for (const [node, tomb] of held) {
       if (now - tomb.at < this.#keepMs) break;
-      nodes.delete(node);
+      held.delete(node);
       this.#size--;
     }
-    if (nodes.size === 0) this.#byOwner.delete(owner);
+    return this.#settle(owner, held);
+  }
+
+  /** An owner's Map after removals: gone when empty, its one tombstone alone when it has one. */
+  #settle(owner: string, nodes: Map<number, Tombstone>): OwnerTombstones | undefined {
+    if (nodes.size > 1) return nodes;
+    const [only] = nodes.values();
+    if (only === undefined) this.#byOwner.delete(owner);
+    else this.#byOwner.set(owner, only);
+    return only;
   }
 
   /**
@@ -89,23 +126,36 @@ export class Tombstones {
    * most down to 15/16 of the cap (so the scan over owners is paid once per many insertions).
    */
   #evict(now: number): void {
-    for (const [owner, nodes] of this.#byOwner) this.#expire(owner, nodes, now);
+    // Deleting, or setting an existing key, while iterating a Map is safe.
+    for (const owner of this.#byOwner.keys()) this.#expire(owner, now);
     const target = Math.floor((this.#max * 15) / 16);
     while (this.#size > target) {
       let largest: [string, Map<number, Tombstone>] | undefined;
-      for (const entry of this.#byOwner) if (!largest || entry[1].size > largest[1].size) largest = entry;
-      if (!largest) return;
+      for (const [owner, held] of this.#byOwner)
+        if (held instanceof Map && held.size > (largest?.[1].size ?? 0)) largest = [owner, held];
+      if (!largest) {
+        // Every owner has one: the oldest goes.
+        const [oldest] = this.#byOwner.keys();
+        if (oldest === undefined) return;
+        this.#byOwner.delete(oldest);
+        this.#size--;
+        continue;
+      }
       const [owner, nodes] = largest;
       // Down to the next largest owner's count (at least one), so owners even out.
       let next = 0;
-      for (const [other, theirs] of this.#byOwner) if (other !== owner) next = Math.max(next, theirs.size);
+      for (const [other, theirs] of this.#byOwner) if (other !== owner) next = Math.max(next, sizeOf(theirs));
       let drop = Math.max(1, Math.min(nodes.size - next, this.#size - target));
       for (const node of nodes.keys()) {
         if (drop-- === 0) break;
         nodes.delete(node);
         this.#size--;
       }
-      if (nodes.size === 0) this.#byOwner.delete(owner);
+      this.#settle(owner, nodes);
     }
   }
+}
+
+function sizeOf(held: OwnerTombstones): number {
+  return held instanceof Map ? held.size : 1;
 }
