@@ -284,7 +284,7 @@ test("a cleanly closed session that destroyed its node costs the peer at most 32
     victim.connect(link, owner);
     link.deliver(encodeHello(owner, [2]));
     link.deliver(codec.encode({ type: "destroy", seq: 1, ack: 0, event: 1, clock: 0, nodes: [1] }));
-    const lamport = victim.clock;
+    const lamport = proposal(link); // an unheld destroy (spec/ordering.md §9.1): the clock stays
     link.deliver(codec.encode({ type: "commit", seq: 2, ack: 0, event: 1, lamport, dead: [] }));
     link.deliver(codec.encode({ type: "close", seq: 0, ack: 0, code: "OK", reason: "bye" }));
     assert.equal(link.closed?.code, "OK");
