@@ -2,7 +2,9 @@
  * The conformance suite every transport passes (spec/transports.md §8): raw links (order, large
  * frames, stalled readers, close), then peers over the transport (garbage, resume without loss
  * or duplicates, backpressure, late resume). A transport supplies link pairs and a way to drive
- * time; `test/transport.*.test.ts` run it over the simulated network, Unix sockets and ws.
+ * time; `test/transport.*.test.ts` run it over the simulated network, Unix sockets and ws, and
+ * test/browser/transport-conformance.browser.test.ts over the browser link in Chromium. It
+ * returns a tally of what ran, so a run in which nothing applied can be made to fail.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test as nodeTest } from "node:test";
