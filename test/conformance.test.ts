@@ -3,7 +3,8 @@
  * child process that offers the contract of spec/README.md ("Conformance kit"): `capbus tail`,
  * listening on ws and on a Unix socket, with CAPBUS_TRACE. Every check must pass over both
  * transports. And the kit must fail a peer that breaks a rule: a peer that never writes a `close`
- * frame (test/support/broken-peer.ts) fails the handshake refusals and the bad-ack resume.
+ * frame (test/support/broken-peer.ts) fails the handshake refusals and the bad-ack resume, and over
+ * ws the frame vectors and the ws-batch refusals too (a ws close 4000 alone is not a close).
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -53,7 +54,7 @@ test("capbus conformance: a capbus peer passes every check, over ws and over a U
   await peer.done;
 });
 
-test("the kit fails a peer that breaks a rule: no close frames", async () => {
+test("the kit fails a peer that breaks a rule: no close frames (over a Unix socket and over ws)", async () => {
   const sock = join(dir, "broken.sock");
   const child = spawn(
     process.execPath,
@@ -61,12 +62,15 @@ test("the kit fails a peer that breaks a rule: no close frames", async () => {
     { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
   );
   try {
-    const url = await new Promise<string>((resolve) =>
-      createInterface({ input: child.stdout }).once("line", resolve),
-    );
+    const [url, ws] = await new Promise<string[]>((resolve) => {
+      const lines: string[] = [];
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        if (lines.push(line) === 2) resolve(lines);
+      });
+    });
     const summary = await runConformance({
       endpoint: `unix:${sock}`,
-      node: url,
+      node: url!,
       groups: ["handshake", "resume"],
       answerMs: 500,
     });
@@ -80,6 +84,26 @@ test("the kit fails a peer that breaks a rule: no close frames", async () => {
       lines.some((line) => line.startsWith("FAIL resume: resume with an ack above every seq the peer sent")),
       lines.join("\n"),
     );
+    // Over ws a refusal without its close frame is a bare ws close 4000 carrying the code: not a
+    // close either (spec/errors.md §5), whether the session or the transport refused.
+    const overWs = await runConformance({
+      endpoint: ws!,
+      node: url!,
+      groups: ["codec", "handshake"],
+      answerMs: 500,
+    });
+    const wsLines = overWs.results.map(formatResult);
+    for (const failed of [
+      "FAIL codec: ws message E_CBOR: a batch cut short in a frame",
+      "FAIL codec: invalid frame E_CBOR",
+      "FAIL handshake: a frame before the hello: close E_PROTOCOL",
+      // Its listener chooses capbus.v2 but lets a client of another service in.
+      'FAIL handshake: ws subprotocol: capbus.v2 offered is chosen; only others offered, HTTP 400 (spec/transports.md §1.1): an upgrade offering only "chat": 101',
+    ])
+      assert.ok(
+        wsLines.some((line) => line.startsWith(failed)),
+        `${failed}\n${wsLines.join("\n")}`,
+      );
   } finally {
     child.kill("SIGKILL");
   }

@@ -2,10 +2,12 @@
  * The conformance suite every transport passes (spec/transports.md §8): raw links (order, large
  * frames, stalled readers, close), then peers over the transport (garbage, resume without loss
  * or duplicates, backpressure, late resume). A transport supplies link pairs and a way to drive
- * time; `test/transport.*.test.ts` run it over the simulated network, Unix sockets and ws.
+ * time; `test/transport.*.test.ts` run it over the simulated network, Unix sockets and ws, and
+ * test/browser/transport-conformance.browser.test.ts over the browser link in Chromium. It
+ * returns a tally of what ran, so a run in which nothing applied can be made to fail.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { after, before, describe, test as nodeTest } from "node:test";
 import {
   CapbusError,
   type Link,
@@ -81,7 +83,29 @@ function peers(
   return { a, b, handle, got, drain };
 }
 
-export function transportConformance(name: string, make: () => Promise<Harness>): void {
+/** What a run of the suite did, check by check: a caller asserts on it so an empty run fails. */
+export interface ConformanceTally {
+  /** Every check the suite defines. */
+  readonly checks: string[];
+  /** The checks that ran to their end (passed). */
+  readonly passed: string[];
+  /** The checks that could not apply to the transport, and why. */
+  readonly skipped: Array<{ readonly check: string; readonly reason: string }>;
+}
+
+export function transportConformance(name: string, make: () => Promise<Harness>): ConformanceTally {
+  const tally: ConformanceTally = { checks: [], passed: [], skipped: [] };
+  /** A check; one that returns a string could not apply, and is skipped with that reason. */
+  const test = (check: string, body: () => Promise<unknown>) => {
+    tally.checks.push(check);
+    nodeTest(check, async (t) => {
+      const skip = await body();
+      if (typeof skip === "string") {
+        tally.skipped.push({ check, reason: skip });
+        t.skip(skip);
+      } else tally.passed.push(check);
+    });
+  };
   describe(`${name}: transport conformance`, () => {
     let h: Harness;
     before(async () => {
@@ -178,8 +202,8 @@ export function transportConformance(name: string, make: () => Promise<Harness>)
       peer.abort();
     });
 
-    test("a frame above the receiver's maxFrameBytes is refused with a close frame: the session ends at both ends", async (t) => {
-      if (!h.limitedPair) return t.skip("no frame limit on this transport");
+    test("a frame above the receiver's maxFrameBytes is refused with a close frame: the session ends at both ends", async () => {
+      if (!h.limitedPair) return "no frame limit on this transport";
       const p = await h.limitedPair(8 * 1024);
       // A grace period: a break would leave both sessions waiting to resume (and resend the frame).
       const { a, b, handle } = peers(h, p, { graceMs: 60_000 });
@@ -290,6 +314,7 @@ export function transportConformance(name: string, make: () => Promise<Harness>)
       b.abort();
     });
   });
+  return tally;
 }
 
 async function settleWith<T>(h: Harness, promise: Promise<T>): Promise<T> {

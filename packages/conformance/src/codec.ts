@@ -119,9 +119,8 @@ async function refused(ctx: Context, input: Uint8Array, code: string, raw: boole
           throw new CheckFailure(`refused with ${got.frame.code}, expected ${code}`);
         return;
       }
-      // A WebSocket message the transport refuses before any frame is read: the code may come as
-      // the ws close reason (close code 4000, spec/transports.md §1.1) instead of a close frame.
-      if (raw && got.kind === "end" && got.code === code) return;
+      // A message the transport refuses (a cut batch, a frame too large) is a close like any
+      // other: a close frame, then ws close 4000 (spec/errors.md §5); the close code alone is not it.
       throw new CheckFailure(`expected close ${code}: ${describe(got)}`);
     }
   } finally {

@@ -9,6 +9,9 @@ import { splitWsMessage } from "@capbus/transport";
 import { DEFAULT_MAX_FRAME_BYTES, type Frame, FrameCodec } from "@capbus/wire";
 import WebSocket from "ws";
 
+/** The subprotocol a capbus WebSocket speaks (spec/transports.md §1.1). */
+export const WS_SUBPROTOCOL = "capbus.v2";
+
 /** What reading the next item of a connection gives. */
 export type Received =
   | { readonly kind: "frame"; readonly frame: Frame; readonly bytes: Uint8Array }
@@ -48,7 +51,11 @@ export class Conn {
 
   static #ws(url: string, timeoutMs: number): Promise<Conn> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: DEFAULT_MAX_FRAME_BYTES + 5, handshakeTimeout: timeoutMs });
+      // A dialler offers capbus.v2 and the listener must choose it, or the socket fails to open.
+      const ws = new WebSocket(url, WS_SUBPROTOCOL, {
+        maxPayload: DEFAULT_MAX_FRAME_BYTES + 5,
+        handshakeTimeout: timeoutMs,
+      });
       ws.binaryType = "nodebuffer";
       const conn = new Conn(
         (bytes) => ws.readyState === WebSocket.OPEN && ws.send(bytes, { binary: true }),

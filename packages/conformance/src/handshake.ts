@@ -2,12 +2,24 @@
  * The handshake group (spec/transports.md §3): a good handshake, and each way of getting one
  * wrong, which the peer under test must refuse with a `close` frame carrying the code.
  */
+import WebSocket from "ws";
+import { Conn } from "./conn.js";
 import { CheckFailure, Remote } from "./remote.js";
 import type { Context } from "./run.js";
 
 export async function handshake(ctx: Context): Promise<void> {
   const target = ctx.target;
   const done = (remote: Remote) => remote.end();
+
+  await ctx.check(
+    "ws subprotocol: capbus.v2 offered is chosen; only others offered, HTTP 400 (spec/transports.md §1.1)",
+    async () => {
+      if (target.endpoint.startsWith("unix:")) return "WebSocket only";
+      (await Conn.open(target.endpoint)).destroy(); // its opening checks the choice
+      const status = await upgradeStatus(target.endpoint, "chat");
+      if (status !== 400) throw new CheckFailure(`an upgrade offering only "chat": ${status}, expected 400`);
+    },
+  );
 
   await ctx.check(
     "a keyed hello and auth: the peer answers hello (and auth), then grants a claim",
@@ -107,4 +119,18 @@ export async function handshake(ctx: Context): Promise<void> {
 /** A CheckFailure of a handshake step is read again by the next expectation; others propagate. */
 function unlessFailure(error: unknown): void {
   if (!(error instanceof CheckFailure)) throw error;
+}
+
+/** The HTTP status an upgrade offering only `protocol` gets (101 when it is accepted). */
+function upgradeStatus(url: string, protocol: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocol, { handshakeTimeout: 5000 });
+    ws.once("upgrade", () => resolve(101));
+    ws.once("unexpected-response", (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once("open", () => ws.terminate());
+    ws.on("error", (error) => reject(error));
+  });
 }
