@@ -11,7 +11,9 @@ import type {
   NoticeFrame,
   ReleaseFrame,
   StageFrame,
+  StagesFrame,
   UnicastFrame,
+  UnicastsFrame,
 } from "@capbus/wire";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent } from "./events.js";
@@ -102,8 +104,25 @@ export interface InboundContext {
   forgetPeer(remote: string, clean: boolean): void;
 }
 
-/** The reply a stage, notice, unicast, destroy or release gets. */
+/** One event of a batch refused here: `[event, code]`, or `[event, code, node]` naming the node. */
+export type BatchRefusalEntry = [number, CoreErrorCode] | [number, CoreErrorCode, number];
+
+/** The reply a stage, notice, unicast, destroy or release gets, or a batch frame (§13). */
 export type Answer =
+  | {
+      readonly type: "accepts";
+      readonly event: number;
+      readonly count: number;
+      readonly lamport: number;
+      readonly refusals: BatchRefusalEntry[];
+    }
+  | {
+      readonly type: "proposals";
+      readonly event: number;
+      readonly lamport: number;
+      readonly refusals: BatchRefusalEntry[];
+      readonly destroyed: [number, number[]][];
+    }
   | { readonly type: "propose" | "accept"; readonly event: number; readonly lamport: number }
   | { readonly type: "dead"; readonly event: number; readonly lamport: number; readonly nodes: number[] }
   | {
@@ -250,6 +269,95 @@ export class Inbound {
       charge,
     };
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
+  }
+
+  /**
+   * A fast batch (spec/ordering.md §13, B2): every unicast of it is committed at one final
+   * F = max(C, clock) + 1 at (F, sender, event), in send order; refused ones are listed in the
+   * one `accepts`. A batch naming a node in a destroy's pick window is held whole (B9).
+   */
+  unicasts(from: string, frame: UnicastsFrame, reply: Reply, size = 0): void {
+    const { clock, id } = this.#ctx;
+    if (this.#holding(from, frame.event, frame.to, () => this.unicasts(from, frame, reply, size))) return;
+    const count = frame.to.length;
+    for (let i = 0; i < count; i++) this.#assertNew(from, frame.event + i);
+    clock.observe(frame.clock);
+    const final = clock.tick();
+    const share = from === id ? 0 : Math.ceil(size / count);
+    const refusals: BatchRefusalEntry[] = [];
+    for (let i = 0; i < count; i++) {
+      const seq = frame.event + i;
+      const node = frame.to[i] as number;
+      const refused = this.#refuse(from, [node]);
+      if (refused) refusals.push([seq, refused.code, refused.node]);
+      else if (this.#destroyed(node)) refusals.push([seq, "E_DESTROYED"]);
+      else if (share > 0 && !this.#ctx.quota.charge(from, share)) {
+        this.#ctx.overQuota(from, seq);
+        refusals.push([seq, "E_QUOTA"]);
+      } else {
+        const data: Incoming = {
+          kind: "message",
+          nodes: [node],
+          payload: frame.payloads[i],
+          handles: NO_REFS,
+          dead: NO_REFS,
+          charge: share,
+        };
+        this.#commitAt(from, seq, final, data);
+      }
+    }
+    this.deliverReady();
+    reply({ type: "accepts", event: frame.event, count, lamport: final, refusals });
+  }
+
+  /**
+   * A round batch staged here (spec/ordering.md §13, B2): one proposal p = max(C, clock) + 1 for
+   * every listed event, each staged at (p, sender, event); refused events and nodes already
+   * destroyed go back in the one `proposals`. Held whole in a destroy's pick window (B9).
+   */
+  stages(from: string, frame: StagesFrame, reply: Reply, size = 0): void {
+    const { clock, id } = this.#ctx;
+    const named = frame.targets.flat();
+    if (this.#holding(from, frame.event, named, () => this.stages(from, frame, reply, size))) return;
+    for (const seq of frame.events) this.#assertNew(from, seq);
+    clock.observe(frame.clock);
+    const proposal = clock.tick();
+    const share = from === id ? 0 : Math.ceil(size / frame.events.length);
+    const refusals: BatchRefusalEntry[] = [];
+    const destroyed: [number, number[]][] = [];
+    frame.events.forEach((seq, i) => {
+      const nodes = frame.targets[i] as number[];
+      const refused = this.#refuse(from, nodes);
+      if (refused) {
+        refusals.push([seq, refused.code, refused.node]);
+        return;
+      }
+      const dead = nodes.filter((n) => this.#destroyed(n));
+      const charge = dead.length === nodes.length ? 0 : share;
+      if (charge > 0 && !this.#ctx.quota.charge(from, charge)) {
+        this.#ctx.overQuota(from, seq);
+        refusals.push([seq, "E_QUOTA"]);
+        return;
+      }
+      if (dead.length > 0) destroyed.push([seq, dead]);
+      if (dead.length === nodes.length) return;
+      const alive = dead.length === 0 ? nodes : nodes.filter((n) => !dead.includes(n));
+      const data: Incoming = {
+        kind: "message",
+        nodes: alive,
+        payload: frame.payloads[i],
+        handles: NO_REFS,
+        dead: NO_REFS,
+        charge,
+      };
+      this.#stage(from, seq, proposal, data);
+    });
+    reply({ type: "proposals", event: frame.event, lamport: proposal, refusals, destroyed });
+  }
+
+  /** A round batch's one final for the listed events staged here (§13, B3). */
+  commits(from: string, events: readonly number[], final: number): void {
+    for (const seq of events) this.commit(from, seq, final, NO_REFS);
   }
 
   /** A holder's release, committed on arrival like a unicast (§10). */
@@ -521,6 +629,13 @@ export class Inbound {
       this.deliverReady();
     }
     return final;
+  }
+
+  /** An event of a fast batch, committed on arrival at the batch's final (delivered by the caller). */
+  #commitAt(from: string, seq: number, final: number, data: Incoming): void {
+    // As #commitOnArrival: with nothing queued here it is deliverable at once.
+    if (this.#queue.size === 0) this.#deliver(from, seq, final, data);
+    else this.#queue.insert(from, seq, final, true, data);
   }
 
   /** Count a reference per receiver for each live node; returns the nodes already destroyed. */

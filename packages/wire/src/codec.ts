@@ -191,13 +191,24 @@ export class FrameCodec {
     if (name === "payload") {
       return checkPayload(value, 2, this.limits.maxDepth) ? widenPayload(value) : value;
     }
+    if (name === "payloads") {
+      // A batch's payloads sit one level deeper than a single frame's (spec/wire.md §5.19).
+      return (value as readonly unknown[]).map((p) =>
+        checkPayload(p, 3, this.limits.maxDepth) ? widenPayload(p) : p,
+      );
+    }
     if (HANDLE_LISTS.has(name)) {
       return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);
     }
-    if (typeof value === "number") return wideInt(value);
-    if (Array.isArray(value)) return (value as readonly number[]).map(wideInt);
-    return value;
+    return wideDeep(value);
   }
+}
+
+/** Integers of a protocol field, at any depth (batch frames nest lists), widened for cbor-x. */
+function wideDeep(value: unknown): unknown {
+  if (typeof value === "number") return wideInt(value);
+  if (Array.isArray(value)) return value.map(wideDeep);
+  return value;
 }
 
 /** One-off decode with a fresh codec; links keep one FrameCodec and call its `decodeFrame`. */
@@ -220,7 +231,7 @@ function toFrame(value: unknown, floatMask: number): Frame {
   if (extra < 0 || extra > (layout.optional?.length ?? 0)) {
     throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has ${value.length} elements`);
   }
-  const payloadAt = layout.fields.indexOf("payload");
+  const payloadAt = payloadField(layout);
   if ((floatMask & ~(payloadAt < 0 ? 0 : 1 << (payloadAt + 3))) !== 0) {
     throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has a float outside its payload`);
   }
@@ -238,6 +249,12 @@ function toFrame(value: unknown, floatMask: number): Frame {
   if (!parsed.success) throw schemaError(parsed.error);
   checkVersion(parsed.data);
   return parsed.data;
+}
+
+/** Where a layout's payload (or a batch's payload list) sits among its fields, or -1. */
+function payloadField(layout: FrameLayout): number {
+  const at = layout.fields.indexOf("payload");
+  return at >= 0 ? at : layout.fields.indexOf("payloads");
 }
 
 /** How many of the layout's optional fields are keys of the frame object (present or undefined). */
