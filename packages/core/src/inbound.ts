@@ -147,6 +147,12 @@ export class Inbound {
   /** Event numbers delivered lately, per sender, so a replay is caught after delivery too. */
   readonly #recent = new Map<string, Recent>();
   readonly #held = new HeldFrames();
+  /**
+   * Events aborted while frames were held (B8, B9): a held batch frame is held under its batch's
+   * number, so an abort of one of its events is remembered here and the event left out when the
+   * frame is answered after the pick.
+   */
+  readonly #withdrawn = new Map<string, Set<number>>();
   /** Peers whose session ended, to forget once their queued entries are delivered (`clean`: OK). */
   readonly #gone = new Map<string, boolean>();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
@@ -278,7 +284,7 @@ export class Inbound {
    */
   unicasts(from: string, frame: UnicastsFrame, reply: Reply, size = 0): void {
     const { clock, id } = this.#ctx;
-    if (this.#holding(from, frame.event, frame.to, () => this.unicasts(from, frame, reply, size))) return;
+    if (this.#holding(from, -frame.event, frame.to, () => this.unicasts(from, frame, reply, size))) return;
     const count = frame.to.length;
     for (let i = 0; i < count; i++) this.#assertNew(from, frame.event + i);
     clock.observe(frame.clock);
@@ -315,10 +321,13 @@ export class Inbound {
    * every listed event, each staged at (p, sender, event); refused events and nodes already
    * destroyed go back in the one `proposals`. Held whole in a destroy's pick window (B9).
    */
-  stages(from: string, frame: StagesFrame, reply: Reply, size = 0): void {
+  stages(from: string, batch: StagesFrame, reply: Reply, size = 0): void {
     const { clock, id } = this.#ctx;
+    const frame = this.#unwithdrawn(from, batch);
+    if (frame === undefined) return; // every event of it was aborted while it was held
     const named = frame.targets.flat();
-    if (this.#holding(from, frame.event, named, () => this.stages(from, frame, reply, size))) return;
+    // Held under its batch's number negated: an abort names events, never a whole held batch.
+    if (this.#holding(from, -frame.event, named, () => this.stages(from, frame, reply, size))) return;
     for (const seq of frame.events) this.#assertNew(from, seq);
     clock.observe(frame.clock);
     const proposal = clock.tick();
@@ -401,6 +410,11 @@ export class Inbound {
   abort(from: string, seq: number): void {
     if (this.#held.drop(from, seq)) return;
     const entry = this.#queue.get(from, seq);
+    if (!entry && this.#held.size > 0) {
+      // Perhaps in a held batch frame: left out when it is answered.
+      const set = this.#withdrawn.get(from) ?? new Set<number>();
+      this.#withdrawn.set(from, set.add(seq));
+    }
     if (!entry || entry.committed) return; // aborted before it was staged here, or stale
     this.#settled(entry);
     this.#queue.remove(entry);
@@ -416,6 +430,7 @@ export class Inbound {
 
   dropSender(from: string): void {
     this.#held.dropSender(from);
+    this.#withdrawn.delete(from);
     for (const entry of this.#queue.staged(from)) {
       this.#settled(entry);
       this.#queue.remove(entry);
@@ -463,6 +478,22 @@ export class Inbound {
   /** A destroy of this peer's nodes was picked: answer what was held for it. */
   replayHeld(): void {
     this.#held.replay();
+    if (this.#held.size === 0) this.#withdrawn.clear();
+  }
+
+  /** A batch frame without the events aborted while it was held; undefined if none is left. */
+  #unwithdrawn(from: string, frame: StagesFrame): StagesFrame | undefined {
+    const withdrawn = this.#withdrawn.get(from);
+    if (withdrawn === undefined || !frame.events.some((e) => withdrawn.has(e))) return frame;
+    const keep = frame.events.flatMap((e, i) => (withdrawn.has(e) ? [] : [i]));
+    for (const e of frame.events) withdrawn.delete(e);
+    if (keep.length === 0) return undefined;
+    return {
+      ...frame,
+      events: keep.map((i) => frame.events[i] as number),
+      targets: keep.map((i) => frame.targets[i] as number[]),
+      payloads: keep.map((i) => frame.payloads[i]),
+    };
   }
 
   /** Deliver every entry the delivery rule allows (§7 D1). */

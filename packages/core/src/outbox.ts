@@ -122,7 +122,13 @@ export class Outbox {
   }
 
   /** A participant answered with its proposal, and the nodes it reports destroyed. */
-  proposed(event: OutEvent, peer: string, lamport: number, dead: readonly number[] = []): void {
+  proposed(
+    event: OutEvent,
+    peer: string,
+    lamport: number,
+    dead: readonly number[] = [],
+    advance = true,
+  ): void {
     const dest = event.destinations.get(peer);
     if (dest?.state !== "pending") return;
     dest.state = "proposed";
@@ -130,7 +136,8 @@ export class Outbox {
     dest.dead = dead;
     if (this.#abortRefused(event)) return;
     // Not observed here: the final, which is at least every proposal, moves the clock (§3.3).
-    this.advance();
+    // A batch's proposals are all taken first and advance once (the scan looks at the whole batch).
+    if (advance) this.advance();
   }
 
   /** A fast unicast's receiver assigned its final. */

@@ -232,8 +232,9 @@ export class Sender {
       this.#answers.answered(from, e.seq);
       const r = refused.get(e.seq);
       if (r) this.#outbox.refused(e, from, r.code, r.node);
-      else this.#outbox.proposed(e, from, lamport, dead.get(e.seq) ?? []);
+      else this.#outbox.proposed(e, from, lamport, dead.get(e.seq) ?? [], false);
     }
+    this.#outbox.advance();
   }
 
   /** A `reject` from `from`, naming the bad node or not (spec/wire.md §5.9). */
@@ -339,7 +340,8 @@ export class Sender {
         batchable,
       });
       if (!batchable || alone) {
-        if (alone) this.#writer.schedule(); // what follows it in this turn is batched
+        if (alone)
+          this.#writer.schedule(); // what follows it in this turn is batched
         else this.#seal();
         if (!fast) {
           event.sent = true;
@@ -950,7 +952,11 @@ export function abortedBy(signal: AbortSignal | undefined, what = "the send"): C
 /** `promise`, or E_ABORTED as soon as `signal` aborts (a send waiting for a dial, say). */
 export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(abortedBy(signal));
+  if (signal.aborted) {
+    // Not waited for any more: its own failure (a dial that fails) must not go unhandled.
+    promise.catch(() => undefined);
+    return Promise.reject(abortedBy(signal));
+  }
   return new Promise<T>((resolve, reject) => {
     const abort = () => reject(abortedBy(signal));
     signal.addEventListener("abort", abort, { once: true });
