@@ -1,5 +1,5 @@
 /**
- * Batched rounds (spec/ordering.md §13, rules B1-B9) through the public API on the simulated
+ * Batched rounds (spec/ordering.md §14, rules B1-B9) through the public API on the simulated
  * network: what each rule promises, the trap 1 counterexample across batches, and the two clock
  * rules random schedules rarely break (a batch's final above the sender's clock, and a fast
  * batch's final above the sender's clock carried in its frame).

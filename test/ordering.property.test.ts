@@ -67,7 +67,7 @@ const bursty: WorkloadCounts & { runs: number; deliveries: number } = {
   deliveries: 0,
   ...(Object.fromEntries(BURSTY_KINDS.map((k) => [k, 0])) as unknown as WorkloadCounts),
 };
-const BURSTY_RUNS = Number(process.env.CAPBUS_BURSTY_RUNS ?? Math.max(1, Math.floor(RUNS / 4)));
+const BURSTY_RUNS = Number(process.env.CAPBUS_BURSTY_RUNS ?? Math.max(1, Math.floor(RUNS / 5)));
 
 after(() => {
   const kinds = BURSTY_KINDS.map((k) => `${k} ${bursty[k]}`).join(", ");
@@ -133,7 +133,7 @@ test("P1-P5 hold for random workloads on a random network", async () => {
   for (const key of KINDS) assert.ok(totals[key] > 0, `the workload ran ${key} operations`);
 });
 
-test("P1-P5 hold for bursty workloads: several sends per turn share batches (ordering.md §13)", async () => {
+test("P1-P5 hold for bursty workloads: several sends per turn share batches (ordering.md §14)", async () => {
   const params = fc.record({
     seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
     peers: fc.integer({ min: 3, max: 8 }),

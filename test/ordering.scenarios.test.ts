@@ -45,7 +45,7 @@ for (const m0Kind of ["unicast", "multicast"] as const) {
 
     assert.deepEqual(payloads(atP), ["m0", "m2"]);
     const [r0, r1] = await Promise.all([m0, m1]);
-    // In one batch they share a Lamport value and the tie-break keeps send order (ordering.md §13 B1).
+    // In one batch they share a Lamport value and the tie-break keeps send order (ordering.md §14 B1).
     assert.ok(r0.ts && r1.ts && compareTimestamps(r0.ts, r1.ts) < 0, "m1's final is above m0's");
     await world.close();
   });

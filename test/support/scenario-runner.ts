@@ -137,7 +137,7 @@ class Run {
     else if ("remoteClose" in step)
       this.#remote(str(step.remoteClose)).link.remoteClose(str(step.code), "script");
     else if ("call" in step) this.#call(step);
-    // Several calls in one event-loop turn: the sends among them share batches (ordering.md §13).
+    // Several calls in one event-loop turn: the sends among them share batches (ordering.md §14).
     else if ("calls" in step) for (const call of arr(step.calls)) this.#call(obj(call) as Step);
     else if ("expect" in step) return this.#expect(step);
     else if (!("note" in step)) throw new Error(`unknown step ${JSON.stringify(step)}`);

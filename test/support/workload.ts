@@ -21,7 +21,7 @@ export interface WorkloadParams {
   readonly losses?: number;
   /**
    * Bursty: each operation does 1 to `burst` actions of one peer in one event-loop turn, so its
-   * sends share batches (spec/ordering.md §13). @default undefined: one action per turn
+   * sends share batches (spec/ordering.md §14). @default undefined: one action per turn
    */
   readonly burst?: number;
   /** Some sends carry an AbortSignal aborted a few ms later (B8). @default false */

@@ -1,5 +1,5 @@
 /**
- * The sender's frames of one event-loop turn (spec/ordering.md §13, rules B2 and B5): fast
+ * The sender's frames of one event-loop turn (spec/ordering.md §14, rules B2 and B5): fast
  * unicasts to one peer are gathered into one `unicasts` frame, and a batch's commits to one
  * participant into one `commits` frame; both go at the end of the turn, with no timer, or at a
  * cap. Any other frame to a peer first writes what is gathered for it, so each link carries this

@@ -278,7 +278,7 @@ export class Inbound {
   }
 
   /**
-   * A fast batch (spec/ordering.md §13, B2): every unicast of it is committed at one final
+   * A fast batch (spec/ordering.md §14, B2): every unicast of it is committed at one final
    * F = max(C, clock) + 1 at (F, sender, event), in send order; refused ones are listed in the
    * one `accepts`. A batch naming a node in a destroy's pick window is held whole (B9).
    */
@@ -317,7 +317,7 @@ export class Inbound {
   }
 
   /**
-   * A round batch staged here (spec/ordering.md §13, B2): one proposal p = max(C, clock) + 1 for
+   * A round batch staged here (spec/ordering.md §14, B2): one proposal p = max(C, clock) + 1 for
    * every listed event, each staged at (p, sender, event); refused events and nodes already
    * destroyed go back in the one `proposals`. Held whole in a destroy's pick window (B9).
    */

@@ -7,7 +7,7 @@
  * undecided fast unicasts to the same peer: one FIFO link carries them, and that receiver's
  * finals only grow. Staging is never held back: proposals do not depend on anything.
  *
- * Batches (spec/ordering.md §13): the events of one round batch share a `batch` number and are
+ * Batches (spec/ordering.md §14): the events of one round batch share a `batch` number and are
  * contiguous here; they are decided together, at one final F_b = max(C + 1, every proposal of
  * every event) (B3), and only once every earlier event is decided (B4, per batch).
  */

@@ -131,7 +131,7 @@ export interface PeerOptions {
    */
   linkTimeouts?: LinkTimeouts;
   /**
-   * When a batch of this peer's events is sealed (spec/ordering.md §13, spec/limits.md §5): at
+   * When a batch of this peer's events is sealed (spec/ordering.md §14, spec/limits.md §5): at
    * `maxEvents` events or about `maxBytes` bytes of payload. Batches close at the end of the
    * event-loop turn anyway; `maxEvents: 1` sends every event in frames of its own.
    * @default { maxEvents: 64, maxBytes: 65536 }

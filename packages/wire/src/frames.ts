@@ -300,7 +300,7 @@ export const GrantedFrameSchema = z.strictObject({
 export type GrantedFrame = z.infer<typeof GrantedFrameSchema>;
 
 /**
- * Batch frames (spec/wire.md §5.19-§5.23, spec/ordering.md §13): several events of one sender
+ * Batch frames (spec/wire.md §5.19-§5.23, spec/ordering.md §14): several events of one sender
  * share one frame and one timestamp. Their payload lists sit one level deeper than a single
  * frame's payload, so a payload nested to the depth limit goes alone in today's frames.
  */
@@ -321,7 +321,7 @@ const Destroyed = z.tuple([Uint, Nodes]);
 /**
  * The `unicasts` frame (spec/wire.md §5.19): a fast batch, several unicasts of one sender to one
  * peer's nodes; entry i is event `event + i` to node `to[i]` with `payloads[i]`. The receiver
- * commits them all at one final (spec/ordering.md §13, B2).
+ * commits them all at one final (spec/ordering.md §14, B2).
  */
 export const UnicastsFrameSchema = z.strictObject({
   type: z.literal("unicasts"),

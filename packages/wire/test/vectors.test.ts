@@ -60,6 +60,11 @@ describe("valid vectors", () => {
       "reject",
       "ack",
       "close",
+      "unicasts",
+      "accepts",
+      "stages",
+      "proposals",
+      "commits",
     ]) {
       assert.ok((counts.get(type) ?? 0) >= 2, type);
     }
