@@ -107,6 +107,14 @@ export class WsLink implements TransportLink {
     this.#live.sent();
   }
 
+  /** This link reads batch messages (spec/transports.md §1.1); its hello says so. */
+  readonly batchMessages = true;
+
+  /** The hellos are in: batch the frames of a tick only if the remote reads batch messages too. */
+  negotiated(terms: { readonly batchMessages: boolean }): void {
+    this.#batch.batching = terms.batchMessages;
+  }
+
   close(code: string, reason: string): void {
     if (this.#closing) return;
     this.#batch.flush(); // the session's close frame is in it

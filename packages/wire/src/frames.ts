@@ -58,6 +58,11 @@ export const HelloFrameSchema = z.strictObject({
    * whose clock is too far off with E_CLOCK_SKEW (spec/wire.md §5.1, a diagnostic).
    */
   time: Uint.optional(),
+  /**
+   * Optional, after `time`: true when the sender's link reads transport messages that batch
+   * several frames (spec/transports.md §1.1). Absent: one frame per message to it.
+   */
+  batches: z.boolean().optional(),
 });
 /** A `hello` frame, as decoded (spec/wire.md §5.1). */
 export type HelloFrame = z.infer<typeof HelloFrameSchema>;
@@ -464,7 +469,7 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     type: "hello",
     code: 0,
     fields: ["versions", "peer", "key", "nonce", "session"],
-    optional: ["time"],
+    optional: ["time", "batches"],
     schema: loose(HelloFrameSchema),
   },
   { type: "auth", code: 16, fields: ["sig"], schema: loose(AuthFrameSchema) },
