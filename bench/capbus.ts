@@ -82,3 +82,37 @@ export function streamTo(
   const w = window ?? windowFor(bytes.byteLength);
   return (n) => sendWindowed(n, (i) => peer.send(targets[i % k]!, bytes), w);
 }
+
+/**
+ * Frames per event of a capbus variant, from the sender's `Peer.stats()`: every frame its links
+ * carried both ways (its own and its receivers' answers) during each run, over the events sent.
+ * Wraps the variant's `go(n)`; `events(n)` says how many events a run of n sends.
+ */
+export class FrameCount {
+  readonly perEvent: number[] = [];
+  readonly #peer: StartedPeer["peer"];
+
+  constructor(started: StartedPeer) {
+    this.#peer = started.peer;
+  }
+
+  wrap(go: (n: number) => Promise<number>, events: (n: number) => number = (n) => n) {
+    return async (n: number): Promise<number> => {
+      const before = this.#frames();
+      const ms = await go(n);
+      this.perEvent.push((this.#frames() - before) / events(n));
+      return ms;
+    };
+  }
+
+  /** The last `runs` runs (the first is the warm-up). */
+  runs(runs: number): number[] {
+    return this.perEvent.slice(-runs);
+  }
+
+  #frames(): number {
+    let frames = 0;
+    for (const link of Object.values(this.#peer.stats().links)) frames += link.framesOut + link.framesIn;
+    return frames;
+  }
+}

@@ -11,7 +11,7 @@ import { after, test } from "node:test";
 import { checkTraces, formatReport } from "@capbus/checker";
 import { formatReplay, seedFromEnv } from "@capbus/sim";
 import fc from "fast-check";
-import { type Delivered, runWorkload, type WorkloadCounts } from "./support/workload.js";
+import { type Delivered, runWorkload, type WorkloadCounts, type WorkloadParams } from "./support/workload.js";
 
 const RUNS = Number(process.env.CAPBUS_RUNS ?? 1000);
 const seed = seedFromEnv(Math.floor(Math.random() * 2 ** 31));
@@ -60,6 +60,62 @@ after(() => {
   );
 });
 
+/** Kinds a bursty run counts besides KINDS: batches of one sender's turn, and aborted sends. */
+const BURSTY_KINDS = [...KINDS, "burst", "aborted"] as const satisfies ReadonlyArray<keyof WorkloadCounts>;
+const bursty: WorkloadCounts & { runs: number; deliveries: number } = {
+  runs: 0,
+  deliveries: 0,
+  ...(Object.fromEntries(BURSTY_KINDS.map((k) => [k, 0])) as unknown as WorkloadCounts),
+};
+const BURSTY_RUNS = Number(process.env.CAPBUS_BURSTY_RUNS ?? Math.max(1, Math.floor(RUNS / 5)));
+
+after(() => {
+  const kinds = BURSTY_KINDS.map((k) => `${k} ${bursty[k]}`).join(", ");
+  console.log(`ordering property, bursty: ${bursty.runs} runs, ${kinds}, deliveries ${bursty.deliveries}`);
+});
+
+/** One property run: the workload's checks, counted into `into` for `kinds`. */
+async function checkRun(
+  p: WorkloadParams,
+  into: WorkloadCounts & { runs: number; deliveries: number },
+  kinds: readonly (keyof WorkloadCounts)[],
+): Promise<void> {
+  const run = await runWorkload(p);
+  into.runs++;
+  for (const key of kinds) into[key] += run.counts[key];
+  for (const order of run.orders.values()) into.deliveries += order.length;
+
+  // A loss excuses only what came after it, and involved the lost peer.
+  for (const { result: r, lost } of run.results) {
+    const sender = r.event.split(":")[0] as string; // event ids are `<sender>:<seq>`
+    for (const d of r.destinations) {
+      const owner = d.node.split("/")[0] as string; // node names are `<owner>/<id>`
+      const excused = LOSS_RESULTS.has(d.code ?? "") && (lost.includes(sender) || lost.includes(owner));
+      assert.ok(d.committed || d.code === "E_DESTROYED" || excused, `${r.event} at ${d.node}: ${d.code}`);
+    }
+  }
+  for (const { code, peers, lost } of run.refused) {
+    const excused = LOSS_REFUSALS.has(code) && peers.some((p) => lost.includes(p));
+    assert.ok(
+      code === "E_DESTROYED" || code === "E_RELEASED" || excused,
+      `a send of ${peers[0]} (naming ${peers.join(", ")}) refused with ${code}`,
+    );
+  }
+  // Synthesized notifications included (spec/ordering.md §7.1 L2): every peer's deliveries
+  // rise strictly, an event delivered at several of its nodes repeating its ts.
+  for (const [peer, order] of run.orders) {
+    for (let i = 1; i < order.length; i++) {
+      const [a, b] = [order[i - 1], order[i]] as [Delivered, Delivered];
+      assert.ok(
+        deliveredBefore(a, b),
+        `${peer} delivers ${b[3]} ${b.slice(0, 3)} after ${a[3]} ${a.slice(0, 3)}`,
+      );
+    }
+  }
+  const report = checkTraces(run.traces.byPeer);
+  assert.ok(report.ok, formatReport(report));
+}
+
 test("P1-P5 hold for random workloads on a random network", async () => {
   const params = fc.record({
     seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
@@ -67,42 +123,7 @@ test("P1-P5 hold for random workloads on a random network", async () => {
     operations: fc.integer({ min: 20, max: 300 }),
     losses: fc.integer({ min: 0, max: 2 }),
   });
-  const property = fc.asyncProperty(params, async (p) => {
-    const run = await runWorkload(p);
-    totals.runs++;
-    for (const key of KINDS) totals[key] += run.counts[key];
-    for (const order of run.orders.values()) totals.deliveries += order.length;
-
-    // A loss excuses only what came after it, and involved the lost peer.
-    for (const { result: r, lost } of run.results) {
-      const sender = r.event.split(":")[0] as string; // event ids are `<sender>:<seq>`
-      for (const d of r.destinations) {
-        const owner = d.node.split("/")[0] as string; // node names are `<owner>/<id>`
-        const excused = LOSS_RESULTS.has(d.code ?? "") && (lost.includes(sender) || lost.includes(owner));
-        assert.ok(d.committed || d.code === "E_DESTROYED" || excused, `${r.event} at ${d.node}: ${d.code}`);
-      }
-    }
-    for (const { code, peers, lost } of run.refused) {
-      const excused = LOSS_REFUSALS.has(code) && peers.some((p) => lost.includes(p));
-      assert.ok(
-        code === "E_DESTROYED" || code === "E_RELEASED" || excused,
-        `a send of ${peers[0]} (naming ${peers.join(", ")}) refused with ${code}`,
-      );
-    }
-    // Synthesized notifications included (spec/ordering.md §7.1 L2): every peer's deliveries
-    // rise strictly, an event delivered at several of its nodes repeating its ts.
-    for (const [peer, order] of run.orders) {
-      for (let i = 1; i < order.length; i++) {
-        const [a, b] = [order[i - 1], order[i]] as [Delivered, Delivered];
-        assert.ok(
-          deliveredBefore(a, b),
-          `${peer} delivers ${b[3]} ${b.slice(0, 3)} after ${a[3]} ${a.slice(0, 3)}`,
-        );
-      }
-    }
-    const report = checkTraces(run.traces.byPeer);
-    assert.ok(report.ok, formatReport(report));
-  });
+  const property = fc.asyncProperty(params, (p) => checkRun(p, totals, KINDS));
   try {
     await fc.assert(property, { numRuns: RUNS, seed, includeErrorInReport: true });
   } catch (error) {
@@ -110,4 +131,23 @@ test("P1-P5 hold for random workloads on a random network", async () => {
     throw new Error(`property failed; replay with:\n  ${replay}\n${String(error)}`, { cause: error });
   }
   for (const key of KINDS) assert.ok(totals[key] > 0, `the workload ran ${key} operations`);
+});
+
+test("P1-P5 hold for bursty workloads: several sends per turn share batches (spec/ordering.md §14)", async () => {
+  const params = fc.record({
+    seed: fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+    peers: fc.integer({ min: 3, max: 8 }),
+    operations: fc.integer({ min: 10, max: 120 }),
+    losses: fc.integer({ min: 0, max: 2 }),
+    burst: fc.integer({ min: 2, max: 8 }),
+    aborts: fc.constant(true),
+  });
+  const property = fc.asyncProperty(params, (p) => checkRun(p, bursty, BURSTY_KINDS));
+  try {
+    await fc.assert(property, { numRuns: BURSTY_RUNS, seed, includeErrorInReport: true });
+  } catch (error) {
+    const replay = formatReplay(seed, "test/ordering.property.test.ts");
+    throw new Error(`property failed; replay with:\n  ${replay}\n${String(error)}`, { cause: error });
+  }
+  for (const key of BURSTY_KINDS) assert.ok(bursty[key] > 0, `the bursty workload ran ${key} operations`);
 });

@@ -115,7 +115,9 @@ const mutated: Generator = {
   weight: 8,
   attacks: fc.tuple(anyFrame, fc.nat(), fc.nat()).map(([frame, at, pick]) => {
     const tuple = frameTuple(frame);
-    const payloadAt = FIELDS[frame.type].indexOf("payload");
+    // A payload (or a batch's list of payloads) may hold anything: no wrong type to put there.
+    const fields = FIELDS[frame.type];
+    const payloadAt = fields.includes("payload") ? fields.indexOf("payload") : fields.indexOf("payloads");
     const slots = [...tuple.keys()].filter((i) => payloadAt < 0 || i !== payloadAt + 3);
     const i = slots[at % slots.length]!;
     tuple[i] = wrongFor(tuple[i]!, pick);
@@ -124,8 +126,8 @@ const mutated: Generator = {
 };
 
 const unknownCode = fc.oneof(
-  fc.constantFrom(14, 15, 20, 21, 255, 256, 65535, 2 ** 32, MAX),
-  fc.integer({ min: 20, max: MAX }),
+  fc.constantFrom(14, 15, 25, 26, 255, 256, 65535, 2 ** 32, MAX),
+  fc.integer({ min: 25, max: MAX }),
 );
 const loose: fc.Arbitrary<Cbor> = fc.oneof(
   uint,

@@ -130,6 +130,11 @@ export const FIELDS: { readonly [T in Frame["type"]]: readonly string[] } = {
   endpoints: ["peer", "urls"],
   claim: ["event", "secret"],
   granted: ["event", "node"],
+  unicasts: ["event", "clock", "to", "payloads"],
+  accepts: ["event", "count", "lamport", "refusals"],
+  stages: ["event", "clock", "events", "targets", "payloads"],
+  proposals: ["event", "lamport", "refusals", "destroyed"],
+  commits: ["event", "lamport", "events"],
 };
 
 /** Optional trailing fields (spec/wire.md §4): written when present, in order. */

@@ -96,6 +96,8 @@ class Run {
   readonly #remotes = new Map<string, Remote>();
   readonly #handles = new Map<string, Handle>();
   readonly #nodes = new Map<string, Node>();
+  /** Abort controllers of `abortable` sends, by their `as` name. */
+  readonly #controllers = new Map<string, AbortController>();
   readonly #outcomes = new Map<string, Outcome>();
 
   constructor(scenario: Scenario) {
@@ -135,6 +137,8 @@ class Run {
     else if ("remoteClose" in step)
       this.#remote(str(step.remoteClose)).link.remoteClose(str(step.code), "script");
     else if ("call" in step) this.#call(step);
+    // Several calls in one event-loop turn: the sends among them share batches (spec/ordering.md §14).
+    else if ("calls" in step) for (const call of arr(step.calls)) this.#call(obj(call) as Step);
     else if ("expect" in step) return this.#expect(step);
     else if (!("note" in step)) throw new Error(`unknown step ${JSON.stringify(step)}`);
     await settle();
@@ -181,7 +185,17 @@ class Run {
       case "send": {
         const to = arr(step.to).map((n) => this.#handle(str(n)));
         const handles = step.handles === undefined ? [] : arr(step.handles).map((n) => this.#handle(str(n)));
-        return this.#track(as, peer.send(to, fromJson(step.payload ?? null), { handles }), sendResultJson);
+        // `abortable`: the send gets an AbortSignal, aborted later by `{"call": "abort", "of": as}`.
+        const controller = step.abortable === true ? new AbortController() : undefined;
+        if (controller && as !== undefined) this.#controllers.set(as, controller);
+        const options = controller ? { handles, signal: controller.signal } : { handles };
+        return this.#track(as, peer.send(to, fromJson(step.payload ?? null), options), sendResultJson);
+      }
+      case "abort": {
+        const controller = this.#controllers.get(str(step.of));
+        assert.ok(controller, `no abortable send named ${str(step.of)}`);
+        controller.abort();
+        return;
       }
       case "destroy": {
         const nodes = arr(step.nodes).map((n) => this.#node(str(n)));

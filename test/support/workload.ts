@@ -19,6 +19,13 @@ export interface WorkloadParams {
    * random numbers it drew before losses existed, so seeded runs elsewhere keep their shape)
    */
   readonly losses?: number;
+  /**
+   * Bursty: each operation does 1 to `burst` actions of one peer in one event-loop turn, so its
+   * sends share batches (spec/ordering.md §14). @default undefined: one action per turn
+   */
+  readonly burst?: number;
+  /** Some sends carry an AbortSignal aborted a few ms later (B8). @default false */
+  readonly aborts?: boolean;
 }
 
 export interface WorkloadCounts {
@@ -40,6 +47,10 @@ export interface WorkloadCounts {
   loss: number;
   /** Notifications delivered for a lost peer (event ids `crash:…` or `unreachable:…`). */
   synthesized: number;
+  /** Turns in which one peer sent two or more messages (bursty workloads). */
+  burst: number;
+  /** Sends whose signal aborted them before their decision (E_ABORTED). */
+  aborted: number;
 }
 
 export interface WorkloadRun {
@@ -124,6 +135,8 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     deadOnArrival: 0,
     loss: 0,
     synthesized: 0,
+    burst: 0,
+    aborted: 0,
   };
   const results: Settled[] = [];
   const refused: Refusal[] = [];
@@ -163,15 +176,22 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     const done = () => {
       for (const h of carry) inFlight.set(h.name, (inFlight.get(h.name) ?? 1) - 1);
     };
+    let signal: AbortSignal | undefined;
+    if (params.aborts && random.chance(0.15)) {
+      const controller = new AbortController();
+      signal = controller.signal;
+      world.scheduler.setTimer(random.int(0, 40), () => controller.abort());
+    }
     work.push(
-      peer.send([...targets.values()], chain, { handles: carry }).then(
+      peer.send([...targets.values()], chain, { handles: carry, ...(signal ? { signal } : {}) }).then(
         (result) => {
           done();
           results.push({ result, lost: [...lost] });
         },
         (error: unknown) => {
           done();
-          refuse(named)(error);
+          if (signal?.aborted && error instanceof CapbusError && error.code === "E_ABORTED") counts.aborted++;
+          else refuse(named)(error);
         },
       ),
     );
@@ -227,7 +247,7 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     const hops = random.chance(0.3) ? random.int(1, 3) : 0;
     // Losses take their share from sends only when enabled, so runs without them are unchanged.
     const lossShare = maxLosses > 0 ? 0.01 : 0;
-    const act =
+    const pick = (roll: number, hops: number) =>
       roll < 0.05
         ? () => destroy(p)
         : roll < 0.1
@@ -235,6 +255,20 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
           : roll < 0.1 + lossShare
             ? () => lose(p)
             : () => send(p, { hops }, false);
+    let act = pick(roll, hops);
+    if (params.burst !== undefined) {
+      // Several actions of one peer in one turn: its sends share batches, with destroys,
+      // releases and losses between them.
+      const acts = [act];
+      for (let k = random.int(1, params.burst); k > 1; k--) {
+        acts.push(pick(random.next(), random.chance(0.3) ? random.int(1, 3) : 0));
+      }
+      act = () => {
+        const sent = counts.unicast + counts.multicast;
+        for (const a of acts) a();
+        if (counts.unicast + counts.multicast - sent >= 2) counts.burst++;
+      };
+    }
     world.scheduler.setTimer(random.int(0, 500), act);
   }
 

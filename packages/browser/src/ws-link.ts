@@ -72,6 +72,14 @@ export class BrowserWsLink extends LinkBase {
     this.#batch.push(frame);
   }
 
+  /** This link reads batch messages (spec/transports.md §1.1); its hello says so. */
+  readonly batchMessages = true;
+
+  /** The hellos are in: batch the frames of a tick only if the remote reads batch messages too. */
+  negotiated(terms: { readonly batchMessages: boolean }): void {
+    this.#batch.batching = terms.batchMessages;
+  }
+
   protected override flush(): void {
     this.#batch.flush();
   }

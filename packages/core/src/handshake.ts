@@ -391,6 +391,8 @@ class Handshake implements LinkHandler {
       nonce: this.#nonce,
       session,
       ...(this.#ctx.clock ? { time: this.#ctx.clock.now() } : {}),
+      // After `time` (an optional field is never skipped): links that read batch messages say so.
+      ...(this.#ctx.clock && this.#link.batchMessages ? { batches: true } : {}),
     };
     this.#link.send(this.#codec.encode(this.#mine));
   }
@@ -412,6 +414,8 @@ class Handshake implements LinkHandler {
     this.#theirs = hello;
     if (!this.#mine) this.#sendHello(hello.peer);
     const mine = this.#mine!;
+    // The negotiation result: batch messages only when both ends read them (spec/transports.md §1.1).
+    this.#link.negotiated?.({ batchMessages: mine.batches === true && hello.batches === true });
     const steps: Promise<void>[] = [];
     const identity = this.#ctx.identity;
     if (identity) {

@@ -11,7 +11,9 @@ import type {
   NoticeFrame,
   ReleaseFrame,
   StageFrame,
+  StagesFrame,
   UnicastFrame,
+  UnicastsFrame,
 } from "@capbus/wire";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent } from "./events.js";
@@ -109,8 +111,25 @@ export interface InboundContext {
   forgetPeer(remote: string, clean: boolean): void;
 }
 
-/** The reply a stage, notice, unicast, destroy or release gets. */
+/** One event of a batch refused here: `[event, code]`, or `[event, code, node]` naming the node. */
+export type BatchRefusalEntry = [number, CoreErrorCode] | [number, CoreErrorCode, number];
+
+/** The reply a stage, notice, unicast, destroy or release gets, or a batch frame (spec/ordering.md §13). */
 export type Answer =
+  | {
+      readonly type: "accepts";
+      readonly event: number;
+      readonly count: number;
+      readonly lamport: number;
+      readonly refusals: BatchRefusalEntry[];
+    }
+  | {
+      readonly type: "proposals";
+      readonly event: number;
+      readonly lamport: number;
+      readonly refusals: BatchRefusalEntry[];
+      readonly destroyed: [number, number[]][];
+    }
   | { readonly type: "propose" | "accept"; readonly event: number; readonly lamport: number }
   | { readonly type: "dead"; readonly event: number; readonly lamport: number; readonly nodes: number[] }
   | {
@@ -135,6 +154,12 @@ export class Inbound {
   /** Event numbers delivered lately, per sender, so a replay is caught after delivery too. */
   readonly #recent = new Map<string, Recent>();
   readonly #held = new HeldFrames();
+  /**
+   * Events aborted while frames were held (B8, B9): a held batch frame is held under its batch's
+   * number, so an abort of one of its events is remembered here and the event left out when the
+   * frame is answered after the pick.
+   */
+  readonly #withdrawn = new Map<string, Set<number>>();
   /** Peers whose session ended, to forget once their queued entries are delivered (`clean`: OK). */
   readonly #gone = new Map<string, boolean>();
   /** Third peers' nodes this peer was told are destroyed, and when: a handle arriving later is dead. */
@@ -271,6 +296,98 @@ export class Inbound {
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
   }
 
+  /**
+   * A fast batch (spec/ordering.md §14, B2): every unicast of it is committed at one final
+   * F = max(C, clock) + 1 at (F, sender, event), in send order; refused ones are listed in the
+   * one `accepts`. A batch naming a node in a destroy's pick window is held whole (B9).
+   */
+  unicasts(from: string, frame: UnicastsFrame, reply: Reply, size = 0): void {
+    const { clock, id } = this.#ctx;
+    if (this.#holding(from, -frame.event, frame.to, () => this.unicasts(from, frame, reply, size))) return;
+    const count = frame.to.length;
+    for (let i = 0; i < count; i++) this.#assertNew(from, frame.event + i);
+    clock.observe(frame.clock);
+    const final = clock.tick();
+    const share = from === id ? 0 : Math.ceil(size / count);
+    const refusals: BatchRefusalEntry[] = [];
+    for (let i = 0; i < count; i++) {
+      const seq = frame.event + i;
+      const node = frame.to[i] as number;
+      const refused = this.#refuse(from, [node]);
+      if (refused) refusals.push([seq, refused.code, refused.node]);
+      else if (this.#destroyed(node)) refusals.push([seq, "E_DESTROYED"]);
+      else if (share > 0 && !this.#ctx.quota.charge(from, share)) {
+        this.#ctx.overQuota(from, seq);
+        refusals.push([seq, "E_QUOTA"]);
+      } else {
+        const data: Incoming = {
+          kind: "message",
+          nodes: [node],
+          payload: frame.payloads[i],
+          handles: NO_REFS,
+          dead: NO_REFS,
+          charge: share,
+        };
+        this.#commitAt(from, seq, final, data);
+      }
+    }
+    this.deliverReady();
+    reply({ type: "accepts", event: frame.event, count, lamport: final, refusals });
+  }
+
+  /**
+   * A round batch staged here (spec/ordering.md §14, B2): one proposal p = max(C, clock) + 1 for
+   * every listed event, each staged at (p, sender, event); refused events and nodes already
+   * destroyed go back in the one `proposals`. Held whole in a destroy's pick window (B9).
+   */
+  stages(from: string, batch: StagesFrame, reply: Reply, size = 0): void {
+    const { clock, id } = this.#ctx;
+    const frame = this.#unwithdrawn(from, batch);
+    if (frame === undefined) return; // every event of it was aborted while it was held
+    const named = frame.targets.flat();
+    // Held under its batch's number negated: an abort names events, never a whole held batch.
+    if (this.#holding(from, -frame.event, named, () => this.stages(from, frame, reply, size))) return;
+    for (const seq of frame.events) this.#assertNew(from, seq);
+    clock.observe(frame.clock);
+    const proposal = clock.tick();
+    const share = from === id ? 0 : Math.ceil(size / frame.events.length);
+    const refusals: BatchRefusalEntry[] = [];
+    const destroyed: [number, number[]][] = [];
+    frame.events.forEach((seq, i) => {
+      const nodes = frame.targets[i] as number[];
+      const refused = this.#refuse(from, nodes);
+      if (refused) {
+        refusals.push([seq, refused.code, refused.node]);
+        return;
+      }
+      const dead = nodes.filter((n) => this.#destroyed(n));
+      const charge = dead.length === nodes.length ? 0 : share;
+      if (charge > 0 && !this.#ctx.quota.charge(from, charge)) {
+        this.#ctx.overQuota(from, seq);
+        refusals.push([seq, "E_QUOTA"]);
+        return;
+      }
+      if (dead.length > 0) destroyed.push([seq, dead]);
+      if (dead.length === nodes.length) return;
+      const alive = dead.length === 0 ? nodes : nodes.filter((n) => !dead.includes(n));
+      const data: Incoming = {
+        kind: "message",
+        nodes: alive,
+        payload: frame.payloads[i],
+        handles: NO_REFS,
+        dead: NO_REFS,
+        charge,
+      };
+      this.#stage(from, seq, proposal, data);
+    });
+    reply({ type: "proposals", event: frame.event, lamport: proposal, refusals, destroyed });
+  }
+
+  /** A round batch's one final for the listed events staged here (spec/ordering.md §14, B3). */
+  commits(from: string, events: readonly number[], final: number): void {
+    for (const seq of events) this.commit(from, seq, final, NO_REFS);
+  }
+
   /** A holder's release, committed on arrival like a unicast (spec/ordering.md §10). */
   release(from: string, frame: ReleaseFrame, reply: Reply): void {
     const owned = this.#ctx.owned(frame.node);
@@ -323,6 +440,11 @@ export class Inbound {
     const unheld = this.#unheld.take(from, seq);
     if (unheld) return this.#ctx.quota.discharge(from, unheld.charge);
     const entry = this.#queue.get(from, seq);
+    if (!entry && this.#held.size > 0) {
+      // Perhaps in a held batch frame: left out when it is answered.
+      const set = this.#withdrawn.get(from) ?? new Set<number>();
+      this.#withdrawn.set(from, set.add(seq));
+    }
     if (!entry || entry.committed) return; // aborted before it was staged here, or stale
     this.#settled(entry);
     this.#queue.remove(entry);
@@ -338,6 +460,7 @@ export class Inbound {
 
   dropSender(from: string): void {
     this.#held.dropSender(from);
+    this.#withdrawn.delete(from);
     for (const entry of this.#queue.staged(from)) {
       this.#settled(entry);
       this.#queue.remove(entry);
@@ -386,6 +509,22 @@ export class Inbound {
   /** A destroy of this peer's nodes was picked: answer what was held for it. */
   replayHeld(): void {
     this.#held.replay();
+    if (this.#held.size === 0) this.#withdrawn.clear();
+  }
+
+  /** A batch frame without the events aborted while it was held; undefined if none is left. */
+  #unwithdrawn(from: string, frame: StagesFrame): StagesFrame | undefined {
+    const withdrawn = this.#withdrawn.get(from);
+    if (withdrawn === undefined || !frame.events.some((e) => withdrawn.has(e))) return frame;
+    const keep = frame.events.flatMap((e, i) => (withdrawn.has(e) ? [] : [i]));
+    for (const e of frame.events) withdrawn.delete(e);
+    if (keep.length === 0) return undefined;
+    return {
+      ...frame,
+      events: keep.map((i) => frame.events[i] as number),
+      targets: keep.map((i) => frame.targets[i] as number[]),
+      payloads: keep.map((i) => frame.payloads[i]),
+    };
   }
 
   /** Deliver every entry the delivery rule allows (spec/ordering.md §7 D1). */
@@ -619,6 +758,13 @@ export class Inbound {
       this.deliverReady();
     }
     return final;
+  }
+
+  /** An event of a fast batch, committed on arrival at the batch's final (delivered by the caller). */
+  #commitAt(from: string, seq: number, final: number, data: Incoming): void {
+    // As #commitOnArrival: with nothing queued here it is deliverable at once.
+    if (this.#queue.size === 0) this.#deliver(from, seq, final, data);
+    else this.#queue.insert(from, seq, final, true, data);
   }
 
   /** Count a reference per receiver for each live node; returns the nodes already destroyed. */

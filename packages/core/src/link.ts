@@ -20,6 +20,16 @@ export interface Link {
    * since what follows may be the remote's session frames, of any size.
    */
   introduced?(): void;
+  /**
+   * Optional. This link reads messages that batch several frames (spec/transports.md §1.1); the
+   * handshake says so in its hello. @default undefined: one frame per message
+   */
+  readonly batchMessages?: boolean;
+  /**
+   * Optional. Both hellos are known: the link may send batch messages when both ends read them
+   * (`batchMessages`); before this call, and without it, it sends one frame per message.
+   */
+  negotiated?(terms: { readonly batchMessages: boolean }): void;
 }
 
 /** What a Link delivers to: its frames, then its end. */

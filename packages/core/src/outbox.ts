@@ -6,6 +6,10 @@
  * the new final lands above it. The one exception is a fast unicast following earlier
  * undecided fast unicasts to the same peer: one FIFO link carries them, and that receiver's
  * finals only grow. Staging is never held back: proposals do not depend on anything.
+ *
+ * Batches (spec/ordering.md §14): the events of one round batch share a `batch` number and are
+ * contiguous here; they are decided together, at one final F_b = max(C + 1, every proposal of
+ * every event) (B3), and only once every earlier event is decided (B4, per batch).
  */
 import type { CoreErrorCode } from "./errors.js";
 import type { HybridClock } from "./timestamp.js";
@@ -34,11 +38,16 @@ export type OutKind = "message" | "destroy" | "release";
 export interface OutEvent {
   readonly seq: number;
   readonly kind: OutKind;
-  /** Committed by its receiver on arrival: a plain unicast, or a release. */
-  readonly fast: boolean;
+  /**
+   * Committed by its receiver on arrival: a plain unicast, or a release. A held fast unicast
+   * becomes a round when its batch gains a second peer (B5).
+   */
+  fast: boolean;
+  /** A round batch of several events: its number (its first event's); undefined: a batch of one. */
+  batch?: number;
   /** Participants by peer id; a destroy may add some at its pick start. */
   readonly destinations: Map<string, OutDestination>;
-  /** Fast path: on the wire yet. Rounds are staged as soon as they are created. */
+  /** On the wire yet: a fast event sent, a round staged (at the end of its turn, B5). */
   sent: boolean;
   decided: boolean;
   final: number | undefined;
@@ -113,7 +122,13 @@ export class Outbox {
   }
 
   /** A participant answered with its proposal, and the nodes it reports destroyed. */
-  proposed(event: OutEvent, peer: string, lamport: number, dead: readonly number[] = []): void {
+  proposed(
+    event: OutEvent,
+    peer: string,
+    lamport: number,
+    dead: readonly number[] = [],
+    advance = true,
+  ): void {
     const dest = event.destinations.get(peer);
     if (dest?.state !== "pending") return;
     dest.state = "proposed";
@@ -121,7 +136,8 @@ export class Outbox {
     dest.dead = dead;
     if (this.#abortRefused(event)) return;
     // Not observed here: the final, which is at least every proposal, moves the clock (spec/ordering.md §3.3).
-    this.advance();
+    // A batch's proposals are all taken first and advance once (the scan looks at the whole batch).
+    if (advance) this.advance();
   }
 
   /** A fast unicast's receiver assigned its final. */
@@ -205,16 +221,41 @@ export class Outbox {
         this.#fastPeer = peer;
         continue;
       }
-      if (this.#fastPeer !== undefined || !allAnswered(event) || !this.#io.ready(event)) return;
-      let final = this.#clock.next(); // H1a: at least C + 1 and the wall clock
-      let any = false;
+      if (this.#fastPeer !== undefined) return;
+      const end = this.#batchEnd(this.#cursor);
+      for (let i = this.#cursor; i < end; i++) if (!allAnswered(events[i]!)) return;
+      if (!this.#io.ready(event)) return;
+      this.#decide(this.#cursor, end);
+      this.#cursor = end - 1;
+    }
+  }
+
+  /** Index after the last event of the round batch that starts at `at` (its events are contiguous). */
+  #batchEnd(at: number): number {
+    const events = this.#events;
+    const batch = events[at]!.batch;
+    let end = at + 1;
+    if (batch === undefined) return end;
+    while (end < events.length && events[end]!.batch === batch) end++;
+    return end;
+  }
+
+  /** B3: one final for the whole batch, above the clock and every proposal of every event. */
+  #decide(from: number, end: number): void {
+    // A copy: deciding calls out, and nothing called may shift the list under this loop.
+    const events = this.#events.slice(from, end);
+    let final = this.#clock.next(); // H1a: at least C + 1 and the wall clock
+    let any = false;
+    for (const event of events) {
       for (const dest of event.destinations.values()) {
         if (dest.state !== "proposed") continue;
         any = true;
         if (dest.proposal > final) final = dest.proposal;
       }
-      if (any) this.#clock.observe(final);
-      this.#settle(event, any ? final : undefined);
+    }
+    if (any) this.#clock.observe(final);
+    for (const event of events) {
+      if (!event.decided) this.#settle(event, proposedAnywhere(event) ? final : undefined);
     }
   }
 
@@ -239,6 +280,11 @@ export class Outbox {
     event.final = final;
     this.#io.decided(event);
   }
+}
+
+function proposedAnywhere(event: OutEvent): boolean {
+  for (const dest of event.destinations.values()) if (dest.state === "proposed") return true;
+  return false;
 }
 
 function onlyPeer(event: OutEvent): string {

@@ -7,12 +7,12 @@ import type { TraceRecord, TraceSink } from "@capbus/trace";
 import type { Frame } from "@capbus/wire";
 import { Capabilities, parseCapabilityUrl } from "./bootstrap.js";
 import { ClockGate } from "./clock-gate.js";
-import { CapbusError, type CoreErrorCode } from "./errors.js";
+import { CapbusError } from "./errors.js";
 import type { PeerEvent, SendResult } from "./events.js";
 import { Handle, type HandleGrant, type HandleHost, Node, nodeName } from "./handles.js";
 import { connectLink, type HandshakeContext, RunningHandshakes } from "./handshake.js";
 import type { Identity } from "./identity.js";
-import { Inbound, type Reply } from "./inbound.js";
+import { Inbound } from "./inbound.js";
 import type { Link, LinkClosedInfo } from "./link.js";
 import { type Dial, Links } from "./links.js";
 import { LoopbackLink } from "./loopback.js";
@@ -22,6 +22,7 @@ import { guardLogger, type LinkStats, type Logger, type PeerStats } from "./obse
 import { OwnedNode } from "./owner.js";
 import { Quota, type QuotaLimits } from "./quota.js";
 import { Requests } from "./requests.js";
+import { type RouteTargets, routeFrame } from "./router.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
 import { Sender, unlessAborted } from "./sender.js";
 import { LinkSession, resolveSessionOptions, type SessionHandler, type SessionOptions } from "./session.js";
@@ -130,6 +131,13 @@ export interface PeerOptions {
    */
   linkTimeouts?: LinkTimeouts;
   /**
+   * When a batch of this peer's events is sealed (spec/ordering.md §14, spec/limits.md §5): at
+   * `maxEvents` events or about `maxBytes` bytes of payload. Batches close at the end of the
+   * event-loop turn anyway; `maxEvents: 1` sends every event in frames of its own.
+   * @default { maxEvents: 64, maxBytes: 65536 }
+   */
+  batch?: { readonly maxEvents?: number; readonly maxBytes?: number };
+  /**
    * Where lifecycle events are reported: sessions up, resumed, detached, expired, closed (with
    * their code), handshake failures, crossed dials, unreachable peers, stage timeouts, quota
    * refusals (Logger lists the levels). Levels left out are silent and cost nothing.
@@ -177,6 +185,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #dialTimeoutMs: number;
   readonly #timeouts: Timeouts;
   readonly #capabilities: Capabilities;
+  /** Where each session frame goes (router.ts). */
+  readonly #routes: RouteTargets;
   /** Sends waiting for links to their owners, in call order (so none overtakes another). */
   #gate: Promise<unknown> | undefined;
   readonly #runtime: Runtime;
@@ -314,6 +324,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       trace: (record) => this.#trace(record),
       tracing: this.#sink !== undefined,
       traceSummary: traceSummaryLimit(options.traceSummary),
+      batchCaps: batchCaps(options.batch),
       replayHeld: () => this.#inbound.replayHeld(),
       wakeIdle: () => this.#wakeIdle(),
       closed: () => this.#state === "closed",
@@ -385,6 +396,12 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#wakeIdle();
       },
     });
+    this.#routes = {
+      inbound: this.#inbound,
+      sender: this.#sender,
+      capabilities: this.#capabilities,
+      links: this.#links,
+    };
     const name = traceName(options.name);
     this.#trace({ peer: this.id, op: "start", ...(name === undefined ? {} : { name }) });
     this.connect(new LoopbackLink(), this.id);
@@ -759,47 +776,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
 
   /** A frame past the clock gate (H2): now or after its link's hold. */
   #process(session: LinkSession, frame: Frame, size: number): void {
-    const from = session.remote as string;
-    const reply: Reply = (answer) => session.send(answer);
-    switch (frame.type) {
-      case "stage":
-        return this.#inbound.stage(from, frame, reply, size);
-      case "notice":
-        return this.#inbound.notice(from, frame, reply);
-      case "unicast":
-        return this.#inbound.unicast(from, frame, reply, size);
-      case "release":
-        return this.#inbound.release(from, frame, reply);
-      case "destroy":
-        return this.#inbound.destroy(from, frame, reply, size);
-      case "commit":
-        return this.#inbound.commit(from, frame.event, frame.lamport, frame.dead);
-      case "abort":
-        return this.#inbound.abort(from, frame.event);
-      case "propose":
-      case "dead":
-        return this.#sender.proposed(
-          frame.event,
-          from,
-          frame.lamport,
-          frame.type === "dead" ? frame.nodes : [],
-        );
-      case "accept":
-        return this.#sender.accepted(frame.event, from, frame.lamport);
-      case "reject":
-        if (this.#capabilities.refused(from, frame.event, rejectCode(frame.code))) return;
-        return this.#sender.refused(frame.event, from, rejectCode(frame.code), frame.node);
-      case "endpoints":
-        // A peer's own endpoints are kept; a hint about a third peer only within the session's bounds.
-        if (frame.peer === from) return this.#links.learn(frame.peer, frame.urls);
-        return this.#links.hinted(session, frame.peer, frame.urls);
-      case "claim":
-        return session.send(this.#capabilities.answer(from, frame.event, frame.secret));
-      case "granted":
-        return this.#capabilities.granted(from, frame.event, frame.node);
-      case "ack":
-        return;
-    }
+    routeFrame(this.#routes, session, frame, size);
   }
 
   /**
@@ -945,16 +922,18 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 }
 
-const REMOTE_CODES: ReadonlySet<string> = new Set([
-  "E_NO_NODE",
-  "E_NO_HANDLE",
-  "E_DESTROYED",
-  "E_NO_EXPORT",
-  "E_QUOTA",
-]);
-
-function rejectCode(code: string): CoreErrorCode {
-  return REMOTE_CODES.has(code) ? (code as CoreErrorCode) : "E_PROTOCOL";
+/** The batch caps of `options.batch`: whole numbers of at least 1, or E_OPTIONS. */
+function batchCaps(batch: PeerOptions["batch"]): { maxEvents: number; maxBytes: number } {
+  const maxEvents = batch?.maxEvents ?? 64;
+  const maxBytes = batch?.maxBytes ?? 65536;
+  for (const [name, value] of [
+    ["batch.maxEvents", maxEvents],
+    ["batch.maxBytes", maxBytes],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new CapbusError("E_OPTIONS", `${name} must be a whole number of at least 1, not ${value}`);
+  }
+  return { maxEvents, maxBytes };
 }
 
 /** A fresh random peer id: 16 hex digits from the runtime's randomness. */

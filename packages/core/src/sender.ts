@@ -4,8 +4,9 @@
  * causality rule the outbox enforces, with the reference bookkeeping of carried handles.
  */
 import type { TraceRecord } from "@capbus/trace";
-import { assertPayload, type HandleRef, WireError } from "@capbus/wire";
+import { assertBatchable, type HandleRef, type WireError } from "@capbus/wire";
 import { Answers } from "./answers.js";
+import { type BatchCaps, BatchWriter, type FastEntry, refusal, roughSize } from "./batch-writer.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, SendResult } from "./events.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
@@ -37,6 +38,8 @@ export interface SenderContext {
   readonly tracing: boolean;
   /** Characters of the payload summary in a send record (spec/trace.md §3.2); undefined: none. */
   readonly traceSummary: number | undefined;
+  /** When a batch is sealed (spec/limits.md §5). */
+  readonly batchCaps: BatchCaps;
   /** A destroy was picked: answer the frames held for it. */
   replayHeld(): void;
   /** An event was decided or dropped: a close may be waiting. */
@@ -70,20 +73,25 @@ interface Pending {
   readonly onAbort?: () => void;
   /** A fast event its session refused before the wire: the decision fails the caller with it. */
   refused?: Refusal;
+  /** A message's payload, until its frames are written (a round is staged at the end of its turn). */
+  readonly payload?: unknown;
+  /** A message that may share a batch (B1: no handles, a payload that fits a batch frame). */
+  batchable?: boolean;
+}
+
+/** A round batch of several events, by its number (its first event's), while any is undecided. */
+interface RoundBatch {
+  readonly events: readonly OutEvent[];
+  left: number;
+}
+
+/** A participant's part of a round batch: its events in seq order. */
+interface Part {
+  readonly events: OutEvent[];
 }
 
 /** Why an event's caller fails: a core code, or a wire code from encoding its frame (E_TOO_LARGE). */
 type Refusal = CapbusError | WireError;
-
-/**
- * The session did not take a new event's frame: nothing of it reached the wire (an encoding
- * error such as E_TOO_LARGE, or E_BACKPRESSURE). Anything else is a bug and propagates.
- */
-function refusal(error: unknown): Refusal | undefined {
-  if (error instanceof WireError) return error;
-  if (error instanceof CapbusError && error.code === "E_BACKPRESSURE") return error;
-  return undefined;
-}
 
 type FastBody =
   | { readonly type: "unicast"; readonly node: number; readonly payload: unknown }
@@ -102,6 +110,16 @@ export class Sender {
   #eventSeq = 0;
   /** A decision waits for the clock's room (H2b) and a timer will retry it. */
   #roomTimer = false;
+  /** Frames gathered in this turn: fast batches and batch commits (B2, B5). */
+  readonly #writer: BatchWriter;
+  /**
+   * The open batch (B5): batchable messages not yet on the wire since the last seal, in send
+   * order. Fast unicasts that B4 holds back stay here across turns while they all go to one peer.
+   */
+  #open: OutEvent[] = [];
+  #openBytes = 0;
+  /** Round batches of several events with an undecided event, by number. */
+  readonly #batches = new Map<number, RoundBatch>();
   /** Messages sent (stats). */
   sent = 0;
   /** Send-to-decided times of staged rounds, and send-to-accept times of fast-path events (stats). */
@@ -110,6 +128,15 @@ export class Sender {
 
   constructor(ctx: SenderContext) {
     this.#ctx = ctx;
+    this.#writer = new BatchWriter(
+      {
+        session: (peer) => ctx.links.get(peer),
+        clock: () => ctx.clock.value,
+        refused: (peer, entries, error) => this.#refusedFast(peer, entries, error),
+        turnEnd: () => this.#closeOpen(false),
+      },
+      ctx.batchCaps,
+    );
     this.#outbox = new Outbox(ctx.clock, {
       sendFast: (event) => this.#sendFast(event),
       ready: (event) => this.#ready(event),
@@ -165,6 +192,59 @@ export class Sender {
     });
   }
 
+  /**
+   * A fast batch's `accepts` (spec/wire.md §5.20): events `first` to `first + count - 1` were
+   * committed at `lamport` by `from`, except those refused.
+   */
+  acceptedBatch(
+    from: string,
+    first: number,
+    count: number,
+    lamport: number,
+    refusals: readonly BatchRefusal[],
+  ): void {
+    if (count > this.#ctx.batchCaps.maxEvents || first + count - 1 > this.#eventSeq)
+      throw new CapbusError("E_PROTOCOL", `${from} accepted events ${first}+${count}, never sent as a batch`);
+    const refused = byEvent(refusals);
+    for (let seq = first; seq < first + count; seq++) {
+      this.#withEvent(seq, from, (e) => {
+        if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
+        const r = refused.get(seq);
+        if (r) this.#outbox.refused(e, from, r.code, r.node);
+        else this.#outbox.accepted(e, lamport);
+      });
+    }
+  }
+
+  /**
+   * A round batch's `proposals` from `from` (spec/wire.md §5.22): one proposal for each of its
+   * events staged there, except those refused; `destroyed` lists nodes already destroyed.
+   */
+  proposedBatch(
+    from: string,
+    batch: number,
+    lamport: number,
+    refusals: readonly BatchRefusal[],
+    destroyed: readonly (readonly [number, readonly number[]])[],
+  ): void {
+    const round = this.#batches.get(batch);
+    if (round === undefined) {
+      if (batch > this.#eventSeq)
+        throw new CapbusError("E_PROTOCOL", `${from} answered batch ${batch}, never sent`);
+      return; // decided or dropped already: stale
+    }
+    const refused = byEvent(refusals);
+    const dead = new Map(destroyed.map(([seq, nodes]) => [seq, nodes]));
+    for (const e of round.events) {
+      if (e.decided || !e.destinations.has(from) || !this.#pending.has(e.seq)) continue;
+      this.#answers.answered(from, e.seq);
+      const r = refused.get(e.seq);
+      if (r) this.#outbox.refused(e, from, r.code, r.node);
+      else this.#outbox.proposed(e, from, lamport, dead.get(e.seq) ?? [], false);
+    }
+    this.#outbox.advance();
+  }
+
   /** A `reject` from `from`, naming the bad node or not (spec/wire.md §5.9). */
   refused(seq: number, from: string, code: CoreErrorCode, node?: number): void {
     this.#withEvent(seq, from, (e) => this.#outbox.refused(e, from, code, node));
@@ -190,7 +270,7 @@ export class Sender {
     for (const handle of targets) this.#ctx.assertUsable(handle);
     for (const handle of carriedHandles) this.#ctx.assertUsable(handle);
     if (options.signal?.aborted) throw abortedBy(options.signal);
-    assertPayload(payload);
+    const fitsBatch = assertBatchable(payload);
 
     const order = targets.map((h) => ({ peer: h.owner, node: h.nodeId }));
     const destinations = new Map<string, OutDestination>();
@@ -228,6 +308,11 @@ export class Sender {
     // A send with a signal is a round even to one node: a fast unicast on the wire could not be
     // taken back (its receiver commits it), a round can be aborted until it is decided.
     const fast = order.length === 1 && carried.length === 0 && options.signal === undefined;
+    // B1: a message carrying handles is a batch of its own, with today's frames and rules.
+    // An isolated one (nothing undecided, no batch open this turn) goes at once in today's
+    // frames too, so low-load latency does not change.
+    const alone = this.#outbox.pending === 0 && !this.#writer.inTurn;
+    const batchable = fitsBatch && carried.length === 0 && !alone;
     const { event, id, at } = this.#newEvent("message", fast, destinations);
     this.sent++;
     if (this.#ctx.tracing) {
@@ -259,10 +344,159 @@ export class Sender {
         dropped: reject,
         signal,
         ...(onAbort ? { onAbort } : {}),
+        payload,
+        batchable,
       });
-      if (!fast && !this.#stage(event, payload, carried, receivers)) return;
+      if (!batchable || alone) {
+        if (alone)
+          this.#writer.schedule(); // what follows it in this turn is batched
+        else this.#seal();
+        if (!fast) {
+          event.sent = true;
+          if (!this.#stage(event, payload, carried, receivers)) return;
+        }
+        return this.#outbox.add(event);
+      }
+      // B5: it joins the open batch. A fast unicast B4 lets go now leaves it at once (B6).
+      this.#open.push(event);
+      this.#openBytes += roughSize(payload);
       this.#outbox.add(event);
+      if (
+        this.#open.length >= this.#ctx.batchCaps.maxEvents ||
+        this.#openBytes >= this.#ctx.batchCaps.maxBytes
+      )
+        this.#closeOpen(true);
+      else this.#writer.schedule();
     });
+  }
+
+  /** B1, B5: the open batch takes no more events (a singleton or a cap follows). */
+  #seal(): void {
+    this.#closeOpen(true);
+  }
+
+  /**
+   * The open batch is due (end of turn) or sealed. Fast unicasts to one peer that B4 holds back
+   * stay open (B5), or stay held as they are once sealed. Anything else becomes round batches,
+   * staged now whatever is undecided (B4: rounds pipeline); held unicasts in it become rounds.
+   */
+  #closeOpen(sealed: boolean): void {
+    if (this.#open.length === 0) return;
+    const open = this.#open.filter((e) => !e.sent && !e.decided && this.#pending.has(e.seq));
+    this.#open = [];
+    this.#openBytes = 0;
+    if (open.length === 0) return;
+    if (open.every((e) => e.fast) && onePeer(open)) {
+      if (!sealed) {
+        this.#open = open;
+        for (const e of open) this.#openBytes += roughSize(this.#pending.get(e.seq)?.payload);
+      }
+      return;
+    }
+    const caps = this.#ctx.batchCaps;
+    let chunk: OutEvent[] = [];
+    let bytes = 0;
+    for (const e of open) {
+      e.fast = false;
+      chunk.push(e);
+      bytes += roughSize(this.#pending.get(e.seq)?.payload);
+      if (chunk.length >= caps.maxEvents || bytes >= caps.maxBytes) {
+        this.#stageBatch(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+    }
+    if (chunk.length > 0) this.#stageBatch(chunk);
+  }
+
+  /**
+   * Stage a round batch (B2): each participant gets one frame with only its own events, or
+   * today's `stage` when it has one. A batch of one event is today's round.
+   */
+  #stageBatch(events: OutEvent[]): void {
+    for (const e of events) e.sent = true;
+    if (events.length === 1) {
+      const e = events[0]!;
+      this.#stage(e, this.#pending.get(e.seq)?.payload, NO_REFS, receiversOf(e));
+      return;
+    }
+    const batch = events[0]!.seq;
+    for (const e of events) e.batch = batch;
+    this.#batches.set(batch, { events, left: events.length });
+    const parts = new Map<string, Part>();
+    for (const e of events) {
+      for (const dest of e.destinations.values()) {
+        if (dest.state === "failed") continue;
+        const part = parts.get(dest.peer);
+        if (part) part.events.push(e);
+        else parts.set(dest.peer, { events: [e] });
+      }
+    }
+    const refused = new Map<OutEvent, Refusal>();
+    const staged = new Map<OutEvent, Set<OutDestination>>();
+    for (const [peer, part] of parts) {
+      const list = part.events.filter((e) => !refused.has(e));
+      if (list.length === 0) continue;
+      for (const [e, error] of this.#stageAt(peer, batch, list)) refused.set(e, error);
+      for (const e of list) {
+        if (refused.has(e)) continue;
+        const at = staged.get(e) ?? new Set<OutDestination>();
+        staged.set(e, at);
+        at.add(e.destinations.get(peer) as OutDestination);
+        this.#owe(peer, e.seq);
+      }
+    }
+    for (const [e, error] of refused) this.#refuse(e, staged.get(e) ?? new Set(), error);
+  }
+
+  /**
+   * One participant's frame of a round batch: `stages`, or `stage` for a single event. Returns the
+   * events the session refused (a batch too large for the frame limit is retried event by event).
+   */
+  #stageAt(peer: string, batch: number, list: readonly OutEvent[]): Map<OutEvent, Refusal> {
+    const refused = new Map<OutEvent, Refusal>();
+    const clock = this.#ctx.clock.value;
+    try {
+      if (list.length === 1) {
+        const e = list[0]!;
+        const dest = e.destinations.get(peer) as OutDestination;
+        this.#writer.offer(peer, {
+          type: "stage",
+          event: e.seq,
+          clock,
+          nodes: [...dest.nodes],
+          payload: this.#pending.get(e.seq)?.payload,
+          handles: [],
+          receivers: receiversOf(e),
+        });
+      } else {
+        this.#writer.offer(peer, {
+          type: "stages",
+          event: batch,
+          clock,
+          events: list.map((e) => e.seq),
+          targets: list.map((e) => [...(e.destinations.get(peer) as OutDestination).nodes]),
+          payloads: list.map((e) => this.#pending.get(e.seq)?.payload),
+        });
+      }
+    } catch (error) {
+      const r = refusal(error);
+      if (!r) throw error;
+      if (list.length > 1 && (r.code === "E_TOO_LARGE" || r.code === "E_BACKPRESSURE")) {
+        for (const e of list) for (const [x, why] of this.#stageAt(peer, batch, [e])) refused.set(x, why);
+      } else for (const e of list) refused.set(e, r);
+    }
+    return refused;
+  }
+
+  /** Fast unicasts their session did not take (at the end of the turn): their callers fail. */
+  #refusedFast(peer: string, entries: readonly FastEntry[], error: Refusal): void {
+    for (const { event } of entries) {
+      const pending = this.#pending.get(event.seq);
+      if (!pending || event.decided) continue;
+      pending.refused = error;
+      this.#outbox.failed(event, peer, error instanceof CapbusError ? error.code : "E_ABORTED");
+    }
   }
 
   /**
@@ -278,8 +512,14 @@ export class Sender {
           if (session && dest.role === "deliver") this.#ctx.links.hint(session, ref.owner);
         const base = { event: event.seq, clock: this.#ctx.clock.value, nodes: [...dest.nodes] };
         if (dest.role === "deliver")
-          session?.offer({ type: "stage", ...base, payload, handles: [...carried], receivers });
-        else session?.offer({ type: "notice", ...base, receivers });
+          this.#writer.offer(dest.peer, {
+            type: "stage",
+            ...base,
+            payload,
+            handles: [...carried],
+            receivers,
+          });
+        else this.#writer.offer(dest.peer, { type: "notice", ...base, receivers });
         staged.add(dest);
         this.#owe(dest.peer, event.seq);
       }
@@ -323,9 +563,11 @@ export class Sender {
         : [];
     if (final !== undefined && !event.fast) {
       for (const dest of event.destinations.values()) {
-        if (liveNodes(dest).length > 0) {
-          this.#ctx.links.get(dest.peer)?.send({ type: "commit", event: event.seq, lamport: final, dead });
-        }
+        if (liveNodes(dest).length === 0) continue;
+        // One commits frame per participant for a batch's events (B2); handles travel alone (B1).
+        if (dead.length > 0)
+          this.#writer.send(dest.peer, { type: "commit", event: event.seq, lamport: final, dead });
+        else this.#writer.commit(dest.peer, event.batch, final, event.seq);
       }
     }
     // Only carried handles' references can need giving back.
@@ -372,6 +614,7 @@ export class Sender {
     const destinations = new Map<string, OutDestination>([
       [this.#ctx.id, participant(this.#ctx.id, "deliver", ids)],
     ]);
+    this.#seal(); // B1: a destroy is a batch of its own
     const { event, id, at } = this.#newEvent("destroy", false, destinations);
     this.#ctx.trace({ peer: this.#ctx.id, op: "destroy", event: id, nodes: owned.map((o) => o.node.name) });
     return new Promise<Timestamp>((resolve, reject) => {
@@ -385,6 +628,7 @@ export class Sender {
         dropped: reject,
       });
       const sent = new Set<OutDestination>();
+      event.sent = true;
       try {
         this.#stageDestroy(event, ids, this.#holdersOf(owned), sent);
       } catch (error) {
@@ -412,9 +656,12 @@ export class Sender {
       if (peer !== this.#ctx.id && (event.destinations.has(peer) || !this.#ctx.links.has(peer))) continue;
       if (peer !== this.#ctx.id) event.destinations.set(peer, participant(peer, "deliver", [...nodes]));
       else if (self?.state !== "pending") continue;
-      this.#ctx.links
-        .get(peer)
-        ?.send({ type: "destroy", event: event.seq, clock: this.#ctx.clock.value, nodes: [...nodes] });
+      this.#writer.send(peer, {
+        type: "destroy",
+        event: event.seq,
+        clock: this.#ctx.clock.value,
+        nodes: [...nodes],
+      });
       sent?.add(event.destinations.get(peer) as OutDestination);
       this.#owe(peer, event.seq, answerMs);
       added = peer !== this.#ctx.id || added;
@@ -485,9 +732,7 @@ export class Sender {
     }
     for (const dest of event.destinations.values()) {
       if (dest.state === "proposed") {
-        this.#ctx.links
-          .get(dest.peer)
-          ?.send({ type: "commit", event: event.seq, lamport: ts.lamport, dead: [] });
+        this.#writer.send(dest.peer, { type: "commit", event: event.seq, lamport: ts.lamport, dead: [] });
       }
     }
     this.#ctx.replayHeld();
@@ -507,6 +752,7 @@ export class Sender {
   ): void {
     if (this.#ctx.closed() || !this.#ctx.links.has(owner)) return;
     const destinations = new Map([[owner, participant(owner, "deliver", [node])]]);
+    this.#seal(); // a release goes in a frame of its own
     const { event, id, at } = this.#newEvent("release", true, destinations);
     this.#ctx.trace({
       peer: this.#ctx.id,
@@ -529,7 +775,8 @@ export class Sender {
 
   #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>) {
     const seq = ++this.#eventSeq;
-    const event: OutEvent = { seq, kind, fast, destinations, sent: !fast, decided: false, final: undefined };
+    // Not on the wire yet: the caller stages it, or the outbox sends it, or its batch closes (B5).
+    const event: OutEvent = { seq, kind, fast, destinations, sent: false, decided: false, final: undefined };
     return { event, id: `${this.#ctx.id}:${seq}`, at: this.#ctx.runtime.now() };
   }
 
@@ -547,11 +794,23 @@ export class Sender {
     const clock = this.#ctx.clock.value;
     if (fast.type === "release") {
       const { node, count, holder } = fast;
-      session.send({ type: "release", event: event.seq, clock, node, count, holder });
+      this.#writer.send(peer, { type: "release", event: event.seq, clock, node, count, holder });
+      return this.#owe(peer, event.seq);
+    }
+    if (pending.batchable) {
+      // Into the fast batch gathered for the peer, written at the end of the turn (B2, B5).
+      this.#leaveOpen(event);
+      this.#writer.unicast(peer, { event, node: fast.node, payload: fast.payload }, roughSize(fast.payload));
       return this.#owe(peer, event.seq);
     }
     try {
-      session.offer({ type: "unicast", event: event.seq, clock, node: fast.node, payload: fast.payload });
+      this.#writer.offer(peer, {
+        type: "unicast",
+        event: event.seq,
+        clock,
+        node: fast.node,
+        payload: fast.payload,
+      });
       this.#owe(peer, event.seq);
     } catch (error) {
       const refused = refusal(error);
@@ -562,10 +821,26 @@ export class Sender {
     }
   }
 
+  /** A fast unicast of the open batch went on the wire: it leaves the batch (B6). */
+  #leaveOpen(event: OutEvent): void {
+    const i = this.#open[0] === event ? 0 : this.#open.indexOf(event);
+    if (i < 0) return;
+    this.#open.splice(i, 1);
+    this.#openBytes -= roughSize(this.#pending.get(event.seq)?.payload);
+  }
+
+  /** One event of a round batch is decided or dropped: the batch is forgotten with its last. */
+  #batchDone(event: OutEvent): void {
+    if (event.batch === undefined) return;
+    const round = this.#batches.get(event.batch);
+    if (round && --round.left === 0) this.#batches.delete(event.batch);
+  }
+
   #decided(event: OutEvent): void {
     const pending = this.#pending.get(event.seq);
     if (!pending) return;
     this.#pending.delete(event.seq);
+    this.#batchDone(event);
     unlisten(pending);
     if (pending.refused) {
       // Its own session refused it before the wire: given up, and its caller fails (trace W10).
@@ -598,6 +873,7 @@ export class Sender {
     const pending = this.#pending.get(seq);
     if (!pending) return;
     this.#pending.delete(seq);
+    this.#batchDone(pending.event);
     unlisten(pending);
     for (const peer of pending.event.destinations.keys()) this.#answers.answered(peer, seq);
     this.#abortEverywhere(pending);
@@ -615,6 +891,7 @@ export class Sender {
     const pending = this.#pending.get(event.seq);
     if (!pending) return;
     this.#pending.delete(event.seq);
+    this.#batchDone(event);
     unlisten(pending);
     this.#abortEverywhere(pending);
     if (pending.order && pending.resolve) pending.resolve(refusedResult(event, pending.id, pending.order));
@@ -624,10 +901,10 @@ export class Sender {
   /** Send `abort` to every participant still in the round, trace it, give back references. */
   #abortEverywhere(pending: Pending): void {
     const { event } = pending;
-    if (!event.fast) {
+    // A round not staged yet (its batch still open) has no participant to tell.
+    if (!event.fast && event.sent) {
       for (const dest of event.destinations.values()) {
-        if (dest.state !== "failed")
-          this.#ctx.links.get(dest.peer)?.send({ type: "abort", event: event.seq });
+        if (dest.state !== "failed") this.#writer.send(dest.peer, { type: "abort", event: event.seq });
       }
     }
     this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
@@ -690,7 +967,11 @@ export function abortedBy(signal: AbortSignal | undefined, what = "the send"): C
 /** `promise`, or E_ABORTED as soon as `signal` aborts (a send waiting for a dial, say). */
 export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(abortedBy(signal));
+  if (signal.aborted) {
+    // Not waited for any more: its own failure (a dial that fails) must not go unhandled.
+    promise.catch(() => undefined);
+    return Promise.reject(abortedBy(signal));
+  }
   return new Promise<T>((resolve, reject) => {
     const abort = () => reject(abortedBy(signal));
     signal.addEventListener("abort", abort, { once: true });
@@ -753,4 +1034,37 @@ function uniqueRefs(handles: readonly Handle[]): HandleRef[] {
   const seen = new Map<string, HandleRef>();
   for (const h of handles) if (!seen.has(h.name)) seen.set(h.name, { owner: h.owner, node: h.nodeId });
   return [...seen.values()];
+}
+
+/** One event of a batch refused at its destination (a `refusals` entry, its code mapped). */
+export interface BatchRefusal {
+  readonly event: number;
+  readonly code: CoreErrorCode;
+  readonly node: number | undefined;
+}
+
+function byEvent(refusals: readonly BatchRefusal[]): Map<number, BatchRefusal> {
+  const map = new Map<number, BatchRefusal>();
+  for (const r of refusals) map.set(r.event, r);
+  return map;
+}
+
+/** Do these events all go to one peer (one destination each, the same)? */
+function onePeer(events: readonly OutEvent[]): boolean {
+  let peer: string | undefined;
+  for (const e of events) {
+    if (e.destinations.size !== 1) return false;
+    for (const p of e.destinations.keys()) {
+      if (peer !== undefined && p !== peer) return false;
+      peer = p;
+    }
+  }
+  return true;
+}
+
+/** The peers a message is delivered at (a stage frame's `receivers`). */
+function receiversOf(event: OutEvent): string[] {
+  const receivers: string[] = [];
+  for (const d of event.destinations.values()) if (d.role === "deliver") receivers.push(d.peer);
+  return receivers;
 }

@@ -83,6 +83,14 @@ export class WsLink extends LinkBase {
     return this.#ws.bufferedAmount;
   }
 
+  /** This link reads batch messages (spec/transports.md §1.1); its hello says so. */
+  readonly batchMessages = true;
+
+  /** The hellos are in: batch the frames of a tick only if the remote reads batch messages too. */
+  negotiated(terms: { readonly batchMessages: boolean }): void {
+    this.#batch.batching = terms.batchMessages;
+  }
+
   /** The remote has introduced itself (called by the handshake): the listener's limits are lifted. */
   introduced(): void {
     this.#preAuth?.release();

@@ -90,6 +90,11 @@ export class WsBatcher {
   /** Size of the batch message the queued frames make: the mark, and a length per frame. */
   #bytes = 1;
   #scheduled = false;
+  /**
+   * Whether the remote reads batch messages (negotiated in the hellos, spec/transports.md §1.1).
+   * Until it is known, and when it does not, every frame goes in a message of its own, at once.
+   */
+  batching = false;
 
   /** `schedule` runs the flush later: a microtask by default (Node's link passes setImmediate). */
   constructor(
@@ -103,6 +108,11 @@ export class WsBatcher {
 
   /** Queue `frame` for the next flush; a large one goes at once, alone, after what is queued. */
   push(frame: Uint8Array): void {
+    if (!this.batching) {
+      this.flush();
+      this.#write(joinWsBatch([frame]));
+      return;
+    }
     if (frame.byteLength > WS_BATCH_FRAME_MAX) {
       this.flush();
       this.#write(joinWsBatch([frame]));

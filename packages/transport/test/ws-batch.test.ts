@@ -44,6 +44,7 @@ test("join then split gives back any frames, in order", () => {
 test("the batcher sends a tick's frames as one message, never longer than a batch may be", async () => {
   const messages: Uint8Array[] = [];
   const batcher = new WsBatcher((m) => messages.push(m));
+  batcher.batching = true;
   const frames = Array.from({ length: 300 }, (_, i) => new Uint8Array(500).fill(i & 0xff));
   for (const f of frames) batcher.push(f);
   batcher.push(new Uint8Array(40_000).fill(7)); // large: alone, after what was queued
@@ -68,6 +69,7 @@ test("the default flush calls queueMicrotask as a plain function (a browser's th
   try {
     const written: Uint8Array[] = [];
     const batcher = new WsBatcher((message) => written.push(message));
+    batcher.batching = true;
     batcher.push(Uint8Array.of(0x82, 1, 2));
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(written.length, 1);

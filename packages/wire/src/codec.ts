@@ -165,6 +165,12 @@ export class FrameCodec {
       // One check walk, which also says whether a copy is needed (rarely: a >32-bit integer).
       return checkPayload(value, 2, this.limits.maxDepth) ? widenPayload(value) : value;
     }
+    if (name === "payloads") {
+      // A batch's payloads sit one level deeper than a single frame's (spec/wire.md §5.19).
+      return (value as readonly unknown[]).map((p) =>
+        checkPayload(p, 3, this.limits.maxDepth) ? widenPayload(p) : p,
+      );
+    }
     if (typeof value === "number") return wideInt(value);
     if (HANDLE_LISTS.has(name)) {
       return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);
@@ -234,7 +240,7 @@ function toFrame(value: unknown, floatMask: number): Frame {
   if (extra < 0 || extra > (layout.optional?.length ?? 0)) {
     throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has ${value.length} elements`);
   }
-  const payloadAt = layout.fields.indexOf("payload");
+  const payloadAt = payloadField(layout);
   if ((floatMask & ~(payloadAt < 0 ? 0 : 1 << (payloadAt + 3))) !== 0) {
     throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has a float outside its payload`);
   }
@@ -272,14 +278,23 @@ function presentOptional(layout: FrameLayout, names: readonly string[], fields: 
   return present;
 }
 
-/** A list of numbers (nodes, versions) as is, or widened when one is beyond 32 bits. */
+/**
+ * A list of a protocol field (nodes, versions; batch frames nest lists of lists) as is, or a copy
+ * with every integer beyond 32 bits widened, at any depth.
+ */
 function wideInts(list: readonly unknown[]): readonly unknown[] {
   for (let i = 0; i < list.length; i++) {
     const n = list[i];
-    if (typeof n === "number" && wideInt(n) !== n)
-      return list.map((m) => (typeof m === "number" ? wideInt(m) : m));
+    if ((typeof n === "number" && wideInt(n) !== n) || (Array.isArray(n) && wideInts(n) !== n))
+      return list.map((m) => (typeof m === "number" ? wideInt(m) : Array.isArray(m) ? wideInts(m) : m));
   }
   return list;
+}
+
+/** Where a layout's payload (or a batch's payload list) sits among its fields, or -1. */
+function payloadField(layout: FrameLayout): number {
+  const at = layout.fields.indexOf("payload");
+  return at >= 0 ? at : layout.fields.indexOf("payloads");
 }
 
 /** How many of the layout's optional fields are keys of the frame object (present or undefined). */

@@ -48,6 +48,46 @@ function peerIds(v: unknown): boolean {
   return true;
 }
 
+/** A non-empty list of uints (nodes of a fast batch may repeat). */
+function uints(v: unknown): boolean {
+  if (!Array.isArray(v) || v.length === 0) return false;
+  for (const n of v) if (!uint(n)) return false;
+  return true;
+}
+
+/** A non-empty list of uints in increasing order. */
+function increasing(v: unknown): boolean {
+  if (!uints(v)) return false;
+  const list = v as number[];
+  for (let i = 1; i < list.length; i++) if ((list[i] as number) <= (list[i - 1] as number)) return false;
+  return true;
+}
+
+/** A non-empty list as long as `payloads` (a non-empty list). */
+function parallel(v: unknown, payloads: unknown): boolean {
+  return Array.isArray(v) && Array.isArray(payloads) && payloads.length > 0 && v.length === payloads.length;
+}
+
+const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** `[event, code]` or `[event, code, node]` entries. */
+function refusals(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const r of v) {
+    if (!Array.isArray(r) || (r.length !== 2 && r.length !== 3)) return false;
+    if (!uint(r[0]) || typeof r[1] !== "string" || !CODE.test(r[1])) return false;
+    if (r.length === 3 && !uint(r[2])) return false;
+  }
+  return true;
+}
+
+/** `[event, nodes]` entries. */
+function destroyedList(v: unknown): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const d of v) if (!Array.isArray(d) || d.length !== 2 || !uint(d[0]) || !nodes(d[1])) return false;
+  return true;
+}
+
 // `payload` is any value (z.unknown()): the profile check has already bounded it.
 const sequenced = (f: FrameFields, seq: unknown, ack: unknown): boolean =>
   seq1(seq) && uint(ack) && uint(f.event);
@@ -65,4 +105,18 @@ export const FAST_VALIDATORS: Readonly<Partial<Record<string, FastValidator>>> =
     nodes(f.nodes) &&
     handleRefs(f.handles) &&
     peerIds(f.receivers),
+  unicasts: (f, seq = f.seq, ack = f.ack) =>
+    sequenced(f, seq, ack) && uint(f.clock) && uints(f.to) && parallel(f.to, f.payloads),
+  accepts: (f, seq = f.seq, ack = f.ack) =>
+    sequenced(f, seq, ack) && seq1(f.count) && uint(f.lamport) && refusals(f.refusals),
+  stages: (f, seq = f.seq, ack = f.ack) =>
+    sequenced(f, seq, ack) &&
+    uint(f.clock) &&
+    increasing(f.events) &&
+    parallel(f.events, f.payloads) &&
+    parallel(f.targets, f.payloads) &&
+    (f.targets as unknown[]).every(nodes),
+  proposals: (f, seq = f.seq, ack = f.ack) =>
+    sequenced(f, seq, ack) && uint(f.lamport) && refusals(f.refusals) && destroyedList(f.destroyed),
+  commits: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport) && increasing(f.events),
 };

@@ -58,6 +58,11 @@ export const HelloFrameSchema = z.strictObject({
    * whose clock is too far off with E_CLOCK_SKEW (spec/wire.md §5.1, a diagnostic).
    */
   time: Uint.optional(),
+  /**
+   * Optional, after `time`: true when the sender's link reads transport messages that batch
+   * several frames (spec/transports.md §1.1). Absent: one frame per message to it.
+   */
+  batches: z.boolean().optional(),
 });
 /** A `hello` frame, as decoded (spec/wire.md §5.1). */
 export type HelloFrame = z.infer<typeof HelloFrameSchema>;
@@ -299,6 +304,105 @@ export const GrantedFrameSchema = z.strictObject({
 /** A `granted` frame, as decoded (spec/wire.md §5.18). */
 export type GrantedFrame = z.infer<typeof GrantedFrameSchema>;
 
+/**
+ * Batch frames (spec/wire.md §5.19, spec/wire.md §5.20, spec/wire.md §5.21, spec/wire.md §5.22, spec/wire.md §5.23, spec/ordering.md §14): several events of one sender
+ * share one frame and one timestamp. Their payload lists sit one level deeper than a single
+ * frame's payload, so a payload nested to the depth limit goes alone in today's frames.
+ */
+const Payloads = z.array(z.unknown()).min(1);
+/** Events a frame names, in increasing order (a batch keeps send order). */
+const Events = z
+  .array(Uint)
+  .min(1)
+  .refine(
+    (events) => events.every((e, i) => i === 0 || e > (events[i - 1] as number)),
+    "events out of order",
+  );
+/** One event of a batch refused at its destination: `[event, code]` or `[event, code, node]`. */
+const Refusal = z.union([z.tuple([Uint, Code]), z.tuple([Uint, Code, Uint])]);
+/** A batch event whose listed nodes were destroyed before it: `[event, nodes]`. */
+const Destroyed = z.tuple([Uint, Nodes]);
+
+/**
+ * The `unicasts` frame (spec/wire.md §5.19): a fast batch, several unicasts of one sender to one
+ * peer's nodes; entry i is event `event + i` to node `to[i]` with `payloads[i]`. The receiver
+ * commits them all at one final (spec/ordering.md §14, B2).
+ */
+export const UnicastsFrameSchema = z.strictObject({
+  type: z.literal("unicasts"),
+  seq: Seq,
+  ack: Uint,
+  event: Uint,
+  clock: Uint,
+  to: z.array(Uint).min(1),
+  payloads: Payloads,
+});
+/** A `unicasts` frame, as decoded (spec/wire.md §5.19). */
+export type UnicastsFrame = z.infer<typeof UnicastsFrameSchema>;
+
+/** The `accepts` frame (spec/wire.md §5.20): the one final of a fast batch, and its refused events. */
+export const AcceptsFrameSchema = z.strictObject({
+  type: z.literal("accepts"),
+  seq: Seq,
+  ack: Uint,
+  event: Uint,
+  /** Events `event` to `event + count - 1` were in the batch. */
+  count: z.int().min(1),
+  lamport: Uint,
+  /** Events of the batch refused (not committed), with codes. */
+  refusals: z.array(Refusal),
+});
+/** An `accepts` frame, as decoded (spec/wire.md §5.20). */
+export type AcceptsFrame = z.infer<typeof AcceptsFrameSchema>;
+
+/**
+ * The `stages` frame (spec/wire.md §5.21): a round batch staged at one participant, only its own
+ * events: event `events[i]` goes to nodes `targets[i]` with `payloads[i]`. `event` names the batch
+ * (its first event, which need not be listed here).
+ */
+export const StagesFrameSchema = z.strictObject({
+  type: z.literal("stages"),
+  seq: Seq,
+  ack: Uint,
+  event: Uint,
+  clock: Uint,
+  events: Events,
+  targets: z.array(Nodes).min(1),
+  payloads: Payloads,
+});
+/** A `stages` frame, as decoded (spec/wire.md §5.21). */
+export type StagesFrame = z.infer<typeof StagesFrameSchema>;
+
+/**
+ * The `proposals` frame (spec/wire.md §5.22): one proposal for every event of a batch staged at
+ * the participant, with the events it refused and those whose nodes were already destroyed.
+ */
+export const ProposalsFrameSchema = z.strictObject({
+  type: z.literal("proposals"),
+  seq: Seq,
+  ack: Uint,
+  /** The batch, as its stages frame named it. */
+  event: Uint,
+  lamport: Uint,
+  refusals: z.array(Refusal),
+  destroyed: z.array(Destroyed),
+});
+/** A `proposals` frame, as decoded (spec/wire.md §5.22). */
+export type ProposalsFrame = z.infer<typeof ProposalsFrameSchema>;
+
+/** The `commits` frame (spec/wire.md §5.23): the batch's one final, for the listed events. */
+export const CommitsFrameSchema = z.strictObject({
+  type: z.literal("commits"),
+  seq: Seq,
+  ack: Uint,
+  /** The batch, as its stages frame named it. */
+  event: Uint,
+  lamport: Uint,
+  events: Events,
+});
+/** A `commits` frame, as decoded (spec/wire.md §5.23). */
+export type CommitsFrame = z.infer<typeof CommitsFrameSchema>;
+
 /** Any frame of this version, by `type`. */
 export const FrameSchema = z.discriminatedUnion("type", [
   HelloFrameSchema,
@@ -319,6 +423,11 @@ export const FrameSchema = z.discriminatedUnion("type", [
   EndpointsFrameSchema,
   ClaimFrameSchema,
   GrantedFrameSchema,
+  UnicastsFrameSchema,
+  AcceptsFrameSchema,
+  StagesFrameSchema,
+  ProposalsFrameSchema,
+  CommitsFrameSchema,
 ]);
 /** Any decoded frame. */
 export type Frame = z.infer<typeof FrameSchema>;
@@ -346,13 +455,21 @@ function loose<S extends z.ZodRawShape>(schema: z.ZodObject<S>) {
   return z.object(schema.shape);
 }
 
+/** A batch's parallel lists have one entry per event. */
+function sameLength(
+  frame: { readonly payloads: readonly unknown[] } & Record<string, unknown>,
+  list: string,
+) {
+  return (frame[list] as readonly unknown[]).length === frame.payloads.length;
+}
+
 /** Every frame type's layout (spec/wire.md §5); codes need not be contiguous. */
 export const FRAME_LAYOUTS: readonly FrameLayout[] = [
   {
     type: "hello",
     code: 0,
     fields: ["versions", "peer", "key", "nonce", "session"],
-    optional: ["time"],
+    optional: ["time", "batches"],
     schema: loose(HelloFrameSchema),
   },
   { type: "auth", code: 16, fields: ["sig"], schema: loose(AuthFrameSchema) },
@@ -398,6 +515,34 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     fields: ["event", "clock", "node", "count", "holder"],
     schema: loose(ReleaseFrameSchema),
   },
+  {
+    type: "unicasts",
+    code: 20,
+    fields: ["event", "clock", "to", "payloads"],
+    schema: loose(UnicastsFrameSchema).refine((f) => sameLength(f, "to"), "to and payloads differ in length"),
+  },
+  {
+    type: "accepts",
+    code: 21,
+    fields: ["event", "count", "lamport", "refusals"],
+    schema: loose(AcceptsFrameSchema),
+  },
+  {
+    type: "stages",
+    code: 22,
+    fields: ["event", "clock", "events", "targets", "payloads"],
+    schema: loose(StagesFrameSchema).refine(
+      (f) => sameLength(f, "events") && sameLength(f, "targets"),
+      "events, targets and payloads differ in length",
+    ),
+  },
+  {
+    type: "proposals",
+    code: 23,
+    fields: ["event", "lamport", "refusals", "destroyed"],
+    schema: loose(ProposalsFrameSchema),
+  },
+  { type: "commits", code: 24, fields: ["event", "lamport", "events"], schema: loose(CommitsFrameSchema) },
 ];
 
 /** Wire code of each frame type. */
@@ -420,4 +565,9 @@ export const FRAME_CODES: { readonly [T in FrameType]: number } = {
   endpoints: 17,
   claim: 18,
   granted: 19,
+  unicasts: 20,
+  accepts: 21,
+  stages: 22,
+  proposals: 23,
+  commits: 24,
 };

@@ -10,6 +10,8 @@ export {
   AbortFrameSchema,
   type AcceptFrame,
   AcceptFrameSchema,
+  type AcceptsFrame,
+  AcceptsFrameSchema,
   type AckFrame,
   AckFrameSchema,
   type AuthFrame,
@@ -20,6 +22,8 @@ export {
   CloseFrameSchema,
   type CommitFrame,
   CommitFrameSchema,
+  type CommitsFrame,
+  CommitsFrameSchema,
   type DeadFrame,
   DeadFrameSchema,
   type DestroyFrame,
@@ -38,6 +42,8 @@ export {
   HelloFrameSchema,
   type NoticeFrame,
   NoticeFrameSchema,
+  type ProposalsFrame,
+  ProposalsFrameSchema,
   type ProposeFrame,
   ProposeFrameSchema,
   type RejectFrame,
@@ -46,8 +52,12 @@ export {
   ReleaseFrameSchema,
   type StageFrame,
   StageFrameSchema,
+  type StagesFrame,
+  StagesFrameSchema,
   type UnicastFrame,
   UnicastFrameSchema,
+  type UnicastsFrame,
+  UnicastsFrameSchema,
   WIRE_VERSION,
 } from "./frames.js";
 export {
@@ -57,5 +67,5 @@ export {
   type ResolvedLimits,
   type WireLimits,
 } from "./limits.js";
-export { assertPayload } from "./payload.js";
+export { assertBatchable, assertPayload } from "./payload.js";
 export { DECODED_COST } from "./profile.js";

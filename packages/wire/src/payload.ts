@@ -92,3 +92,19 @@ export function widenPayload(value: unknown): unknown {
 export function assertPayload(value: unknown, limits?: WireLimits): void {
   checkPayload(value, 2, resolveLimits(limits).maxDepth);
 }
+
+/**
+ * assertPayload, telling also whether the payload fits a batch frame, whose payload list puts it
+ * one level deeper (spec/wire.md §5.19): one nested to the very limit goes in a frame of its own.
+ */
+export function assertBatchable(value: unknown, limits?: WireLimits): boolean {
+  const maxDepth = resolveLimits(limits).maxDepth;
+  try {
+    checkPayload(value, 3, maxDepth);
+    return true;
+  } catch (error) {
+    if (!(error instanceof WireError)) throw error;
+    checkPayload(value, 2, maxDepth);
+    return false;
+  }
+}

@@ -57,6 +57,9 @@ function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<
   return fc.record(model, { noNullPrototype: true });
 }
 
+/** Payloads of batch frames: the same data model, one level deeper (well within maxDepth). */
+const batchPayload = payload;
+
 const handle: fc.Arbitrary<HandleRef> = record({ owner: peerId, node: uint });
 
 export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame, { type: T }>> } = {
@@ -178,6 +181,64 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     node: uint,
     count: uint.filter((n) => n >= 1),
     holder: peerId,
+  }),
+  unicasts: fc.array(fc.tuple(uint, batchPayload), { minLength: 1, maxLength: 4 }).chain((entries) =>
+    record({
+      type: fc.constant("unicasts"),
+      seq,
+      ack: uint,
+      event: uint,
+      clock: uint,
+      to: fc.constant(entries.map((e) => e[0])),
+      payloads: fc.constant(entries.map((e) => e[1])),
+    }),
+  ),
+  accepts: record({
+    type: fc.constant("accepts"),
+    seq,
+    ack: uint,
+    event: uint,
+    count: seq,
+    lamport: uint,
+    refusals: fc.array(fc.oneof(fc.tuple(uint, code), fc.tuple(uint, code, uint)), { maxLength: 3 }),
+  }),
+  stages: fc
+    .array(fc.tuple(fc.uniqueArray(uint, { minLength: 1, maxLength: 3 }), batchPayload), {
+      minLength: 1,
+      maxLength: 4,
+    })
+    .chain((entries) =>
+      record({
+        type: fc.constant("stages"),
+        seq,
+        ack: uint,
+        event: uint,
+        clock: uint,
+        events: fc
+          .uniqueArray(uint, { minLength: entries.length, maxLength: entries.length })
+          .map((e) => e.sort((a, b) => a - b)),
+        targets: fc.constant(entries.map((e) => e[0])),
+        payloads: fc.constant(entries.map((e) => e[1])),
+      }),
+    ),
+  proposals: record({
+    type: fc.constant("proposals"),
+    seq,
+    ack: uint,
+    event: uint,
+    lamport: uint,
+    refusals: fc.array(fc.oneof(fc.tuple(uint, code), fc.tuple(uint, code, uint)), { maxLength: 3 }),
+    destroyed: fc.array(fc.tuple(uint, fc.uniqueArray(uint, { minLength: 1, maxLength: 3 })), {
+      maxLength: 3,
+    }),
+  }),
+  commits: record({
+    type: fc.constant("commits"),
+    seq,
+    ack: uint,
+    event: uint,
+    lamport: uint,
+    events: fc.uniqueArray(uint, { minLength: 1, maxLength: 4 }).map((e) => e.sort((a, b) => a - b)),
   }),
 };
 

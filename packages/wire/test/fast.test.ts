@@ -74,6 +74,31 @@ const fieldArb: Record<string, fc.Arbitrary<unknown>> = {
   handles: bent(listOf(refArb), fc.oneof(listOf(refLike), scalar)),
   dead: bent(listOf(refArb), fc.oneof(listOf(refLike), scalar)),
   receivers: bent(listOf(peerArb), fc.oneof(listOf(peerLike), listOf(scalar), scalar)),
+  // Batch frames: parallel lists of one or two entries, so lengths agree about half the time.
+  to: bent(fc.array(uintArb, { minLength: 1, maxLength: 2 }), nodesLike),
+  payloads: bent(fc.array(anyValue, { minLength: 1, maxLength: 2 }), scalar),
+  events: bent(
+    fc.uniqueArray(uintArb, { minLength: 1, maxLength: 2 }).map((a) => a.sort((x, y) => x - y)),
+    nodesLike,
+  ),
+  targets: bent(
+    fc.array(fc.uniqueArray(uintArb, { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 2 }),
+    fc.oneof(listOf(nodesLike), scalar),
+  ),
+  count: bent(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.oneof(number, scalar)),
+  refusals: bent(
+    listOf(
+      fc.oneof(
+        fc.tuple(uintArb, fc.constantFrom("E_NO_NODE", "E_QUOTA")),
+        fc.tuple(uintArb, fc.constant("E_NO_HANDLE"), uintArb),
+      ),
+    ),
+    fc.oneof(listOf(listOf(scalar)), scalar),
+  ),
+  destroyed: bent(
+    listOf(fc.tuple(uintArb, fc.uniqueArray(uintArb, { minLength: 1, maxLength: 2 }))),
+    fc.oneof(listOf(listOf(scalar)), scalar),
+  ),
 };
 
 for (const layout of FRAME_LAYOUTS) {

@@ -68,6 +68,11 @@ describe("valid vectors", () => {
       "endpoints",
       "claim",
       "granted",
+      "unicasts",
+      "accepts",
+      "stages",
+      "proposals",
+      "commits",
     ]) {
       assert.ok((counts.get(type) ?? 0) >= 2, type);
     }
