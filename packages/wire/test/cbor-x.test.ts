@@ -42,7 +42,7 @@ function widen(value: unknown): unknown {
 }
 
 const FIELDS: Record<string, readonly string[]> = {
-  hello: ["versions", "peer", "key", "nonce", "session", "time"],
+  hello: ["versions", "peer", "key", "nonce", "session", "time", "batches"],
   auth: ["sig"],
   endpoints: ["peer", "urls"],
   claim: ["event", "secret"],
@@ -60,6 +60,11 @@ const FIELDS: Record<string, readonly string[]> = {
   dead: ["event", "lamport", "nodes"],
   destroy: ["event", "clock", "nodes"],
   release: ["event", "clock", "node", "count", "holder"],
+  unicasts: ["event", "clock", "to", "payloads"],
+  accepts: ["event", "count", "lamport", "refusals"],
+  stages: ["event", "clock", "events", "targets", "payloads"],
+  proposals: ["event", "lamport", "refusals", "destroyed"],
+  commits: ["event", "lamport", "events"],
 };
 
 /** The frame as the tuple cbor-x is given: `[code, seq, ack, ...fields]`, handle refs as pairs. */
