@@ -26,6 +26,7 @@ export function setOnlyVariant(key: string | undefined): void {
 export async function interleave(runs: number, all: readonly Variant[]): Promise<Results> {
   const variants = onlyVariant === undefined ? all : all.filter((v) => v.key === onlyVariant);
   const results: Results = new Map(all.map((v) => [v.key, new Map()]));
+  if (runs === 0) return results; // a part of a measurement left out (`--only`)
   for (const v of variants) {
     const t = performance.now();
     await v.warm();

@@ -48,6 +48,10 @@ export class Counter {
   ackWanted = false;
 
   command(command: Command): boolean {
+    if (command.cmd === "cpu") {
+      out({ cpu: cpuMs() });
+      return true;
+    }
     if (command.cmd !== "expect") return false;
     this.#target = command.count as number;
     this.#count = 0;
@@ -61,8 +65,14 @@ export class Counter {
     if (this.#latencies && bytes) this.#latencies.push(ageMs(bytes));
     if (this.ackWanted) this.ack?.();
     if (++this.#count === this.#target) {
-      out({ done: true, count: this.#count, latencies: this.#latencies ?? [] });
+      out({ done: true, count: this.#count, latencies: this.#latencies ?? [], cpu: cpuMs() });
       this.#latencies = undefined;
     }
   }
+}
+
+/** This process's CPU time so far (user + system, ms): a run's share is the difference. */
+export function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }

@@ -115,3 +115,24 @@ test("unix: heartbeats keep an idle link alive; silence kills it with E_LINK_DEA
     await s.close();
   }
 });
+
+test("unix: a burst that does not end its tick writes once it fills a write, not at the tick's end", async () => {
+  const s = await sockets();
+  try {
+    const [client, server] = await s.connect();
+    const link = new StreamLink(client);
+    const got: Uint8Array[] = [];
+    new StreamLink(server).attach({ frame: (f) => got.push(f), closed: () => undefined });
+    // 40 frames of 1 KiB in one synchronous burst: what is corked past EAGER_WRITE_BYTES goes to
+    // the kernel now (the socket's buffer empties), the rest at the end of the tick.
+    for (let i = 0; i < 40; i++) link.send(new Uint8Array(1024).fill(i));
+    assert.ok(link.bufferedBytes < 16 * 1024, `${link.bufferedBytes} bytes still held in the burst`);
+    await until(() => got.length === 40, "the frames");
+    assert.deepEqual(
+      got.map((f) => f[0]),
+      Array.from({ length: 40 }, (_, i) => i),
+    );
+  } finally {
+    await s.close();
+  }
+});

@@ -32,6 +32,9 @@ export interface StreamLinkOptions extends LivenessOptions {
 
 const HEARTBEAT = new Uint8Array(4);
 
+/** Corked bytes that are written at once rather than at the end of the tick (spec/transports.md §1.2). */
+export const EAGER_WRITE_BYTES = 16 * 1024;
+
 export class StreamLink extends LinkBase {
   readonly #socket: Socket;
   readonly #max: number;
@@ -44,6 +47,8 @@ export class StreamLink extends LinkBase {
   /** Length of the frame being read, or -1 while reading a header. */
   #need = -1;
   #corked = false;
+  /** Bytes written since the socket was corked. */
+  #corkedBytes = 0;
 
   constructor(socket: Socket, options: StreamLinkOptions = {}) {
     const runtime = options.runtime ?? systemRuntime;
@@ -106,13 +111,22 @@ export class StreamLink extends LinkBase {
     if (!this.#corked) {
       this.#corked = true;
       this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
+      process.nextTick(() => this.#uncork());
     }
     this.#socket.write(bytes);
+    this.#corkedBytes += bytes.byteLength;
     this.live.sent();
+    // A sender whose loop runs on promise callbacks (an await per few sends) may not end its tick
+    // for a whole window of sends: what is held goes once it fills a write, so the remote starts
+    // on it meanwhile rather than idling until the burst ends.
+    if (this.#corkedBytes >= EAGER_WRITE_BYTES) this.#uncork();
+  }
+
+  #uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#corkedBytes = 0;
+    this.#socket.uncork();
   }
 
   #onData(chunk: Buffer): void {

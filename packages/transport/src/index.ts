@@ -30,6 +30,7 @@ export {
   WS_BATCH_BYTES,
   WS_BATCH_FRAME_MAX,
   WS_BATCH_MARK,
+  WS_EAGER_BYTES,
   WsBatcher,
   type WsSplit,
   wsMessageLimit,

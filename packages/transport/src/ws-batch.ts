@@ -77,6 +77,8 @@ export const WS_BATCH_FRAME_MAX = 16 * 1024;
  * bytes: a batch this long, or one frame of `maxFrameBytes` (as a batch of one, 5 bytes more).
  */
 export const WS_BATCH_BYTES = 64 * 1024;
+/** A batch this long goes at once rather than at the flush (spec/transports.md §1.1). */
+export const WS_EAGER_BYTES = 16 * 1024;
 
 /**
  * Collects the frames a link sends within one tick and hands them to `write` as one message, when
@@ -121,6 +123,9 @@ export class WsBatcher {
     if (this.#bytes + 4 + frame.byteLength > WS_BATCH_BYTES) this.flush();
     this.#frames.push(frame);
     this.#bytes += frame.byteLength + 4;
+    // A burst that does not end its tick for a while (a loop on promise callbacks) sends as it
+    // goes, once a batch is worth a message, so the remote works on it meanwhile.
+    if (this.#bytes >= WS_EAGER_BYTES) return this.flush();
     if (!this.#scheduled) {
       this.#scheduled = true;
       this.#schedule(() => {

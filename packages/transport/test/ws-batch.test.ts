@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { joinWsBatch, splitWsMessage, WS_BATCH_BYTES, WsBatcher } from "@capbus/transport";
+import { joinWsBatch, splitWsMessage, WS_BATCH_BYTES, WS_EAGER_BYTES, WsBatcher } from "@capbus/transport";
 import fc from "fast-check";
 
 interface Vectors {
@@ -57,7 +57,24 @@ test("the batcher sends a tick's frames as one message, never longer than a batc
     out.push(...split.frames);
   }
   assert.deepEqual(out.map(hex), [...frames, new Uint8Array(40_000).fill(7)].map(hex));
-  assert.ok(messages.length < 10);
+  assert.ok(messages.length < 14);
+});
+
+test("the batcher sends a batch once it is worth a message, without waiting for the tick to end", () => {
+  const messages: Uint8Array[] = [];
+  const batcher = new WsBatcher((m) => messages.push(m));
+  batcher.batching = true;
+  // A burst on promise callbacks may not end its tick for a window of sends: 40 KiB of frames
+  // are out as messages of at least WS_EAGER_BYTES before any flush runs.
+  for (let i = 0; i < 80; i++) batcher.push(new Uint8Array(500).fill(i));
+  assert.equal(messages.length, 2);
+  for (const m of messages) assert.ok(m.byteLength >= WS_EAGER_BYTES && m.byteLength <= WS_BATCH_BYTES);
+  const split = messages.map((m) => splitWsMessage(m, 1 << 20));
+  const firsts = split.flatMap((x) => (x.ok ? x.frames.map((f) => f[0]) : []));
+  assert.deepEqual(
+    firsts,
+    Array.from({ length: firsts.length }, (_, i) => i),
+  );
 });
 
 test("the default flush calls queueMicrotask as a plain function (a browser's throws 'Illegal invocation' otherwise)", async () => {
