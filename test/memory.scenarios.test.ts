@@ -299,3 +299,43 @@ test("a cleanly closed session that destroyed its node costs the peer at most 32
   assert.deepEqual({ tombstones, lostPeers }, { tombstones: 4_000, lostPeers: 4_000 });
   assert.ok(perSession <= 320, `${Math.round(perSession)} bytes kept a session`);
 });
+
+test("a message waiting unread costs its reader at most 128 bytes beyond its payload (issue 19)", async () => {
+  // Before: 210 bytes here. The delivered event held its id as a string (two concatenated strings and
+  // the seq's: 88 bytes with a real peer id's length) and its timestamp as an object with a boxed
+  // clock value (64 bytes).
+  const runtime = { ...frozenRuntime, wallNow: () => 1_765_000_000_000 }; // a clock of today's size
+  const victim = new Peer({ id: "V", runtime });
+  const node = victim.createNode();
+  const sender = "x".repeat(52); // a peer id's length (base32 of a SHA-256)
+  victim.grant(node, sender);
+  const link = new ScriptedLink();
+  victim.connect(link, sender);
+  link.deliver(encodeHello(sender, [2]));
+  let [seq, ack] = [0, 0];
+  const send = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      const event = seq + 1; // null payloads: nothing of the payload's own is kept
+      link.deliver(
+        codec.encode({ type: "unicast", seq: ++seq, ack, event, clock: 0, node: node.id, payload: null }),
+      );
+      if (i % 100 !== 99) continue;
+      // Acknowledge the answers, so the session does not keep them to resend.
+      await Promise.resolve();
+      for (const frame of link.take()) ack = Math.max(ack, codec.decode(frame).seq);
+    }
+    await Promise.resolve();
+    for (const frame of link.take()) ack = Math.max(ack, codec.decode(frame).seq);
+    link.deliver(codec.encode({ type: "ack", seq: 0, ack }));
+  };
+  // Warm: V8 compiles the path, the replay set fills up to its bound, and is read empty.
+  await send(5_000);
+  while (victim.poll()) {}
+  const before = await heapData();
+  const events = 5_000;
+  await send(events);
+  const perEvent = ((await heapData()) - before) / events;
+  assert.equal(victim.queued, events);
+  assert.ok(perEvent <= 128, `${Math.round(perEvent)} bytes kept an unread message`);
+  victim.abort();
+});

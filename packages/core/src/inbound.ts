@@ -19,6 +19,7 @@ import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent } from "./events.js";
 import { type Handle, nodeName } from "./handles.js";
 import { type LossNotice, noticeEvent } from "./losses.js";
+import { Message } from "./message.js";
 import { HeldFrames, type OwnedNode } from "./owner.js";
 import { IncomingQueue, type QueueEntry } from "./queue.js";
 import type { Quota } from "./quota.js";
@@ -583,14 +584,7 @@ export class Inbound {
     const dead = handles.length === 0 ? NO_HANDLES : handles.filter((h) => h.state !== "live");
     for (const [i, owned] of nodes.entries()) {
       this.#trace(event, "message", owned.node.name, ts, live, dead);
-      const delivered: PeerEvent = {
-        kind: "message",
-        event,
-        node: owned.node,
-        payload: data.payload,
-        handles,
-        ts,
-      };
+      const delivered = new Message(owned.node, data.payload, handles, ts);
       // The first delivery carries the charge until the application reads it.
       ctx.deliver(delivered, i === 0 ? data.charge : 0);
     }

@@ -5,8 +5,9 @@
  * unicasts on the fast path, and the reply is an ordinary ordered message to that node.
  */
 import { CapbusError } from "./errors.js";
-import type { MessageEvent, PeerEvent, SendResult } from "./events.js";
+import type { PeerEvent, SendResult } from "./events.js";
 import type { Handle, Node } from "./handles.js";
+import { RequestMessage } from "./message.js";
 import type { SendOptions } from "./peer.js";
 import { abortedBy } from "./sender.js";
 
@@ -108,8 +109,7 @@ export class Requests {
       replied = true;
       return this.#host.send(replyTo, { $reply: id, body } satisfies ReplyEnvelope, {});
     };
-    const request: MessageEvent = { ...event, payload: event.payload.body, handles, reply };
-    return request;
+    return new RequestMessage(event.node, event.payload.body, handles, event.ts, reply);
   }
 
   /** The session with `remote` ended: the next request to it carries the reply handle again. */
