@@ -132,7 +132,7 @@ export async function memory(o: {
         label: `memory: heap per held handle (${k(o.handles)})`,
         unit: "B",
         spread: spread(handles),
-        target: "<= 256",
+        target: "<= 128",
       },
     ];
     if (o.bigHandles > 0) {
@@ -141,7 +141,7 @@ export async function memory(o: {
         label: `memory: heap per held handle (${k(o.bigHandles)}, 1 run)`,
         unit: "B",
         spread: spread(r.big as number[]),
-        target: "<= 256",
+        target: "<= 128",
       });
     }
     rows.push(

@@ -20,6 +20,9 @@ export interface HandleHost {
 
 export type HandleState = "live" | "released" | "destroyed";
 
+/** `final`: destroyed by its owner, in the order: nothing brings it back (a lost owner's may return). */
+type InnerState = HandleState | "final";
+
 /**
  * A reference to a node, held by a peer: the only thing you can send to. It travels in messages and is
  * released with `release()` (or `using`).
@@ -29,13 +32,10 @@ export class Handle implements Disposable {
   readonly owner: string;
   /** The node's number at its owner. */
   readonly nodeId: number;
-  /** `<owner>/<nodeId>`: the same string at every peer. */
-  readonly name: string;
   /** The peer that holds this handle. */
   readonly holder: string;
-  #state: HandleState = "live";
-  /** Destroyed by its owner, in the order: nothing brings it back (a lost owner's may return). */
-  #final = false;
+  // One field for the state and finality: a peer may hold a million handles (issue 19).
+  #state: InnerState = "live";
   #references = 0;
   /** References received since the holder last released the handle: what its release drops. */
   #received = 0;
@@ -46,13 +46,17 @@ export class Handle implements Disposable {
     this.holder = holder;
     this.owner = owner;
     this.nodeId = nodeId;
-    this.name = nodeName(owner, nodeId);
     this.#host = host;
+  }
+
+  /** `<owner>/<nodeId>`: the same string at every peer. Built on each read: not kept per handle. */
+  get name(): string {
+    return nodeName(this.owner, this.nodeId);
   }
 
   /** `live`, `released` (its holder let go of it) or `destroyed` (its owner destroyed the node). */
   get state(): HandleState {
-    return this.#state;
+    return this.#state === "final" ? "destroyed" : this.#state;
   }
 
   /** References this holder has received and not released (0 for an owner's own handle). */
@@ -73,6 +77,15 @@ export class Handle implements Disposable {
     this.#host.gone(this);
   }
 
+  /** JSON and Node's console.log show the name, as when it was a field. */
+  toJSON(): { owner: string; nodeId: number; name: string; holder: string } {
+    return { owner: this.owner, nodeId: this.nodeId, name: this.name, holder: this.holder };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): object {
+    return this.toJSON();
+  }
+
   /** Release the handle when a `using` declaration goes out of scope. */
   [Symbol.dispose](): void {
     this.release();
@@ -84,7 +97,7 @@ export class Handle implements Disposable {
    * arrives later (after a lost owner's new session, say) makes a new handle.
    */
   acquire(): void {
-    if (this.#final) return;
+    if (this.#state === "final") return;
     this.#references++;
     this.#received++;
     this.#state = "live";
@@ -95,8 +108,7 @@ export class Handle implements Disposable {
    * holder can tell, its owner being lost (a new session with the owner may bring it back).
    */
   markDestroyed(final = true): void {
-    this.#final ||= final;
-    this.#state = "destroyed";
+    if (this.#state !== "final") this.#state = final ? "final" : "destroyed";
     this.#references = 0;
     this.#received = 0;
     this.#host?.gone(this);

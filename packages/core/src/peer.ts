@@ -9,6 +9,7 @@ import { Capabilities, parseCapabilityUrl } from "./bootstrap.js";
 import { ClockGate } from "./clock-gate.js";
 import { CapbusError } from "./errors.js";
 import type { PeerEvent, SendResult } from "./events.js";
+import { HandleTable } from "./handle-table.js";
 import { Handle, type HandleGrant, type HandleHost, Node, nodeName } from "./handles.js";
 import { connectLink, type HandshakeContext, RunningHandshakes } from "./handshake.js";
 import type { Identity } from "./identity.js";
@@ -194,8 +195,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #handshake: HandshakeContext;
   readonly #hello = new WeakSet<LinkSession>();
   readonly #nodes = new Map<number, OwnedNode>();
-  /** Handles in use (live ones; own nodes' too), by node name: released and destroyed ones leave. */
-  readonly #handles = new Map<string, Handle>();
+  /** Handles in use (live ones; own nodes' too), by owner and node: released and destroyed ones leave. */
+  readonly #handles = new HandleTable();
   /** Handles in #handles per owner other than this peer: a linked owner's endpoints are kept while > 0. */
   readonly #byOwner = new Map<string, number>();
   readonly #requests: Requests = new Requests({
@@ -853,8 +854,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 
   #handleFor(owner: string, node: number): Handle {
-    const name = nodeName(owner, node);
-    let handle = this.#handles.get(name);
+    let handle = this.#handles.find(owner, node);
     if (!handle) {
       handle = new Handle(this.id, owner, node, this.#host);
       this.#table(handle);
@@ -863,14 +863,13 @@ export class Peer implements AsyncIterable<PeerEvent> {
   }
 
   #table(handle: Handle): void {
-    this.#handles.set(handle.name, handle);
+    this.#handles.add(handle);
     if (handle.owner !== this.id) this.#byOwner.set(handle.owner, (this.#byOwner.get(handle.owner) ?? 0) + 1);
   }
 
   /** A handle released or destroyed leaves the table; with its owner's last, the owner's endpoints may go. */
   #untable(handle: Handle): void {
-    if (this.#handles.get(handle.name) !== handle) return;
-    this.#handles.delete(handle.name);
+    if (!this.#handles.delete(handle)) return;
     const left = (this.#byOwner.get(handle.owner) ?? 1) - 1;
     if (left > 0) return void this.#byOwner.set(handle.owner, left);
     this.#byOwner.delete(handle.owner);
@@ -891,7 +890,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     if (handle.state === "released") throw new CapbusError("E_RELEASED", `${handle.name} was released`);
     // Released and destroyed handles have left the table; any other not in it is not this peer's.
-    if (this.#handles.get(handle.name) !== handle) {
+    if (!this.#handles.holds(handle)) {
       throw new CapbusError("E_NO_HANDLE", `${handle.name} is not a handle of ${this.id}`);
     }
   }
