@@ -1,5 +1,14 @@
-/** A binary min-heap; the queue needs only push, peek and pop. */
-export class MinHeap<T> {
+/**
+ * A binary min-heap whose items know their place in it (`heapIndex`), so an item's key can change
+ * and an item can leave from anywhere in O(log n). The queue keeps its entries here themselves:
+ * no record per change to skip later, which cost 64 bytes an entry (issue 19).
+ */
+export interface HeapItem {
+  /** The item's index in the heap; -1 when it is in none. Kept by the heap. */
+  heapIndex: number;
+}
+
+export class IndexedHeap<T extends HeapItem> {
   readonly #items: T[] = [];
   readonly #less: (a: T, b: T) => boolean;
 
@@ -16,34 +25,67 @@ export class MinHeap<T> {
   }
 
   push(item: T): void {
-    const items = this.#items;
-    items.push(item);
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.#less(items[i] as T, items[parent] as T)) break;
-      [items[i], items[parent]] = [items[parent] as T, items[i] as T];
-      i = parent;
-    }
+    item.heapIndex = this.#items.length;
+    this.#items.push(item);
+    this.#up(item.heapIndex);
   }
 
   pop(): T | undefined {
+    const top = this.#items[0];
+    if (top !== undefined) this.remove(top);
+    return top;
+  }
+
+  /** Take `item` out, wherever it is (a no-op if it is in no heap). */
+  remove(item: T): void {
+    const i = item.heapIndex;
+    if (i < 0 || this.#items[i] !== item) return;
+    item.heapIndex = -1;
+    const last = this.#items.pop() as T;
+    if (last === item) return;
+    this.#place(last, i);
+    this.update(last);
+  }
+
+  /** `item`'s key changed: move it to where it now belongs. */
+  update(item: T): void {
+    this.#down(this.#up(item.heapIndex));
+  }
+
+  #place(item: T, i: number): void {
+    this.#items[i] = item;
+    item.heapIndex = i;
+  }
+
+  /** Sift the item at `i` up; returns where it ends. */
+  #up(i: number): number {
     const items = this.#items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length === 0 || last === undefined) return top;
-    items[0] = last;
-    let i = 0;
+    const item = items[i] as T;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const above = items[parent] as T;
+      if (!this.#less(item, above)) break;
+      this.#place(above, i);
+      i = parent;
+    }
+    this.#place(item, i);
+    return i;
+  }
+
+  #down(i: number): void {
+    const items = this.#items;
+    const item = items[i] as T;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
-      let m = i;
-      if (l < items.length && this.#less(items[l] as T, items[m] as T)) m = l;
-      if (r < items.length && this.#less(items[r] as T, items[m] as T)) m = r;
-      if (m === i) break;
-      [items[i], items[m]] = [items[m] as T, items[i] as T];
+      let m = l;
+      if (l >= items.length) break;
+      if (r < items.length && this.#less(items[r] as T, items[l] as T)) m = r;
+      const child = items[m] as T;
+      if (!this.#less(child, item)) break;
+      this.#place(child, i);
       i = m;
     }
-    return top;
+    this.#place(item, i);
   }
 }

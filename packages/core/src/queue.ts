@@ -4,41 +4,30 @@
  * timestamp (compared as compareTimestamps does) is delivered only when no staged entry has a lower proposal: a staged entry's
  * final can only grow, so nothing can later slip in below a delivered event.
  */
-import { MinHeap } from "./heap.js";
+import { type HeapItem, IndexedHeap } from "./heap.js";
 
-export interface QueueEntry<T> {
+export interface QueueEntry<T> extends HeapItem {
   readonly sender: string;
   readonly seq: number;
   /** The proposal while staged, the final once committed. */
   lamport: number;
   committed: boolean;
-  /** Bumped on every change, so stale heap records can be recognised and skipped. */
-  version: number;
   readonly data: T;
-}
-
-interface HeapRecord<T> {
-  readonly entry: QueueEntry<T>;
-  readonly lamport: number;
-  readonly version: number;
 }
 
 export class IncomingQueue<T> {
   readonly #bySender = new Map<string, Map<number, QueueEntry<T>>>();
-  // Lazy deletion: a change pushes a fresh record; outdated ones are skipped when they surface.
+  // The entries themselves, by timestamp: a commit moves its entry, a removal takes it out.
   // compareTimestamps inlined: building two timestamp objects per comparison showed in profiles.
-  readonly #heap = new MinHeap<HeapRecord<T>>((a, b) => {
+  readonly #heap = new IndexedHeap<QueueEntry<T>>((a, b) => {
     if (a.lamport !== b.lamport) return a.lamport < b.lamport;
-    const pa = a.entry.sender;
-    const pb = b.entry.sender;
-    if (pa !== pb) return pa < pb;
-    return a.entry.seq < b.entry.seq;
+    if (a.sender !== b.sender) return a.sender < b.sender;
+    return a.seq < b.seq;
   });
-  #size = 0;
 
   /** Entries held (staged or committed, not yet delivered). */
   get size(): number {
-    return this.#size;
+    return this.#heap.size;
   }
 
   /** Does any entry from `sender` wait here? */
@@ -52,15 +41,14 @@ export class IncomingQueue<T> {
 
   /** Add an entry, staged with a proposal or already committed with its final (fast path). */
   insert(sender: string, seq: number, lamport: number, committed: boolean, data: T): QueueEntry<T> {
-    const entry: QueueEntry<T> = { sender, seq, lamport, committed, version: 0, data };
+    const entry: QueueEntry<T> = { sender, seq, lamport, committed, heapIndex: -1, data };
     let entries = this.#bySender.get(sender);
     if (!entries) {
       entries = new Map();
       this.#bySender.set(sender, entries);
     }
     entries.set(seq, entry);
-    this.#size++;
-    this.#heap.push({ entry, lamport, version: 0 });
+    this.#heap.push(entry);
     return entry;
   }
 
@@ -68,8 +56,7 @@ export class IncomingQueue<T> {
   commit(entry: QueueEntry<T>, final: number): void {
     entry.lamport = final;
     entry.committed = true;
-    entry.version++;
-    this.#heap.push({ entry, lamport: final, version: entry.version });
+    this.#heap.update(entry);
   }
 
   /** Drop an entry that will never be delivered (aborted round, lost sender). */
@@ -78,8 +65,7 @@ export class IncomingQueue<T> {
     if (entries?.get(entry.seq) !== entry) return;
     entries.delete(entry.seq);
     if (entries.size === 0) this.#bySender.delete(entry.sender);
-    entry.version = -1;
-    this.#size--;
+    this.#heap.remove(entry);
   }
 
   /** Staged entries from `sender`, oldest first. */
@@ -90,17 +76,9 @@ export class IncomingQueue<T> {
 
   /** Remove and return the next deliverable entry, or undefined if the head is staged. */
   takeReady(): QueueEntry<T> | undefined {
-    for (;;) {
-      const head = this.#heap.peek();
-      if (!head) return undefined;
-      if (head.version !== head.entry.version) {
-        this.#heap.pop();
-        continue;
-      }
-      if (!head.entry.committed) return undefined;
-      this.#heap.pop();
-      this.remove(head.entry);
-      return head.entry;
-    }
+    const head = this.#heap.peek();
+    if (!head?.committed) return undefined;
+    this.remove(head);
+    return head;
   }
 }

@@ -42,3 +42,58 @@ test("removing a staged entry unblocks the queue", () => {
   assert.equal(q.get("A", 1), undefined);
   assert.equal(q.takeReady()?.data, "b1");
 });
+
+test("random inserts, commits and removals: the queue delivers as a sorted reference says", () => {
+  // The heap keeps the entries themselves and moves one in place on commit or removal (issue 19).
+  type Ref = { sender: string; seq: number; lamport: number; committed: boolean };
+  const less = (a: Ref, b: Ref) =>
+    a.lamport !== b.lamport
+      ? a.lamport < b.lamport
+      : a.sender !== b.sender
+        ? a.sender < b.sender
+        : a.seq < b.seq;
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  for (let round = 0; round < 200; round++) {
+    const q = new IncomingQueue<Ref>();
+    const held: Ref[] = [];
+    let seq = 0;
+    for (let step = 0; step < 60; step++) {
+      const op = random(10);
+      const staged = held.filter((r) => !r.committed);
+      if (op < 5 || held.length === 0) {
+        const ref = {
+          sender: "ABC"[random(3)] as string,
+          seq: ++seq,
+          lamport: random(40),
+          committed: random(2) === 0,
+        };
+        held.push(ref);
+        q.insert(ref.sender, ref.seq, ref.lamport, ref.committed, ref);
+      } else if (op < 7 && staged.length > 0) {
+        const ref = staged[random(staged.length)] as Ref;
+        ref.lamport += random(20);
+        ref.committed = true;
+        q.commit(q.get(ref.sender, ref.seq) as never, ref.lamport);
+      } else if (op < 8) {
+        const ref = held.splice(random(held.length), 1)[0] as Ref;
+        q.remove(q.get(ref.sender, ref.seq) as never);
+      } else {
+        // The reference: the lowest entry, if committed, goes.
+        const head = held.reduce<Ref | undefined>(
+          (m, r) => (m === undefined || less(r, m) ? r : m),
+          undefined,
+        );
+        const taken = q.takeReady();
+        if (head?.committed) {
+          assert.equal(taken?.data, head);
+          held.splice(held.indexOf(head), 1);
+        } else assert.equal(taken, undefined);
+      }
+      assert.equal(q.size, held.length);
+    }
+  }
+});
