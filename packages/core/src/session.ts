@@ -86,6 +86,9 @@ interface Sent {
   readonly bytes: Uint8Array;
 }
 
+/** What an acknowledged frame's slot holds until the array is compacted. */
+const RELEASED: Sent = { seq: 0, bytes: new Uint8Array(0) };
+
 /**
  * What holding one frame costs beyond its bytes: its Sent record, its Uint8Array view and its
  * slot (about 150 bytes measured on Node 20). A window counted in wire bytes alone let a remote
@@ -424,7 +427,9 @@ export class LinkSession {
     const before = this.#head;
     while (this.#head < this.#next && this.#frames[this.#head]!.seq <= ack) {
       this.#unackedBytes -= heldCost(this.#frames[this.#head]!.bytes);
-      this.#head++;
+      // Dropped at once, not at the next compaction: a frame is a view into the encoder's
+      // shared 16 KiB buffer, and a kept one keeps that buffer alive.
+      this.#frames[this.#head++] = RELEASED;
     }
     const released = this.#head > before;
     // Compact now and then rather than shifting per frame.
