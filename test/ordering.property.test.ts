@@ -13,7 +13,7 @@ import { formatReplay, seedFromEnv } from "@capbus/sim";
 import fc from "fast-check";
 import { type Delivered, runWorkload, type WorkloadCounts, type WorkloadParams } from "./support/workload.js";
 
-const RUNS = Number(process.env.CAPBUS_RUNS ?? 1000);
+const RUNS = Number(process.env.CAPBUS_RUNS ?? 300); // npm test; test:full runs 2,000 (test:property)
 const seed = seedFromEnv(Math.floor(Math.random() * 2 ** 31));
 const KINDS = [
   "unicast",
