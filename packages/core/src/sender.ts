@@ -387,6 +387,12 @@ export class Sender {
     return this.#launch(event, options.signal, alone, receivers);
   }
 
+  /** Peer.send's common case: one usable handle (checked by the caller), no handles carried. */
+  sendUnicast(target: Handle, payload: unknown, signal: AbortSignal | undefined): Promise<SendResult> {
+    if (signal?.aborted) throw abortedBy(signal);
+    return this.#sendOne(target, payload, signal, assertBatchable(payload));
+  }
+
   /**
    * The common send: one destination node, no handles. No destination list, name set or
    * receivers list: the event's fields hold its target.
@@ -647,13 +653,8 @@ export class Sender {
   }
 
   /** The message's final is decided: commit where it is taken, give back unused references. */
-  #commitMessage(
-    event: OutEvent,
-    id: string,
-    order: ReadonlyArray<{ readonly peer: string; readonly node: number }>,
-    carried: readonly HandleRef[],
-    ownCounted: readonly number[],
-  ): SendResult {
+  #commitMessage(event: Pending): SendResult {
+    const { carried, ownCounted } = event;
     const final = event.final;
     const ts = final === undefined ? undefined : { lamport: final, peer: this.#ctx.id, seq: event.seq };
     const dead =
@@ -692,18 +693,12 @@ export class Sender {
         for (const { ref, holder } of back) this.release(ref.owner, ref.node, 1, holder);
       });
     }
-    const destinations: DestinationResult[] = order.map(({ peer, node }) => {
-      const dest = event.destinations.get(peer);
-      const committed =
-        final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node));
-      const code = committed
-        ? undefined
-        : dest?.dead.includes(node)
-          ? "E_DESTROYED"
-          : (dest?.code ?? "E_LINK_CLOSED");
-      return { node: nodeName(peer, node), committed, code };
-    });
-    return { event: id, ts, destinations, ok: destinations.every((d) => d.committed) };
+    const target = event.target;
+    // A unicast's one result names its target by the handle's own name (no string built).
+    const destinations: DestinationResult[] = target
+      ? [destinationResult(event, target.owner, target.nodeId, target.name)]
+      : event.targets().map(({ peer, node }) => destinationResult(event, peer, node, nodeName(peer, node)));
+    return { event: event.id, ts, destinations, ok: destinations.every((d) => d.committed) };
   }
 
   destroy(nodes: readonly Node[]): Promise<Timestamp> {
@@ -951,9 +946,7 @@ export class Sender {
     if (event.final !== undefined)
       (event.fast ? this.fast : this.rounds).add(this.#ctx.runtime.now() - pending.at);
     if (pending.resolve) {
-      pending.resolve(
-        this.#commitMessage(event, pending.id, pending.targets(), pending.carried, pending.ownCounted),
-      );
+      pending.resolve(this.#commitMessage(pending));
     } else pending.onDecided?.(event);
     this.#ctx.wakeIdle();
   }
@@ -1085,6 +1078,19 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | unde
       },
     );
   });
+}
+
+/** Did a message reach `node` of `peer` once decided, and if not, why (a DestinationResult)? */
+function destinationResult(event: OutEvent, peer: string, node: number, name: string): DestinationResult {
+  const dest = event.destinations.get(peer);
+  const committed =
+    event.final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node));
+  const code = committed
+    ? undefined
+    : dest?.dead.includes(node)
+      ? "E_DESTROYED"
+      : (dest?.code ?? "E_LINK_CLOSED");
+  return { node: name, committed, code };
 }
 
 /** Did a participant refuse the event with a `reject` (not a link that closed)? */
