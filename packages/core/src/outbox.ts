@@ -44,13 +44,15 @@ export interface OutEvent {
    */
   fast: boolean;
   /** A round batch of several events: its number (its first event's); undefined: a batch of one. */
-  batch?: number;
+  batch: number | undefined;
   /** Participants by peer id; a destroy may add some at its pick start. */
   readonly destinations: Map<string, OutDestination>;
   /** On the wire yet: a fast event sent, a round staged (at the end of its turn, B5). */
   sent: boolean;
   decided: boolean;
   final: number | undefined;
+  /** The outbox's: a fast unicast passed by its scan, on the wire and undecided (counted in #passed). */
+  passed: boolean;
 }
 
 export interface OutboxIo {
@@ -77,10 +79,11 @@ export class Outbox {
   /**
    * Incremental scan (a stream would otherwise rescan its whole window on every change): events
    * before #cursor are decided, or fast unicasts on the wire to #fastPeer, undecided, and listed
-   * in #passed. Only the event at #cursor can be what blocks the rest.
+   * in #passed (a count of events flagged `passed`: no per-event Set entry). Only the event at
+   * #cursor can be what blocks the rest.
    */
   #cursor = 0;
-  readonly #passed = new Set<OutEvent>();
+  #passed = 0;
   #fastPeer: string | undefined;
   #undecided = 0;
   /** advance() re-entered from a callback: run again once the current pass ends. */
@@ -116,7 +119,7 @@ export class Outbox {
     if (i >= 0 && !event.decided) {
       this.#events.splice(i, 1);
       if (i < this.#cursor) this.#cursor--;
-      this.#passed.delete(event);
+      this.#unpass(event);
       this.#undecided--;
     }
   }
@@ -205,7 +208,7 @@ export class Outbox {
     if (this.#cursor < this.#head) this.#cursor = this.#head;
     // #fastPeer defined: only fast unicasts to that peer are undecided before the cursor, and
     // only more of them may go out; a round at the cursor waits until none is undecided.
-    if (this.#passed.size === 0) this.#fastPeer = undefined;
+    if (this.#passed === 0) this.#fastPeer = undefined;
     for (; this.#cursor < events.length; this.#cursor++) {
       const event = events[this.#cursor]!;
       if (event.decided) continue;
@@ -217,7 +220,10 @@ export class Outbox {
           this.#io.sendFast(event);
           if (event.decided) continue;
         }
-        this.#passed.add(event);
+        if (!event.passed) {
+          event.passed = true;
+          this.#passed++;
+        }
         this.#fastPeer = peer;
         continue;
       }
@@ -273,10 +279,18 @@ export class Outbox {
     }
   }
 
+  /** The event leaves the passed fast unicasts, if it was one: was it? */
+  #unpass(event: OutEvent): boolean {
+    if (!event.passed) return false;
+    event.passed = false;
+    this.#passed--;
+    return true;
+  }
+
   #settle(event: OutEvent, final: number | undefined): void {
     event.decided = true;
     this.#undecided--;
-    if (this.#passed.delete(event) && this.#passed.size === 0) this.#fastPeer = undefined;
+    if (this.#unpass(event) && this.#passed === 0) this.#fastPeer = undefined;
     event.final = final;
     this.#io.decided(event);
   }

@@ -568,7 +568,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         const target = to as Handle;
         this.#assertUsable(target);
         if (this.#gate === undefined && this.#links.has(target.owner))
-          return this.#sender.send([target], payload, options);
+          return this.#sender.sendUnicast(target, payload, options.signal);
       }
       const targets = Array.isArray(to) ? to : [to as Handle];
       for (const handle of [...targets, ...(options.handles ?? [])]) this.#assertUsable(handle);

@@ -49,35 +49,86 @@ export interface SenderContext {
   owned(node: Node): OwnedNode;
 }
 
-/** The peer's side of one undecided event of its own. */
-interface Pending {
-  readonly event: OutEvent;
-  readonly id: string;
-  /** What goes in the fast-path frame (unicast payload, or release). */
-  readonly fast?: FastBody;
-  /** Handles a message carries, and the own nodes this peer counted references for. */
-  readonly carried: readonly HandleRef[];
-  readonly ownCounted: readonly number[];
-  /** A destroy or release: what its decision does (a message's is #commitMessage). */
-  readonly decided?: (event: OutEvent) => void;
-  readonly dropped: (error: Refusal) => void;
+/**
+ * One undecided event of this peer's own: the outbox's event and the sender's bookkeeping in one
+ * fixed-shape object (a stream keeps ~1000 in flight: fewer, monomorphic objects per send keep
+ * them out of the old generation's way).
+ */
+class Pending implements OutEvent {
+  readonly seq: number;
+  readonly kind: OutKind;
+  fast: boolean;
+  batch: number | undefined = undefined;
+  readonly destinations: Map<string, OutDestination>;
+  sent = false;
+  decided = false;
+  final: number | undefined = undefined;
+  passed = false;
+  /** This peer's id: the event's id is built when asked (results, traces). */
+  readonly #self: string;
   /** When it was created (Runtime clock): its decision records the round's latency. */
   readonly at: number;
+  /** What goes in the fast-path frame: a unicast (its payload to `node`), or a release. */
+  body: "unicast" | "release" | undefined = undefined;
+  /** A unicast's or release's node at its one destination. */
+  node = 0;
+  /** A release: how many references of `holder`'s go. */
+  count = 0;
+  holder = "";
+  /** Handles a message carries, and the own nodes this peer counted references for. */
+  carried: readonly HandleRef[] = NO_REFS;
+  ownCounted: readonly number[] = NO_NODES;
+  /** A destroy or release: what its decision does (a message's is #commitMessage). */
+  onDecided: ((event: OutEvent) => void) | undefined = undefined;
+  dropped: (error: Refusal) => void = ignore;
   /**
-   * A message: its destinations in call order and its caller's promise, kept as fields rather
-   * than closures made per send (closures showed in stream profiles).
+   * A message: its destinations in call order (undefined: the one target in `target`) and its
+   * caller's promise, kept as fields rather than closures made per send.
    */
-  readonly order?: ReadonlyArray<{ readonly peer: string; readonly node: number }>;
-  readonly resolve?: (result: SendResult) => void;
-  readonly signal?: AbortSignal | undefined;
-  readonly onAbort?: () => void;
+  order: ReadonlyArray<{ readonly peer: string; readonly node: number }> | undefined = undefined;
+  target: Handle | undefined = undefined;
+  resolve: ((result: SendResult) => void) | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
   /** A fast event its session refused before the wire: the decision fails the caller with it. */
-  refused?: Refusal;
+  refused: Refusal | undefined = undefined;
   /** A message's payload, until its frames are written (a round is staged at the end of its turn). */
-  readonly payload?: unknown;
+  payload: unknown = undefined;
   /** A message that may share a batch (B1: no handles, a payload that fits a batch frame). */
-  batchable?: boolean;
+  batchable = false;
+
+  constructor(
+    self: string,
+    seq: number,
+    kind: OutKind,
+    fast: boolean,
+    destinations: Map<string, OutDestination>,
+    at: number,
+  ) {
+    this.#self = self;
+    this.seq = seq;
+    this.kind = kind;
+    this.fast = fast;
+    this.destinations = destinations;
+    this.at = at;
+  }
+
+  get event(): OutEvent {
+    return this;
+  }
+
+  get id(): string {
+    return `${this.#self}:${this.seq}`;
+  }
+
+  /** A message's destinations in call order. */
+  targets(): ReadonlyArray<{ readonly peer: string; readonly node: number }> {
+    const t = this.target;
+    return this.order ?? (t ? [{ peer: t.owner, node: t.nodeId }] : []);
+  }
 }
+
+function ignore(): void {}
 
 /** A round batch of several events, by its number (its first event's), while any is undecided. */
 interface RoundBatch {
@@ -92,10 +143,6 @@ interface Part {
 
 /** Why an event's caller fails: a core code, or a wire code from encoding its frame (E_TOO_LARGE). */
 type Refusal = CapbusError | WireError;
-
-type FastBody =
-  | { readonly type: "unicast"; readonly node: number; readonly payload: unknown }
-  | { readonly type: "release"; readonly node: number; readonly count: number; readonly holder: string };
 
 export class Sender {
   readonly #ctx: SenderContext;
@@ -271,6 +318,8 @@ export class Sender {
     for (const handle of carriedHandles) this.#ctx.assertUsable(handle);
     if (options.signal?.aborted) throw abortedBy(options.signal);
     const fitsBatch = assertBatchable(payload);
+    if (targets.length === 1 && carriedHandles.length === 0)
+      return this.#sendOne(targets[0] as Handle, payload, options.signal, fitsBatch);
 
     const order = targets.map((h) => ({ peer: h.owner, node: h.nodeId }));
     const destinations = new Map<string, OutDestination>();
@@ -313,61 +362,122 @@ export class Sender {
     // frames too, so low-load latency does not change.
     const alone = this.#outbox.pending === 0 && !this.#writer.inTurn;
     const batchable = fitsBatch && carried.length === 0 && !alone;
-    const { event, id, at } = this.#newEvent("message", fast, destinations);
+    const event = this.#newEvent("message", fast, destinations);
     this.sent++;
     if (this.#ctx.tracing) {
       this.#ctx.trace({
         peer: this.#ctx.id,
         op: "send",
-        event: id,
+        event: event.id,
         to: order.map((d) => d.peer),
         nodes: [...names],
         handles: carried.map((r) => nodeName(r.owner, r.node)),
         ...(this.#ctx.traceSummary ? { summary: summarizePayload(payload, this.#ctx.traceSummary) } : {}),
       });
     }
+    if (fast) {
+      event.body = "unicast";
+      event.node = (order[0] as { node: number }).node;
+    }
+    event.carried = carried;
+    event.ownCounted = ownCounted;
+    event.order = order;
+    event.payload = payload;
+    event.batchable = batchable;
+    return this.#launch(event, options.signal, alone, receivers);
+  }
 
-    return new Promise<SendResult>((resolve, reject) => {
-      const signal = options.signal;
-      const onAbort = signal ? () => this.abortSend(event.seq) : undefined;
-      if (signal && onAbort) signal.addEventListener("abort", onAbort, { once: true });
-      const target = order[0] as { peer: string; node: number };
-      this.#pending.set(event.seq, {
-        event,
-        id,
-        at,
-        ...(fast ? { fast: { type: "unicast", node: target.node, payload } as const } : {}),
-        carried,
-        ownCounted,
-        order,
-        resolve,
-        dropped: reject,
-        signal,
-        ...(onAbort ? { onAbort } : {}),
-        payload,
-        batchable,
+  /** Peer.send's common case: one usable handle (checked by the caller), no handles carried. */
+  sendUnicast(target: Handle, payload: unknown, signal: AbortSignal | undefined): Promise<SendResult> {
+    if (signal?.aborted) throw abortedBy(signal);
+    return this.#sendOne(target, payload, signal, assertBatchable(payload));
+  }
+
+  /**
+   * The common send: one destination node, no handles. No destination list, name set or
+   * receivers list: the event's fields hold its target.
+   */
+  #sendOne(
+    target: Handle,
+    payload: unknown,
+    signal: AbortSignal | undefined,
+    fitsBatch: boolean,
+  ): Promise<SendResult> {
+    const peer = target.owner;
+    if (!this.#ctx.links.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
+    const destinations = new Map<string, OutDestination>();
+    destinations.set(peer, participant(peer, "deliver", [target.nodeId]));
+    // A signal makes it a round (see send).
+    const fast = signal === undefined;
+    const alone = this.#outbox.pending === 0 && !this.#writer.inTurn;
+    const event = this.#newEvent("message", fast, destinations);
+    this.sent++;
+    if (this.#ctx.tracing) {
+      this.#ctx.trace({
+        peer: this.#ctx.id,
+        op: "send",
+        event: event.id,
+        to: [peer],
+        nodes: [target.name],
+        handles: [],
+        ...(this.#ctx.traceSummary ? { summary: summarizePayload(payload, this.#ctx.traceSummary) } : {}),
       });
-      if (!batchable || alone) {
-        if (alone)
-          this.#writer.schedule(); // what follows it in this turn is batched
-        else this.#seal();
-        if (!fast) {
-          event.sent = true;
-          if (!this.#stage(event, payload, carried, receivers)) return;
-        }
-        return this.#outbox.add(event);
-      }
-      // B5: it joins the open batch. A fast unicast B4 lets go now leaves it at once (B6).
-      this.#open.push(event);
-      this.#openBytes += roughSize(payload);
-      this.#outbox.add(event);
-      if (
-        this.#open.length >= this.#ctx.batchCaps.maxEvents ||
-        this.#openBytes >= this.#ctx.batchCaps.maxBytes
-      )
-        this.#closeOpen(true);
-      else this.#writer.schedule();
+    }
+    if (fast) {
+      event.body = "unicast";
+      event.node = target.nodeId;
+    }
+    event.target = target;
+    event.payload = payload;
+    event.batchable = fitsBatch && !alone;
+    return this.#launch(event, signal, alone, undefined);
+  }
+
+  /** The caller's promise; the event is staged, sent, or joins the open batch. */
+  #launch(
+    event: Pending,
+    signal: AbortSignal | undefined,
+    alone: boolean,
+    receivers: string[] | undefined,
+  ): Promise<SendResult> {
+    const promise = new Promise<SendResult>((resolve, reject) => {
+      event.resolve = resolve;
+      event.dropped = reject;
     });
+    if (signal) {
+      event.signal = signal;
+      event.onAbort = () => this.abortSend(event.seq);
+      signal.addEventListener("abort", event.onAbort, { once: true });
+    }
+    this.#pending.set(event.seq, event);
+    try {
+      this.#enqueue(event, alone, receivers);
+    } catch (error) {
+      // As when this ran inside the promise's executor: a throw rejects the caller's promise.
+      (event.dropped as (error: unknown) => void)(error);
+    }
+    return promise;
+  }
+
+  #enqueue(event: Pending, alone: boolean, receivers: string[] | undefined): void {
+    const payload = event.payload;
+    if (!event.batchable || alone) {
+      if (alone)
+        this.#writer.schedule(); // what follows it in this turn is batched
+      else this.#seal();
+      if (!event.fast) {
+        event.sent = true;
+        if (!this.#stage(event, payload, event.carried, receivers ?? receiversOf(event))) return;
+      }
+      return this.#outbox.add(event);
+    }
+    // B5: it joins the open batch. A fast unicast B4 lets go now leaves it at once (B6).
+    this.#open.push(event);
+    this.#openBytes += roughSize(payload);
+    this.#outbox.add(event);
+    if (this.#open.length >= this.#ctx.batchCaps.maxEvents || this.#openBytes >= this.#ctx.batchCaps.maxBytes)
+      this.#closeOpen(true);
+    else this.#writer.schedule();
   }
 
   /** B1, B5: the open batch takes no more events (a singleton or a cap follows). */
@@ -543,13 +653,8 @@ export class Sender {
   }
 
   /** The message's final is decided: commit where it is taken, give back unused references. */
-  #commitMessage(
-    event: OutEvent,
-    id: string,
-    order: ReadonlyArray<{ readonly peer: string; readonly node: number }>,
-    carried: readonly HandleRef[],
-    ownCounted: readonly number[],
-  ): SendResult {
+  #commitMessage(event: Pending): SendResult {
+    const { carried, ownCounted } = event;
     const final = event.final;
     const ts = final === undefined ? undefined : { lamport: final, peer: this.#ctx.id, seq: event.seq };
     const dead =
@@ -588,18 +693,12 @@ export class Sender {
         for (const { ref, holder } of back) this.release(ref.owner, ref.node, 1, holder);
       });
     }
-    const destinations: DestinationResult[] = order.map(({ peer, node }) => {
-      const dest = event.destinations.get(peer);
-      const committed =
-        final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node));
-      const code = committed
-        ? undefined
-        : dest?.dead.includes(node)
-          ? "E_DESTROYED"
-          : (dest?.code ?? "E_LINK_CLOSED");
-      return { node: nodeName(peer, node), committed, code };
-    });
-    return { event: id, ts, destinations, ok: destinations.every((d) => d.committed) };
+    const target = event.target;
+    // A unicast's one result names its target by the handle's own name (no string built).
+    const destinations: DestinationResult[] = target
+      ? [destinationResult(event, target.owner, target.nodeId, target.name)]
+      : event.targets().map(({ peer, node }) => destinationResult(event, peer, node, nodeName(peer, node)));
+    return { event: event.id, ts, destinations, ok: destinations.every((d) => d.committed) };
   }
 
   destroy(nodes: readonly Node[]): Promise<Timestamp> {
@@ -615,18 +714,17 @@ export class Sender {
       [this.#ctx.id, participant(this.#ctx.id, "deliver", ids)],
     ]);
     this.#seal(); // B1: a destroy is a batch of its own
-    const { event, id, at } = this.#newEvent("destroy", false, destinations);
-    this.#ctx.trace({ peer: this.#ctx.id, op: "destroy", event: id, nodes: owned.map((o) => o.node.name) });
+    const event = this.#newEvent("destroy", false, destinations);
+    this.#ctx.trace({
+      peer: this.#ctx.id,
+      op: "destroy",
+      event: event.id,
+      nodes: owned.map((o) => o.node.name),
+    });
     return new Promise<Timestamp>((resolve, reject) => {
-      this.#pending.set(event.seq, {
-        event,
-        id,
-        at,
-        carried: [],
-        ownCounted: [],
-        decided: (e) => resolve(this.#commitDestroy(e, owned)),
-        dropped: reject,
-      });
+      event.onDecided = (e) => resolve(this.#commitDestroy(e, owned));
+      event.dropped = reject;
+      this.#pending.set(event.seq, event);
       const sent = new Set<OutDestination>();
       event.sent = true;
       try {
@@ -753,54 +851,48 @@ export class Sender {
     if (this.#ctx.closed() || !this.#ctx.links.has(owner)) return;
     const destinations = new Map([[owner, participant(owner, "deliver", [node])]]);
     this.#seal(); // a release goes in a frame of its own
-    const { event, id, at } = this.#newEvent("release", true, destinations);
+    const event = this.#newEvent("release", true, destinations);
     this.#ctx.trace({
       peer: this.#ctx.id,
       op: "release",
-      event: id,
+      event: event.id,
       node: nodeName(owner, node),
       ...(returned ? { holder } : {}),
     });
-    this.#pending.set(event.seq, {
-      event,
-      id,
-      at,
-      fast: { type: "release", node, count, holder },
-      carried: [],
-      ownCounted: [],
-      dropped: () => undefined,
-    });
+    event.body = "release";
+    event.node = node;
+    event.count = count;
+    event.holder = holder;
+    this.#pending.set(event.seq, event);
     this.#outbox.add(event);
   }
 
-  #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>) {
-    const seq = ++this.#eventSeq;
+  #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>): Pending {
     // Not on the wire yet: the caller stages it, or the outbox sends it, or its batch closes (B5).
-    const event: OutEvent = { seq, kind, fast, destinations, sent: false, decided: false, final: undefined };
-    return { event, id: `${this.#ctx.id}:${seq}`, at: this.#ctx.runtime.now() };
+    return new Pending(this.#ctx.id, ++this.#eventSeq, kind, fast, destinations, this.#ctx.runtime.now());
   }
 
   #sendFast(event: OutEvent): void {
     const pending = this.#pending.get(event.seq);
     const [peer] = event.destinations.keys();
-    if (!pending?.fast || peer === undefined) return;
+    if (pending?.body === undefined || peer === undefined) return;
     const session = this.#ctx.links.get(peer);
     if (!session) {
       // Never on the wire: recorded as aborted, so no trace owes its delivery (trace.md W10).
       this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
       return this.#outbox.failed(event, peer, "E_LINK_CLOSED");
     }
-    const fast = pending.fast;
     const clock = this.#ctx.clock.value;
-    if (fast.type === "release") {
-      const { node, count, holder } = fast;
+    const { node, payload } = pending;
+    if (pending.body === "release") {
+      const { count, holder } = pending;
       this.#writer.send(peer, { type: "release", event: event.seq, clock, node, count, holder });
       return this.#owe(peer, event.seq);
     }
     if (pending.batchable) {
       // Into the fast batch gathered for the peer, written at the end of the turn (B2, B5).
       this.#leaveOpen(event);
-      this.#writer.unicast(peer, { event, node: fast.node, payload: fast.payload }, roughSize(fast.payload));
+      this.#writer.unicast(peer, { event, node, payload }, roughSize(payload));
       return this.#owe(peer, event.seq);
     }
     try {
@@ -808,8 +900,8 @@ export class Sender {
         type: "unicast",
         event: event.seq,
         clock,
-        node: fast.node,
-        payload: fast.payload,
+        node,
+        payload,
       });
       this.#owe(peer, event.seq);
     } catch (error) {
@@ -853,11 +945,9 @@ export class Sender {
       this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
     if (event.final !== undefined)
       (event.fast ? this.fast : this.rounds).add(this.#ctx.runtime.now() - pending.at);
-    if (pending.order && pending.resolve) {
-      pending.resolve(
-        this.#commitMessage(event, pending.id, pending.order, pending.carried, pending.ownCounted),
-      );
-    } else pending.decided?.(event);
+    if (pending.resolve) {
+      pending.resolve(this.#commitMessage(pending));
+    } else pending.onDecided?.(event);
     this.#ctx.wakeIdle();
   }
 
@@ -894,7 +984,7 @@ export class Sender {
     this.#batchDone(event);
     unlisten(pending);
     this.#abortEverywhere(pending);
-    if (pending.order && pending.resolve) pending.resolve(refusedResult(event, pending.id, pending.order));
+    if (pending.resolve) pending.resolve(refusedResult(event, pending.id, pending.targets()));
     this.#ctx.wakeIdle();
   }
 
@@ -956,6 +1046,7 @@ export class Sender {
 /** Shared empty lists for the common send that carries no handles. */
 const NONE: readonly Handle[] = Object.freeze([]);
 const NO_REFS: readonly HandleRef[] = Object.freeze([]);
+const NO_NODES: readonly number[] = Object.freeze([]);
 
 /** E_ABORTED saying why: the signal's reason (a TimeoutError from `AbortSignal.timeout`, say) as its cause. */
 export function abortedBy(signal: AbortSignal | undefined, what = "the send"): CapbusError {
@@ -987,6 +1078,19 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | unde
       },
     );
   });
+}
+
+/** Did a message reach `node` of `peer` once decided, and if not, why (a DestinationResult)? */
+function destinationResult(event: OutEvent, peer: string, node: number, name: string): DestinationResult {
+  const dest = event.destinations.get(peer);
+  const committed =
+    event.final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node));
+  const code = committed
+    ? undefined
+    : dest?.dead.includes(node)
+      ? "E_DESTROYED"
+      : (dest?.code ?? "E_LINK_CLOSED");
+  return { node: name, committed, code };
 }
 
 /** Did a participant refuse the event with a `reject` (not a link that closed)? */
@@ -1027,7 +1131,7 @@ function unlisten(pending: Pending): void {
 }
 
 function participant(peer: string, role: "deliver" | "notice", nodes: number[]): OutDestination {
-  return { peer, role, nodes, state: "pending", proposal: 0, code: undefined, dead: [] };
+  return { peer, role, nodes, state: "pending", proposal: 0, code: undefined, dead: NO_NODES };
 }
 
 function uniqueRefs(handles: readonly Handle[]): HandleRef[] {

@@ -13,7 +13,17 @@ function event(seq: number, fast: boolean, ...peers: string[]): OutEvent {
       { peer, role: "deliver", nodes: [1], state: "pending", proposal: 0, code: undefined, dead: [] },
     ]),
   );
-  return { seq, kind: "message", fast, destinations, sent: !fast, decided: false, final: undefined };
+  return {
+    seq,
+    kind: "message",
+    fast,
+    batch: undefined,
+    destinations,
+    sent: !fast,
+    decided: false,
+    final: undefined,
+    passed: false,
+  };
 }
 
 function setup() {
