@@ -19,11 +19,16 @@ export function frameClock(frame: Frame): number | undefined {
     case "unicast":
     case "release":
     case "destroy":
+    case "unicasts":
+    case "stages":
       return frame.clock;
     case "propose":
     case "dead":
     case "accept":
     case "commit":
+    case "accepts":
+    case "proposals":
+    case "commits":
       return frame.lamport;
     default:
       return undefined;

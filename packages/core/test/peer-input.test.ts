@@ -95,6 +95,24 @@ test("a timestamp more than clockRefuseMs ahead of the wall clock closes the lin
   assert.equal(peer.clock, 1, "the clock did not move to the value");
 });
 
+test("H2 gates the batch frames: a value past the refuse offset closes the link, unapplied", () => {
+  const far = 35_000 * TICKS_PER_MS + 1;
+  const frames: (Record<string, unknown> & { type: Frame["type"] })[] = [
+    { type: "unicasts", event: 1, clock: far, to: [1, 1], payloads: [0, 1] },
+    { type: "stages", event: 1, clock: far, events: [1, 2], targets: [[1], [1]], payloads: [0, 1] },
+    { type: "commits", event: 1, lamport: far, events: [1, 2] },
+    { type: "accepts", event: 1, count: 1, lamport: far, refusals: [] },
+    { type: "proposals", event: 1, lamport: far, refusals: [], destroyed: [] },
+  ];
+  for (const frame of frames) {
+    const { peer, link, push } = setup();
+    peer.grant(peer.createNode(), "R");
+    push(frame);
+    assert.equal(link.closed?.code, "E_CLOCK_SKEW", frame.type);
+    assert.ok(peer.clock < far, `${frame.type}: the clock did not move to the value`);
+  }
+});
+
 test("a timestamp between the adopt and refuse offsets waits, with its link's later frames, unapplied", () => {
   const { peer, link, frames, push } = setup();
   const node = peer.createNode();
