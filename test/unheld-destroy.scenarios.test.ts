@@ -8,43 +8,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { checkTraces, formatReport } from "@capbus/checker";
 import { CapbusError, type Peer, type PeerEvent } from "@capbus/core";
-import { type LinkLatency, ScriptedLink, SimWorld } from "@capbus/sim";
+import { type LinkLatency, SimWorld } from "@capbus/sim";
 import { MemoryTraceSink } from "@capbus/trace";
-import { type Frame, FrameCodec, WIRE_VERSION } from "@capbus/wire";
+import { scripted } from "./support/scripted-peer.js";
 
 /** Clock values per millisecond (H1). */
 const TICK = 2 ** 11;
-const codec = new FrameCodec();
-
-type FrameInput = Record<string, unknown> & { type: Frame["type"] };
-
-/** A scripted peer `id` linked to `peer`, past its hello: it pushes frames, reads the answers. */
-function scripted(peer: Peer, id: string) {
-  const link = new ScriptedLink();
-  peer.connect(link, id);
-  let seq = 0;
-  const push = (frame: FrameInput) => {
-    if (link.closed) return;
-    const unsequenced = frame.type === "hello" || frame.type === "ack" || frame.type === "close";
-    link.deliver(codec.encode({ seq: unsequenced ? 0 : ++seq, ack: 0, ...frame } as Frame));
-  };
-  const empty = new Uint8Array(0);
-  push({
-    type: "hello",
-    versions: [WIRE_VERSION],
-    peer: id,
-    key: empty,
-    nonce: new Uint8Array(16),
-    session: empty,
-  });
-  link.take(); // the peer's own hello
-  const answers = () =>
-    link
-      .take()
-      .map((bytes) => codec.decode(bytes))
-      .filter((f) => f.type !== "ack");
-  return { link, push, answers };
-}
 
 function collect(peer: Peer): PeerEvent[] {
   const events: PeerEvent[] = [];

@@ -4,7 +4,7 @@
  * (spec/transports.md §3, keyed), then any frame with the numbering the victim expects (seq, ack),
  * answering or ignoring the victim's rounds as the attack needs.
  */
-import { Identity } from "@capbus/core";
+import { Identity, transcript } from "@capbus/core";
 import { joinWsBatch, splitWsMessage } from "@capbus/transport";
 import { type Frame, FrameCodec, type HelloFrame, WIRE_VERSION } from "@capbus/wire";
 import { WebSocket } from "ws";
@@ -337,31 +337,6 @@ export class RawSession {
       if (this.#ackOwed && !this.closed) this.send({ type: "ack" });
     }, 20);
   }
-}
-
-/** What the signer signs (spec/transports.md §3.2): both nonces, both keys, its session and ack. */
-function transcript(signer: HelloFrame, other: HelloFrame): Uint8Array {
-  const ack = new Uint8Array(8);
-  new DataView(ack.buffer).setBigUint64(0, BigInt(signer.ack));
-  const parts = [
-    new TextEncoder().encode("capbus/1 auth"),
-    other.nonce,
-    signer.nonce,
-    Uint8Array.of(signer.key.length),
-    signer.key,
-    Uint8Array.of(other.key.length),
-    other.key,
-    Uint8Array.of(signer.session.length),
-    signer.session,
-    ack,
-  ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** A WebSocket to `endpoint`, open. */

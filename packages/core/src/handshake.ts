@@ -582,7 +582,11 @@ class Handshake implements LinkHandler {
   }
 }
 
-/** What the signer of `signer` signs: both nonces, both keys, and the session it resumes. */
+/**
+ * What the signer of `signer` signs in its `auth` (spec/transports.md §3.2): both nonces, both
+ * keys, and the session it resumes with its ack. Exported for tools that speak the handshake
+ * themselves (the attack harness).
+ */
 export function transcript(signer: HelloFrame, other: HelloFrame): Uint8Array {
   const context = new TextEncoder().encode("capbus/1 auth");
   const ack = new Uint8Array(8);

@@ -14,7 +14,7 @@ export type {
   SendResult,
 } from "./events.js";
 export { Handle, type HandleGrant, Node, nodeName } from "./handles.js";
-export { PRE_AUTH_FRAME_BYTES } from "./handshake.js";
+export { PRE_AUTH_FRAME_BYTES, transcript } from "./handshake.js";
 export { Identity, peerIdFromKey, verifySignature } from "./identity.js";
 export type { Link, LinkClosedInfo, LinkHandler } from "./link.js";
 export type { LatencyStats, LinkStats, LogFields, LogFn, Logger, PeerStats, TableStats } from "./observe.js";
