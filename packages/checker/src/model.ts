@@ -153,6 +153,7 @@ export function buildModel(traces: Traces, out: Collector): Model {
         }
         case "start":
         case "link":
+        case "reconcile": // read by the atomicity check from the records themselves
           break;
       }
     });

@@ -75,6 +75,20 @@ export const TraceExpire = z.object({
  * in touch again, and `other`'s nodes may come back live.
  */
 export const TraceLink = z.object({ peer, op: z.literal("link"), other: peer });
+/**
+ * `reconcile`: the peer's session with `from`, the sender of multicast `event`, ended while it held
+ * the event staged, and the other receivers decided its fate (spec/ordering.md §16): `committed`
+ * (a receiver showed the sender's signed final; the event is delivered in order), `dropped` (every
+ * other receiver answered that none committed it), or `fallback` (dropped with a receiver given up,
+ * or none to ask: the remaining window of spec/guarantees.md §5 W1).
+ */
+export const TraceReconcile = z.object({
+  peer,
+  op: z.literal("reconcile"),
+  event,
+  from: peer,
+  outcome: z.enum(["committed", "dropped", "fallback"]),
+});
 /** `deliver`: the peer's queue handed `(event, node)` to its application with final timestamp `ts`. */
 export const TraceDeliver = z.object({
   peer,
@@ -101,6 +115,7 @@ export const TraceRecord = z.discriminatedUnion("op", [
   TraceImport,
   TraceExpire,
   TraceLink,
+  TraceReconcile,
   TraceDeliver,
 ]);
 /** Any trace record. */
