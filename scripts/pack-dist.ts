@@ -10,12 +10,14 @@
  * part's compiled dist copied to dist/capbus/dist/<part>/, its `@capbus/...` import specifiers
  * rewritten to relative paths; packages/capbus/package.json written without its `private` flag and
  * its `@capbus/source` conditions (an installed package has no sources), after checking that its
- * exports are exactly the parts' exports and its dependencies exactly theirs; then `npm pack`.
+ * exports are exactly the parts' exports and its dependencies exactly theirs; spec/vectors copied in
+ * (the conformance kit reads them); then `npm pack`.
  */
 import { execFileSync } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -226,6 +228,8 @@ function stageFiles(): void {
   chmodSync(join(STAGE, "bin", "capbus.mjs"), 0o755);
   copyFileSync(join(TEMPLATE, "README.md"), join(STAGE, "README.md"));
   copyFileSync(join(ROOT, "LICENSE"), join(STAGE, "LICENSE"));
+  // The conformance kit reads the spec's vectors; it finds them by walking up from its module.
+  cpSync(join(ROOT, "spec", "vectors"), join(STAGE, "spec", "vectors"), { recursive: true });
 }
 
 function main(): void {

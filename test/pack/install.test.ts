@@ -213,6 +213,17 @@ test("the capbus tarball installs into an empty project and works there without 
     assert.match(ok(ran, "hello.test.ts"), /# pass 1\n# fail 0/);
   });
 
+  await t.test("the conformance kit finds the spec's vectors inside the installed package", async () => {
+    const script = "import('capbus/conformance').then((m) => console.log(m.defaultVectors()))";
+    const found = ok(
+      await run(process.execPath, ["--input-type=module", "-e", script], project, 60_000),
+      "defaultVectors",
+    ).trim();
+    assert.ok(found.startsWith(realpathSync(installed)), `${found} is in the installed package`);
+    const frames = readdirSync(join(found, "frames"));
+    assert.deepEqual(frames.sort(), readdirSync(join(ROOT, "spec", "vectors", "frames")).sort());
+  });
+
   await t.test("the capbus command runs", async () => {
     const out = ok(
       await run(join(project, "node_modules", ".bin", "capbus"), ["--help"], project, 60_000),
