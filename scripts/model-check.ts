@@ -76,9 +76,11 @@ function peerNames(config: string): Map<string, string> {
   return names;
 }
 
-/** A frame's x field: a commit's dead flag, or the entries (events) a proposal refuses. */
+/** A frame's x field: a commit's dead flag, the entries (events) a proposal refuses, or a
+ * `committed` answer's bad signature (reconcile.pml). */
 function frameNote(kind: string, x: number): string {
   if (kind === "COMMIT" && x === 1) return " (lists the node dead)";
+  if (kind === "COMMITTED" && x === 1) return " (forged: the sender never signed it)";
   if (kind !== "PROPOSE" || x === 0) return "";
   const refused = [...Array(8).keys()].filter((i) => (x & (1 << i)) !== 0).map((i) => `e${i}`);
   return ` (refuses ${refused.join(" ")})`;
@@ -95,12 +97,14 @@ function readableTrace(out: string, names: Map<string, string>): string[] {
     const frame = /^<- (\d) (\w+) ([eb]\d) (\d+) x=(\d+)$/.exec(m[2]);
     if (frame?.[1] !== undefined) {
       const [, from = "", kind = "", id = "", val = "", x = "0"] = frame;
-      const value = kind === "REJECT" || kind === "ABORT" ? "" : ` ${val}`;
+      const value = ["REJECT", "ABORT", "QUERY", "FENCED", "GONE"].includes(kind) ? "" : ` ${val}`;
       lines.push(`${who} <- ${name(from)}: ${kind} ${id}${value}${frameNote(kind, Number(x))}`);
     } else {
-      const expiry = /^session with (\d) expires$/.exec(m[2]);
-      const text = expiry?.[1] === undefined ? m[2] : `session with ${name(expiry[1])} expires`;
-      lines.push(`${who}: ${text.replace(/node (\d)/, (_, n: string) => `node ${name(n)}`)}`);
+      const text = m[2].replace(
+        /\b(session with|node|from) (\d)\b/g,
+        (_, w: string, n: string) => `${w} ${name(n)}`,
+      );
+      lines.push(`${who}: ${text}`);
     }
   }
   return lines;

@@ -57,6 +57,23 @@ export const CONFIGS: readonly ModelConfig[] = [
     covers: "a fast batch held by B4 keeps taking events (B5) or goes as the fast prefix (B6); trap 1: P2",
   },
   { name: "batch-destroy", covers: "a round and a fast batch held in a destroy's pick window (B9): P4, P5" },
+  {
+    name: "reconcile-crash",
+    covers:
+      "issue 22: a sender crashing between commits or aborts, two destinations reconcile (T2-T4, R5), a partition: P4 under crash, one final, queue order",
+  },
+  {
+    name: "reconcile-relay",
+    covers:
+      "issue 22: three destinations, the sender and one destination crash (the relay case, R5): P4 with no fallback excuse",
+    heavy: true,
+  },
+  {
+    name: "reconcile-forge",
+    covers:
+      "issue 22: a co-destination forging `committed`, refused by the signature: one final, aborted nowhere",
+    heavy: true,
+  },
 ];
 
 export const MUTATIONS: readonly Mutation[] = [
@@ -185,5 +202,77 @@ export const MUTATIONS: readonly Mutation[] = [
     defines: ["MUT_ABORT_IGNORED"],
     rule: "spec/ordering.md §3.5, B8: a destination ignores abort (the entry stays staged)",
     config: "batch-round",
+  },
+  {
+    name: "fenced-at-once",
+    defines: ["MUT_FENCED_AT_ONCE"],
+    rule: "reconcile T3: answer `fenced` at once while the session with the sender is alive (no deferral)",
+    config: "reconcile-crash",
+  },
+  {
+    name: "commit-at-own-proposal",
+    defines: ["MUT_OWN_PROPOSAL"],
+    rule: "reconcile T4: commit at one's own proposal instead of the final answered",
+    config: "reconcile-crash",
+  },
+  {
+    name: "forget-final-at-delivery",
+    defines: ["MUT_FORGET_AT_DELIVERY"],
+    rule: "reconcile T3: forget the retained final at delivery (answer `gone` after it)",
+    config: "reconcile-crash",
+  },
+  {
+    name: "no-block-while-asking",
+    defines: ["MUT_NO_BLOCK"],
+    rule: "reconcile T2: set the entry aside while asking instead of keeping the queue blocked",
+    config: "reconcile-crash",
+  },
+  {
+    name: "no-final-check",
+    defines: ["MUT_NO_FINAL_CHECK"],
+    rule: "reconcile T4: commit at a final below one's own proposal (no final >= proposal check)",
+    config: "reconcile-crash",
+  },
+  {
+    name: "gone-if-never-staged",
+    defines: ["MUT_GONE_UNSEEN"],
+    rule: "reconcile T3 as the design note words it: `gone` for an event never staged, while its stage may still be on the way",
+    config: "reconcile-crash",
+  },
+  {
+    name: "fallback-window",
+    defines: ["STRICT_P4"],
+    rule: "P4 with no fallback excuse: a partition between destinations makes the remaining window reachable (and counted)",
+    config: "reconcile-crash",
+  },
+  {
+    name: "drop-unless-all-committed",
+    defines: ["MUT_ALL_COMMITTED"],
+    rule: "reconcile T4: commit only if every other receiver answered `committed`, else drop",
+    config: "reconcile-relay",
+  },
+  {
+    name: "drop-at-first-fenced",
+    defines: ["MUT_DROP_AT_FENCED"],
+    rule: "reconcile T4: drop at the first `fenced` answer",
+    config: "reconcile-relay",
+  },
+  {
+    name: "no-relay",
+    defines: ["MUT_NO_RELAY"],
+    rule: "reconcile R5: a receiver that answered `fenced` and later commits tells nobody",
+    config: "reconcile-relay",
+  },
+  {
+    name: "give-up-at-once",
+    defines: ["MUT_FAST_GIVEUP"],
+    rule: "reconcile T4: a crashed receiver given up while frames are in flight (detection faster than a relay's round trip)",
+    config: "reconcile-relay",
+  },
+  {
+    name: "no-signature-check",
+    defines: ["MUT_NO_VERIFY"],
+    rule: "reconcile signed finals: accept a `committed` answer without verifying S's signature",
+    config: "reconcile-forge",
   },
 ];
