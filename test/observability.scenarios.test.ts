@@ -250,10 +250,14 @@ test("logger: a stage timeout is a warning, counted in stats, then the sender's 
     ],
   );
   assert.equal(a.stats().stageTimeouts, 1);
-  assert.equal(a.stats().queue.staged, 0, "the stuck sender's entries are dropped");
+  // A multicast stays staged while its other receiver, B, is asked (spec/ordering.md §16 T2).
+  assert.equal(a.stats().queue.staged, 1, "kept while B is asked");
   w.network.resume("B");
   await w.run();
   await sent;
+  // S went on without A and committed at B: B shows A the final, and A delivers it.
+  assert.equal(a.stats().queue.staged, 0);
+  assert.deepEqual(a.stats().reconciliations, { committed: 1, dropped: 0, fallback: 0 });
   await w.close();
 });
 

@@ -135,12 +135,19 @@ export const FIELDS: { readonly [T in Frame["type"]]: readonly string[] } = {
   stages: ["event", "clock", "events", "targets", "payloads"],
   proposals: ["event", "lamport", "refusals", "destroyed"],
   commits: ["event", "lamport", "events"],
+  query: ["sender", "event"],
+  committed: ["sender", "event", "lamport", "dead", "sig", "first", "last", "skip"],
+  fenced: ["sender", "event"],
+  gone: ["sender", "event"],
 };
 
 /** Optional trailing fields (spec/wire.md §4): written when present, in order. */
 export const OPTIONAL_FIELDS: { readonly [T in Frame["type"]]?: readonly string[] } = {
   reject: ["node"],
   hello: ["time"],
+  commit: ["sig"],
+  stages: ["groups", "receivers"],
+  commits: ["sig", "last", "skip"],
 };
 
 /** The wire tuple of a frame: `[code, seq, ack, ...fields]`, handle refs as `[owner, node]`. */

@@ -29,6 +29,7 @@ export function frameClock(frame: Frame): number | undefined {
     case "accepts":
     case "proposals":
     case "commits":
+    case "committed":
       return frame.lamport;
     default:
       return undefined;

@@ -62,6 +62,12 @@ export const CoreErrorCode = {
   E_CLOCK_SKEW: "E_CLOCK_SKEW",
   /** A link sequence number out of order. */
   E_SEQUENCE: "E_SEQUENCE",
+  /**
+   * A reconciliation answer `committed` refused (spec/errors.md §3.2): its signature does not verify
+   * under the sender's key, it is for another event, or its peer is not a listed receiver. Logged;
+   * nothing of the queue or clock changes, and the link stays up.
+   */
+  E_BAD_FINAL: "E_BAD_FINAL",
   /** A frame that is well formed but not valid in the link's state (e.g. commit for an unknown event). */
   E_PROTOCOL: "E_PROTOCOL",
 } as const;

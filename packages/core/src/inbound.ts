@@ -17,12 +17,14 @@ import type {
 } from "@capbus/wire";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { PeerEvent } from "./events.js";
+import type { FinalProof } from "./finals.js";
 import { type Handle, nodeName } from "./handles.js";
 import { type LossNotice, noticeEvent } from "./losses.js";
 import { Message } from "./message.js";
 import { HeldFrames, type OwnedNode } from "./owner.js";
 import { IncomingQueue, type QueueEntry } from "./queue.js";
 import type { Quota } from "./quota.js";
+import type { Reconciler, StagedView } from "./reconcile.js";
 import { Stalls } from "./stalls.js";
 import { compareTimestamps, type HybridClock, type Timestamp } from "./timestamp.js";
 import { MAX_TOMBSTONES, Tombstones } from "./tombstones.js";
@@ -32,6 +34,10 @@ import { type UnheldDestroy, UnheldDestroys } from "./unheld.js";
 const NO_HANDLES: readonly Handle[] = Object.freeze([]);
 
 const NO_REFS: readonly HandleRef[] = Object.freeze([]);
+
+const NO_PEERS: readonly string[] = Object.freeze([]);
+
+const NO_SIG = new Uint8Array(0);
 
 /**
  * The least an unheld destroy is charged to its owner's quota (bytes), whatever its frame's size:
@@ -59,6 +65,8 @@ type Incoming =
       dead: readonly HandleRef[];
       /** Decoded size charged to the sender's quota (0: not charged, e.g. this peer's own). */
       readonly charge: number;
+      /** The peers the event is staged at for delivery (spec/ordering.md §16 T1; may be empty). */
+      readonly receivers: readonly string[];
     }
   | { readonly kind: "destroy"; readonly nodes: readonly number[] }
   | { readonly kind: "release"; readonly node: number; readonly count: number; readonly holder: string }
@@ -105,6 +113,8 @@ export interface InboundContext {
   overQuota(from: string, event: number): void;
   /** Is there a session with `remote` now? */
   linked(remote: string): boolean;
+  /** Asks a multicast's other receivers when its sender's session ends (spec/ordering.md §16). */
+  readonly reconciler: Reconciler;
   /**
    * `remote`'s session ended and its queued entries are delivered: drop what this peer's nodes
    * keep for it (credits of its transfers; after a clean close, references it still held).
@@ -260,6 +270,7 @@ export class Inbound {
         handles: frame.handles,
         dead: [],
         charge,
+        receivers: frame.receivers,
       };
       this.#stage(from, frame.event, proposal, data);
     }
@@ -293,6 +304,7 @@ export class Inbound {
       handles: NO_REFS,
       dead: NO_REFS,
       charge,
+      receivers: NO_PEERS,
     };
     reply({ type: "accept", event: frame.event, lamport: this.#commitOnArrival(from, frame, data) });
   }
@@ -328,6 +340,7 @@ export class Inbound {
           handles: NO_REFS,
           dead: NO_REFS,
           charge: share,
+          receivers: NO_PEERS,
         };
         this.#commitAt(from, seq, final, data);
       }
@@ -378,15 +391,30 @@ export class Inbound {
         handles: NO_REFS,
         dead: NO_REFS,
         charge,
+        receivers: receiversAt(frame, i),
       };
       this.#stage(from, seq, proposal, data);
     });
     reply({ type: "proposals", event: frame.event, lamport: proposal, refusals, destroyed });
   }
 
-  /** A round batch's one final for the listed events staged here (spec/ordering.md §14, B3). */
-  commits(from: string, events: readonly number[], final: number): void {
-    for (const seq of events) this.commit(from, seq, final, NO_REFS);
+  /**
+   * A round batch's one final for the listed events staged here (spec/ordering.md §14, B3), with
+   * the sender's signature of it when the batch holds a multicast (spec/ordering.md §16).
+   */
+  commits(
+    from: string,
+    events: readonly number[],
+    final: number,
+    signed?: {
+      readonly first: number;
+      readonly last: number;
+      readonly skip: readonly number[];
+      readonly sig: Uint8Array;
+    },
+  ): void {
+    const proof = signed && { lamport: final, dead: NO_REFS, ...signed };
+    for (const seq of events) this.commit(from, seq, final, NO_REFS, proof);
   }
 
   /** A holder's release, committed on arrival like a unicast (spec/ordering.md §10). */
@@ -420,7 +448,11 @@ export class Inbound {
     reply({ type: "propose", event: frame.event, lamport: proposal });
   }
 
-  commit(from: string, seq: number, final: number, dead: readonly HandleRef[]): void {
+  /**
+   * `proof`: the sender's signed final, kept to show the event's other receivers
+   * (spec/ordering.md §16); absent, a commit of one round is its own statement, unsigned.
+   */
+  commit(from: string, seq: number, final: number, dead: readonly HandleRef[], proof?: FinalProof): void {
     const { clock } = this.#ctx;
     const entry = this.#queue.get(from, seq);
     const unheld = entry ? undefined : this.#unheld.get(from, seq);
@@ -433,6 +465,35 @@ export class Inbound {
     clock.observe(final);
     this.#settled(entry);
     this.#queue.commit(entry, final);
+    if (this.#multicast(entry)) {
+      const { receivers } = entry.data as { receivers: readonly string[] };
+      const kept = proof ?? { lamport: final, first: seq, last: seq, skip: [], dead, sig: NO_SIG };
+      this.#ctx.reconciler.settled(from, seq, receivers, kept);
+    }
+    this.deliverReady();
+  }
+
+  /** Is the entry a message staged at other peers too (their receiver lists name someone else)? */
+  #multicast(entry: QueueEntry<Incoming>): boolean {
+    const data = entry.data;
+    const self = this.#ctx.id;
+    return entry.sender !== self && data.kind === "message" && data.receivers.some((r) => r !== self);
+  }
+
+  /** `sender`'s event `seq` as reconciliation sees it: staged here and not committed. */
+  stagedView(sender: string, seq: number): StagedView | undefined {
+    const entry = this.#queue.get(sender, seq);
+    if (!entry || entry.committed || entry.data.kind !== "message") return undefined;
+    return { proposal: entry.lamport, receivers: entry.data.receivers };
+  }
+
+  /** Reconciliation dropped `sender`'s event `seq` (spec/ordering.md §16 T4). */
+  dropReconciled(sender: string, seq: number): void {
+    const entry = this.#queue.get(sender, seq);
+    if (!entry || entry.committed) return;
+    this.#settled(entry);
+    this.#queue.remove(entry);
+    this.#uncharge(entry);
     this.deliverReady();
   }
 
@@ -450,6 +511,7 @@ export class Inbound {
     this.#settled(entry);
     this.#queue.remove(entry);
     this.#uncharge(entry);
+    if (this.#multicast(entry)) this.#ctx.reconciler.settled(from, seq, NO_PEERS, undefined);
     this.deliverReady();
   }
 
@@ -459,10 +521,20 @@ export class Inbound {
     this.#recent.delete(from);
   }
 
-  dropSender(from: string): void {
+  /**
+   * The session with `from` ended. A multicast of its staged here stays staged, still blocking the
+   * queue (its stage timeout done), while its other receivers are asked (spec/ordering.md §16 T2;
+   * `key`: the one `from` proved in its handshake); any other staged entry of it goes.
+   */
+  dropSender(from: string, key: Uint8Array = NO_SIG, learn: (peer: string) => void = () => {}): void {
     this.#held.dropSender(from);
     this.#withdrawn.delete(from);
     for (const entry of this.#queue.staged(from)) {
+      const view = this.#multicast(entry) ? this.stagedView(from, entry.seq) : undefined;
+      if (view && this.#ctx.reconciler.start(from, entry.seq, view, key, learn)) {
+        this.#stalls.settled(from, entry);
+        continue;
+      }
       this.#settled(entry);
       this.#queue.remove(entry);
       this.#uncharge(entry);
@@ -816,6 +888,12 @@ export class Inbound {
       dead: dead.map((h) => h.name),
     });
   }
+}
+
+/** The receivers of a batch's `i`th event (spec/wire.md §5.21): its group, or none listed. */
+function receiversAt(frame: StagesFrame, i: number): readonly string[] {
+  const at = frame.receivers?.[i];
+  return at === undefined ? NO_PEERS : (frame.groups?.[at] ?? NO_PEERS);
 }
 
 function answer(event: number, lamport: number, dead: ReadonlySet<number>): Answer {

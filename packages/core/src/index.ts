@@ -13,6 +13,7 @@ export type {
   ReleasedEvent,
   SendResult,
 } from "./events.js";
+export { type FinalProof, finalStatement } from "./finals.js";
 export { Handle, type HandleGrant, Node, nodeName } from "./handles.js";
 export { PRE_AUTH_FRAME_BYTES, transcript } from "./handshake.js";
 export { Identity, peerIdFromKey, verifySignature } from "./identity.js";

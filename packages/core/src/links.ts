@@ -298,6 +298,16 @@ export class Links {
   }
 
   /**
+   * Take what `session`'s remote hinted about `peer`, if nothing is known of it: a multicast's
+   * sender hints its co-destinations, which its receivers dial if it dies (spec/ordering.md §16 T1).
+   */
+  hintFrom(session: LinkSession, peer: string): void {
+    if (this.#known.has(peer)) return;
+    const hint = this.#hints.get(session)?.byPeer.get(peer);
+    if (hint) this.learn(peer, hint);
+  }
+
+  /**
    * Start reaching `remote` if there is no session and no dial yet: a handle of its arrived from
    * `via`, whose hint about `remote` (if any, and none is known) is taken now.
    */

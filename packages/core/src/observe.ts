@@ -145,6 +145,17 @@ export interface PeerStats {
   readonly stageTimeouts: number;
   /** Sessions this peer ended because a participant left a frame unanswered too long (E_ANSWER_TIMEOUT). */
   readonly answerTimeouts: number;
+  /**
+   * Multicasts whose sender's session ended while staged here, settled by asking their other
+   * receivers (spec/ordering.md §16), by outcome: `committed` (a receiver showed the signed final),
+   * `dropped` (every other receiver said none committed it), `fallback` (dropped with a receiver
+   * given up or none to ask: the remaining window W1 of spec/guarantees.md §5).
+   */
+  readonly reconciliations: {
+    readonly committed: number;
+    readonly dropped: number;
+    readonly fallback: number;
+  };
   /** Sessions with other peers, by remote peer id (this peer's link to itself left out). */
   readonly links: Readonly<Record<string, LinkStats>>;
   /**

@@ -22,6 +22,7 @@ import { Mailbox } from "./mailbox.js";
 import { guardLogger, type LinkStats, type Logger, type PeerStats } from "./observe.js";
 import { OwnedNode } from "./owner.js";
 import { Quota, type QuotaLimits } from "./quota.js";
+import { MAX_RETAINED_FINALS, Reconciler } from "./reconcile.js";
 import { Requests } from "./requests.js";
 import { type RouteTargets, routeFrame } from "./router.js";
 import { type Runtime, systemRuntime } from "./runtime.js";
@@ -172,6 +173,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
   /** Rule H2 at frame arrival: per-link hold queues for values ahead of the wall clock. */
   readonly #clockGate: ClockGate;
   readonly #inbound: Inbound;
+  /** Multicasts whose sender's session ended while staged here (spec/ordering.md §16). */
+  readonly #reconciler: Reconciler;
+  /** The key each session's remote proved in its handshake (empty: unkeyed), kept past its end. */
+  readonly #keys = new WeakMap<LinkSession, Uint8Array>();
   readonly #quota: Quota;
   readonly #maxHandles: number;
   /**
@@ -331,8 +336,30 @@ export class Peer implements AsyncIterable<PeerEvent> {
       closed: () => this.#state === "closed",
       assertUsable: (handle) => this.#assertUsable(handle),
       owned: (node) => this.#owned(node),
+      sign: options.identity ? (data) => (options.identity as Identity).sign(data) : undefined,
+    });
+    const t = this.#timeouts;
+    this.#reconciler = new Reconciler({
+      id: this.id,
+      now: () => runtime.now(),
+      // T3: past any asker's session end with the sender, its dial, and a round trip.
+      keepMs: Math.max(t.stageTimeoutMs, t.deadAfterMs + t.graceMs) + t.dialTimeoutMs + t.answerTimeoutMs,
+      maxRetained: MAX_RETAINED_FINALS,
+      session: (peer) => {
+        const session = this.#links.get(peer);
+        return session?.id === undefined ? undefined : session;
+      },
+      reach: (peer) => this.#links.session(peer),
+      linked: (peer) => this.#links.has(peer),
+      staged: (sender, seq) => this.#inbound.stagedView(sender, seq),
+      commit: (sender, seq, proof) => this.#inbound.commit(sender, seq, proof.lamport, proof.dead, proof),
+      drop: (sender, seq) => this.#inbound.dropReconciled(sender, seq),
+      trace: (record) => this.#trace(record),
+      warn: (message, fields) => this.#log.warn?.(message, fields),
+      closed: () => this.#state === "closed",
     });
     this.#inbound = new Inbound({
+      reconciler: this.#reconciler,
       id: this.id,
       clock: this.#clock,
       owned: (node) => this.#nodes.get(node),
@@ -402,6 +429,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       sender: this.#sender,
       capabilities: this.#capabilities,
       links: this.#links,
+      reconciler: this.#reconciler,
     };
     const name = traceName(options.name);
     this.#trace({ peer: this.id, op: "start", ...(name === undefined ? {} : { name }) });
@@ -478,6 +506,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       quotaRefusals: this.#quotaRefusals,
       stageTimeouts: this.#stageTimeouts,
       answerTimeouts: this.#answerTimeouts,
+      reconciliations: { ...this.#reconciler.counts },
       links,
       tables: {
         handles: this.#handles.size,
@@ -768,7 +797,10 @@ export class Peer implements AsyncIterable<PeerEvent> {
   };
 
   #onFrame(session: LinkSession, frame: Frame, size: number): void {
-    if (frame.type === "hello") return this.#onHello(session, frame.peer);
+    if (frame.type === "hello") {
+      this.#keys.set(session, frame.key);
+      return this.#onHello(session, frame.peer);
+    }
     if (session.remote === undefined || !this.#hello.has(session)) {
       throw new CapbusError("E_PROTOCOL", `${frame.type} before hello`);
     }
@@ -813,7 +845,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (!this.#links.remove(session, info) || remote === undefined) return;
     this.#quota.leave(remote);
     this.#capabilities.lost(remote);
-    this.#inbound.dropSender(remote);
+    this.#inbound.dropSender(remote, this.#keys.get(session), (peer) => this.#links.hintFrom(session, peer));
+    this.#reconciler.sessionEnded(remote);
     this.#sender.lost(remote);
     this.#requests.lost(remote);
     if (this.#state === "closed" || remote === this.id) return;

@@ -9,6 +9,7 @@ import type { Capabilities } from "./bootstrap.js";
 import type { CoreErrorCode } from "./errors.js";
 import type { Inbound, Reply } from "./inbound.js";
 import type { Links } from "./links.js";
+import type { Reconciler } from "./reconcile.js";
 import type { Sender } from "./sender.js";
 import type { LinkSession } from "./session.js";
 
@@ -18,6 +19,7 @@ export interface RouteTargets {
   readonly sender: Sender;
   readonly capabilities: Capabilities;
   readonly links: Links;
+  readonly reconciler: Reconciler;
 }
 
 /** Route one frame of `session`'s remote (hello and ack frames never get here with work to do). */
@@ -40,9 +42,38 @@ export function routeFrame(to: RouteTargets, session: LinkSession, frame: Frame,
     case "destroy":
       return to.inbound.destroy(from, frame, reply, size);
     case "commit":
-      return to.inbound.commit(from, frame.event, frame.lamport, frame.dead);
+      return to.inbound.commit(
+        from,
+        frame.event,
+        frame.lamport,
+        frame.dead,
+        frame.sig && {
+          lamport: frame.lamport,
+          first: frame.event,
+          last: frame.event,
+          skip: [],
+          dead: frame.dead,
+          sig: frame.sig,
+        },
+      );
     case "commits":
-      return to.inbound.commits(from, frame.events, frame.lamport);
+      return to.inbound.commits(
+        from,
+        frame.events,
+        frame.lamport,
+        frame.sig && {
+          first: frame.event,
+          last: frame.last ?? frame.event,
+          skip: frame.skip ?? [],
+          sig: frame.sig,
+        },
+      );
+    case "query":
+      return to.reconciler.query(from, frame.sender, frame.event);
+    case "committed":
+    case "fenced":
+    case "gone":
+      return to.reconciler.answered(from, frame);
     case "abort":
       return to.inbound.abort(from, frame.event);
     case "propose":

@@ -9,6 +9,7 @@ import { Answers } from "./answers.js";
 import { type BatchCaps, BatchWriter, type FastEntry, refusal, roughSize } from "./batch-writer.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, SendResult } from "./events.js";
+import { type FinalProof, finalStatement, skipped } from "./finals.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
 import type { Links } from "./links.js";
 import { LatencyWindow } from "./observe.js";
@@ -16,6 +17,7 @@ import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outb
 import type { OwnedNode } from "./owner.js";
 import type { SendOptions } from "./peer.js";
 import type { Runtime } from "./runtime.js";
+import type { LinkSession } from "./session.js";
 import { pickWindowMs } from "./timeouts.js";
 import type { HybridClock, Timestamp } from "./timestamp.js";
 import { summarizePayload } from "./trace-extras.js";
@@ -47,6 +49,19 @@ export interface SenderContext {
   closed(): boolean;
   assertUsable(handle: Handle): void;
   owned(node: Node): OwnedNode;
+  /**
+   * Sign with this peer's key (spec/ordering.md §16, "Signed finals"); undefined: an unkeyed peer,
+   * whose finals go unsigned.
+   */
+  readonly sign: ((data: Uint8Array) => Promise<Uint8Array>) | undefined;
+}
+
+/** Multicasts of one round (or round batch) decided together, whose commits wait for one signature. */
+interface Signing {
+  readonly batch: number | undefined;
+  readonly final: number;
+  readonly dead: readonly HandleRef[];
+  readonly events: OutEvent[];
 }
 
 /**
@@ -167,6 +182,10 @@ export class Sender {
   #openBytes = 0;
   /** Round batches of several events with an undecided event, by number. */
   readonly #batches = new Map<number, RoundBatch>();
+  /** Decided multicasts whose commits wait for their signature, by batch number (or seq). */
+  readonly #toSign = new Map<number, Signing>();
+  /** Signatures under way: a close waits for their commits. */
+  #signing = 0;
   /** Messages sent (stats). */
   sent = 0;
   /** Send-to-decided times of staged rounds, and send-to-accept times of fast-path events (stats). */
@@ -203,7 +222,7 @@ export class Sender {
 
   /** This peer's events not yet decided. */
   get undecided(): number {
-    return this.#outbox.pending;
+    return this.#outbox.pending + this.#signing;
   }
 
   /** A number from the event sequence, for a frame that must not clash with events (a claim). */
@@ -570,6 +589,10 @@ export class Sender {
       if (list.length === 1) {
         const e = list[0]!;
         const dest = e.destinations.get(peer) as OutDestination;
+        const receivers = receiversOf(e);
+        const session = this.#ctx.links.get(peer);
+        if (session && receivers.length >= 2 && peer !== this.#ctx.id)
+          for (const r of receivers) this.#hintPeer(session, r);
         this.#writer.offer(peer, {
           type: "stage",
           event: e.seq,
@@ -577,7 +600,7 @@ export class Sender {
           nodes: [...dest.nodes],
           payload: this.#pending.get(e.seq)?.payload,
           handles: [],
-          receivers: receiversOf(e),
+          receivers,
         });
       } else {
         this.#writer.offer(peer, {
@@ -587,6 +610,7 @@ export class Sender {
           events: list.map((e) => e.seq),
           targets: list.map((e) => [...(e.destinations.get(peer) as OutDestination).nodes]),
           payloads: list.map((e) => this.#pending.get(e.seq)?.payload),
+          ...this.#receiverGroups(peer, list),
         });
       }
     } catch (error) {
@@ -597,6 +621,35 @@ export class Sender {
       } else for (const e of list) refused.set(e, r);
     }
     return refused;
+  }
+
+  /** Tell `session`'s remote where co-destination `peer` listens, once per session (T1). */
+  #hintPeer(session: LinkSession, peer: string): void {
+    if (peer !== session.remote && peer !== this.#ctx.id) this.#ctx.links.hint(session, peer);
+  }
+
+  /**
+   * A `stages` frame's receiver lists (spec/wire.md §5.21, T1): the distinct lists once, an index
+   * per event; left out when every event is staged at one peer. Co-destinations get hints.
+   */
+  #receiverGroups(peer: string, list: readonly OutEvent[]): { groups?: string[][]; receivers?: number[] } {
+    const lists = list.map(receiversOf);
+    if (lists.every((l) => l.length < 2)) return {};
+    const groups: string[][] = [];
+    const index = new Map<string, number>();
+    const receivers = lists.map((l) => {
+      const k = l.join("\u0000");
+      let at = index.get(k);
+      if (at === undefined) {
+        at = groups.push(l) - 1;
+        index.set(k, at);
+      }
+      return at;
+    });
+    const session = this.#ctx.links.get(peer);
+    if (session && peer !== this.#ctx.id)
+      for (const group of groups) if (group.length >= 2) for (const r of group) this.#hintPeer(session, r);
+    return { groups, receivers };
   }
 
   /** Fast unicasts their session did not take (at the end of the turn): their callers fail. */
@@ -618,8 +671,11 @@ export class Sender {
     try {
       for (const dest of event.destinations.values()) {
         const session = this.#ctx.links.get(dest.peer);
-        for (const ref of carried)
-          if (session && dest.role === "deliver") this.#ctx.links.hint(session, ref.owner);
+        if (session && dest.role === "deliver" && dest.peer !== this.#ctx.id) {
+          for (const ref of carried) this.#ctx.links.hint(session, ref.owner);
+          // T1: where its co-destinations listen, should they have to ask each other.
+          if (receivers.length >= 2) for (const r of receivers) this.#hintPeer(session, r);
+        }
         const base = { event: event.seq, clock: this.#ctx.clock.value, nodes: [...dest.nodes] };
         if (dest.role === "deliver")
           this.#writer.offer(dest.peer, {
@@ -666,7 +722,9 @@ export class Sender {
             this.#ctx.id,
           )
         : [];
-    if (final !== undefined && !event.fast) {
+    if (final !== undefined && !event.fast && this.#ctx.sign && receiversOf(event).length >= 2) {
+      this.#signLater(event, final, dead);
+    } else if (final !== undefined && !event.fast) {
       for (const dest of event.destinations.values()) {
         if (liveNodes(dest).length === 0) continue;
         // One commits frame per participant for a batch's events (B2); handles travel alone (B1).
@@ -699,6 +757,62 @@ export class Sender {
       ? [destinationResult(event, target.owner, target.nodeId, target.name)]
       : event.targets().map(({ peer, node }) => destinationResult(event, peer, node, nodeName(peer, node)));
     return { event: event.id, ts, destinations, ok: destinations.every((d) => d.committed) };
+  }
+
+  /**
+   * A multicast's commits carry the sender's signature of its final (spec/ordering.md §16): one
+   * per round, or per round batch (its events are decided in one go, so they are gathered by the
+   * end of this turn), never one per destination. Its commits go once it is signed.
+   */
+  #signLater(event: OutEvent, final: number, dead: readonly HandleRef[]): void {
+    const k = event.batch ?? event.seq;
+    let group = this.#toSign.get(k);
+    if (!group) {
+      group = { batch: event.batch, final, dead, events: [] };
+      this.#toSign.set(k, group);
+      this.#signing++;
+      queueMicrotask(() => this.#sign(k));
+    }
+    group.events.push(event);
+  }
+
+  #sign(k: number): void {
+    const group = this.#toSign.get(k);
+    if (!group || !this.#ctx.sign) return;
+    this.#toSign.delete(k);
+    const seqs = group.events.map((e) => e.seq);
+    const first = group.batch ?? (seqs[0] as number);
+    const last = seqs[seqs.length - 1] as number;
+    const proof = { lamport: group.final, first, last, skip: skipped(first, last, seqs), dead: group.dead };
+    const done = (sig: Uint8Array | undefined) => {
+      this.#signing--;
+      this.#writeSigned(group, proof, sig);
+      this.#ctx.wakeIdle();
+    };
+    // A key that cannot sign still commits: unsigned, the event just cannot be reconciled.
+    this.#ctx.sign(finalStatement(this.#ctx.id, proof)).then(done, () => done(undefined));
+  }
+
+  #writeSigned(group: Signing, proof: Omit<FinalProof, "sig">, sig: Uint8Array | undefined): void {
+    const byPeer = new Map<string, number[]>();
+    for (const e of group.events) {
+      for (const dest of e.destinations.values()) {
+        if (liveNodes(dest).length === 0) continue;
+        const list = byPeer.get(dest.peer);
+        if (list) list.push(e.seq);
+        else byPeer.set(dest.peer, [e.seq]);
+      }
+    }
+    const { lamport, last, skip, dead } = proof;
+    for (const [peer, events] of byPeer) {
+      if (group.batch === undefined) {
+        const event = events[0] as number;
+        this.#writer.send(peer, { type: "commit", event, lamport, dead: [...dead], ...(sig ? { sig } : {}) });
+      } else {
+        const signed = sig ? { sig, last, skip: [...skip] } : {};
+        this.#writer.send(peer, { type: "commits", event: group.batch, lamport, events, ...signed });
+      }
+    }
   }
 
   destroy(nodes: readonly Node[]): Promise<Timestamp> {

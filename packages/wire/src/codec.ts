@@ -100,8 +100,8 @@ export class FrameCodec {
     const layout = typeof frame === "object" && frame !== null ? LAYOUT_BY_TYPE.get(frame.type) : undefined;
     if (layout === undefined) throw new WireError(WireErrorCode.E_SCHEMA, "not a frame object");
     const fields = frame as unknown as FrameFields;
-    // The hot frame types' fast validators accept exactly what their schemas accept (fast.ts), and
-    // they have no optional fields, so with the key count right the frame is valid without zod.
+    // The hot frame types' fast validators accept exactly what their schemas accept (fast.ts): with
+    // the key count right (no optional field present) the frame is valid without zod.
     const fast = FAST_VALIDATORS[layout.type];
     if (
       fast === undefined ||

@@ -88,6 +88,31 @@ function destroyedList(v: unknown): boolean {
   return true;
 }
 
+/** An optional 64-byte signature: absent, or bytes of that length. */
+function optionalSig(v: unknown): boolean {
+  return v === undefined || (v instanceof Uint8Array && v.byteLength === 64);
+}
+
+/** A stages frame's optional receiver lists (both or neither; one group index per event). */
+function receiverGroups(groups: unknown, receivers: unknown, events: unknown): boolean {
+  if (groups === undefined || receivers === undefined) return groups === receivers;
+  if (!Array.isArray(groups) || groups.length === 0 || !Array.isArray(receivers) || !Array.isArray(events))
+    return false;
+  for (const g of groups) if (!peerIds(g)) return false;
+  if (receivers.length !== events.length) return false;
+  for (const i of receivers) if (!uint(i) || (i as number) >= groups.length) return false;
+  return true;
+}
+
+/** A commits frame's optional signature fields: all three or none. */
+function batchSig(f: FrameFields): boolean {
+  if (f.sig === undefined) return f.last === undefined && f.skip === undefined;
+  if (!optionalSig(f.sig) || !uint(f.last) || (f.last as number) < (f.event as number)) return false;
+  if (!Array.isArray(f.skip)) return false;
+  for (const n of f.skip) if (!uint(n)) return false;
+  return true;
+}
+
 // `payload` is any value (z.unknown()): the profile check has already bounded it.
 const sequenced = (f: FrameFields, seq: unknown, ack: unknown): boolean =>
   seq1(seq) && uint(ack) && uint(f.event);
@@ -98,7 +123,8 @@ export const FAST_VALIDATORS: Readonly<Partial<Record<string, FastValidator>>> =
   accept: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport),
   propose: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport),
   ack: (f, seq = f.seq, ack = f.ack) => seq === 0 && uint(ack),
-  commit: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport) && handleRefs(f.dead),
+  commit: (f, seq = f.seq, ack = f.ack) =>
+    sequenced(f, seq, ack) && uint(f.lamport) && handleRefs(f.dead) && optionalSig(f.sig),
   stage: (f, seq = f.seq, ack = f.ack) =>
     sequenced(f, seq, ack) &&
     uint(f.clock) &&
@@ -115,8 +141,10 @@ export const FAST_VALIDATORS: Readonly<Partial<Record<string, FastValidator>>> =
     increasing(f.events) &&
     parallel(f.events, f.payloads) &&
     parallel(f.targets, f.payloads) &&
-    (f.targets as unknown[]).every(nodes),
+    (f.targets as unknown[]).every(nodes) &&
+    receiverGroups(f.groups, f.receivers, f.events),
   proposals: (f, seq = f.seq, ack = f.ack) =>
     sequenced(f, seq, ack) && uint(f.lamport) && refusals(f.refusals) && destroyedList(f.destroyed),
-  commits: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport) && increasing(f.events),
+  commits: (f, seq = f.seq, ack = f.ack) =>
+    sequenced(f, seq, ack) && uint(f.lamport) && increasing(f.events) && batchSig(f),
 };

@@ -116,6 +116,12 @@ export const CommitFrameSchema = z.strictObject({
   lamport: Uint,
   /** Carried handles whose nodes were destroyed before this event: they arrive dead. */
   dead: z.array(HandleRefSchema),
+  /**
+   * Optional, trailing: the sender's Ed25519 signature of the event's final
+   * (spec/ordering.md §16, "Signed finals"): MUST for a multicast round of a keyed sender, so a destination can
+   * show the final to the event's other receivers after the sender is gone.
+   */
+  sig: bytesOf(64).optional(),
 });
 /** A `commit` frame, as decoded (spec/wire.md §5.5). */
 export type CommitFrame = z.infer<typeof CommitFrameSchema>;
@@ -369,6 +375,13 @@ export const StagesFrameSchema = z.strictObject({
   events: Events,
   targets: z.array(Nodes).min(1),
   payloads: Payloads,
+  /**
+   * Optional, trailing, with `receivers`: the distinct receiver lists of the batch's events
+   * (spec/ordering.md §16 T1), each the peers an event is staged at for delivery.
+   */
+  groups: z.array(z.array(PeerId)).min(1).optional(),
+  /** Optional, with `groups`: event `events[i]`'s receivers are `groups[receivers[i]]`. */
+  receivers: z.array(Uint).min(1).optional(),
 });
 /** A `stages` frame, as decoded (spec/wire.md §5.21). */
 export type StagesFrame = z.infer<typeof StagesFrameSchema>;
@@ -399,9 +412,63 @@ export const CommitsFrameSchema = z.strictObject({
   event: Uint,
   lamport: Uint,
   events: Events,
+  /**
+   * Optional, trailing, with `last` and `skip`: the sender's signature of the batch's final
+   * (spec/ordering.md §16), covering every event from `event` to `last` not listed in `skip`.
+   */
+  sig: bytesOf(64).optional(),
+  last: Uint.optional(),
+  skip: z.array(Uint).optional(),
 });
 /** A `commits` frame, as decoded (spec/wire.md §5.23). */
 export type CommitsFrame = z.infer<typeof CommitsFrameSchema>;
+
+/**
+ * Reconciliation frames (spec/wire.md §5.24 to spec/wire.md §5.27, spec/ordering.md §16): a destination whose
+ * session with a multicast's sender ended while it held the event staged asks the event's other
+ * receivers what became of it.
+ */
+const EventOf = { sender: PeerId, event: Uint } as const;
+
+/** The `query` frame (spec/wire.md §5.24): what became of `sender`'s event `event` at the receiver? */
+export const QueryFrameSchema = z.strictObject({ type: z.literal("query"), seq: Seq, ack: Uint, ...EventOf });
+/** A `query` frame, as decoded (spec/wire.md §5.24). */
+export type QueryFrame = z.infer<typeof QueryFrameSchema>;
+
+/**
+ * The `committed` frame (spec/wire.md §5.25): the answering receiver committed the event at
+ * `lamport`; `sig` is the sender's signature over (sender, lamport, first, last, skip, dead), which
+ * covers the event (first <= event <= last, not in skip). Empty `sig`: an unkeyed sender.
+ */
+export const CommittedFrameSchema = z.strictObject({
+  type: z.literal("committed"),
+  seq: Seq,
+  ack: Uint,
+  ...EventOf,
+  lamport: Uint,
+  dead: z.array(HandleRefSchema),
+  sig: bytesOf(0, 64),
+  first: Uint,
+  last: Uint,
+  skip: z.array(Uint),
+});
+/** A `committed` frame, as decoded (spec/wire.md §5.25). */
+export type CommittedFrame = z.infer<typeof CommittedFrameSchema>;
+
+/** The `fenced` frame (spec/wire.md §5.26): staged at the receiver, whose session with the sender ended. */
+export const FencedFrameSchema = z.strictObject({
+  type: z.literal("fenced"),
+  seq: Seq,
+  ack: Uint,
+  ...EventOf,
+});
+/** A `fenced` frame, as decoded (spec/wire.md §5.26). */
+export type FencedFrame = z.infer<typeof FencedFrameSchema>;
+
+/** The `gone` frame (spec/wire.md §5.27): never committed at the receiver (or not its to tell). */
+export const GoneFrameSchema = z.strictObject({ type: z.literal("gone"), seq: Seq, ack: Uint, ...EventOf });
+/** A `gone` frame, as decoded (spec/wire.md §5.27). */
+export type GoneFrame = z.infer<typeof GoneFrameSchema>;
 
 /** Any frame of this version, by `type`. */
 export const FrameSchema = z.discriminatedUnion("type", [
@@ -428,6 +495,10 @@ export const FrameSchema = z.discriminatedUnion("type", [
   StagesFrameSchema,
   ProposalsFrameSchema,
   CommitsFrameSchema,
+  QueryFrameSchema,
+  CommittedFrameSchema,
+  FencedFrameSchema,
+  GoneFrameSchema,
 ]);
 /** Any decoded frame. */
 export type Frame = z.infer<typeof FrameSchema>;
@@ -483,7 +554,13 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     schema: loose(StageFrameSchema),
   },
   { type: "propose", code: 2, fields: ["event", "lamport"], schema: loose(ProposeFrameSchema) },
-  { type: "commit", code: 3, fields: ["event", "lamport", "dead"], schema: loose(CommitFrameSchema) },
+  {
+    type: "commit",
+    code: 3,
+    fields: ["event", "lamport", "dead"],
+    optional: ["sig"],
+    schema: loose(CommitFrameSchema),
+  },
   { type: "abort", code: 4, fields: ["event"], schema: loose(AbortFrameSchema) },
   {
     type: "unicast",
@@ -531,10 +608,16 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     type: "stages",
     code: 22,
     fields: ["event", "clock", "events", "targets", "payloads"],
-    schema: loose(StagesFrameSchema).refine(
-      (f) => sameLength(f, "events") && sameLength(f, "targets"),
-      "events, targets and payloads differ in length",
-    ),
+    optional: ["groups", "receivers"],
+    schema: loose(StagesFrameSchema)
+      .refine(
+        (f) => sameLength(f, "events") && sameLength(f, "targets"),
+        "events, targets and payloads differ in length",
+      )
+      .refine(
+        (f) => groupsOk(f.groups, f.receivers, f.events.length),
+        "groups and receivers: both or neither, one receivers entry per event, each naming a group",
+      ),
   },
   {
     type: "proposals",
@@ -542,8 +625,36 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     fields: ["event", "lamport", "refusals", "destroyed"],
     schema: loose(ProposalsFrameSchema),
   },
-  { type: "commits", code: 24, fields: ["event", "lamport", "events"], schema: loose(CommitsFrameSchema) },
+  {
+    type: "commits",
+    code: 24,
+    fields: ["event", "lamport", "events"],
+    optional: ["sig", "last", "skip"],
+    schema: loose(CommitsFrameSchema).refine(
+      (f) => (f.sig === undefined) === (f.skip === undefined) && (f.last === undefined || f.last >= f.event),
+      "sig, last and skip: all or none, last at least event",
+    ),
+  },
+  { type: "query", code: 25, fields: ["sender", "event"], schema: loose(QueryFrameSchema) },
+  {
+    type: "committed",
+    code: 26,
+    fields: ["sender", "event", "lamport", "dead", "sig", "first", "last", "skip"],
+    schema: loose(CommittedFrameSchema),
+  },
+  { type: "fenced", code: 27, fields: ["sender", "event"], schema: loose(FencedFrameSchema) },
+  { type: "gone", code: 28, fields: ["sender", "event"], schema: loose(GoneFrameSchema) },
 ];
+
+/** A stages frame's receiver lists: absent, or one index per event into the groups. */
+export function groupsOk(
+  groups: readonly unknown[] | undefined,
+  receivers: readonly number[] | undefined,
+  events: number,
+): boolean {
+  if (groups === undefined || receivers === undefined) return groups === receivers;
+  return receivers.length === events && receivers.every((i) => i < groups.length);
+}
 
 /** Wire code of each frame type. */
 export const FRAME_CODES: { readonly [T in FrameType]: number } = {
@@ -570,4 +681,8 @@ export const FRAME_CODES: { readonly [T in FrameType]: number } = {
   stages: 22,
   proposals: 23,
   commits: 24,
+  query: 25,
+  committed: 26,
+  fenced: 27,
+  gone: 28,
 };

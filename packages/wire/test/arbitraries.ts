@@ -104,14 +104,19 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     receivers: fc.array(peerId, { maxLength: 3 }),
   }),
   propose: record({ type: fc.constant("propose"), seq, ack: uint, event: uint, lamport: uint }),
-  commit: record({
-    type: fc.constant("commit"),
-    seq,
-    ack: uint,
-    event: uint,
-    lamport: uint,
-    dead: fc.array(handle, { maxLength: 3 }),
-  }),
+  // `sig` is optional: commits of unicast rounds and unkeyed senders go without it.
+  commit: fc.record(
+    {
+      type: fc.constant("commit"),
+      seq,
+      ack: uint,
+      event: uint,
+      lamport: uint,
+      dead: fc.array(handle, { maxLength: 3 }),
+      sig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+    },
+    { requiredKeys: ["type", "seq", "ack", "event", "lamport", "dead"], noNullPrototype: true },
+  ),
   abort: record({ type: fc.constant("abort"), seq, ack: uint, event: uint }),
   unicast: record({
     type: fc.constant("unicast"),
@@ -219,7 +224,18 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
           .map((e) => e.sort((a, b) => a - b)),
         targets: fc.constant(entries.map((e) => e[0])),
         payloads: fc.constant(entries.map((e) => e[1])),
-      }),
+      }).chain((frame) =>
+        fc.oneof(
+          fc.constant(frame),
+          fc
+            .array(fc.array(peerId, { maxLength: 3 }), { minLength: 1, maxLength: 3 })
+            .chain((groups) =>
+              fc
+                .array(fc.nat(groups.length - 1), { minLength: entries.length, maxLength: entries.length })
+                .map((receivers) => ({ ...frame, groups, receivers })),
+            ),
+        ),
+      ),
     ),
   proposals: record({
     type: fc.constant("proposals"),
@@ -239,7 +255,37 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     event: uint,
     lamport: uint,
     events: fc.uniqueArray(uint, { minLength: 1, maxLength: 4 }).map((e) => e.sort((a, b) => a - b)),
+  }).chain((frame) =>
+    fc.oneof(
+      fc.constant(frame),
+      fc
+        .record({
+          sig: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+          last: fc.integer({ min: frame.event, max: Number.MAX_SAFE_INTEGER }),
+          skip: fc.array(uint, { maxLength: 3 }),
+        })
+        .map((extra) => ({ ...frame, ...extra })),
+    ),
+  ),
+  query: record({ type: fc.constant("query"), seq, ack: uint, sender: peerId, event: uint }),
+  committed: record({
+    type: fc.constant("committed"),
+    seq,
+    ack: uint,
+    sender: peerId,
+    event: uint,
+    lamport: uint,
+    dead: fc.array(handle, { maxLength: 3 }),
+    sig: fc.oneof(
+      fc.uint8Array({ minLength: 0, maxLength: 0 }),
+      fc.uint8Array({ minLength: 64, maxLength: 64 }),
+    ),
+    first: uint,
+    last: uint,
+    skip: fc.array(uint, { maxLength: 3 }),
   }),
+  fenced: record({ type: fc.constant("fenced"), seq, ack: uint, sender: peerId, event: uint }),
+  gone: record({ type: fc.constant("gone"), seq, ack: uint, sender: peerId, event: uint }),
 };
 
 export const anyFrame: fc.Arbitrary<Frame> = fc.oneof(...Object.values(frames));

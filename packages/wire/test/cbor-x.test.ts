@@ -49,7 +49,7 @@ const FIELDS: Record<string, readonly string[]> = {
   granted: ["event", "node"],
   stage: ["event", "clock", "nodes", "payload", "handles", "receivers"],
   propose: ["event", "lamport"],
-  commit: ["event", "lamport", "dead"],
+  commit: ["event", "lamport", "dead", "sig"],
   abort: ["event"],
   unicast: ["event", "clock", "node", "payload"],
   accept: ["event", "lamport"],
@@ -62,9 +62,13 @@ const FIELDS: Record<string, readonly string[]> = {
   release: ["event", "clock", "node", "count", "holder"],
   unicasts: ["event", "clock", "to", "payloads"],
   accepts: ["event", "count", "lamport", "refusals"],
-  stages: ["event", "clock", "events", "targets", "payloads"],
+  stages: ["event", "clock", "events", "targets", "payloads", "groups", "receivers"],
   proposals: ["event", "lamport", "refusals", "destroyed"],
-  commits: ["event", "lamport", "events"],
+  commits: ["event", "lamport", "events", "sig", "last", "skip"],
+  query: ["sender", "event"],
+  committed: ["sender", "event", "lamport", "dead", "sig", "first", "last", "skip"],
+  fenced: ["sender", "event"],
+  gone: ["sender", "event"],
 };
 
 /** The frame as the tuple cbor-x is given: `[code, seq, ack, ...fields]`, handle refs as pairs. */

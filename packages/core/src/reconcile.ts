@@ -1,0 +1,398 @@
+/**
+ * Reconciliation (spec/ordering.md §16): a destination whose session with a multicast's sender
+ * ended while it held the event staged keeps it staged (still blocking its queue) and asks the
+ * event's other receivers what became of it (T2); receivers answer from what they hold (T3), relay
+ * a final they learn later to those they told `fenced` (R5), and the asker decides (T4). Finals
+ * of committed multicasts are kept for the time an asker may still come, and at most a bounded
+ * number, charged to their senders (spec/limits.md §4).
+ */
+import type { TraceRecord } from "@capbus/trace";
+import type { CommittedFrame } from "@capbus/wire";
+import { CoreErrorCode } from "./errors.js";
+import type { FinalProof } from "./finals.js";
+import { covers, validFinal } from "./finals.js";
+import type { LogFields } from "./observe.js";
+import type { FrameBody, LinkSession } from "./session.js";
+
+/** Retained finals kept at most (spec/limits.md §4). */
+export const MAX_RETAINED_FINALS = 65_536;
+
+/** Owners the sweep looks at per insertion (as the tombstones' sweep). */
+const SWEEP_PER_SET = 2;
+
+/** How a reconciliation ended (the trace record's `outcome`, spec/trace.md §3). */
+export type ReconcileOutcome = "committed" | "dropped" | "fallback";
+
+/** A staged entry as reconciliation sees it. */
+export interface StagedView {
+  readonly proposal: number;
+  readonly receivers: readonly string[];
+}
+
+/** What reconciliation needs from its peer. */
+export interface ReconcileContext {
+  readonly id: string;
+  now(): number;
+  /** How long a committed multicast's final is kept for askers (spec/ordering.md §16 T3). */
+  readonly keepMs: number;
+  readonly maxRetained: number;
+  /** The established session with `peer`, if any. */
+  session(peer: string): LinkSession | undefined;
+  /** An established session with `peer`, dialling it if need be (rejects: given up). */
+  reach(peer: string): Promise<LinkSession>;
+  /** Is there a session (live or detached within its grace) with `peer`? */
+  linked(peer: string): boolean;
+  /** `sender`'s event `seq`, staged here and not committed, if it is. */
+  staged(sender: string, seq: number): StagedView | undefined;
+  /** Commit the staged entry at the proof's final (C1, delivery): T4's commit. */
+  commit(sender: string, seq: number, proof: FinalProof): void;
+  /** Remove the staged entry: T4's drop. */
+  drop(sender: string, seq: number): void;
+  trace(record: TraceRecord): void;
+  /** A refused answer, or a decision (logging). */
+  warn(message: string, fields: LogFields): void;
+  closed(): boolean;
+}
+
+/** A committed multicast's final, kept to answer its other receivers. */
+interface Retained {
+  readonly proof: FinalProof;
+  readonly receivers: readonly string[];
+  /** When it was committed here (Runtime ms). */
+  readonly at: number;
+}
+
+/** One event this peer asks about (T2). */
+interface Asking {
+  readonly sender: string;
+  readonly seq: number;
+  /** The key `sender` proved in its handshake here (empty: unkeyed). */
+  readonly key: Uint8Array;
+  readonly proposal: number;
+  readonly receivers: readonly string[];
+  /** Receivers asked that have not answered `fenced` or `gone`, nor been given up. */
+  readonly waiting: Set<string>;
+  /** A receiver was given up (its session ended, a dial failed, an answer refused). */
+  givenUp: boolean;
+  /** `committed` answers being verified: no drop while one may still show the final. */
+  verifying: number;
+  /** Peers this one answered `fenced` (R5: they get `committed` if it commits). */
+  readonly fencedTo: Set<string>;
+}
+
+const key = (sender: string, seq: number) => `${sender}\u0000${seq}`;
+
+export class Reconciler {
+  readonly #ctx: ReconcileContext;
+  readonly #asking = new Map<string, Asking>();
+  /** Askers waiting for an event staged here while the session with its sender lasts (T3). */
+  readonly #deferred = new Map<string, Set<string>>();
+  /** Retained finals per sender, oldest first. */
+  readonly #retained = new Map<string, Map<number, Retained>>();
+  #size = 0;
+  /** Decisions by outcome (Peer.stats().reconciliations). */
+  readonly counts = { committed: 0, dropped: 0, fallback: 0 };
+
+  constructor(ctx: ReconcileContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Retained finals held (stats). */
+  get retained(): number {
+    return this.#size;
+  }
+
+  /** Events this peer is asking about now. */
+  get asking(): number {
+    return this.#asking.size;
+  }
+
+  /** Is `sender`'s event `seq` being reconciled here (kept staged, its stage timeout done)? */
+  reconciling(sender: string, seq: number): boolean {
+    return this.#asking.has(key(sender, seq));
+  }
+
+  /**
+   * T2: the session with `sender` ended while this peer held `seq` staged. Returns false when
+   * there is nobody to ask (the caller drops it, a fallback when the sender was its one other
+   * receiver).
+   */
+  start(
+    sender: string,
+    seq: number,
+    staged: StagedView,
+    senderKey: Uint8Array,
+    learn: (peer: string) => void,
+  ): boolean {
+    if (this.#ctx.closed()) return false;
+    const others = staged.receivers.filter((r) => r !== this.#ctx.id && r !== sender);
+    const k = key(sender, seq);
+    if (others.length === 0) {
+      // A multicast whose only other receiver was its sender: nobody can tell (W1, counted).
+      if (staged.receivers.some((r) => r !== this.#ctx.id)) this.#decided(sender, seq, "fallback");
+      this.#answerDeferred(k, sender, seq, "gone");
+      return false;
+    }
+    const asking: Asking = {
+      sender,
+      seq,
+      key: senderKey,
+      proposal: staged.proposal,
+      receivers: staged.receivers,
+      waiting: new Set(others),
+      givenUp: false,
+      verifying: 0,
+      fencedTo: new Set(),
+    };
+    this.#asking.set(k, asking);
+    // Those who waited on this peer's session with the sender hear `fenced` now (T3), and get
+    // the final later if it commits here (R5).
+    const deferred = this.#deferred.get(k);
+    this.#deferred.delete(k);
+    for (const peer of deferred ?? []) {
+      asking.fencedTo.add(peer);
+      this.#send(peer, { type: "fenced", sender, event: seq });
+    }
+    for (const peer of others) {
+      // The sender's endpoint hints for its co-destinations (T1) are taken now, before they go.
+      if (!this.#ctx.session(peer)) learn(peer);
+      this.#ask(asking, peer);
+    }
+    return true;
+  }
+
+  #ask(asking: Asking, peer: string): void {
+    const frame: FrameBody = { type: "query", sender: asking.sender, event: asking.seq };
+    const session = this.#ctx.session(peer);
+    if (session) return session.send(frame);
+    this.#ctx.reach(peer).then(
+      (s) => {
+        if (this.#asking.get(key(asking.sender, asking.seq)) === asking && asking.waiting.has(peer))
+          s.send(frame);
+      },
+      () => this.#giveUp(asking, peer),
+    );
+  }
+
+  /** A `query` from `from` (T3): answer from what this peer holds, or defer while the sender is linked. */
+  query(from: string, sender: string, seq: number): void {
+    const k = key(sender, seq);
+    const kept = this.#retained.get(sender)?.get(seq);
+    if (kept) {
+      // Only a listed receiver learns the final; anyone else hears what an unknown event gets.
+      if (kept.receivers.includes(from)) return this.#send(from, committedFrame(sender, seq, kept.proof));
+      return this.#send(from, { type: "gone", sender, event: seq });
+    }
+    const staged = this.#ctx.staged(sender, seq);
+    if (!staged?.receivers.includes(from) || sender === this.#ctx.id)
+      return this.#send(from, { type: "gone", sender, event: seq });
+    const asking = this.#asking.get(k);
+    if (asking || !this.#ctx.linked(sender)) {
+      asking?.fencedTo.add(from);
+      return this.#send(from, { type: "fenced", sender, event: seq });
+    }
+    const waiting = this.#deferred.get(k) ?? new Set<string>();
+    waiting.add(from);
+    this.#deferred.set(k, waiting);
+  }
+
+  /**
+   * `sender`'s event `seq` was settled here by the sender (or by reconciliation): committed with
+   * `proof`, or removed (undefined). Askers deferred for it hear it now; a final is retained.
+   */
+  settled(sender: string, seq: number, receivers: readonly string[], proof: FinalProof | undefined): void {
+    const k = key(sender, seq);
+    if (proof) this.#retain(sender, seq, receivers, proof);
+    const answer = proof ? committedFrame(sender, seq, proof) : undefined;
+    const deferred = this.#deferred.get(k);
+    this.#deferred.delete(k);
+    for (const peer of deferred ?? []) this.#send(peer, answer ?? { type: "gone", sender, event: seq });
+  }
+
+  /** An answer to a query of this peer's (T4). */
+  answered(
+    from: string,
+    frame: CommittedFrame | { type: "fenced" | "gone"; sender: string; event: number },
+  ): void {
+    const asking = this.#asking.get(key(frame.sender, frame.event));
+    if (!asking) return; // decided already (a late answer, an R5 relay), or never asked: nothing to do
+    if (!asking.receivers.includes(from) || from === asking.sender) {
+      if (frame.type === "committed")
+        this.#refused(asking, from, "the answering peer is not a listed receiver");
+      return;
+    }
+    if (frame.type !== "committed") {
+      asking.waiting.delete(from);
+      return this.#check(asking);
+    }
+    const proof = proofOf(frame);
+    if (!covers(proof, asking.seq)) return this.#refused(asking, from, "the final is for another event");
+    asking.verifying++;
+    validFinal(asking.sender, asking.key, asking.seq, proof).then(
+      (ok) => this.#verified(asking, from, proof, ok),
+      () => this.#verified(asking, from, proof, false),
+    );
+  }
+
+  #verified(asking: Asking, from: string, proof: FinalProof, ok: boolean): void {
+    asking.verifying--;
+    if (this.#asking.get(key(asking.sender, asking.seq)) !== asking) return;
+    if (!ok) return this.#refused(asking, from, "the sender's signature does not verify");
+    // A final below this peer's proposal: the sender decided without it (T4, P4(a)).
+    if (proof.lamport < asking.proposal) return this.#finish(asking, "dropped");
+    this.#asking.delete(key(asking.sender, asking.seq));
+    this.#ctx.commit(asking.sender, asking.seq, proof);
+    this.#decided(asking.sender, asking.seq, "committed");
+    for (const peer of asking.fencedTo) this.#send(peer, committedFrame(asking.sender, asking.seq, proof));
+  }
+
+  /** A forged or malformed `committed` (spec/errors.md E_BAD_FINAL): it changes nothing but `from`'s standing. */
+  #refused(asking: Asking, from: string, why: string): void {
+    this.#ctx.warn("reconciliation answer refused", {
+      remote: from,
+      code: CoreErrorCode.E_BAD_FINAL,
+      event: `${asking.sender}:${asking.seq}`,
+      reason: why,
+    });
+    if (asking.waiting.delete(from)) asking.givenUp = true;
+    this.#check(asking);
+  }
+
+  /** The session with `peer` ended: receivers asked there are given up, its deferrals forgotten. */
+  sessionEnded(peer: string): void {
+    for (const asking of [...this.#asking.values()]) if (asking.waiting.has(peer)) this.#giveUp(asking, peer);
+    for (const [k, waiting] of this.#deferred) {
+      waiting.delete(peer);
+      if (waiting.size === 0) this.#deferred.delete(k);
+    }
+  }
+
+  #giveUp(asking: Asking, peer: string): void {
+    if (!asking.waiting.delete(peer)) return;
+    asking.givenUp = true;
+    this.#check(asking);
+  }
+
+  /** T4: drop once every other receiver answered `fenced`/`gone` or was given up. */
+  #check(asking: Asking): void {
+    if (asking.waiting.size > 0 || asking.verifying > 0) return;
+    this.#finish(asking, asking.givenUp ? "fallback" : "dropped");
+  }
+
+  #finish(asking: Asking, outcome: "dropped" | "fallback"): void {
+    const k = key(asking.sender, asking.seq);
+    if (this.#asking.get(k) !== asking) return;
+    this.#asking.delete(k);
+    this.#decided(asking.sender, asking.seq, outcome);
+    this.#ctx.drop(asking.sender, asking.seq);
+  }
+
+  #decided(sender: string, seq: number, outcome: ReconcileOutcome): void {
+    this.counts[outcome]++;
+    this.#ctx.trace({
+      peer: this.#ctx.id,
+      op: "reconcile",
+      event: `${sender}:${seq}`,
+      from: sender,
+      outcome,
+    });
+  }
+
+  #answerDeferred(k: string, sender: string, seq: number, type: "gone" | "fenced"): void {
+    const deferred = this.#deferred.get(k);
+    this.#deferred.delete(k);
+    for (const peer of deferred ?? []) this.#send(peer, { type, sender, event: seq });
+  }
+
+  #send(peer: string, frame: FrameBody): void {
+    if (this.#ctx.closed()) return;
+    this.#ctx.session(peer)?.send(frame);
+  }
+
+  // ---- retained finals ------------------------------------------------------------------------
+
+  #retain(sender: string, seq: number, receivers: readonly string[], proof: FinalProof): void {
+    const now = this.#ctx.now();
+    let held = this.#retained.get(sender);
+    if (!held) {
+      held = new Map();
+      this.#retained.set(sender, held);
+    }
+    if (!held.has(seq)) this.#size++;
+    held.set(seq, { proof, receivers, at: now });
+    this.#expire(sender, now);
+    this.#sweep(now);
+    while (this.#size > this.#ctx.maxRetained) this.#evict();
+  }
+
+  /** Drop `sender`'s finals older than keepMs (oldest first); true if some are left. */
+  #expire(sender: string, now: number): boolean {
+    const held = this.#retained.get(sender);
+    if (!held) return false;
+    for (const [seq, kept] of held) {
+      if (now - kept.at < this.#ctx.keepMs) break;
+      held.delete(seq);
+      this.#size--;
+    }
+    if (held.size > 0) return true;
+    this.#retained.delete(sender);
+    return false;
+  }
+
+  /** A few senders from the front expire per insertion and go to the back (as tombstones do). */
+  #sweep(now: number): void {
+    for (let i = 0; i < SWEEP_PER_SET; i++) {
+      const front = this.#retained.keys().next();
+      if (front.done) return;
+      const sender = front.value;
+      const held = this.#retained.get(sender);
+      if (!this.#expire(sender, now) || !held) continue;
+      this.#retained.delete(sender);
+      this.#retained.set(sender, held);
+    }
+  }
+
+  /** Over the cap: the sender with the most finals kept loses its oldest (a flooding sender only its own). */
+  #evict(): void {
+    let most: Map<number, Retained> | undefined;
+    let who = "";
+    for (const [sender, held] of this.#retained) {
+      if (!most || held.size > most.size) {
+        most = held;
+        who = sender;
+      }
+    }
+    if (!most) return;
+    for (const seq of most.keys()) {
+      most.delete(seq);
+      this.#size--;
+      break;
+    }
+    if (most.size === 0) this.#retained.delete(who);
+  }
+}
+
+function committedFrame(sender: string, seq: number, proof: FinalProof): FrameBody {
+  return {
+    type: "committed",
+    sender,
+    event: seq,
+    lamport: proof.lamport,
+    dead: [...proof.dead],
+    sig: proof.sig,
+    first: proof.first,
+    last: proof.last,
+    skip: [...proof.skip],
+  };
+}
+
+function proofOf(frame: CommittedFrame): FinalProof {
+  return {
+    lamport: frame.lamport,
+    first: frame.first,
+    last: frame.last,
+    skip: frame.skip,
+    dead: frame.dead,
+    sig: frame.sig,
+  };
+}
