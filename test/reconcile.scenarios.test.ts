@@ -347,3 +347,72 @@ test("no other receiver to ask (the sender was the other): dropped as a counted 
 export function sent(s: Scripted, type: Frame["type"]): Frame[] {
   return s.answers().filter((f) => f.type === type);
 }
+
+test("a query that overtakes the sender's stage is deferred, not answered gone: both destinations deliver", async () => {
+  const traces = new MemoryTraceSink();
+  const w = new SimWorld({ seed: 8, latency: FAST, traceFor: () => traces });
+  const identity = await Identity.generate();
+  const ids = ["D1", "D2"];
+  const [d1, d2] = (await destinations(w, ids, identity.id, identity)) as [Destination, Destination];
+  // S's stage reaches D1, D1 proposes; S's link to D1 breaks before it decides. Its stage to D2
+  // is still on the way when D1's query reaches D2.
+  const [p1] = stage([d1], 1, "e", ids) as [number];
+  crash([d1]);
+  await settle(w, 3);
+  assert.equal(d2.peer.stats().reconciliations.dropped + d1.peer.stats().reconciliations.dropped, 0);
+  const [p2] = stage([d2], 1, "e", ids) as [number];
+  const final = Math.max(p1, p2) + 1; // S decided with both proposals
+  d2.s.push({ type: "commit", event: 1, lamport: final, dead: [], sig: await signed(identity, 1, final) });
+  await until(w, () => d1.peer.stats().reconciliations.committed === 1);
+  await settle(w);
+  assert.deepEqual(messages(d2.peer), ["e"]);
+  assert.deepEqual(messages(d1.peer), ["e"], "D1 learnt S's final from D2");
+  assert.deepEqual(d1.peer.stats().reconciliations, { committed: 1, dropped: 0, fallback: 0 });
+  await w.close();
+  checked(traces);
+});
+
+test("a deferred query is answered gone once the sender stages a later round there, or its session ends", async () => {
+  for (const how of ["later round", "session end"] as const) {
+    const traces = new MemoryTraceSink();
+    const w = new SimWorld({ seed: 9, latency: FAST, traceFor: () => traces });
+    const ids = ["D1", "D2"];
+    const [d1, d2] = (await destinations(w, ids, "S")) as [Destination, Destination];
+    stage([d1], 1, "e", ids);
+    crash([d1]);
+    await settle(w, 3);
+    assert.equal(d1.peer.stats().queue.staged, 1, `${how}: D1 still holds e, waiting for D2`);
+    if (how === "later round") stage([d2], 2, "f", ids);
+    else crash([d2]);
+    await settle(w);
+    assert.deepEqual(d1.peer.stats().reconciliations, { committed: 0, dropped: 1, fallback: 0 }, how);
+    assert.deepEqual(messages(d1.peer), [], how);
+    await w.close();
+  }
+});
+
+test("a receiver that never answers is given up after the retention time: a counted fallback, the queue moves on", async () => {
+  const traces = new MemoryTraceSink();
+  const w = new SimWorld({ seed: 10, latency: FAST, traceFor: () => traces });
+  const ids = ["D1", "X"];
+  const [d1] = (await destinations(w, ["D1"], "S")) as [Destination];
+  const x = scripted(d1.peer, "X"); // a live co-destination that ignores queries
+  await w.run({ maxTime: 20 });
+  stage([d1], 1, "e", ids);
+  crash([d1]);
+  await w.run({ maxTime: 100 });
+  assert.equal(d1.peer.stats().queue.staged, 1, "D1 waits for X");
+  assert.ok(
+    x.answers().some((f) => f.type === "query"),
+    "D1 asked X",
+  );
+  // The retention time of spec/ordering.md §16: the longest an honest receiver defers.
+  const t = d1.peer.timeouts;
+  const keepMs = Math.max(t.stageTimeoutMs, t.deadAfterMs + t.graceMs) + t.dialTimeoutMs + t.answerTimeoutMs;
+  await w.run({ maxTime: keepMs - 200 });
+  assert.equal(d1.peer.stats().queue.staged, 1, "still waiting just before the retention time");
+  await w.run({ maxTime: 400 });
+  assert.deepEqual(d1.peer.stats().reconciliations, { committed: 0, dropped: 0, fallback: 1 });
+  assert.equal(d1.peer.stats().queue.staged, 0);
+  await w.close();
+});

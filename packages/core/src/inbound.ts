@@ -164,6 +164,12 @@ export class Inbound {
   readonly #stagedAt = new Map<QueueEntry<Incoming>, number>();
   /** Event numbers delivered lately, per sender, so a replay is caught after delivery too. */
   readonly #recent = new Map<string, Recent>();
+  /**
+   * The highest event number each sender staged here in its session (a round's stage, answered):
+   * a sender stages its rounds at a destination in number order, so a query for a lower number
+   * that is not staged here will not be (spec/ordering.md §16 T3).
+   */
+  readonly #stagedUpTo = new Map<string, number>();
   readonly #held = new HeldFrames();
   /**
    * Events aborted while frames were held (B8, B9): a held batch frame is held under its batch's
@@ -275,6 +281,7 @@ export class Inbound {
       this.#stage(from, frame.event, proposal, data);
     }
     reply(answer(frame.event, proposal, dead));
+    this.#stagedThrough(from, frame.event);
   }
 
   /** The owner of carried handles takes part in a transfer it delivers nothing of (spec/ordering.md §11). */
@@ -396,6 +403,22 @@ export class Inbound {
       this.#stage(from, seq, proposal, data);
     });
     reply({ type: "proposals", event: frame.event, lamport: proposal, refusals, destroyed });
+    this.#stagedThrough(from, frame.events[frame.events.length - 1] as number);
+  }
+
+  #stagedThrough(from: string, seq: number): void {
+    const upTo = Math.max(this.#stagedUpTo.get(from) ?? 0, seq);
+    this.#stagedUpTo.set(from, upTo);
+    // A held frame (a destroy's pick window) may hold a lower number: it is staged when let go.
+    if (!this.#held.holds(from)) this.#ctx.reconciler.stagedThrough(from, upTo);
+  }
+
+  /**
+   * Has `sender` staged (or had refused) its round `seq`, or a later one, here in this session,
+   * with none of its frames held? Then `seq`, unless staged now, will not be.
+   */
+  stagedBeyond(sender: string, seq: number): boolean {
+    return (this.#stagedUpTo.get(sender) ?? 0) >= seq && !this.#held.holds(sender);
   }
 
   /**
@@ -507,7 +530,8 @@ export class Inbound {
       const set = this.#withdrawn.get(from) ?? new Set<number>();
       this.#withdrawn.set(from, set.add(seq));
     }
-    if (!entry || entry.committed) return; // aborted before it was staged here, or stale
+    if (!entry) return this.#ctx.reconciler.settled(from, seq, NO_PEERS, undefined); // refused or never staged here
+    if (entry.committed) return; // stale
     this.#settled(entry);
     this.#queue.remove(entry);
     this.#uncharge(entry);
@@ -519,6 +543,7 @@ export class Inbound {
   /** A new session with `from` starts: event numbers seen in an earlier one no longer count. */
   newSession(from: string): void {
     this.#recent.delete(from);
+    this.#stagedUpTo.delete(from);
   }
 
   /**
@@ -575,6 +600,7 @@ export class Inbound {
       // A new session with it since: what is kept now is that session's.
       if (this.#ctx.linked(remote)) continue;
       this.#recent.delete(remote);
+      this.#stagedUpTo.delete(remote);
       this.#ctx.forgetPeer(remote, clean);
     }
   }

@@ -101,6 +101,11 @@ export class HeldFrames {
     this.#held.push({ from, event, run });
   }
 
+  /** Is a frame of `from` held? */
+  holds(from: string): boolean {
+    return this.#held.some((h) => h.from === from);
+  }
+
   /** The sender aborted a held event: it is never answered. */
   drop(from: string, event: number): boolean {
     const i = this.#held.findIndex((h) => h.from === from && h.event === event);

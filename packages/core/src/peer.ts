@@ -352,6 +352,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
       reach: (peer) => this.#links.session(peer),
       linked: (peer) => this.#links.has(peer),
       staged: (sender, seq) => this.#inbound.stagedView(sender, seq),
+      stagedBeyond: (sender, seq) => this.#inbound.stagedBeyond(sender, seq),
+      setTimer: (ms, fn) => runtime.setTimer(ms, fn),
       commit: (sender, seq, proof) => this.#inbound.commit(sender, seq, proof.lamport, proof.dead, proof),
       drop: (sender, seq) => this.#inbound.dropReconciled(sender, seq),
       trace: (record) => this.#trace(record),
@@ -762,6 +764,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     while (!this.#quiet()) await new Promise<void>((resolve) => this.#idle.push(resolve));
     this.#state = "closed";
     this.#requests.close();
+    this.#reconciler.close();
     this.#trace({ peer: this.id, op: "close" });
     for (const session of this.#links.all()) session.close("OK", "peer closed");
     this.#mailbox.end();
@@ -771,6 +774,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
   abort(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
+    this.#reconciler.close();
     this.#sender.abortAll(new CapbusError("E_ABORTED", "the peer was aborted"));
     for (const session of this.#links.all()) session.close("E_ABORTED", "peer aborted");
     this.#mailbox.end();

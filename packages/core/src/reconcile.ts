@@ -44,6 +44,9 @@ export interface ReconcileContext {
   linked(peer: string): boolean;
   /** `sender`'s event `seq`, staged here and not committed, if it is. */
   staged(sender: string, seq: number): StagedView | undefined;
+  /** Has `sender` staged `seq` or a later round here in its session (so `seq` will not come)? */
+  stagedBeyond(sender: string, seq: number): boolean;
+  setTimer(ms: number, fn: () => void): () => void;
   /** Commit the staged entry at the proof's final (C1, delivery): T4's commit. */
   commit(sender: string, seq: number, proof: FinalProof): void;
   /** Remove the staged entry: T4's drop. */
@@ -78,6 +81,15 @@ interface Asking {
   verifying: number;
   /** Peers this one answered `fenced` (R5: they get `committed` if it commits). */
   readonly fencedTo: Set<string>;
+  /** Cancels the query timeout (T4: receivers silent that long are given up). */
+  cancel: () => void;
+}
+
+/** Askers waiting on this peer's answer about `sender`'s event `seq` (T3: deferred). */
+interface Deferred {
+  readonly sender: string;
+  readonly seq: number;
+  readonly askers: Set<string>;
 }
 
 const key = (sender: string, seq: number) => `${sender}\u0000${seq}`;
@@ -86,7 +98,7 @@ export class Reconciler {
   readonly #ctx: ReconcileContext;
   readonly #asking = new Map<string, Asking>();
   /** Askers waiting for an event staged here while the session with its sender lasts (T3). */
-  readonly #deferred = new Map<string, Set<string>>();
+  readonly #deferred = new Map<string, Deferred>();
   /** Retained finals per sender, oldest first. */
   readonly #retained = new Map<string, Map<number, Retained>>();
   #size = 0;
@@ -143,13 +155,19 @@ export class Reconciler {
       givenUp: false,
       verifying: 0,
       fencedTo: new Set(),
+      cancel: () => {},
     };
     this.#asking.set(k, asking);
+    // A receiver that keeps its session but never answers would block this queue for good: past
+    // the longest an honest deferral lasts (the retention time), it is given up.
+    asking.cancel = this.#ctx.setTimer(this.#ctx.keepMs, () => {
+      for (const peer of [...asking.waiting]) this.#giveUp(asking, peer);
+    });
     // Those who waited on this peer's session with the sender hear `fenced` now (T3), and get
     // the final later if it commits here (R5).
     const deferred = this.#deferred.get(k);
     this.#deferred.delete(k);
-    for (const peer of deferred ?? []) {
+    for (const peer of deferred?.askers ?? []) {
       asking.fencedTo.add(peer);
       this.#send(peer, { type: "fenced", sender, event: seq });
     }
@@ -174,6 +192,13 @@ export class Reconciler {
     );
   }
 
+  /** The peer closed: nothing more is asked or decided, and no timer is left running. */
+  close(): void {
+    for (const asking of this.#asking.values()) asking.cancel();
+    this.#asking.clear();
+    this.#deferred.clear();
+  }
+
   /** A `query` from `from` (T3): answer from what this peer holds, or defer while the sender is linked. */
   query(from: string, sender: string, seq: number): void {
     const k = key(sender, seq);
@@ -184,16 +209,41 @@ export class Reconciler {
       return this.#send(from, { type: "gone", sender, event: seq });
     }
     const staged = this.#ctx.staged(sender, seq);
-    if (!staged?.receivers.includes(from) || sender === this.#ctx.id)
+    if (sender === this.#ctx.id) return this.#send(from, { type: "gone", sender, event: seq });
+    if (!staged) {
+      // A query can overtake the sender's stage: while the session with the sender lasts and it
+      // has staged no later round here, the stage may still come, and then a commit.
+      if (this.#ctx.linked(sender) && !this.#ctx.stagedBeyond(sender, seq))
+        return this.#defer(k, sender, seq, from);
       return this.#send(from, { type: "gone", sender, event: seq });
+    }
+    if (!staged.receivers.includes(from)) return this.#send(from, { type: "gone", sender, event: seq });
     const asking = this.#asking.get(k);
     if (asking || !this.#ctx.linked(sender)) {
       asking?.fencedTo.add(from);
       return this.#send(from, { type: "fenced", sender, event: seq });
     }
-    const waiting = this.#deferred.get(k) ?? new Set<string>();
-    waiting.add(from);
-    this.#deferred.set(k, waiting);
+    this.#defer(k, sender, seq, from);
+  }
+
+  #defer(k: string, sender: string, seq: number, from: string): void {
+    const deferred = this.#deferred.get(k) ?? { sender, seq, askers: new Set<string>() };
+    deferred.askers.add(from);
+    this.#deferred.set(k, deferred);
+  }
+
+  /**
+   * `sender` staged rounds up to `seq` here: a deferral for a lower number that is not staged
+   * here now is answered `gone` (its stage is not coming, T3).
+   */
+  stagedThrough(sender: string, seq: number): void {
+    if (this.#deferred.size === 0) return;
+    for (const [k, deferred] of this.#deferred) {
+      if (deferred.sender !== sender || deferred.seq > seq || this.#ctx.staged(sender, deferred.seq))
+        continue;
+      this.#deferred.delete(k);
+      this.#answer(deferred, { type: "gone", sender, event: deferred.seq });
+    }
   }
 
   /**
@@ -206,7 +256,11 @@ export class Reconciler {
     const answer = proof ? committedFrame(sender, seq, proof) : undefined;
     const deferred = this.#deferred.get(k);
     this.#deferred.delete(k);
-    for (const peer of deferred ?? []) this.#send(peer, answer ?? { type: "gone", sender, event: seq });
+    if (deferred) this.#answer(deferred, answer ?? { type: "gone", sender, event: seq });
+  }
+
+  #answer(deferred: Deferred, frame: FrameBody): void {
+    for (const peer of deferred.askers) this.#send(peer, frame);
   }
 
   /** An answer to a query of this peer's (T4). */
@@ -241,6 +295,7 @@ export class Reconciler {
     // A final below this peer's proposal: the sender decided without it (T4, P4(a)).
     if (proof.lamport < asking.proposal) return this.#finish(asking, "dropped");
     this.#asking.delete(key(asking.sender, asking.seq));
+    asking.cancel();
     this.#ctx.commit(asking.sender, asking.seq, proof);
     this.#decided(asking.sender, asking.seq, "committed");
     for (const peer of asking.fencedTo) this.#send(peer, committedFrame(asking.sender, asking.seq, proof));
@@ -258,12 +313,18 @@ export class Reconciler {
     this.#check(asking);
   }
 
-  /** The session with `peer` ended: receivers asked there are given up, its deferrals forgotten. */
+  /**
+   * The session with `peer` ended: receivers asked there are given up, its deferrals forgotten.
+   * Deferrals for `peer`'s own events still here are for rounds it never staged here (those
+   * staged were handed to T2 first): they will not come now, `gone`.
+   */
   sessionEnded(peer: string): void {
     for (const asking of [...this.#asking.values()]) if (asking.waiting.has(peer)) this.#giveUp(asking, peer);
-    for (const [k, waiting] of this.#deferred) {
-      waiting.delete(peer);
-      if (waiting.size === 0) this.#deferred.delete(k);
+    for (const [k, deferred] of this.#deferred) {
+      deferred.askers.delete(peer);
+      if (deferred.sender === peer)
+        this.#answer(deferred, { type: "gone", sender: peer, event: deferred.seq });
+      if (deferred.askers.size === 0 || deferred.sender === peer) this.#deferred.delete(k);
     }
   }
 
@@ -283,6 +344,7 @@ export class Reconciler {
     const k = key(asking.sender, asking.seq);
     if (this.#asking.get(k) !== asking) return;
     this.#asking.delete(k);
+    asking.cancel();
     this.#decided(asking.sender, asking.seq, outcome);
     this.#ctx.drop(asking.sender, asking.seq);
   }
@@ -301,7 +363,7 @@ export class Reconciler {
   #answerDeferred(k: string, sender: string, seq: number, type: "gone" | "fenced"): void {
     const deferred = this.#deferred.get(k);
     this.#deferred.delete(k);
-    for (const peer of deferred ?? []) this.#send(peer, { type, sender, event: seq });
+    if (deferred) this.#answer(deferred, { type, sender, event: seq });
   }
 
   #send(peer: string, frame: FrameBody): void {
