@@ -49,9 +49,13 @@ export class MidRoundCrasher {
   readonly #armed = new Map<string, { phase: RoundPhase; rounds: Map<number, Round> }>();
   readonly #unobserve: () => void;
 
-  constructor(world: SimWorld, random: Random) {
+  readonly #onCrash: ((crash: MidRoundCrash) => void) | undefined;
+
+  /** `onCrash` is called at each crash, right after the sender died. */
+  constructor(world: SimWorld, random: Random, onCrash?: (crash: MidRoundCrash) => void) {
     this.#world = world;
     this.#random = random;
+    this.#onCrash = onCrash;
     this.#unobserve = world.network.observe((e) => this.#saw(e));
   }
 
@@ -121,14 +125,16 @@ export class MidRoundCrasher {
     }
     const r = rounds.get(hit)!;
     this.#armed.delete(e.from);
-    this.crashes.push({
+    const crash = {
       peer: e.from,
       phase,
       event: hit,
       staged: [...r.staged],
       reached: [...r.reached],
       time: e.time,
-    });
+    };
+    this.crashes.push(crash);
     this.#world.crash(e.from); // this frame, and all after it, never leave
+    this.#onCrash?.(crash);
   }
 }
