@@ -4,6 +4,7 @@
  * release reaches the node's owner, unless one of the excuses in spec/trace.md applies.
  */
 import { happenedBefore } from "./clocks.js";
+import { compareTs } from "./consistency.js";
 import { key, type Model, type Origin } from "./model.js";
 import type { Collector, PartialCause } from "./report.js";
 
@@ -128,7 +129,7 @@ function partialCause(model: Model, o: Origin, peer: string, node: string): Part
     return "dropped, live holder";
   }
   if (model.isCrashed(peer)) return "destination crashed";
-  if (destroyedFirst(model, o, peer, node)) return "node destroyed first (P4b)";
+  if (destroyedBeforeFinal(model, o, peer, node)) return "node destroyed first (P4b)";
   if (!model.crashedTo(peer, o.peer)) return "unexplained";
   if (live.length === 0) return "crashed holders only";
   if (senderExpiredFirst(model, o, peer)) return "sender expired it first (P4a)";
@@ -185,6 +186,23 @@ function excuse(model: Model, o: Origin, peer: string, node: string): string | u
   if (model.crashedTo(o.peer, peer)) return "destination crashed or expired";
   if (destroyedFirst(model, o, peer, node)) return "destination node destroyed";
   return undefined;
+}
+
+/**
+ * P4b for a multicast delivered elsewhere, so with a known final: `peer` saw `node` destroyed by
+ * an event `o` did not happen before and that the order puts before `o` (a lower `ts` than the
+ * final the others delivered `o` at; W8, checked under consistency, makes `ts` one agreed order).
+ * Without the second condition a destination that missed the commit and destroyed its node later
+ * would pass for P4b.
+ */
+function destroyedBeforeFinal(model: Model, o: Origin, peer: string, node: string): boolean {
+  const final = model.byEvent.get(o.event)?.[0]?.record.ts;
+  for (const d of model.destroyedAt.get(key(peer, node)) ?? []) {
+    if (final !== undefined && compareTs(d.record.ts, final) > 0) continue;
+    const destroy = model.origins.get(d.record.event);
+    if (destroy === undefined || !happenedBefore(o, destroy)) return true;
+  }
+  return false;
 }
 
 /** `peer` saw `node` destroyed by an event `o` did not happen before (P4b). */

@@ -41,7 +41,7 @@ export interface TraceCounts {
  * - `fallback (W1)`: the destination recorded `reconcile` `fallback` for the event.
  * - `destination crashed`: the destination itself crashed (no `close`).
  * - `node destroyed first (P4b)`: the destination saw its node destroyed by an event the multicast
- *   did not happen before.
+ *   did not happen before, at a `ts` below the multicast's final.
  * - `crashed holders only`: every destination that delivered it crashed.
  * - `sender expired it first (P4a)`: the sender recorded `expire` of the destination after its
  *   `send` (or before, with no `link` since), and before its own delivery of the event.

@@ -66,7 +66,14 @@ describe("strict atomicity: excused", () => {
   });
 
   test("the destination node was destroyed first (P4b)", () => {
-    const b = split().expire("C", "A").destroy("C", "d", ["C/1"]).deliver("C", "d", "C/1").close("B", "C");
+    const b = new TraceBuilder()
+      .start("A", "B", "C")
+      .send("A", "m", ["B/1", "C/1"])
+      .destroy("C", "d", ["C/1"])
+      .deliver("C", "d", "C/1") // before m's final: the order drops m at C/1
+      .deliver("B", "m", "B/1")
+      .expire("C", "A")
+      .close("B", "C");
     const r = strict(b);
     only(r);
     assert.deepEqual(r.excused, { "partial multicast, node destroyed first (P4b)": 1 });
@@ -93,6 +100,15 @@ describe("strict atomicity: violations", () => {
     only(l);
     assert.deepEqual(l.excused, { "partial multicast, sender lost (P4a, W1, W3)": 1 });
     assert.deepEqual(l.partial.missing, { "sender lost, live reachable": 1 });
+  });
+
+  test("a concurrent destroy the order puts after the multicast's final does not excuse it", () => {
+    // C missed the commit and destroyed its node later: the order delivers m first.
+    const b = split().expire("C", "A").destroy("C", "d", ["C/1"]).deliver("C", "d", "C/1").close("B", "C");
+    const r = strict(b);
+    only(r, "P4");
+    assert.deepEqual(r.partial.missing, { "sender lost, live reachable": 1 });
+    only(lenient(b)); // version 1: excused by the sender's loss
   });
 
   test("a reconciliation recorded as committed without the delivery", () => {
