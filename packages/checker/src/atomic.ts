@@ -130,7 +130,10 @@ function partialCause(model: Model, o: Origin, peer: string, node: string): Part
   }
   if (model.isCrashed(peer)) return "destination crashed";
   if (destroyedBeforeFinal(model, o, peer, node)) return "node destroyed first (P4b)";
-  if (!model.crashedTo(peer, o.peer)) return "unexplained";
+  if (!model.crashedTo(peer, o.peer)) {
+    // Alive to each other, yet the sender may never have had a session with it to stage in.
+    return senderExpiredFirst(model, o, peer) ? "sender expired it first (P4a)" : "unexplained";
+  }
   if (live.length === 0) return "crashed holders only";
   if (senderExpiredFirst(model, o, peer)) return "sender expired it first (P4a)";
   const reachable = live.some((h) => !model.crashedTo(peer, h));
@@ -143,24 +146,29 @@ function holders(model: Model, o: Origin): string[] {
 }
 
 /**
- * P4(a): the sender's session with `peer` ended before it decided `o`, so it decided without
- * `peer`. The trace does not record the decision; its bounds are the sender's `send` (a session
- * that ended before it and never came back) and the sender's own delivery of `o`, when it is a
- * destination (it delivers only after deciding). An `expire` after the decision but before that
+ * P4(a): the sender's session with `peer` ended before it decided `o`, or it never had one (no
+ * `link` of `peer`), so it decided without `peer`. The trace does not record the decision; its
+ * bounds are the sender's `send` (a session that ended before it and never came back) and the
+ * sender's own delivery of `o`, when it is a destination (it delivers only after deciding). An `expire` after the decision but before that
  * delivery (or at any time, when the sender delivers nothing) is excused too: spec/trace.md §4.4.
  */
 function senderExpiredFirst(model: Model, o: Origin, peer: string): boolean {
   const own = (model.byEvent.get(o.event) ?? []).find((d) => d.peer === o.peer);
   const bound = own?.step ?? Number.POSITIVE_INFINITY;
   let expiredAt: number | undefined; // the sender's last expire of `peer` not followed by a link
+  let linked = false;
   for (const mark of model.sessionMarks.get(key(o.peer, peer)) ?? []) {
     if (mark.step >= bound) break;
     if (mark.op === "expire") {
       if (mark.step > o.step) return true; // ended while the round ran
       expiredAt = mark.step;
-    } else expiredAt = undefined; // a new session: a round sent after it includes `peer`
+    } else {
+      linked = true;
+      expiredAt = undefined; // a new session: a round sent after it includes `peer`
+    }
   }
-  return expiredAt !== undefined;
+  // No session with `peer` at all (none completed its handshake): nothing was staged there.
+  return expiredAt !== undefined || !linked;
 }
 
 /**

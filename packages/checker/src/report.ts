@@ -44,14 +44,16 @@ export interface TraceCounts {
  *   did not happen before, at a `ts` below the multicast's final.
  * - `crashed holders only`: every destination that delivered it crashed.
  * - `sender expired it first (P4a)`: the sender recorded `expire` of the destination after its
- *   `send` (or before, with no `link` since), and before its own delivery of the event.
+ *   `send` (or before, with no `link` since), or never a `link` of it, before its own delivery
+ *   of the event.
  * - `sender lost, live reachable`: the sender is crashed or expired to the destination, which
  *   did not record a fallback, and a live destination that delivered it never expired it.
  * - `sender lost, live unreachable`: the same, but every live destination that delivered it and
  *   the missing one expired each other.
  * - `dropped, live holder`: the destination recorded `reconcile` `dropped` although a live
  *   destination delivered the event.
- * - `unexplained`: the sender is neither crashed nor expired to the destination.
+ * - `unexplained`: the sender is neither crashed nor expired to the destination, and had a session
+ *   with it.
  */
 export type PartialCause =
   | "fallback (W1)"

@@ -20,9 +20,14 @@ function only(r: CheckReport, ...expected: Property[]): void {
   assert.deepEqual(got, [...expected].sort(), JSON.stringify(r.violations, null, 2));
 }
 
+/** A, B and C, A with sessions to B and C (a sender never linked to a destination staged nothing there). */
+function linked(): TraceBuilder {
+  return new TraceBuilder().start("A", "B", "C").link("A", "B").link("A", "C");
+}
+
 /** A multicasts m to B/1 and C/1; B delivers it; C does not. A crashes (no close) unless closed. */
 function split(): TraceBuilder {
-  return new TraceBuilder().start("A", "B", "C").send("A", "m", ["B/1", "C/1"]).deliver("B", "m", "B/1");
+  return linked().send("A", "m", ["B/1", "C/1"]).deliver("B", "m", "B/1");
 }
 
 describe("strict atomicity: excused", () => {
@@ -54,8 +59,7 @@ describe("strict atomicity: excused", () => {
   });
 
   test("the sender's session with the destination had ended before the send (P4a)", () => {
-    const b = new TraceBuilder()
-      .start("A", "B", "C")
+    const b = linked()
       .expire("A", "C")
       .send("A", "m", ["B/1", "C/1"])
       .deliver("B", "m", "B/1")
@@ -66,8 +70,7 @@ describe("strict atomicity: excused", () => {
   });
 
   test("the destination node was destroyed first (P4b)", () => {
-    const b = new TraceBuilder()
-      .start("A", "B", "C")
+    const b = linked()
       .send("A", "m", ["B/1", "C/1"])
       .destroy("C", "d", ["C/1"])
       .deliver("C", "d", "C/1") // before m's final: the order drops m at C/1
@@ -77,6 +80,18 @@ describe("strict atomicity: excused", () => {
     const r = strict(b);
     only(r);
     assert.deepEqual(r.excused, { "partial multicast, node destroyed first (P4b)": 1 });
+  });
+
+  test("the sender never had a session with the destination (P4a)", () => {
+    const b = new TraceBuilder()
+      .start("A", "B", "C")
+      .link("A", "B")
+      .send("A", "m", ["B/1", "C/1"])
+      .deliver("B", "m", "B/1")
+      .close("A", "B", "C");
+    const r = strict(b);
+    only(r);
+    assert.deepEqual(r.excused, { "partial multicast, sender expired it first (P4a)": 1 });
   });
 
   test("a reconciliation that dropped an event whose sender decided without it (P4a)", () => {
@@ -140,8 +155,7 @@ describe("strict atomicity: violations", () => {
   test("the sender expired the destination only after delivering the event itself", () => {
     // A is a destination too: its own delivery comes after its decision, so an expire after
     // that delivery cannot be why C was left out.
-    const b = new TraceBuilder()
-      .start("A", "B", "C")
+    const b = linked()
       .send("A", "m", ["A/1", "B/1", "C/1"])
       .deliver("A", "m", "A/1")
       .deliver("B", "m", "B/1")
