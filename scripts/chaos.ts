@@ -6,12 +6,17 @@
  * goes to faults.jsonl beside the traces; at the end the checker runs over the traces (P1-P6
  * among peers alive to each other).
  *
- *   npm run chaos -- --peers 5 --seconds 30 --seed 1 [--kill] [--one-by-one]
- *     [--grace MS] [--dead-after MS] [--stage-timeout MS] [--out DIR]
+ *   npm run chaos -- --peers 5 --seconds 30 --seed 1 [--kill [--kill-at random|commit|abort]]
+ *     [--one-by-one] [--grace MS] [--dead-after MS] [--stage-timeout MS] [--out DIR]
+ *
+ * --kill-at commit (abort) has the victim kill itself mid-way through a multicast's commits
+ * (aborts): some destinations got them, the others not (issue 22). The summary counts the
+ * multicasts split among the peers by cause; with CAPBUS_RECONCILE=1 (test/support/reconcile.ts)
+ * the traces are checked in strict atomicity, so a split among live peers is a violation.
  *
  * Exits 1 on any violation (or if the run could not complete).
  */
-import { appendFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -19,6 +24,7 @@ import { type CheckReport, formatReport } from "@capbus/checker";
 import { Random } from "@capbus/sim";
 import { CheckFailedError, type PeerProcess, TestKit } from "@capbus/testkit";
 import { FaultyProxy } from "../test/procs/proxy.js";
+import { RECONCILE } from "../test/support/reconcile.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +33,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     nodes: { type: "string", default: "2" },
     kill: { type: "boolean", default: false },
+    "kill-at": { type: "string", default: "random" },
     out: { type: "string" },
     echo: { type: "boolean", default: false },
     "one-by-one": { type: "boolean", default: false },
@@ -42,6 +49,11 @@ const NODES = Number(values.nodes);
 const GRACE_MS = Number(values.grace);
 const DEAD_AFTER_MS = Number(values["dead-after"]);
 if (!(PEERS >= 2) || !(SECONDS > 0)) throw new Error("need --peers >= 2 and --seconds > 0");
+const KILL_AT = values["kill-at"];
+if (KILL_AT !== "random" && KILL_AT !== "commit" && KILL_AT !== "abort")
+  throw new Error("--kill-at is random, commit or abort");
+/** An armed victim that has not died mid-round by then is killed anyway (logged as `kill`). */
+const ARMED_KILL_WAIT_MS = 10_000;
 /** A pause this long outlasts the dead-link timeout plus the grace period: the others expire it. */
 const PAST_GRACE_MS = DEAD_AFTER_MS + GRACE_MS;
 
@@ -50,6 +62,8 @@ const runDir = values.out ?? mkdtempSync(join(tmpdir(), `capbus-chaos-${SEED}-`)
 const traceDir = join(runDir, "traces");
 mkdirSync(traceDir, { recursive: true });
 const faultsFile = join(runDir, "faults.jsonl");
+/** Lines the victim writes as it kills itself mid-round (scripts/chaos/kill-mid-round.ts). */
+const killLog = join(runDir, "kills.jsonl");
 const random = new Random(SEED);
 const t0 = Date.now();
 const faultCounts: Record<string, number> = {};
@@ -77,6 +91,23 @@ interface Stats {
   [key: string]: unknown;
 }
 
+/**
+ * Arm the victim to kill itself mid-way through a multicast's commits (aborts), and wait for it to
+ * die; kill it outright if it has not after ARMED_KILL_WAIT_MS.
+ */
+async function killMidRound(child: PeerProcess, name: string, phase: "commit" | "abort"): Promise<void> {
+  child.tell({ armKill: phase });
+  const timeout = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), ARMED_KILL_WAIT_MS));
+  if ((await Promise.race([child.exited, timeout])) === "late") {
+    child.kill();
+    logFault("kill", name, { armed: phase });
+    log(`killed ${name} (armed for ${phase}, it never got there)`);
+    return;
+  }
+  logFault(`kill-mid-${phase}`, name);
+  log(`${name} killed itself mid-${phase}`);
+}
+
 let exitCode = 0;
 try {
   log(`seed ${SEED}, ${PEERS} peers, ${SECONDS} s, run in ${runDir}`);
@@ -94,6 +125,7 @@ try {
       graceMs: GRACE_MS,
       deadAfterMs: DEAD_AFTER_MS,
       stageTimeoutMs: values["stage-timeout"] === undefined ? undefined : Number(values["stage-timeout"]),
+      killLog,
     });
   };
   for (const [i, name] of names.entries()) children.push(await start(name, i));
@@ -134,11 +166,15 @@ try {
       if (paused.has(i)) continue;
       killDone = true;
       vacant = i;
-      child.kill();
-      logFault("kill", name);
-      log(`killed ${name}`);
+      const restartAfter = random.int(500, 3000);
+      if (KILL_AT === "random") {
+        child.kill();
+        logFault("kill", name);
+        log(`killed ${name}`);
+      }
       restarting = (async () => {
-        await new Promise((resolve) => setTimeout(resolve, random.int(500, 3000)));
+        if (KILL_AT !== "random") await killMidRound(child, name, KILL_AT);
+        await new Promise((resolve) => setTimeout(resolve, restartAfter));
         await proxies[i]?.close();
         const fresh = await start(`${name}r`, i);
         await fresh.ready;
@@ -207,7 +243,7 @@ try {
   log("stopping peers and checking traces");
   let report: CheckReport;
   try {
-    report = await kit.check();
+    report = await kit.check({ atomicity: RECONCILE ? "strict" : "lenient" });
   } catch (error) {
     if (!(error instanceof CheckFailedError)) throw error;
     report = error.report;
@@ -250,6 +286,15 @@ try {
     crashed: report.counts.crashed,
     expires: report.counts.expires,
     excused: report.excused,
+    atomicity: report.atomicity,
+    killsMidRound: existsSync(killLog)
+      ? readFileSync(killLog, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l))
+      : [],
+    partialMulticasts: report.partial.events,
+    partialMissingByCause: report.partial.missing,
   };
   if (violations > 0) console.log(formatReport(report));
   console.log(JSON.stringify(summary, null, 2));

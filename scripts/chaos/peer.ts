@@ -6,12 +6,15 @@
  * { stop }, then waits for its sends to settle and tells { done: stats }.
  * When it holds few live handles (its links expired after a long pause, say) it imports one of
  * the URLs again, which starts a new session.
- * Inputs: { back, front, seed, nodes, graceMs, deadAfterMs, stageTimeoutMs? }.
+ * On { armKill: "commit" | "abort" } (--kill-at) it kills itself mid-way through its next multicast
+ * commit (abort), writing a line to `killLog` first (kill-mid-round.ts).
+ * Inputs: { back, front, seed, nodes, graceMs, deadAfterMs, stageTimeoutMs?, killLog }.
  */
 import { CapbusError, type Handle, type Node, startPeer } from "@capbus/node";
 import { Random } from "@capbus/sim";
 import { childContext } from "@capbus/testkit/child";
 import { listenUnix } from "@capbus/transport-unix";
+import { type KillPhase, MidRoundKill } from "./kill-mid-round.js";
 
 interface Inputs {
   readonly back: string;
@@ -23,6 +26,8 @@ interface Inputs {
   readonly deadAfterMs: number;
   /** The peer's stageTimeoutMs (default: startPeer's, derived from the two above). */
   readonly stageTimeoutMs?: number;
+  /** Where a kill mid-round is logged (one JSON line). */
+  readonly killLog: string;
 }
 
 interface Chain {
@@ -30,7 +35,7 @@ interface Chain {
 }
 
 const ctx = childContext<Inputs>();
-const { back, front, seed, nodes: nodeCount, stageTimeoutMs, graceMs, deadAfterMs } = ctx.inputs;
+const { back, front, seed, nodes: nodeCount, stageTimeoutMs, graceMs, deadAfterMs, killLog } = ctx.inputs;
 const random = new Random(seed >>> 0);
 const liveness = { deadAfterMs, heartbeatMs: Math.max(100, deadAfterMs / 4) };
 const linkSession = { graceMs };
@@ -41,6 +46,8 @@ const started = await startPeer({
   ...(stageTimeoutMs ? { stageTimeoutMs } : {}),
 });
 const { peer } = started;
+// Before any link exists, so that it taps them all.
+const killer = new MidRoundKill(peer, random.fork("kill"), killLog);
 const listener = await listenUnix(peer, back, { ...liveness, session: linkSession });
 peer.advertise(`unix:${front}`);
 ctx.onStop(async () => {
@@ -152,6 +159,27 @@ void (async () => {
     if (running && chain.hops > 0) send({ hops: chain.hops - 1 }, true);
   }
 })();
+
+/**
+ * Armed to die mid-round: multicast to two or more other owners every 20-60 ms until it does (an
+ * abort needs a round staged and not yet decided: its signal fires 0-3 ms after the send).
+ */
+async function dieMidRound(phase: KillPhase): Promise<void> {
+  killer.arm(phase);
+  for (;;) {
+    const byOwner = new Map<string, Handle>();
+    for (const h of live()) if (h.owner !== peer.id && !byOwner.has(h.owner)) byOwner.set(h.owner, h);
+    if (byOwner.size >= 2) {
+      const controller = new AbortController();
+      if (phase === "abort") setTimeout(() => controller.abort(), random.int(0, 3));
+      stats.ops++;
+      stats.multicast++;
+      track(peer.send([...byOwner.values()], { hops: 0 }, { signal: controller.signal }).catch(refuse));
+    }
+    await new Promise((resolve) => setTimeout(resolve, random.int(20, 60)));
+  }
+}
+void ctx.next<{ armKill: KillPhase }>("armKill").then(({ armKill }) => dieMidRound(armKill));
 
 const { peers } = await ctx.next<{ peers: string[] }>("peers");
 async function adopt(url: string): Promise<void> {

@@ -1,11 +1,11 @@
 /**
  * Random workloads on the simulator: unicasts, multicasts, handles passed to third peers, causal
  * chains where a delivery makes its receiver send on, destroys, releases, optionally peers cut off
- * the network for good mid-run, and a close of every peer at the end. Everything a run does
+ * the network for good mid-run or senders crashed mid-round, and a close of every peer at the end. Everything a run does
  * follows from its parameters, so a failing run replays.
  */
 import { CapbusError, type Handle, type Node, type Peer, type SendResult } from "@capbus/core";
-import { Random, SimWorld } from "@capbus/sim";
+import { type MidRoundCrash, MidRoundCrasher, Random, type RoundPhase, SimWorld } from "@capbus/sim";
 import { MemoryTraceSink } from "@capbus/trace";
 
 export interface WorkloadParams {
@@ -26,6 +26,14 @@ export interface WorkloadParams {
   readonly burst?: number;
   /** Some sends carry an AbortSignal aborted a few ms later (B8). @default false */
   readonly aborts?: boolean;
+  /**
+   * At most this many senders crash mid-round (issue 22): an operation arms a peer and has it
+   * multicast to two or more other peers; it dies after its commit (`crashMidCommit`) or abort
+   * (`crashMidAbort`, the multicast's signal aborts it) reached only some of them (MidRoundCrasher).
+   * Crashed peers count among the lost, and two peers always stay connected.
+   * @default 0 (then a run draws exactly the random numbers it drew before crashes existed)
+   */
+  readonly crashes?: number;
 }
 
 export interface WorkloadCounts {
@@ -51,6 +59,10 @@ export interface WorkloadCounts {
   burst: number;
   /** Sends whose signal aborted them before their decision (E_ABORTED). */
   aborted: number;
+  /** Senders killed after their commit of a multicast reached only some destinations. */
+  crashMidCommit: number;
+  /** Senders killed after their abort of a multicast reached only some destinations. */
+  crashMidAbort: number;
 }
 
 export interface WorkloadRun {
@@ -61,8 +73,10 @@ export interface WorkloadRun {
   readonly refused: Refusal[];
   /** Each peer's deliveries as [lamport, sender, seq, event id], in delivery order. */
   readonly orders: Map<string, Delivered[]>;
-  /** The peers cut off the network (`losses`), in the order cut. */
+  /** The peers cut off the network (`losses`) or crashed (`crashes`), in that order. */
   readonly lost: readonly string[];
+  /** The crashes mid-round (`crashes`), in order. */
+  readonly crashes: readonly MidRoundCrash[];
 }
 
 /** A delivery's final timestamp and its event id. */
@@ -137,11 +151,17 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     synthesized: 0,
     burst: 0,
     aborted: 0,
+    crashMidCommit: 0,
+    crashMidAbort: 0,
   };
   const results: Settled[] = [];
   const refused: Refusal[] = [];
   const lost: string[] = [];
   const work: Promise<void>[] = [];
+  const crasher = new MidRoundCrasher(world, random.fork("crash"), (crash) => {
+    lost.push(crash.peer);
+    counts[crash.phase === "commit" ? "crashMidCommit" : "crashMidAbort"]++;
+  });
   const inFlight = new Map<string, number>(); // node name → undecided transfers carrying it
   const destroying = new Set<string>();
 
@@ -222,10 +242,45 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
   const maxLosses = Math.min(params.losses ?? 0, peers.length - 2);
   const lose = (p: number): void => {
     const id = ids[p] as string;
-    if (lost.length >= maxLosses || lost.includes(id)) return;
+    if (counts.loss >= maxLosses || lost.includes(id) || lost.length + pendingCrashes() >= peers.length - 2)
+      return;
     lost.push(id);
     counts.loss++;
     world.network.cutAll(id);
+  };
+
+  // Arm a peer to crash mid-round and have it multicast to two or more other peers now, so the
+  // round it dies in is this one (or, when its rounds are all decided first, a later one). Two
+  // peers always stay connected: the armed count with the lost.
+  const maxCrashes = Math.min(params.crashes ?? 0, peers.length - 2);
+  let armed = 0;
+  const pendingCrashes = () => armed - counts.crashMidCommit - counts.crashMidAbort;
+  const crashMid = (p: number, phase: RoundPhase): void => {
+    const id = ids[p] as string;
+    if (armed >= maxCrashes || lost.includes(id) || crasher.isArmed(id)) return;
+    if (lost.length + pendingCrashes() >= peers.length - 2) return;
+    const others = new Map<string, Handle>(); // one handle per other owner
+    for (const h of live(p)) if (h.owner !== id && !others.has(h.owner)) others.set(h.owner, h);
+    if (others.size < 2) return;
+    armed++;
+    crasher.arm(id, phase);
+    const targets = [...others.values()].slice(0, random.int(2, Math.min(4, others.size)));
+    const controller = new AbortController();
+    // An abort after the stage frames left and before the proposals are all back sends aborts.
+    if (phase === "abort") world.scheduler.setTimer(random.int(0, 8), () => controller.abort());
+    counts.multicast++;
+    work.push(
+      (peers[p] as Peer).send(targets, { hops: 0 }, { signal: controller.signal }).then(
+        (result) => {
+          results.push({ result, lost: [...lost] });
+        },
+        (error: unknown) => {
+          if (controller.signal.aborted && error instanceof CapbusError && error.code === "E_ABORTED")
+            counts.aborted++;
+          else refuse([id, ...targets.map((h) => h.owner)])(error);
+        },
+      ),
+    );
   };
 
   for (const [index, peer] of peers.entries()) {
@@ -245,16 +300,21 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     const p = random.int(0, peers.length - 1);
     const roll = random.next();
     const hops = random.chance(0.3) ? random.int(1, 3) : 0;
-    // Losses take their share from sends only when enabled, so runs without them are unchanged.
+    // Losses and crashes take their share from sends only when enabled, so runs without them
+    // are unchanged.
     const lossShare = maxLosses > 0 ? 0.01 : 0;
+    const crashShare = maxCrashes > 0 ? 0.02 : 0;
+    const losing = 0.1 + lossShare;
     const pick = (roll: number, hops: number) =>
       roll < 0.05
         ? () => destroy(p)
         : roll < 0.1
           ? () => release(p)
-          : roll < 0.1 + lossShare
+          : roll < losing
             ? () => lose(p)
-            : () => send(p, { hops }, false);
+            : roll < losing + crashShare
+              ? () => crashMid(p, roll < losing + crashShare / 2 ? "commit" : "abort")
+              : () => send(p, { hops }, false);
     let act = pick(roll, hops);
     if (params.burst !== undefined) {
       // Several actions of one peer in one turn: its sends share batches, with destroys,
@@ -274,6 +334,7 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
 
   await world.run();
   await Promise.all(work);
+  crasher.dispose();
   await world.close();
   const orders = new Map<string, Delivered[]>();
   for (const [peer, records] of traces.byPeer) {
@@ -286,5 +347,5 @@ export async function runWorkload(params: WorkloadParams): Promise<WorkloadRun> 
     }
     orders.set(peer, order);
   }
-  return { traces, counts, results, refused, orders, lost };
+  return { traces, counts, results, refused, orders, lost, crashes: crasher.crashes };
 }

@@ -26,7 +26,8 @@ export function checkTraces(
   checkConsistency(model, out);
   checkTotalOrder(model, out);
   checkCausality(model, out);
-  checkDelivery(model, out);
+  const atomicity = options.atomicity ?? "lenient";
+  checkDelivery(model, out, atomicity === "strict");
   checkNotifications(model, out);
   const total = Object.values(out.violationCounts).reduce((a, b) => a + b, 0);
   return {
@@ -35,5 +36,7 @@ export function checkTraces(
     violationCounts: out.violationCounts,
     violations: out.violations,
     excused: out.excused,
+    partial: out.partial,
+    atomicity,
   };
 }

@@ -3,8 +3,13 @@ import { checkTraces } from "./check.js";
 import { TraceFormatError } from "./errors.js";
 import { formatReport } from "./format-report.js";
 import { readTraces } from "./read.js";
+import type { Atomicity } from "./report.js";
 
-export const USAGE = "usage: check-trace <trace dir or .jsonl file>...";
+export const USAGE =
+  "usage: check-trace [--strict | --lenient] <trace dir or .jsonl file>...\n" +
+  "  --strict   a multicast split by its sender's loss is a P4 violation unless the missing\n" +
+  "             destination recorded a reconciliation fallback (spec/trace.md §4.3)\n" +
+  "  --lenient  excuse it (version 1 traces; the default)";
 
 /**
  * Exit codes: 0 no violation, 1 violations, 2 no traces, unreadable or malformed input, 3 a
@@ -20,13 +25,19 @@ export function runCheckTrace(
     print(USAGE);
     return 2;
   }
+  const atomicity: Atomicity = args.includes("--strict") ? "strict" : "lenient";
+  const paths = args.filter((a) => a !== "--strict" && a !== "--lenient");
+  if (paths.length === 0 || (args.includes("--strict") && args.includes("--lenient"))) {
+    print(USAGE);
+    return 2;
+  }
   try {
-    const traces = readTraces(args, { warn: (message) => warn(`warning: ${message}`) });
+    const traces = readTraces(paths, { warn: (message) => warn(`warning: ${message}`) });
     if (traces.size === 0) {
-      warn(`no trace records in ${args.join(", ")} (no non-empty .jsonl file)`);
+      warn(`no trace records in ${paths.join(", ")} (no non-empty .jsonl file)`);
       return 2;
     }
-    const report = checkTraces(traces, { maxViolationsPerProperty: 50 });
+    const report = checkTraces(traces, { maxViolationsPerProperty: 50, atomicity });
     print(formatReport(report));
     return report.ok ? 0 : 1;
   } catch (e) {

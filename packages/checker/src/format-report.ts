@@ -1,5 +1,5 @@
 /** A CheckReport as readable text (the CLI's output). */
-import { type CheckReport, PROPERTIES } from "./report.js";
+import { type CheckReport, PARTIAL_CAUSES, PROPERTIES } from "./report.js";
 
 /** A report as text for people: counts, then each violation with its events and peers. */
 export function formatReport(report: CheckReport): string {
@@ -8,8 +8,15 @@ export function formatReport(report: CheckReport): string {
   const lines = [
     `peers ${c.peers} (${c.crashed} without close: killed, or still running), records ${c.records}`,
     `sends ${c.sends}, destroys ${c.destroys}, releases ${c.releases}, aborts ${c.aborts}, imports ${c.imports}, expiries ${c.expires}`,
-    `deliveries ${c.deliveries} (message ${k.message}, destroyed ${k.destroyed}, released ${k.released})`,
+    `deliveries ${c.deliveries} (message ${k.message}, destroyed ${k.destroyed}, released ${k.released}), reconciliations ${c.reconciles}`,
   ];
+  const partial = report.partial;
+  if (partial.events > 0) {
+    const causes = PARTIAL_CAUSES.filter((cause) => (partial.missing[cause] ?? 0) > 0);
+    lines.push(
+      `partial multicasts ${partial.events} (${report.atomicity} atomicity), missing destinations by cause: ${causes.map((cause) => `${cause} ${partial.missing[cause]}`).join(", ")}`,
+    );
+  }
   const excused = Object.entries(report.excused);
   if (excused.length > 0)
     lines.push(

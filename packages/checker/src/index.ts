@@ -18,5 +18,14 @@ export {
   tracesFromRecords,
   validateTrace,
 } from "./read.js";
-export type { CheckOptions, CheckReport, Property, TraceCounts, Violation } from "./report.js";
-export { PROPERTIES } from "./report.js";
+export type {
+  Atomicity,
+  CheckOptions,
+  CheckReport,
+  PartialCause,
+  PartialMulticasts,
+  Property,
+  TraceCounts,
+  Violation,
+} from "./report.js";
+export { PARTIAL_CAUSES, PROPERTIES } from "./report.js";

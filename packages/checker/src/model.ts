@@ -32,6 +32,15 @@ export interface Delivery {
   first: boolean;
 }
 
+/** A `link` or `expire` step of one peer about another, for the P4(a) excuse. */
+export interface SessionMark {
+  step: number;
+  op: "expire" | "link";
+}
+
+/** How a destination settled a multicast whose sender's session ended (spec/trace.md §3). */
+export type ReconcileOutcome = Op<"reconcile">["outcome"];
+
 export interface Model {
   traces: Traces;
   peers: string[];
@@ -46,7 +55,13 @@ export interface Model {
   destroyedAt: Map<string, Delivery[]>;
   /** Node → owner, inferred from sends, destroys and deliveries of messages and releases. */
   owners: Map<string, string>;
+  /** `key(peer, other)` → the peer's `link` and `expire` steps naming `other`, in its order. */
+  sessionMarks: Map<string, SessionMark[]>;
+  /** `key(peer, event)` → the outcome of the peer's `reconcile` record for the event. */
+  reconciles: Map<string, ReconcileOutcome>;
   counts: TraceCounts;
+  /** Whether `peer` crashed: no trace, or one without `close`. */
+  isCrashed(peer: string): boolean;
   /** Whether `b` is crashed as seen from `a`: untraced, no close, or a session expiry between them. */
   crashedTo(a: string, b: string): boolean;
 }
@@ -69,6 +84,8 @@ export function buildModel(traces: Traces, out: Collector): Model {
   const byEvent = new Map<string, Delivery[]>();
   const destroyedAt = new Map<string, Delivery[]>();
   const owners = new Map<string, string>();
+  const sessionMarks = new Map<string, SessionMark[]>();
+  const reconciles = new Map<string, ReconcileOutcome>();
   const severed = new Set<string>();
   const closed = new Set<string>();
   const counts: TraceCounts = {
@@ -81,6 +98,7 @@ export function buildModel(traces: Traces, out: Collector): Model {
     aborts: 0,
     imports: 0,
     expires: 0,
+    reconciles: 0,
     deliveries: 0,
     deliveriesByKind: { message: 0, destroyed: 0, released: 0 },
   };
@@ -96,6 +114,14 @@ export function buildModel(traces: Traces, out: Collector): Model {
         [known, owner],
       );
     }
+  };
+
+  // One decision per event and peer (spec/trace.md §3): a second one contradicts the first.
+  const reconcile = (r: Op<"reconcile">, peer: string) => {
+    const k = key(peer, r.event);
+    if (reconciles.has(k)) {
+      out.violation("consistency", `${peer} settled ${r.event} by reconciliation twice`, [r.event], [peer]);
+    } else reconciles.set(k, r.outcome);
   };
 
   for (const [peer, records] of traces) {
@@ -138,6 +164,14 @@ export function buildModel(traces: Traces, out: Collector): Model {
         case "expire":
           counts.expires++;
           severed.add(key(peer, r.other)).add(key(r.other, peer));
+          push(sessionMarks, key(peer, r.other), { step, op: "expire" });
+          break;
+        case "link":
+          push(sessionMarks, key(peer, r.other), { step, op: "link" });
+          break;
+        case "reconcile":
+          counts.reconciles++;
+          reconcile(r, peer);
           break;
         case "deliver": {
           counts.deliveries++;
@@ -152,8 +186,6 @@ export function buildModel(traces: Traces, out: Collector): Model {
           break;
         }
         case "start":
-        case "link":
-        case "reconcile": // read by the atomicity check from the records themselves
           break;
       }
     });
@@ -179,7 +211,10 @@ export function buildModel(traces: Traces, out: Collector): Model {
     byEvent,
     destroyedAt,
     owners,
+    sessionMarks,
+    reconciles,
     counts,
+    isCrashed: (p) => !closed.has(p),
     crashedTo: (a, b) => !closed.has(b) || severed.has(key(a, b)),
   };
 }

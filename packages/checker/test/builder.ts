@@ -65,6 +65,17 @@ export class TraceBuilder {
     return this;
   }
 
+  link(peer: string, other: string): this {
+    this.records.push({ peer, op: "link", other });
+    return this;
+  }
+
+  /** `peer` settled `event` of `from` by asking its other receivers (spec/trace.md §3). */
+  reconcile(peer: string, event: string, from: string, outcome: "committed" | "dropped" | "fallback"): this {
+    this.records.push({ peer, op: "reconcile", event, from, outcome });
+    return this;
+  }
+
   /** Delivers `event` at `node` of `peer`; unknown events need `kind` and `ts`. */
   deliver(
     peer: string,

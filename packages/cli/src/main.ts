@@ -84,7 +84,7 @@ exit codes: 0 committed (or the reply printed), 1 refused (not committed; no suc
   secret, or the URL was revoked), 2 usage error (bad URL, bad payload, bad option), 3 no answer
   within --timeout (the owner not reached, or no reply), 130 interrupted (SIGINT/SIGTERM)`;
 
-const CHECK_HELP = `usage: capbus check TRACE...
+const CHECK_HELP = `usage: capbus check [--strict | --lenient] TRACE...
 
 Read traces (.jsonl files, or directories of them, as written with CAPBUS_TRACE=<dir>), rebuild
 happened-before and check the ordering properties P1-P6. Prints a summary, then each violation.
@@ -97,6 +97,10 @@ expiries (sessions that ended without a clean close: the crash rules applied) an
 kind; peers "without close" have no close record (killed, or still running). "excused" counts,
 by reason, expectations the checker did not hold the run to because a guarantee does not cover
 them (a peer crashed or expired, a node destroyed concurrently, a sender not traced).
+"partial multicasts" counts multicasts delivered at some destinations and not others, the
+missing ones by cause. --strict holds a multicast split by its sender's loss to P4 unless the
+missing destination recorded a reconciliation fallback (for peers that reconcile); --lenient (the
+default) excuses it, as version 1 promised (spec/trace.md §4.3).
 exit codes: 0 every property holds, 1 violations, 2 no traces, unreadable or malformed traces,
   3 the checker failed (a bug: please report it)`;
 
@@ -348,7 +352,7 @@ async function stopPeer(started: StartedPeer, limit: ReturnType<typeof deadline>
 
 async function check(args: readonly string[], io: Io): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) return help(io, CHECK_HELP);
-  const unknown = args.find((a) => a.startsWith("-"));
+  const unknown = args.find((a) => a.startsWith("-") && a !== "--strict" && a !== "--lenient");
   if (unknown !== undefined) throw new UsageError(`unknown option '${unknown}'`);
   if (args.length === 0) throw new UsageError("missing TRACE: give .jsonl files or directories");
   const { runCheckTrace } = await import("@capbus/checker");

@@ -20,6 +20,7 @@ export {
   type LatencyProfile,
   type LinkLatency,
 } from "./latency.js";
+export { type MidRoundCrash, MidRoundCrasher, type RoundPhase } from "./mid-round.js";
 export { LINK_CUT, type LinkOptions, type SimLink, SimNetwork, type SimNetworkOptions } from "./network.js";
 export { Random } from "./random.js";
 export { formatReplay, type ReplayExtra, SEED_ENV, seedFromEnv, withReplay } from "./replay.js";

@@ -108,6 +108,12 @@ export class SimLinkEnd implements Link {
       to: this.remote,
       bytes: copy,
     });
+    // An observer may have crashed this end's endpoint on seeing the frame (SimNetwork.crash):
+    // then it never left.
+    if (this.closing) {
+      this.lost(copy, "closed");
+      return;
+    }
     this.out.enqueue(copy);
   }
 
@@ -153,6 +159,19 @@ export class SimLinkEnd implements Link {
     this.discardFrames("cut");
     if (this.closing) return; // a `closed` is already queued (or delivered)
     this.closing = true;
+    this.queueForHandler(info);
+  }
+
+  /**
+   * This end's process died (SimNetwork.crash): what it sent is still in flight and arrives, the
+   * remote's `closed` follows behind it, and nothing more leaves or arrives here. The local handler
+   * is closed too, so the dead peer object winds down; nothing it does can leave.
+   */
+  crash(info: LinkClosedInfo): void {
+    if (this.closing) return; // closing already: the remote's `closed` is on its way
+    this.closing = true;
+    this.discardFrames("closed");
+    this.out.enqueue(info);
     this.queueForHandler(info);
   }
 

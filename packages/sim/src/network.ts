@@ -65,6 +65,7 @@ export class SimNetwork {
   private readonly live = new Set<SimLinkRecord>();
   private readonly linksPerPair = new Map<string, number>();
   private readonly paused = new Set<string>();
+  private readonly crashed = new Set<string>();
   private readonly endsByEndpoint = new Map<string, Set<SimLinkEnd>>();
   private readonly observers: NetObserver[] = [];
   private readonly ctx: NetContext;
@@ -98,6 +99,8 @@ export class SimNetwork {
    * join the same pair (e.g. a reconnect after a cut).
    */
   link(a: string, b: string, options: LinkOptions = {}): [SimLink, SimLink] {
+    const dead = [a, b].find((e) => this.crashed.has(e));
+    if (dead !== undefined) throw new Error(`cannot link ${a} and ${b}: ${dead} crashed`);
     const id = this.links.length;
     const endA = new SimLinkEnd(this.ctx, id, a, b);
     const endB = new SimLinkEnd(this.ctx, id, b, a);
@@ -143,6 +146,31 @@ export class SimNetwork {
       cut++;
     }
     return cut;
+  }
+
+  /**
+   * Kills `endpoint` as a process dies: frames it already sent are in flight (in the kernel) and
+   * still arrive, each remote end then gets closed({code: "E_LINK_CUT", byRemote: true}) behind
+   * them, and from now on nothing it sends leaves and nothing reaches it (frames in flight to it
+   * are lost). Unlike `cutAll`, which breaks the links and loses what is in flight both ways. Safe
+   * to call from an observer of the endpoint's own `send`: that frame is lost. Returns how many
+   * links it had.
+   */
+  crash(endpoint: string, reason = `${endpoint} crashed`): number {
+    this.crashed.add(endpoint);
+    let links = 0;
+    for (const rec of [...this.live]) {
+      const end = rec.a.local === endpoint ? rec.a : rec.b.local === endpoint ? rec.b : undefined;
+      if (end === undefined) continue;
+      end.crash({ code: LINK_CUT, reason, byRemote: true });
+      links++;
+    }
+    return links;
+  }
+
+  /** True once `crash(endpoint)` was called. */
+  isCrashed(endpoint: string): boolean {
+    return this.crashed.has(endpoint);
   }
 
   /**

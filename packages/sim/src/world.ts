@@ -41,6 +41,7 @@ export class SimWorld {
   readonly peers = new Map<string, Peer>();
   readonly #traceFor: ((peerId: string) => TraceSink | undefined) | undefined;
   readonly #options: SimWorldOptions;
+  readonly #crashed = new Set<string>();
 
   constructor(options: SimWorldOptions) {
     this.#options = options;
@@ -69,7 +70,7 @@ export class SimWorld {
       ...rest,
       id,
       runtime: this.scheduler.runtime(id, wallOffsetMs),
-      trace: this.#traceFor?.(id),
+      trace: this.#gate(id, this.#traceFor?.(id)),
       ...(options.dialTimeoutMs === undefined ? {} : { dialTimeoutMs: options.dialTimeoutMs }),
       ...(options.dial ? { dial: (remote: string) => this.#dial(id, remote) } : {}),
     });
@@ -95,8 +96,31 @@ export class SimWorld {
   #dial(from: string, remote: string): void {
     if (this.#options.unreachable?.has(remote) || !this.peers.has(remote)) return;
     this.scheduler.setTimer(this.#options.dialDelayMs ?? 5, () => {
-      if (!this.peer(from).linkedPeers.includes(remote)) this.link(from, remote);
+      const dead = this.network.isCrashed(from) || this.network.isCrashed(remote);
+      if (!dead && !this.peer(from).linkedPeers.includes(remote)) this.link(from, remote);
     });
+  }
+
+  /**
+   * Kill peer `id` as its process would die (SimNetwork.crash): what it sent arrives, nothing more
+   * leaves it, and its trace ends here, a prefix of what it would have written, with no `close`
+   * (spec/trace.md §1). The Peer object lives on, cut off; `close` still winds it down.
+   */
+  crash(id: string): void {
+    this.peer(id);
+    this.#crashed.add(id);
+    this.network.crash(id);
+  }
+
+  /** A peer's trace sink that stops writing once the peer crashed. */
+  #gate(id: string, sink: TraceSink | undefined): TraceSink | undefined {
+    if (sink === undefined) return undefined;
+    const crashed = this.#crashed;
+    return {
+      write(record) {
+        if (!crashed.has(id)) sink.write(record);
+      },
+    };
   }
 
   /** Link every pair of peers not linked yet. */

@@ -1,5 +1,11 @@
 /** Running the order checker over one run's trace directory. */
-import { type CheckReport, checkTraces, formatReport, readTraceDir } from "@capbus/checker";
+import {
+  type CheckOptions,
+  type CheckReport,
+  checkTraces,
+  formatReport,
+  readTraceDir,
+} from "@capbus/checker";
 import { CheckFailedError, TestkitError } from "./errors.js";
 
 /**
@@ -7,12 +13,12 @@ import { CheckFailedError, TestkitError } from "./errors.js";
  * CheckFailedError on a violation and E_NO_TRACES when there is nothing to check, so that a run
  * whose children never traced cannot pass by accident.
  */
-export function checkTraceDir(dir: string): CheckReport {
+export function checkTraceDir(dir: string, options: CheckOptions = {}): CheckReport {
   const traces = readTraceDir(dir);
   if (traces.size === 0) {
     throw new TestkitError("E_NO_TRACES", `no traces in ${dir}: did the children create @capbus/node peers?`);
   }
-  const report = checkTraces(traces);
+  const report = checkTraces(traces, options);
   if (!report.ok) throw new CheckFailedError(report, dir, formatReport(report));
   return report;
 }

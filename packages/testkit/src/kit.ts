@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CheckReport } from "@capbus/checker";
+import type { CheckOptions, CheckReport } from "@capbus/checker";
 import { checkTraceDir } from "./check.js";
 import { CheckFailedError, TestkitError } from "./errors.js";
 import type { PeerProcess } from "./process.js";
@@ -125,12 +125,13 @@ export class TestKit implements AsyncDisposable {
 
   /**
    * Stop every child, then run the order checker over the merged traces. Returns the report when
-   * every property holds; throws CheckFailedError (keeping the traces) otherwise.
+   * every property holds; throws CheckFailedError (keeping the traces) otherwise. `options`: the
+   * checker's (its atomicity mode, say).
    */
-  async check(): Promise<CheckReport> {
+  async check(options: CheckOptions = {}): Promise<CheckReport> {
     await this.stop();
     try {
-      return checkTraceDir(this.traceDir);
+      return checkTraceDir(this.traceDir, options);
     } catch (error) {
       if (error instanceof CheckFailedError) this.#keep = true;
       throw error;
