@@ -143,13 +143,16 @@ export class Outbox {
     if (advance) this.advance();
   }
 
-  /** A fast unicast's receiver assigned its final. */
-  accepted(event: OutEvent, lamport: number): void {
+  /**
+   * A fast unicast's receiver assigned its final. A fast batch's accepts are all taken first and
+   * advance once (`advance` false for each).
+   */
+  accepted(event: OutEvent, lamport: number, advance = true): void {
     if (event.decided) return;
     for (const dest of event.destinations.values()) dest.state = "proposed";
     this.#clock.observe(lamport);
     this.#settle(event, lamport);
-    this.advance();
+    if (advance) this.advance();
   }
 
   /** A destination became unreachable: it takes no further part. */

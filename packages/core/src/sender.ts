@@ -157,6 +157,8 @@ export class Sender {
   #eventSeq = 0;
   /** A decision waits for the clock's room (H2b) and a timer will retry it. */
   #roomTimer = false;
+  /** The Runtime clock as read once in this turn (#now), or undefined. */
+  #turnNow: number | undefined = undefined;
   /** Frames gathered in this turn: fast batches and batch commits (B2, B5). */
   readonly #writer: BatchWriter;
   /**
@@ -180,6 +182,7 @@ export class Sender {
         session: (peer) => ctx.links.get(peer),
         clock: () => ctx.clock.value,
         refused: (peer, entries, error) => this.#refusedFast(peer, entries, error),
+        sent: (peer, first) => this.#owe(peer, first),
         turnEnd: () => this.#closeOpen(false),
       },
       ctx.batchCaps,
@@ -191,7 +194,7 @@ export class Sender {
       refused: (event) => this.#refused(event),
     });
     this.#answers = new Answers({
-      now: () => ctx.runtime.now(),
+      now: () => this.#now(),
       setTimer: (ms, fn) => ctx.runtime.setTimer(ms, fn),
       owes: (peer, seq) => {
         const event = this.#pending.get(seq)?.event;
@@ -252,15 +255,22 @@ export class Sender {
   ): void {
     if (count > this.#ctx.batchCaps.maxEvents || first + count - 1 > this.#eventSeq)
       throw new CapbusError("E_PROTOCOL", `${from} accepted events ${first}+${count}, never sent as a batch`);
-    const refused = byEvent(refusals);
+    const refused = refusals.length === 0 ? undefined : byEvent(refusals);
+    // One frame answered (its answer is owed per frame, see #sentFast): no closure, lookup or
+    // outbox scan per event.
+    this.#answers.answeredRange(from, first, count);
     for (let seq = first; seq < first + count; seq++) {
-      this.#withEvent(seq, from, (e) => {
-        if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
-        const r = refused.get(seq);
-        if (r) this.#outbox.refused(e, from, r.code, r.node);
-        else this.#outbox.accepted(e, lamport);
-      });
+      const e = this.#pending.get(seq);
+      // An answer for an event already decided or dropped (aborted) is stale, not an error.
+      if (e === undefined) continue;
+      if (!e.destinations.has(from))
+        throw new CapbusError("E_PROTOCOL", `${from} answered for event ${seq}, not sent to it`);
+      if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
+      const r = refused?.get(seq);
+      if (r) this.#outbox.refused(e, from, r.code, r.node);
+      else this.#outbox.accepted(e, lamport, false);
     }
+    this.#outbox.advance();
   }
 
   /**
@@ -869,12 +879,12 @@ export class Sender {
 
   #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>): Pending {
     // Not on the wire yet: the caller stages it, or the outbox sends it, or its batch closes (B5).
-    return new Pending(this.#ctx.id, ++this.#eventSeq, kind, fast, destinations, this.#ctx.runtime.now());
+    return new Pending(this.#ctx.id, ++this.#eventSeq, kind, fast, destinations, this.#now());
   }
 
   #sendFast(event: OutEvent): void {
     const pending = this.#pending.get(event.seq);
-    const [peer] = event.destinations.keys();
+    const peer = pending?.target?.owner ?? onlyPeer(event);
     if (pending?.body === undefined || peer === undefined) return;
     const session = this.#ctx.links.get(peer);
     if (!session) {
@@ -890,10 +900,11 @@ export class Sender {
       return this.#owe(peer, event.seq);
     }
     if (pending.batchable) {
-      // Into the fast batch gathered for the peer, written at the end of the turn (B2, B5).
+      // Into the fast batch gathered for the peer, written at the end of the turn (B2, B5); the
+      // answer is owed per frame, when the writer writes it (#sentFast).
       this.#leaveOpen(event);
       this.#writer.unicast(peer, { event, node, payload }, roughSize(payload));
-      return this.#owe(peer, event.seq);
+      return;
     }
     try {
       this.#writer.offer(peer, {
@@ -915,9 +926,15 @@ export class Sender {
 
   /** A fast unicast of the open batch went on the wire: it leaves the batch (B6). */
   #leaveOpen(event: OutEvent): void {
-    const i = this.#open[0] === event ? 0 : this.#open.indexOf(event);
-    if (i < 0) return;
-    this.#open.splice(i, 1);
+    const open = this.#open;
+    // Mostly the only one, or the first: taken without splice's array of removed elements.
+    if (open[open.length - 1] === event) open.pop();
+    else if (open[0] === event) open.shift();
+    else {
+      const i = open.indexOf(event);
+      if (i < 0) return;
+      open.splice(i, 1);
+    }
     this.#openBytes -= roughSize(this.#pending.get(event.seq)?.payload);
   }
 
@@ -943,8 +960,7 @@ export class Sender {
     // A fast unicast or release its receiver refused is delivered nowhere: given up (trace W10).
     if (event.final === undefined && refusedAnywhere(event))
       this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
-    if (event.final !== undefined)
-      (event.fast ? this.fast : this.rounds).add(this.#ctx.runtime.now() - pending.at);
+    if (event.final !== undefined) (event.fast ? this.fast : this.rounds).add(this.#now() - pending.at);
     if (pending.resolve) {
       pending.resolve(this.#commitMessage(pending));
     } else pending.onDecided?.(event);
@@ -1035,6 +1051,21 @@ export class Sender {
     }
     this.#answers.answered(from, seq);
     fn(pending.event);
+  }
+
+  /**
+   * The Runtime clock, read once per turn (until the microtasks queued so far have run): what it
+   * times, send-to-decision latencies and answer deadlines, needs no finer grain, and a stream
+   * read it three times per event. In a simulation time does not move within a turn anyway.
+   */
+  #now(): number {
+    if (this.#turnNow === undefined) {
+      this.#turnNow = this.#ctx.runtime.now();
+      queueMicrotask(() => {
+        this.#turnNow = undefined;
+      });
+    }
+    return this.#turnNow;
   }
 
   /** `peer` owes an answer to a frame of event `seq` just sent (this peer answers itself at once). */
@@ -1151,6 +1182,12 @@ function byEvent(refusals: readonly BatchRefusal[]): Map<number, BatchRefusal> {
   const map = new Map<number, BatchRefusal>();
   for (const r of refusals) map.set(r.event, r);
   return map;
+}
+
+/** The one peer a fast event goes to. */
+function onlyPeer(event: OutEvent): string | undefined {
+  for (const peer of event.destinations.keys()) return peer;
+  return undefined;
 }
 
 /** Do these events all go to one peer (one destination each, the same)? */
