@@ -12,7 +12,7 @@ import type { DestinationResult, SendResult } from "./events.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
 import type { Links } from "./links.js";
 import { LatencyWindow } from "./observe.js";
-import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outbox.js";
+import { Outbox, type OutDestination, type OutEvent, type OutKind, Participants } from "./outbox.js";
 import type { OwnedNode } from "./owner.js";
 import type { SendOptions } from "./peer.js";
 import type { Runtime } from "./runtime.js";
@@ -59,7 +59,7 @@ class Pending implements OutEvent {
   readonly kind: OutKind;
   fast: boolean;
   batch: number | undefined = undefined;
-  readonly destinations: Map<string, OutDestination>;
+  readonly destinations: Participants;
   sent = false;
   decided = false;
   final: number | undefined = undefined;
@@ -102,7 +102,7 @@ class Pending implements OutEvent {
     seq: number,
     kind: OutKind,
     fast: boolean,
-    destinations: Map<string, OutDestination>,
+    destinations: Participants,
     at: number,
   ) {
     this.#self = self;
@@ -332,7 +332,7 @@ export class Sender {
       return this.#sendOne(targets[0] as Handle, payload, options.signal, fitsBatch);
 
     const order = targets.map((h) => ({ peer: h.owner, node: h.nodeId }));
-    const destinations = new Map<string, OutDestination>();
+    const destinations = new Participants();
     const names = new Set<string>();
     for (const { peer, node } of order) {
       const name = nodeName(peer, node);
@@ -415,8 +415,7 @@ export class Sender {
   ): Promise<SendResult> {
     const peer = target.owner;
     if (!this.#ctx.links.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
-    const destinations = new Map<string, OutDestination>();
-    destinations.set(peer, participant(peer, "deliver", [target.nodeId]));
+    const destinations = new Participants(participant(peer, "deliver", [target.nodeId]));
     // A signal makes it a round (see send).
     const fast = signal === undefined;
     const alone = this.#outbox.pending === 0 && !this.#writer.inTurn;
@@ -664,51 +663,66 @@ export class Sender {
 
   /** The message's final is decided: commit where it is taken, give back unused references. */
   #commitMessage(event: Pending): SendResult {
-    const { carried, ownCounted } = event;
     const final = event.final;
-    const ts = final === undefined ? undefined : { lamport: final, peer: this.#ctx.id, seq: event.seq };
-    const dead =
-      ts && carried.length > 0
-        ? deadHandles(
-            event,
-            carried,
-            (n) => this.#ctx.nodes.get(n)?.destroyedBefore(ts) ?? true,
-            this.#ctx.id,
-          )
-        : [];
+    const carrying = event.carried.length > 0;
+    // A unicast's result builds its timestamp when read (UnicastResult).
+    const ts =
+      final === undefined || event.target !== undefined
+        ? undefined
+        : { lamport: final, peer: this.#ctx.id, seq: event.seq };
+    const dead = ts && carrying ? this.#deadCarried(event, ts) : NO_REFS;
     if (final !== undefined && !event.fast) {
       for (const dest of event.destinations.values()) {
         if (liveNodes(dest).length === 0) continue;
         // One commits frame per participant for a batch's events (B2); handles travel alone (B1).
         if (dead.length > 0)
-          this.#writer.send(dest.peer, { type: "commit", event: event.seq, lamport: final, dead });
+          this.#writer.send(dest.peer, { type: "commit", event: event.seq, lamport: final, dead: [...dead] });
         else this.#writer.commit(dest.peer, event.batch, final, event.seq);
       }
     }
-    // Only carried handles' references can need giving back.
-    let back: ReturnType<typeof referencesToGiveBack> = [];
-    if (carried.length > 0) {
-      const counted = (owner: string, node: number) => {
-        if (owner === this.#ctx.id) return ownCounted.includes(node);
-        const dest = event.destinations.get(owner);
-        return dest?.state === "proposed" && !dest.dead.includes(node);
-      };
-      const gotIt = (peer: string) =>
-        final !== undefined && liveNodes(event.destinations.get(peer)).length > 0;
-      back = referencesToGiveBack(event, carried, counted, gotIt);
+    if (carrying) this.#giveBackCarried(event, final);
+    const target = event.target;
+    if (target) {
+      // A unicast's one result names its target by the handle's own name (no string built).
+      const committed = committedAt(event, target.owner, target.nodeId);
+      const code = committed ? undefined : missedCode(event, target.owner, target.nodeId);
+      return new UnicastResult(this.#ctx.id, event.seq, final, target.name, code);
     }
+    const destinations: DestinationResult[] = event
+      .targets()
+      .map(({ peer, node }) => destinationResult(event, peer, node, nodeName(peer, node)));
+    return { event: event.id, ts, destinations, ok: destinations.every((d) => d.committed) };
+  }
+
+  /**
+   * Carried handles that arrive dead (their node destroyed before `ts`). Apart from
+   * #commitMessage, so that the common message, carrying none, allocates no closure context.
+   */
+  #deadCarried(event: Pending, ts: Timestamp): HandleRef[] {
+    return deadHandles(
+      event,
+      event.carried,
+      (n) => this.#ctx.nodes.get(n)?.destroyedBefore(ts) ?? true,
+      this.#ctx.id,
+    );
+  }
+
+  /** Give back the references of carried handles that no receiver took (spec/ordering.md §11). */
+  #giveBackCarried(event: Pending, final: number | undefined): void {
+    const { carried, ownCounted } = event;
+    const counted = (owner: string, node: number) => {
+      if (owner === this.#ctx.id) return ownCounted.includes(node);
+      const dest = event.destinations.get(owner);
+      return dest?.state === "proposed" && !dest.dead.includes(node);
+    };
+    const gotIt = (peer: string) => final !== undefined && liveNodes(event.destinations.get(peer)).length > 0;
+    const back = referencesToGiveBack(event, carried, counted, gotIt);
     if (back.length > 0) {
       // After this callback: the outbox is mid-decision, and these are new events of this peer.
       queueMicrotask(() => {
         for (const { ref, holder } of back) this.release(ref.owner, ref.node, 1, holder);
       });
     }
-    const target = event.target;
-    // A unicast's one result names its target by the handle's own name (no string built).
-    const destinations: DestinationResult[] = target
-      ? [destinationResult(event, target.owner, target.nodeId, target.name)]
-      : event.targets().map(({ peer, node }) => destinationResult(event, peer, node, nodeName(peer, node)));
-    return { event: event.id, ts, destinations, ok: destinations.every((d) => d.committed) };
   }
 
   destroy(nodes: readonly Node[]): Promise<Timestamp> {
@@ -720,9 +734,7 @@ export class Sender {
     if (new Set(owned).size !== owned.length) throw new CapbusError("E_DUPLICATE", "a node is named twice");
     for (const o of owned) o.state = "destroying";
     const ids = owned.map((o) => o.node.id);
-    const destinations = new Map<string, OutDestination>([
-      [this.#ctx.id, participant(this.#ctx.id, "deliver", ids)],
-    ]);
+    const destinations = new Participants(participant(this.#ctx.id, "deliver", ids));
     this.#seal(); // B1: a destroy is a batch of its own
     const event = this.#newEvent("destroy", false, destinations);
     this.#ctx.trace({
@@ -859,7 +871,7 @@ export class Sender {
     returned = holder !== this.#ctx.id,
   ): void {
     if (this.#ctx.closed() || !this.#ctx.links.has(owner)) return;
-    const destinations = new Map([[owner, participant(owner, "deliver", [node])]]);
+    const destinations = new Participants(participant(owner, "deliver", [node]));
     this.#seal(); // a release goes in a frame of its own
     const event = this.#newEvent("release", true, destinations);
     this.#ctx.trace({
@@ -877,7 +889,7 @@ export class Sender {
     this.#outbox.add(event);
   }
 
-  #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>): Pending {
+  #newEvent(kind: OutKind, fast: boolean, destinations: Participants): Pending {
     // Not on the wire yet: the caller stages it, or the outbox sends it, or its batch closes (B5).
     return new Pending(this.#ctx.id, ++this.#eventSeq, kind, fast, destinations, this.#now());
   }
@@ -981,7 +993,7 @@ export class Sender {
     this.#pending.delete(seq);
     this.#batchDone(pending.event);
     unlisten(pending);
-    for (const peer of pending.event.destinations.keys()) this.#answers.answered(peer, seq);
+    for (const dest of pending.event.destinations.values()) this.#answers.answered(dest.peer, seq);
     this.#abortEverywhere(pending);
     this.#outbox.remove(pending.event);
     pending.dropped(error);
@@ -1113,15 +1125,73 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | unde
 
 /** Did a message reach `node` of `peer` once decided, and if not, why (a DestinationResult)? */
 function destinationResult(event: OutEvent, peer: string, node: number, name: string): DestinationResult {
+  const committed = committedAt(event, peer, node);
+  return { node: name, committed, code: committed ? undefined : missedCode(event, peer, node) };
+}
+
+/** Was a decided message committed at `node` of `peer`? */
+function committedAt(event: OutEvent, peer: string, node: number): boolean {
   const dest = event.destinations.get(peer);
-  const committed =
-    event.final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node));
-  const code = committed
-    ? undefined
-    : dest?.dead.includes(node)
-      ? "E_DESTROYED"
-      : (dest?.code ?? "E_LINK_CLOSED");
-  return { node: name, committed, code };
+  return (
+    event.final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node))
+  );
+}
+
+/** Why a decided message missed `node` of `peer`. */
+function missedCode(event: OutEvent, peer: string, node: number): CoreErrorCode {
+  const dest = event.destinations.get(peer);
+  return dest?.dead.includes(node) ? "E_DESTROYED" : (dest?.code ?? "E_LINK_CLOSED");
+}
+
+/**
+ * A unicast's SendResult, kept lean (a stream resolves one per event, ~1000 in flight): the id,
+ * the timestamp and the one destination's entry are built when read, as Message does for a
+ * delivery. Each read gives a fresh (equal) object; JSON and Node's inspect show the fields.
+ */
+class UnicastResult implements SendResult {
+  readonly ok: boolean;
+  readonly #peer: string;
+  readonly #seq: number;
+  readonly #final: number | undefined;
+  readonly #node: string;
+  readonly #code: CoreErrorCode | undefined;
+
+  constructor(
+    peer: string,
+    seq: number,
+    final: number | undefined,
+    node: string,
+    code: CoreErrorCode | undefined,
+  ) {
+    this.ok = code === undefined;
+    this.#peer = peer;
+    this.#seq = seq;
+    this.#final = final;
+    this.#node = node;
+    this.#code = code;
+  }
+
+  /** `<this peer>:<seq>`. */
+  get event(): string {
+    return `${this.#peer}:${this.#seq}`;
+  }
+
+  get ts(): Timestamp | undefined {
+    return this.#final === undefined ? undefined : { lamport: this.#final, peer: this.#peer, seq: this.#seq };
+  }
+
+  get destinations(): readonly DestinationResult[] {
+    return [{ node: this.#node, committed: this.ok, code: this.#code }];
+  }
+
+  toJSON(): SendResult {
+    const { event, ts, destinations, ok } = this;
+    return { event, ts, destinations, ok };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): object {
+    return this.toJSON();
+  }
 }
 
 /** Did a participant refuse the event with a `reject` (not a link that closed)? */
@@ -1186,8 +1256,7 @@ function byEvent(refusals: readonly BatchRefusal[]): Map<number, BatchRefusal> {
 
 /** The one peer a fast event goes to. */
 function onlyPeer(event: OutEvent): string | undefined {
-  for (const peer of event.destinations.keys()) return peer;
-  return undefined;
+  return event.destinations.first()?.peer;
 }
 
 /** Do these events all go to one peer (one destination each, the same)? */
@@ -1195,7 +1264,7 @@ function onePeer(events: readonly OutEvent[]): boolean {
   let peer: string | undefined;
   for (const e of events) {
     if (e.destinations.size !== 1) return false;
-    for (const p of e.destinations.keys()) {
+    for (const { peer: p } of e.destinations.values()) {
       if (peer !== undefined && p !== peer) return false;
       peer = p;
     }
