@@ -44,11 +44,13 @@ const INDEX_AT = 8;
  * loop over it) showed in a stream's profiles. A Map is built only for a large multicast.
  */
 export class Participants {
-  readonly #list: OutDestination[] = [];
+  readonly #list: OutDestination[];
   #index: Map<string, OutDestination> | undefined = undefined;
 
-  constructor(...destinations: OutDestination[]) {
-    for (const d of destinations) this.set(d.peer, d);
+  /** With `first` as the first participant, or none. */
+  constructor(first?: OutDestination) {
+    // An array of exactly one: an empty one grows to room for 17 at its first push.
+    this.#list = first === undefined ? [] : [first];
   }
 
   get size(): number {

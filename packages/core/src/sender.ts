@@ -130,6 +130,97 @@ class Pending implements OutEvent {
 
 function ignore(): void {}
 
+/**
+ * A promise's resolve and reject, taken by one shared executor (no closure made per send) and
+ * read back at once by the code that made the promise.
+ */
+const settlers: { resolve: (value: never) => void; reject: (error: unknown) => void } = {
+  resolve: ignore,
+  reject: ignore,
+};
+
+function takeSettlers(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  settlers.resolve = resolve;
+  settlers.reject = reject;
+}
+
+/**
+ * This peer's undecided events by number. Numbers are handed out in order and most events are
+ * decided soon, so a window of slots from the oldest undecided number does: a Map rehashed over
+ * and over as a stream's ~1000 in flight came and went.
+ */
+class PendingTable {
+  /** Slot k holds event number #first + k; slots before #head are empty. */
+  #slots: (Pending | undefined)[] = [];
+  #first = 0;
+  #head = 0;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(seq: number): Pending | undefined {
+    const k = seq - this.#first;
+    return k >= this.#head && k < this.#slots.length ? this.#slots[k] : undefined;
+  }
+
+  has(seq: number): boolean {
+    return this.get(seq) !== undefined;
+  }
+
+  set(seq: number, pending: Pending): void {
+    if (this.#size === 0) this.#reset(seq);
+    let k = seq - this.#first;
+    if (k < this.#head) {
+      // Below the window (not how numbers are handed out): start it again from `seq`.
+      const held = this.values();
+      this.#reset(seq);
+      for (const p of held) this.#put(p.seq - seq, p);
+      k = 0;
+    }
+    this.#put(k, pending);
+  }
+
+  delete(seq: number): void {
+    const k = seq - this.#first;
+    if (k < this.#head || k >= this.#slots.length || this.#slots[k] === undefined) return;
+    this.#slots[k] = undefined;
+    if (--this.#size === 0) return this.#reset(0);
+    while (this.#slots[this.#head] === undefined) this.#head++;
+    // Drop the empty front now and then, rather than shifting per event.
+    if (this.#head > 1024 && this.#head * 2 > this.#slots.length) {
+      this.#slots = this.#slots.slice(this.#head);
+      this.#first += this.#head;
+      this.#head = 0;
+    }
+  }
+
+  /** The undecided events in number order (a copy: the caller may change the table). */
+  values(): Pending[] {
+    const out: Pending[] = [];
+    for (let k = this.#head; k < this.#slots.length; k++) {
+      const p = this.#slots[k];
+      if (p !== undefined) out.push(p);
+    }
+    return out;
+  }
+
+  #put(k: number, pending: Pending): void {
+    const slots = this.#slots;
+    while (slots.length < k) slots.push(undefined);
+    if (slots[k] === undefined) this.#size++;
+    slots[k] = pending;
+  }
+
+  #reset(first: number): void {
+    this.#slots = [];
+    this.#first = first;
+    this.#head = 0;
+    this.#size = 0;
+  }
+}
+
 /** A round batch of several events, by its number (its first event's), while any is undecided. */
 interface RoundBatch {
   readonly events: readonly OutEvent[];
@@ -147,7 +238,7 @@ type Refusal = CapbusError | WireError;
 export class Sender {
   readonly #ctx: SenderContext;
   readonly #outbox: Outbox;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingTable();
   /** Destroys whose pick has started (spec/ordering.md §9 step 2). */
   readonly #picking = new WeakSet<OutEvent>();
   /** Destroys waiting, before their pick start, for holders' links: when they give up waiting. */
@@ -310,14 +401,14 @@ export class Sender {
   /** The link to `remote` is gone: it takes no further part in any undecided event. */
   lost(remote: string): void {
     this.#answers.forget(remote);
-    for (const pending of [...this.#pending.values()]) {
+    for (const pending of this.#pending.values()) {
       if (pending.event.destinations.has(remote)) this.#outbox.failed(pending.event, remote, "E_LINK_CLOSED");
     }
   }
 
   /** The peer is aborted: every undecided event fails. */
   abortAll(error: CapbusError): void {
-    for (const pending of [...this.#pending.values()])
+    for (const pending of this.#pending.values())
       if (!pending.event.decided) this.drop(pending.event.seq, error);
   }
 
@@ -449,15 +540,10 @@ export class Sender {
     alone: boolean,
     receivers: string[] | undefined,
   ): Promise<SendResult> {
-    const promise = new Promise<SendResult>((resolve, reject) => {
-      event.resolve = resolve;
-      event.dropped = reject;
-    });
-    if (signal) {
-      event.signal = signal;
-      event.onAbort = () => this.abortSend(event.seq);
-      signal.addEventListener("abort", event.onAbort, { once: true });
-    }
+    const promise = new Promise<SendResult>(takeSettlers);
+    event.resolve = settlers.resolve as (result: SendResult) => void;
+    event.dropped = settlers.reject as (error: Refusal) => void;
+    if (signal) this.#listen(event, signal);
     this.#pending.set(event.seq, event);
     try {
       this.#enqueue(event, alone, receivers);
@@ -466,6 +552,13 @@ export class Sender {
       (event.dropped as (error: unknown) => void)(error);
     }
     return promise;
+  }
+
+  /** Abort the send when `signal` aborts (a method of its own: #launch then captures nothing). */
+  #listen(event: Pending, signal: AbortSignal): void {
+    event.signal = signal;
+    event.onAbort = () => this.abortSend(event.seq);
+    signal.addEventListener("abort", event.onAbort, { once: true });
   }
 
   #enqueue(event: Pending, alone: boolean, receivers: string[] | undefined): void {
@@ -915,7 +1008,8 @@ export class Sender {
       // Into the fast batch gathered for the peer, written at the end of the turn (B2, B5); the
       // answer is owed per frame, when the writer writes it (#sentFast).
       this.#leaveOpen(event);
-      this.#writer.unicast(peer, { event, node, payload }, roughSize(payload));
+      // The event is its own FastEntry (its node and payload), no entry object made for it.
+      this.#writer.unicast(peer, pending, roughSize(payload));
       return;
     }
     try {
