@@ -4,7 +4,13 @@
  * causality rule the outbox enforces, with the reference bookkeeping of carried handles.
  */
 import type { TraceRecord } from "@capbus/trace";
-import { assertBatchable, type HandleRef, type WireError } from "@capbus/wire";
+import {
+  assertBatchable,
+  type EncodedPayload,
+  encodePayload,
+  type HandleRef,
+  type WireError,
+} from "@capbus/wire";
 import { Answers } from "./answers.js";
 import { type BatchCaps, BatchWriter, type FastEntry, refusal, roughSize } from "./batch-writer.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
@@ -646,10 +652,11 @@ export class Sender {
     }
     const refused = new Map<OutEvent, Refusal>();
     const staged = new Map<OutEvent, Set<OutDestination>>();
+    const once = parts.size > 1 ? this.#encodeOnce(events) : undefined;
     for (const [peer, part] of parts) {
       const list = part.events.filter((e) => !refused.has(e));
       if (list.length === 0) continue;
-      for (const [e, error] of this.#stageAt(peer, batch, list)) refused.set(e, error);
+      for (const [e, error] of this.#stageAt(peer, batch, list, once)) refused.set(e, error);
       for (const e of list) {
         if (refused.has(e)) continue;
         const at = staged.get(e) ?? new Set<OutDestination>();
@@ -665,9 +672,15 @@ export class Sender {
    * One participant's frame of a round batch: `stages`, or `stage` for a single event. Returns the
    * events the session refused (a batch too large for the frame limit is retried event by event).
    */
-  #stageAt(peer: string, batch: number, list: readonly OutEvent[]): Map<OutEvent, Refusal> {
+  #stageAt(
+    peer: string,
+    batch: number,
+    list: readonly OutEvent[],
+    once?: ReadonlyMap<number, EncodedPayload>,
+  ): Map<OutEvent, Refusal> {
     const refused = new Map<OutEvent, Refusal>();
     const clock = this.#ctx.clock.value;
+    const payload = (e: OutEvent) => once?.get(e.seq) ?? this.#pending.get(e.seq)?.payload;
     try {
       if (list.length === 1) {
         const e = list[0]!;
@@ -677,7 +690,7 @@ export class Sender {
           event: e.seq,
           clock,
           nodes: [...dest.nodes],
-          payload: this.#pending.get(e.seq)?.payload,
+          payload: payload(e),
           handles: [],
           receivers: receiversOf(e),
         });
@@ -688,17 +701,33 @@ export class Sender {
           clock,
           events: list.map((e) => e.seq),
           targets: list.map((e) => [...(e.destinations.get(peer) as OutDestination).nodes]),
-          payloads: list.map((e) => this.#pending.get(e.seq)?.payload),
+          payloads: list.map(payload),
         });
       }
     } catch (error) {
       const r = refusal(error);
       if (!r) throw error;
       if (list.length > 1 && (r.code === "E_TOO_LARGE" || r.code === "E_BACKPRESSURE")) {
-        for (const e of list) for (const [x, why] of this.#stageAt(peer, batch, [e])) refused.set(x, why);
+        for (const e of list)
+          for (const [x, why] of this.#stageAt(peer, batch, [e], once)) refused.set(x, why);
       } else for (const e of list) refused.set(e, r);
     }
     return refused;
+  }
+
+  /**
+   * The payloads of a round batch's events staged at several participants, each encoded once for
+   * all their frames instead of once per participant (at a `stages` frame's depth, which holds for
+   * a `stage` too). One that cannot be encoded is left out: its frames refuse it as before.
+   */
+  #encodeOnce(events: readonly OutEvent[]): Map<number, EncodedPayload> {
+    const once = new Map<number, EncodedPayload>();
+    for (const e of events) {
+      if (e.destinations.size < 2) continue;
+      const encoded = encodeOnce(this.#pending.get(e.seq)?.payload, 3);
+      if (encoded !== undefined) once.set(e.seq, encoded);
+    }
+    return once;
   }
 
   /** Fast unicasts their session did not take (at the end of the turn): their callers fail. */
@@ -715,8 +744,10 @@ export class Sender {
    * Stage a round at its participants. A frame the session refuses (too large, or its send
    * queue full) drops the whole round before it is decided: false.
    */
-  #stage(event: OutEvent, payload: unknown, carried: readonly HandleRef[], receivers: string[]): boolean {
+  #stage(event: OutEvent, raw: unknown, carried: readonly HandleRef[], receivers: string[]): boolean {
     const staged = new Set<OutDestination>();
+    // A multicast's payload is encoded once for all its stage frames.
+    const payload = receivers.length > 1 ? (encodeOnce(raw, 2) ?? raw) : raw;
     try {
       for (const dest of event.destinations.values()) {
         const session = this.#ctx.links.get(dest.peer);
@@ -1177,6 +1208,15 @@ export class Sender {
   /** `peer` owes an answer to a frame of event `seq` just sent (this peer answers itself at once). */
   #owe(peer: string, seq: number, timeoutMs = this.#ctx.answerTimeoutMs): void {
     if (peer !== this.#ctx.id) this.#answers.sent(peer, seq, timeoutMs);
+  }
+}
+
+/** A payload encoded once for several frames, or undefined if it cannot be (its frames then refuse it). */
+function encodeOnce(payload: unknown, depth: number): EncodedPayload | undefined {
+  try {
+    return encodePayload(payload, depth);
+  } catch {
+    return undefined;
   }
 }
 
