@@ -1,9 +1,9 @@
 /**
- * Where a stream's time goes: one capbus stream (unix, ws, or alt: alternating 1->2 over ws), capbus
- * only, and for each run its rate, the CPU time per event of the sender (this process) and of
- * each receiver, how busy each was over the run (above 100%: GC and other threads), frames per
- * event and the heap.
- *   node --conditions=@capbus/source --import tsx bench/cpu.ts <unix|ws|alt> [events=200000] [runs=3]
+ * Where a stream's time goes: one capbus stream (unix, ws, alt: alternating 1->2 over ws, or mc:
+ * multicast 1->8 over ws, as row 4, 256 undecided), capbus only, and for each run its rate, the
+ * CPU time per event of the sender (this process) and of each receiver, how busy each was over the
+ * run (above 100%: GC and other threads), frames per event and the heap. A multicast is one event.
+ *   node --conditions=@capbus/source --import tsx bench/cpu.ts <unix|ws|alt|mc> [events=200000] [runs=3]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +17,7 @@ const kind = process.argv[2] ?? "unix";
 const n = Number(process.argv[3] ?? 200000);
 const runs = Number(process.argv[4] ?? 3);
 const dir = mkdtempSync(join(tmpdir(), "capbus-exp-"));
-const count = kind === "alt" ? 2 : 1;
+const count = kind === "alt" ? 2 : kind === "mc" ? 8 : 1;
 const sinks = await Promise.all(
   Array.from({ length: count }, (_, i) =>
     receiver({ capbus: kind === "unix" ? `unix:${join(dir, `c${i}.sock`)}` : "ws://127.0.0.1:0" }),
@@ -26,7 +26,8 @@ const sinks = await Promise.all(
 const sender = await capbusSender();
 const handles: Awaited<ReturnType<typeof sender.peer.import>>[] = [];
 for (const s of sinks) handles.push(await sender.peer.import(s.url));
-const go = streamTo(sender, handles, payload(64));
+const go =
+  kind === "mc" ? streamTo(sender, [handles], payload(64), 256) : streamTo(sender, handles, payload(64));
 const frames = () => {
   let f = 0;
   for (const l of Object.values(sender.peer.stats().links)) f += l.framesOut + l.framesIn;
@@ -34,7 +35,8 @@ const frames = () => {
 };
 for (let r = 0; r < runs + 1; r++) {
   const m = r === 0 ? 20000 : n;
-  const per = m / count;
+  // Each receiver gets every multicast, one of each alternation.
+  const per = kind === "mc" ? m : m / count;
   await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "expect", count: per })));
   const f0 = frames();
   const c0 = cpuMs();

@@ -10,6 +10,11 @@ export class FaultyProxy {
   readonly #pairs = new Set<[Socket, Socket]>();
   #stalledUntil = 0;
   delayMs = 0;
+  /**
+   * A pure delay line: every chunk goes on `latencyMs` after it came, in order, while reading
+   * goes on (`delayMs` instead stops reading while a chunk waits, so it also slows the link).
+   */
+  latencyMs = 0;
   resets = 0;
 
   private constructor(server: Server) {
@@ -62,6 +67,13 @@ export class FaultyProxy {
 
   #forward(from: Socket, to: Socket, chunk: Buffer): void {
     const wait = Math.max(this.delayMs, this.#stalledUntil - Date.now());
+    if (wait <= 0 && this.latencyMs > 0) {
+      // Timers of one duration fire in the order they were set: the chunks keep theirs.
+      setTimeout(() => {
+        if (!to.destroyed) to.write(chunk);
+      }, this.latencyMs);
+      return;
+    }
     if (wait <= 0) {
       to.write(chunk);
       return;

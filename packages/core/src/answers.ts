@@ -56,6 +56,18 @@ export class Answers {
     this.#owed.get(peer)?.due.delete(seq);
   }
 
+  /**
+   * `peer` answered events `first` to `first + count - 1` in one frame (a fast batch's accepts):
+   * what it owed for them goes, looked up by whichever is fewer, the events or what is owed.
+   */
+  answeredRange(peer: string, first: number, count: number): void {
+    const due = this.#owed.get(peer)?.due;
+    if (due === undefined || due.size === 0) return;
+    if (due.size < count) {
+      for (const seq of due.keys()) if (seq >= first && seq < first + count) due.delete(seq);
+    } else for (let seq = first; seq < first + count; seq++) due.delete(seq);
+  }
+
   /** The session with `peer` ended: it owes nothing any more. */
   forget(peer: string): void {
     this.#owed.get(peer)?.cancel?.();

@@ -29,6 +29,8 @@ export interface WriterContext {
   clock(): number;
   /** The session did not take these fast unicasts (too large, backpressure): they fail with `error`. */
   refused(peer: string, entries: readonly FastEntry[], error: WireError | CapbusError): void;
+  /** A fast frame whose first event is `first` went to `peer`: its answer is owed (spec/guarantees.md §4.6). */
+  sent(peer: string, first: number): void;
   /** The turn ends: close the open round batch (B5) before the gathered frames go. */
   turnEnd(): void;
 }
@@ -179,6 +181,7 @@ export class BatchWriter {
           payloads: entries.map((e) => e.payload),
         });
       }
+      this.#ctx.sent(peer, first.event.seq);
     } catch (error) {
       const refused = refusal(error);
       if (refused === undefined) throw error;

@@ -35,6 +35,66 @@ export interface OutDestination {
 
 export type OutKind = "message" | "destroy" | "release";
 
+/** Past this many participants an event's are found through a Map rather than its list. */
+const INDEX_AT = 8;
+
+/**
+ * An event's participants by peer id, in the order added, with a Map's get/has/set/size. A list,
+ * looked through: the common event has one participant, and a Map per event (with an iterator per
+ * loop over it) showed in a stream's profiles. A Map is built only for a large multicast.
+ */
+export class Participants {
+  readonly #list: OutDestination[];
+  #index: Map<string, OutDestination> | undefined = undefined;
+
+  /** With `first` as the first participant, or none. */
+  constructor(first?: OutDestination) {
+    // An array of exactly one: an empty one grows to room for 17 at its first push.
+    this.#list = first === undefined ? [] : [first];
+  }
+
+  get size(): number {
+    return this.#list.length;
+  }
+
+  get(peer: string): OutDestination | undefined {
+    if (this.#index !== undefined) return this.#index.get(peer);
+    const list = this.#list;
+    for (let i = 0; i < list.length; i++) if ((list[i] as OutDestination).peer === peer) return list[i];
+    return undefined;
+  }
+
+  has(peer: string): boolean {
+    return this.get(peer) !== undefined;
+  }
+
+  /** Add `destination` (its `peer` is `peer`), or replace the participant `peer` in place. */
+  set(peer: string, destination: OutDestination): this {
+    const list = this.#list;
+    const old = this.get(peer);
+    if (old !== undefined) list[list.indexOf(old)] = destination;
+    else list.push(destination);
+    if (this.#index !== undefined) this.#index.set(peer, destination);
+    else if (list.length > INDEX_AT) this.#index = new Map(list.map((d) => [d.peer, d]));
+    return this;
+  }
+
+  /** The participants, in the order added (the list itself: do not change it). */
+  values(): readonly OutDestination[] {
+    return this.#list;
+  }
+
+  /** Their peer ids, in the order added. */
+  keys(): string[] {
+    return this.#list.map((d) => d.peer);
+  }
+
+  /** The first participant added (a fast event's only one). */
+  first(): OutDestination | undefined {
+    return this.#list[0];
+  }
+}
+
 export interface OutEvent {
   readonly seq: number;
   readonly kind: OutKind;
@@ -46,7 +106,7 @@ export interface OutEvent {
   /** A round batch of several events: its number (its first event's); undefined: a batch of one. */
   batch: number | undefined;
   /** Participants by peer id; a destroy may add some at its pick start. */
-  readonly destinations: Map<string, OutDestination>;
+  readonly destinations: Participants;
   /** On the wire yet: a fast event sent, a round staged (at the end of its turn, B5). */
   sent: boolean;
   decided: boolean;
@@ -143,13 +203,16 @@ export class Outbox {
     if (advance) this.advance();
   }
 
-  /** A fast unicast's receiver assigned its final. */
-  accepted(event: OutEvent, lamport: number): void {
+  /**
+   * A fast unicast's receiver assigned its final. A fast batch's accepts are all taken first and
+   * advance once (`advance` false for each).
+   */
+  accepted(event: OutEvent, lamport: number, advance = true): void {
     if (event.decided) return;
     for (const dest of event.destinations.values()) dest.state = "proposed";
     this.#clock.observe(lamport);
     this.#settle(event, lamport);
-    this.advance();
+    if (advance) this.advance();
   }
 
   /** A destination became unreachable: it takes no further part. */
@@ -302,8 +365,9 @@ function proposedAnywhere(event: OutEvent): boolean {
 }
 
 function onlyPeer(event: OutEvent): string {
-  for (const peer of event.destinations.keys()) return peer;
-  throw new Error("an event without destinations");
+  const first = event.destinations.first();
+  if (first === undefined) throw new Error("an event without destinations");
+  return first.peer;
 }
 
 /** A message a destination refused (a destroy is never refused; a stray reject does not abort it). */

@@ -384,6 +384,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         if (ref.owner !== this.id) this.#sender.release(ref.owner, ref.node, 1, this.id, true);
       },
       trace: (record) => this.#trace(record),
+      tracing: this.#sink !== undefined,
       quota: this.#quota,
       roomForHandles: (count) => this.#handles.size + count <= this.#maxHandles,
       stageTimeoutMs: this.#timeouts.stageTimeoutMs,
@@ -591,7 +592,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * await Promise.all([a.close(), b.close()]);
    * ```
    */
-  send(to: Handle | readonly Handle[], payload: unknown, options: SendOptions = {}): Promise<SendResult> {
+  send(
+    to: Handle | readonly Handle[],
+    payload: unknown,
+    options: SendOptions = NO_OPTIONS,
+  ): Promise<SendResult> {
     try {
       this.#assertOpen();
       // The common case, one linked destination and no handles, skips the owner bookkeeping.
@@ -957,6 +962,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#sink?.write(record);
   }
 }
+
+/** A send's options when none are given: shared, not an object made per send. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
 
 /** The batch caps of `options.batch`: whole numbers of at least 1, or E_OPTIONS. */
 function batchCaps(batch: PeerOptions["batch"]): { maxEvents: number; maxBytes: number } {

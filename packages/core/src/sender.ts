@@ -4,7 +4,13 @@
  * causality rule the outbox enforces, with the reference bookkeeping of carried handles.
  */
 import type { TraceRecord } from "@capbus/trace";
-import { assertBatchable, type HandleRef, type WireError } from "@capbus/wire";
+import {
+  assertBatchable,
+  type EncodedPayload,
+  encodePayload,
+  type HandleRef,
+  type WireError,
+} from "@capbus/wire";
 import { Answers } from "./answers.js";
 import { type BatchCaps, BatchWriter, type FastEntry, refusal, roughSize } from "./batch-writer.js";
 import { CapbusError, type CoreErrorCode } from "./errors.js";
@@ -13,7 +19,7 @@ import { type FinalProof, finalStatement, skipped } from "./finals.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
 import type { Links } from "./links.js";
 import { LatencyWindow } from "./observe.js";
-import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outbox.js";
+import { Outbox, type OutDestination, type OutEvent, type OutKind, Participants } from "./outbox.js";
 import type { OwnedNode } from "./owner.js";
 import type { SendOptions } from "./peer.js";
 import type { Runtime } from "./runtime.js";
@@ -74,7 +80,7 @@ class Pending implements OutEvent {
   readonly kind: OutKind;
   fast: boolean;
   batch: number | undefined = undefined;
-  readonly destinations: Map<string, OutDestination>;
+  readonly destinations: Participants;
   sent = false;
   decided = false;
   final: number | undefined = undefined;
@@ -117,7 +123,7 @@ class Pending implements OutEvent {
     seq: number,
     kind: OutKind,
     fast: boolean,
-    destinations: Map<string, OutDestination>,
+    destinations: Participants,
     at: number,
   ) {
     this.#self = self;
@@ -145,6 +151,97 @@ class Pending implements OutEvent {
 
 function ignore(): void {}
 
+/**
+ * A promise's resolve and reject, taken by one shared executor (no closure made per send) and
+ * read back at once by the code that made the promise.
+ */
+const settlers: { resolve: (value: never) => void; reject: (error: unknown) => void } = {
+  resolve: ignore,
+  reject: ignore,
+};
+
+function takeSettlers(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  settlers.resolve = resolve;
+  settlers.reject = reject;
+}
+
+/**
+ * This peer's undecided events by number. Numbers are handed out in order and most events are
+ * decided soon, so a window of slots from the oldest undecided number does: a Map rehashed over
+ * and over as a stream's ~1000 in flight came and went.
+ */
+class PendingTable {
+  /** Slot k holds event number #first + k; slots before #head are empty. */
+  #slots: (Pending | undefined)[] = [];
+  #first = 0;
+  #head = 0;
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get(seq: number): Pending | undefined {
+    const k = seq - this.#first;
+    return k >= this.#head && k < this.#slots.length ? this.#slots[k] : undefined;
+  }
+
+  has(seq: number): boolean {
+    return this.get(seq) !== undefined;
+  }
+
+  set(seq: number, pending: Pending): void {
+    if (this.#size === 0) this.#reset(seq);
+    let k = seq - this.#first;
+    if (k < this.#head) {
+      // Below the window (not how numbers are handed out): start it again from `seq`.
+      const held = this.values();
+      this.#reset(seq);
+      for (const p of held) this.#put(p.seq - seq, p);
+      k = 0;
+    }
+    this.#put(k, pending);
+  }
+
+  delete(seq: number): void {
+    const k = seq - this.#first;
+    if (k < this.#head || k >= this.#slots.length || this.#slots[k] === undefined) return;
+    this.#slots[k] = undefined;
+    if (--this.#size === 0) return this.#reset(0);
+    while (this.#slots[this.#head] === undefined) this.#head++;
+    // Drop the empty front now and then, rather than shifting per event.
+    if (this.#head > 1024 && this.#head * 2 > this.#slots.length) {
+      this.#slots = this.#slots.slice(this.#head);
+      this.#first += this.#head;
+      this.#head = 0;
+    }
+  }
+
+  /** The undecided events in number order (a copy: the caller may change the table). */
+  values(): Pending[] {
+    const out: Pending[] = [];
+    for (let k = this.#head; k < this.#slots.length; k++) {
+      const p = this.#slots[k];
+      if (p !== undefined) out.push(p);
+    }
+    return out;
+  }
+
+  #put(k: number, pending: Pending): void {
+    const slots = this.#slots;
+    while (slots.length < k) slots.push(undefined);
+    if (slots[k] === undefined) this.#size++;
+    slots[k] = pending;
+  }
+
+  #reset(first: number): void {
+    this.#slots = [];
+    this.#first = first;
+    this.#head = 0;
+    this.#size = 0;
+  }
+}
+
 /** A round batch of several events, by its number (its first event's), while any is undecided. */
 interface RoundBatch {
   readonly events: readonly OutEvent[];
@@ -162,7 +259,7 @@ type Refusal = CapbusError | WireError;
 export class Sender {
   readonly #ctx: SenderContext;
   readonly #outbox: Outbox;
-  readonly #pending = new Map<number, Pending>();
+  readonly #pending = new PendingTable();
   /** Destroys whose pick has started (spec/ordering.md §9 step 2). */
   readonly #picking = new WeakSet<OutEvent>();
   /** Destroys waiting, before their pick start, for holders' links: when they give up waiting. */
@@ -172,6 +269,8 @@ export class Sender {
   #eventSeq = 0;
   /** A decision waits for the clock's room (H2b) and a timer will retry it. */
   #roomTimer = false;
+  /** The Runtime clock as read once in this turn (#now), or undefined. */
+  #turnNow: number | undefined = undefined;
   /** Frames gathered in this turn: fast batches and batch commits (B2, B5). */
   readonly #writer: BatchWriter;
   /**
@@ -199,6 +298,7 @@ export class Sender {
         session: (peer) => ctx.links.get(peer),
         clock: () => ctx.clock.value,
         refused: (peer, entries, error) => this.#refusedFast(peer, entries, error),
+        sent: (peer, first) => this.#owe(peer, first),
         turnEnd: () => this.#closeOpen(false),
       },
       ctx.batchCaps,
@@ -210,7 +310,7 @@ export class Sender {
       refused: (event) => this.#refused(event),
     });
     this.#answers = new Answers({
-      now: () => ctx.runtime.now(),
+      now: () => this.#now(),
       setTimer: (ms, fn) => ctx.runtime.setTimer(ms, fn),
       owes: (peer, seq) => {
         const event = this.#pending.get(seq)?.event;
@@ -271,15 +371,22 @@ export class Sender {
   ): void {
     if (count > this.#ctx.batchCaps.maxEvents || first + count - 1 > this.#eventSeq)
       throw new CapbusError("E_PROTOCOL", `${from} accepted events ${first}+${count}, never sent as a batch`);
-    const refused = byEvent(refusals);
+    const refused = refusals.length === 0 ? undefined : byEvent(refusals);
+    // One frame answered (its answer is owed per frame, see #sentFast): no closure, lookup or
+    // outbox scan per event.
+    this.#answers.answeredRange(from, first, count);
     for (let seq = first; seq < first + count; seq++) {
-      this.#withEvent(seq, from, (e) => {
-        if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
-        const r = refused.get(seq);
-        if (r) this.#outbox.refused(e, from, r.code, r.node);
-        else this.#outbox.accepted(e, lamport);
-      });
+      const e = this.#pending.get(seq);
+      // An answer for an event already decided or dropped (aborted) is stale, not an error.
+      if (e === undefined) continue;
+      if (!e.destinations.has(from))
+        throw new CapbusError("E_PROTOCOL", `${from} answered for event ${seq}, not sent to it`);
+      if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
+      const r = refused?.get(seq);
+      if (r) this.#outbox.refused(e, from, r.code, r.node);
+      else this.#outbox.accepted(e, lamport, false);
     }
+    this.#outbox.advance();
   }
 
   /**
@@ -319,14 +426,14 @@ export class Sender {
   /** The link to `remote` is gone: it takes no further part in any undecided event. */
   lost(remote: string): void {
     this.#answers.forget(remote);
-    for (const pending of [...this.#pending.values()]) {
+    for (const pending of this.#pending.values()) {
       if (pending.event.destinations.has(remote)) this.#outbox.failed(pending.event, remote, "E_LINK_CLOSED");
     }
   }
 
   /** The peer is aborted: every undecided event fails. */
   abortAll(error: CapbusError): void {
-    for (const pending of [...this.#pending.values()])
+    for (const pending of this.#pending.values())
       if (!pending.event.decided) this.drop(pending.event.seq, error);
   }
 
@@ -341,7 +448,7 @@ export class Sender {
       return this.#sendOne(targets[0] as Handle, payload, options.signal, fitsBatch);
 
     const order = targets.map((h) => ({ peer: h.owner, node: h.nodeId }));
-    const destinations = new Map<string, OutDestination>();
+    const destinations = new Participants();
     const names = new Set<string>();
     for (const { peer, node } of order) {
       const name = nodeName(peer, node);
@@ -424,8 +531,7 @@ export class Sender {
   ): Promise<SendResult> {
     const peer = target.owner;
     if (!this.#ctx.links.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
-    const destinations = new Map<string, OutDestination>();
-    destinations.set(peer, participant(peer, "deliver", [target.nodeId]));
+    const destinations = new Participants(participant(peer, "deliver", [target.nodeId]));
     // A signal makes it a round (see send).
     const fast = signal === undefined;
     const alone = this.#outbox.pending === 0 && !this.#writer.inTurn;
@@ -459,15 +565,10 @@ export class Sender {
     alone: boolean,
     receivers: string[] | undefined,
   ): Promise<SendResult> {
-    const promise = new Promise<SendResult>((resolve, reject) => {
-      event.resolve = resolve;
-      event.dropped = reject;
-    });
-    if (signal) {
-      event.signal = signal;
-      event.onAbort = () => this.abortSend(event.seq);
-      signal.addEventListener("abort", event.onAbort, { once: true });
-    }
+    const promise = new Promise<SendResult>(takeSettlers);
+    event.resolve = settlers.resolve as (result: SendResult) => void;
+    event.dropped = settlers.reject as (error: Refusal) => void;
+    if (signal) this.#listen(event, signal);
     this.#pending.set(event.seq, event);
     try {
       this.#enqueue(event, alone, receivers);
@@ -476,6 +577,13 @@ export class Sender {
       (event.dropped as (error: unknown) => void)(error);
     }
     return promise;
+  }
+
+  /** Abort the send when `signal` aborts (a method of its own: #launch then captures nothing). */
+  #listen(event: Pending, signal: AbortSignal): void {
+    event.signal = signal;
+    event.onAbort = () => this.abortSend(event.seq);
+    signal.addEventListener("abort", event.onAbort, { once: true });
   }
 
   #enqueue(event: Pending, alone: boolean, receivers: string[] | undefined): void {
@@ -563,10 +671,11 @@ export class Sender {
     }
     const refused = new Map<OutEvent, Refusal>();
     const staged = new Map<OutEvent, Set<OutDestination>>();
+    const once = parts.size > 1 ? this.#encodeOnce(events) : undefined;
     for (const [peer, part] of parts) {
       const list = part.events.filter((e) => !refused.has(e));
       if (list.length === 0) continue;
-      for (const [e, error] of this.#stageAt(peer, batch, list)) refused.set(e, error);
+      for (const [e, error] of this.#stageAt(peer, batch, list, once)) refused.set(e, error);
       for (const e of list) {
         if (refused.has(e)) continue;
         const at = staged.get(e) ?? new Set<OutDestination>();
@@ -582,9 +691,15 @@ export class Sender {
    * One participant's frame of a round batch: `stages`, or `stage` for a single event. Returns the
    * events the session refused (a batch too large for the frame limit is retried event by event).
    */
-  #stageAt(peer: string, batch: number, list: readonly OutEvent[]): Map<OutEvent, Refusal> {
+  #stageAt(
+    peer: string,
+    batch: number,
+    list: readonly OutEvent[],
+    once?: ReadonlyMap<number, EncodedPayload>,
+  ): Map<OutEvent, Refusal> {
     const refused = new Map<OutEvent, Refusal>();
     const clock = this.#ctx.clock.value;
+    const payload = (e: OutEvent) => once?.get(e.seq) ?? this.#pending.get(e.seq)?.payload;
     try {
       if (list.length === 1) {
         const e = list[0]!;
@@ -598,7 +713,7 @@ export class Sender {
           event: e.seq,
           clock,
           nodes: [...dest.nodes],
-          payload: this.#pending.get(e.seq)?.payload,
+          payload: payload(e),
           handles: [],
           receivers,
         });
@@ -609,7 +724,7 @@ export class Sender {
           clock,
           events: list.map((e) => e.seq),
           targets: list.map((e) => [...(e.destinations.get(peer) as OutDestination).nodes]),
-          payloads: list.map((e) => this.#pending.get(e.seq)?.payload),
+          payloads: list.map(payload),
           ...this.#receiverGroups(peer, list),
         });
       }
@@ -617,7 +732,8 @@ export class Sender {
       const r = refusal(error);
       if (!r) throw error;
       if (list.length > 1 && (r.code === "E_TOO_LARGE" || r.code === "E_BACKPRESSURE")) {
-        for (const e of list) for (const [x, why] of this.#stageAt(peer, batch, [e])) refused.set(x, why);
+        for (const e of list)
+          for (const [x, why] of this.#stageAt(peer, batch, [e], once)) refused.set(x, why);
       } else for (const e of list) refused.set(e, r);
     }
     return refused;
@@ -652,6 +768,21 @@ export class Sender {
     return { groups, receivers };
   }
 
+  /**
+   * The payloads of a round batch's events staged at several participants, each encoded once for
+   * all their frames instead of once per participant (at a `stages` frame's depth, which holds for
+   * a `stage` too). One that cannot be encoded is left out: its frames refuse it as before.
+   */
+  #encodeOnce(events: readonly OutEvent[]): Map<number, EncodedPayload> {
+    const once = new Map<number, EncodedPayload>();
+    for (const e of events) {
+      if (e.destinations.size < 2) continue;
+      const encoded = encodeOnce(this.#pending.get(e.seq)?.payload, 3);
+      if (encoded !== undefined) once.set(e.seq, encoded);
+    }
+    return once;
+  }
+
   /** Fast unicasts their session did not take (at the end of the turn): their callers fail. */
   #refusedFast(peer: string, entries: readonly FastEntry[], error: Refusal): void {
     for (const { event } of entries) {
@@ -666,8 +797,10 @@ export class Sender {
    * Stage a round at its participants. A frame the session refuses (too large, or its send
    * queue full) drops the whole round before it is decided: false.
    */
-  #stage(event: OutEvent, payload: unknown, carried: readonly HandleRef[], receivers: string[]): boolean {
+  #stage(event: OutEvent, raw: unknown, carried: readonly HandleRef[], receivers: string[]): boolean {
     const staged = new Set<OutDestination>();
+    // A multicast's payload is encoded once for all its stage frames.
+    const payload = receivers.length > 1 ? (encodeOnce(raw, 2) ?? raw) : raw;
     try {
       for (const dest of event.destinations.values()) {
         const session = this.#ctx.links.get(dest.peer);
@@ -710,18 +843,14 @@ export class Sender {
 
   /** The message's final is decided: commit where it is taken, give back unused references. */
   #commitMessage(event: Pending): SendResult {
-    const { carried, ownCounted } = event;
     const final = event.final;
-    const ts = final === undefined ? undefined : { lamport: final, peer: this.#ctx.id, seq: event.seq };
-    const dead =
-      ts && carried.length > 0
-        ? deadHandles(
-            event,
-            carried,
-            (n) => this.#ctx.nodes.get(n)?.destroyedBefore(ts) ?? true,
-            this.#ctx.id,
-          )
-        : [];
+    const carrying = event.carried.length > 0;
+    // A unicast's result builds its timestamp when read (UnicastResult).
+    const ts =
+      final === undefined || event.target !== undefined
+        ? undefined
+        : { lamport: final, peer: this.#ctx.id, seq: event.seq };
+    const dead = ts && carrying ? this.#deadCarried(event, ts) : NO_REFS;
     if (final !== undefined && !event.fast && this.#ctx.sign && receiversOf(event).length >= 2) {
       this.#signLater(event, final, dead);
     } else if (final !== undefined && !event.fast) {
@@ -729,34 +858,53 @@ export class Sender {
         if (liveNodes(dest).length === 0) continue;
         // One commits frame per participant for a batch's events (B2); handles travel alone (B1).
         if (dead.length > 0)
-          this.#writer.send(dest.peer, { type: "commit", event: event.seq, lamport: final, dead });
+          this.#writer.send(dest.peer, { type: "commit", event: event.seq, lamport: final, dead: [...dead] });
         else this.#writer.commit(dest.peer, event.batch, final, event.seq);
       }
     }
-    // Only carried handles' references can need giving back.
-    let back: ReturnType<typeof referencesToGiveBack> = [];
-    if (carried.length > 0) {
-      const counted = (owner: string, node: number) => {
-        if (owner === this.#ctx.id) return ownCounted.includes(node);
-        const dest = event.destinations.get(owner);
-        return dest?.state === "proposed" && !dest.dead.includes(node);
-      };
-      const gotIt = (peer: string) =>
-        final !== undefined && liveNodes(event.destinations.get(peer)).length > 0;
-      back = referencesToGiveBack(event, carried, counted, gotIt);
+    if (carrying) this.#giveBackCarried(event, final);
+    const target = event.target;
+    if (target) {
+      // A unicast's one result names its target by the handle's own name (no string built).
+      const committed = committedAt(event, target.owner, target.nodeId);
+      const code = committed ? undefined : missedCode(event, target.owner, target.nodeId);
+      return new UnicastResult(this.#ctx.id, event.seq, final, target.name, code);
     }
+    const destinations: DestinationResult[] = event
+      .targets()
+      .map(({ peer, node }) => destinationResult(event, peer, node, nodeName(peer, node)));
+    return { event: event.id, ts, destinations, ok: destinations.every((d) => d.committed) };
+  }
+
+  /**
+   * Carried handles that arrive dead (their node destroyed before `ts`). Apart from
+   * #commitMessage, so that the common message, carrying none, allocates no closure context.
+   */
+  #deadCarried(event: Pending, ts: Timestamp): HandleRef[] {
+    return deadHandles(
+      event,
+      event.carried,
+      (n) => this.#ctx.nodes.get(n)?.destroyedBefore(ts) ?? true,
+      this.#ctx.id,
+    );
+  }
+
+  /** Give back the references of carried handles that no receiver took (spec/ordering.md §11). */
+  #giveBackCarried(event: Pending, final: number | undefined): void {
+    const { carried, ownCounted } = event;
+    const counted = (owner: string, node: number) => {
+      if (owner === this.#ctx.id) return ownCounted.includes(node);
+      const dest = event.destinations.get(owner);
+      return dest?.state === "proposed" && !dest.dead.includes(node);
+    };
+    const gotIt = (peer: string) => final !== undefined && liveNodes(event.destinations.get(peer)).length > 0;
+    const back = referencesToGiveBack(event, carried, counted, gotIt);
     if (back.length > 0) {
       // After this callback: the outbox is mid-decision, and these are new events of this peer.
       queueMicrotask(() => {
         for (const { ref, holder } of back) this.release(ref.owner, ref.node, 1, holder);
       });
     }
-    const target = event.target;
-    // A unicast's one result names its target by the handle's own name (no string built).
-    const destinations: DestinationResult[] = target
-      ? [destinationResult(event, target.owner, target.nodeId, target.name)]
-      : event.targets().map(({ peer, node }) => destinationResult(event, peer, node, nodeName(peer, node)));
-    return { event: event.id, ts, destinations, ok: destinations.every((d) => d.committed) };
   }
 
   /**
@@ -824,9 +972,7 @@ export class Sender {
     if (new Set(owned).size !== owned.length) throw new CapbusError("E_DUPLICATE", "a node is named twice");
     for (const o of owned) o.state = "destroying";
     const ids = owned.map((o) => o.node.id);
-    const destinations = new Map<string, OutDestination>([
-      [this.#ctx.id, participant(this.#ctx.id, "deliver", ids)],
-    ]);
+    const destinations = new Participants(participant(this.#ctx.id, "deliver", ids));
     this.#seal(); // B1: a destroy is a batch of its own
     const event = this.#newEvent("destroy", false, destinations);
     this.#ctx.trace({
@@ -963,7 +1109,7 @@ export class Sender {
     returned = holder !== this.#ctx.id,
   ): void {
     if (this.#ctx.closed() || !this.#ctx.links.has(owner)) return;
-    const destinations = new Map([[owner, participant(owner, "deliver", [node])]]);
+    const destinations = new Participants(participant(owner, "deliver", [node]));
     this.#seal(); // a release goes in a frame of its own
     const event = this.#newEvent("release", true, destinations);
     this.#ctx.trace({
@@ -981,14 +1127,14 @@ export class Sender {
     this.#outbox.add(event);
   }
 
-  #newEvent(kind: OutKind, fast: boolean, destinations: Map<string, OutDestination>): Pending {
+  #newEvent(kind: OutKind, fast: boolean, destinations: Participants): Pending {
     // Not on the wire yet: the caller stages it, or the outbox sends it, or its batch closes (B5).
-    return new Pending(this.#ctx.id, ++this.#eventSeq, kind, fast, destinations, this.#ctx.runtime.now());
+    return new Pending(this.#ctx.id, ++this.#eventSeq, kind, fast, destinations, this.#now());
   }
 
   #sendFast(event: OutEvent): void {
     const pending = this.#pending.get(event.seq);
-    const [peer] = event.destinations.keys();
+    const peer = pending?.target?.owner ?? onlyPeer(event);
     if (pending?.body === undefined || peer === undefined) return;
     const session = this.#ctx.links.get(peer);
     if (!session) {
@@ -1004,10 +1150,12 @@ export class Sender {
       return this.#owe(peer, event.seq);
     }
     if (pending.batchable) {
-      // Into the fast batch gathered for the peer, written at the end of the turn (B2, B5).
+      // Into the fast batch gathered for the peer, written at the end of the turn (B2, B5); the
+      // answer is owed per frame, when the writer writes it (#sentFast).
       this.#leaveOpen(event);
-      this.#writer.unicast(peer, { event, node, payload }, roughSize(payload));
-      return this.#owe(peer, event.seq);
+      // The event is its own FastEntry (its node and payload), no entry object made for it.
+      this.#writer.unicast(peer, pending, roughSize(payload));
+      return;
     }
     try {
       this.#writer.offer(peer, {
@@ -1029,9 +1177,15 @@ export class Sender {
 
   /** A fast unicast of the open batch went on the wire: it leaves the batch (B6). */
   #leaveOpen(event: OutEvent): void {
-    const i = this.#open[0] === event ? 0 : this.#open.indexOf(event);
-    if (i < 0) return;
-    this.#open.splice(i, 1);
+    const open = this.#open;
+    // Mostly the only one, or the first: taken without splice's array of removed elements.
+    if (open[open.length - 1] === event) open.pop();
+    else if (open[0] === event) open.shift();
+    else {
+      const i = open.indexOf(event);
+      if (i < 0) return;
+      open.splice(i, 1);
+    }
     this.#openBytes -= roughSize(this.#pending.get(event.seq)?.payload);
   }
 
@@ -1057,8 +1211,7 @@ export class Sender {
     // A fast unicast or release its receiver refused is delivered nowhere: given up (trace W10).
     if (event.final === undefined && refusedAnywhere(event))
       this.#ctx.trace({ peer: this.#ctx.id, op: "abort", event: pending.id });
-    if (event.final !== undefined)
-      (event.fast ? this.fast : this.rounds).add(this.#ctx.runtime.now() - pending.at);
+    if (event.final !== undefined) (event.fast ? this.fast : this.rounds).add(this.#now() - pending.at);
     if (pending.resolve) {
       pending.resolve(this.#commitMessage(pending));
     } else pending.onDecided?.(event);
@@ -1079,7 +1232,7 @@ export class Sender {
     this.#pending.delete(seq);
     this.#batchDone(pending.event);
     unlisten(pending);
-    for (const peer of pending.event.destinations.keys()) this.#answers.answered(peer, seq);
+    for (const dest of pending.event.destinations.values()) this.#answers.answered(dest.peer, seq);
     this.#abortEverywhere(pending);
     this.#outbox.remove(pending.event);
     pending.dropped(error);
@@ -1151,9 +1304,33 @@ export class Sender {
     fn(pending.event);
   }
 
+  /**
+   * The Runtime clock, read once per turn (until the microtasks queued so far have run): what it
+   * times, send-to-decision latencies and answer deadlines, needs no finer grain, and a stream
+   * read it three times per event. In a simulation time does not move within a turn anyway.
+   */
+  #now(): number {
+    if (this.#turnNow === undefined) {
+      this.#turnNow = this.#ctx.runtime.now();
+      queueMicrotask(() => {
+        this.#turnNow = undefined;
+      });
+    }
+    return this.#turnNow;
+  }
+
   /** `peer` owes an answer to a frame of event `seq` just sent (this peer answers itself at once). */
   #owe(peer: string, seq: number, timeoutMs = this.#ctx.answerTimeoutMs): void {
     if (peer !== this.#ctx.id) this.#answers.sent(peer, seq, timeoutMs);
+  }
+}
+
+/** A payload encoded once for several frames, or undefined if it cannot be (its frames then refuse it). */
+function encodeOnce(payload: unknown, depth: number): EncodedPayload | undefined {
+  try {
+    return encodePayload(payload, depth);
+  } catch {
+    return undefined;
   }
 }
 
@@ -1196,15 +1373,73 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | unde
 
 /** Did a message reach `node` of `peer` once decided, and if not, why (a DestinationResult)? */
 function destinationResult(event: OutEvent, peer: string, node: number, name: string): DestinationResult {
+  const committed = committedAt(event, peer, node);
+  return { node: name, committed, code: committed ? undefined : missedCode(event, peer, node) };
+}
+
+/** Was a decided message committed at `node` of `peer`? */
+function committedAt(event: OutEvent, peer: string, node: number): boolean {
   const dest = event.destinations.get(peer);
-  const committed =
-    event.final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node));
-  const code = committed
-    ? undefined
-    : dest?.dead.includes(node)
-      ? "E_DESTROYED"
-      : (dest?.code ?? "E_LINK_CLOSED");
-  return { node: name, committed, code };
+  return (
+    event.final !== undefined && (event.fast ? dest?.state === "proposed" : liveNodes(dest).includes(node))
+  );
+}
+
+/** Why a decided message missed `node` of `peer`. */
+function missedCode(event: OutEvent, peer: string, node: number): CoreErrorCode {
+  const dest = event.destinations.get(peer);
+  return dest?.dead.includes(node) ? "E_DESTROYED" : (dest?.code ?? "E_LINK_CLOSED");
+}
+
+/**
+ * A unicast's SendResult, kept lean (a stream resolves one per event, ~1000 in flight): the id,
+ * the timestamp and the one destination's entry are built when read, as Message does for a
+ * delivery. Each read gives a fresh (equal) object; JSON and Node's inspect show the fields.
+ */
+class UnicastResult implements SendResult {
+  readonly ok: boolean;
+  readonly #peer: string;
+  readonly #seq: number;
+  readonly #final: number | undefined;
+  readonly #node: string;
+  readonly #code: CoreErrorCode | undefined;
+
+  constructor(
+    peer: string,
+    seq: number,
+    final: number | undefined,
+    node: string,
+    code: CoreErrorCode | undefined,
+  ) {
+    this.ok = code === undefined;
+    this.#peer = peer;
+    this.#seq = seq;
+    this.#final = final;
+    this.#node = node;
+    this.#code = code;
+  }
+
+  /** `<this peer>:<seq>`. */
+  get event(): string {
+    return `${this.#peer}:${this.#seq}`;
+  }
+
+  get ts(): Timestamp | undefined {
+    return this.#final === undefined ? undefined : { lamport: this.#final, peer: this.#peer, seq: this.#seq };
+  }
+
+  get destinations(): readonly DestinationResult[] {
+    return [{ node: this.#node, committed: this.ok, code: this.#code }];
+  }
+
+  toJSON(): SendResult {
+    const { event, ts, destinations, ok } = this;
+    return { event, ts, destinations, ok };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): object {
+    return this.toJSON();
+  }
 }
 
 /** Did a participant refuse the event with a `reject` (not a link that closed)? */
@@ -1267,12 +1502,17 @@ function byEvent(refusals: readonly BatchRefusal[]): Map<number, BatchRefusal> {
   return map;
 }
 
+/** The one peer a fast event goes to. */
+function onlyPeer(event: OutEvent): string | undefined {
+  return event.destinations.first()?.peer;
+}
+
 /** Do these events all go to one peer (one destination each, the same)? */
 function onePeer(events: readonly OutEvent[]): boolean {
   let peer: string | undefined;
   for (const e of events) {
     if (e.destinations.size !== 1) return false;
-    for (const p of e.destinations.keys()) {
+    for (const { peer: p } of e.destinations.values()) {
       if (peer !== undefined && p !== peer) return false;
       peer = p;
     }

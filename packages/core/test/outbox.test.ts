@@ -1,18 +1,25 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Outbox, type OutDestination, type OutEvent } from "../src/outbox.js";
+import { Outbox, type OutEvent, Participants } from "../src/outbox.js";
 import { HybridClock } from "../src/timestamp.js";
 
 /** A clock whose wall time stays at 0: its values follow the Lamport rules alone. */
 const frozenClock = () => new HybridClock(() => 0, { clockAdoptMs: 5_000, clockRefuseMs: 35_000 });
 
 function event(seq: number, fast: boolean, ...peers: string[]): OutEvent {
-  const destinations = new Map<string, OutDestination>(
-    peers.map((peer) => [
+  const destinations = new Participants();
+  for (const peer of peers) {
+    destinations.set(peer, {
       peer,
-      { peer, role: "deliver", nodes: [1], state: "pending", proposal: 0, code: undefined, dead: [] },
-    ]),
-  );
+      role: "deliver",
+      nodes: [1],
+      state: "pending",
+      proposal: 0,
+      code: undefined,
+      dead: [],
+    });
+  }
+
   return {
     seq,
     kind: "message",

@@ -47,6 +47,62 @@ export type DecodeResult =
   | { readonly ok: true; readonly frame: Frame; readonly decodedBytes: number }
   | { readonly ok: false; readonly error: WireError };
 
+/**
+ * A payload encoded once, to be spliced into several frames (a multicast's stage frames, one per
+ * participant) instead of being checked and encoded again for each: `encodePayload` makes it. The
+ * bytes are cbor-x's own for the value, so a frame with it spliced in is byte for byte the frame
+ * cbor-x writes with the value in place (a test holds the codec to that).
+ */
+export class EncodedPayload {
+  /** The value, for a frame whose limits it was not checked under (encoded as usual then). */
+  readonly value: unknown;
+  readonly bytes: Uint8Array;
+  /** Nesting levels still allowed below the payload's own container: maxDepth - depth. */
+  readonly headroom: number;
+
+  /** Use `encodePayload`. */
+  constructor(value: unknown, bytes: Uint8Array, headroom: number) {
+    this.value = value;
+    this.bytes = bytes;
+    this.headroom = headroom;
+  }
+}
+
+/** The encoder of `encodePayload`: its slab holds only payloads, never rewritten (as a frame's). */
+const payloadEncoder = new Encoder(CBOR_OPTIONS);
+
+/**
+ * Check and encode a payload once for frames that put it at `depth` (2: `stage`, 3: `stages`;
+ * spec/wire.md §8), under `limits`. Throws WireError E_PAYLOAD or E_TOO_LARGE, as encoding a
+ * frame with it would.
+ */
+export function encodePayload(value: unknown, depth: number, limits?: WireLimits): EncodedPayload {
+  const { maxDepth } = resolveLimits(limits);
+  let slab: ReusedSlab;
+  try {
+    const wide = checkPayload(value, depth, maxDepth) ? widenPayload(value) : value;
+    slab = payloadEncoder.encode(wide, REUSE_BUFFER_MODE);
+  } catch (cause) {
+    if (cause instanceof WireError) throw cause;
+    throw new WireError(WireErrorCode.E_PAYLOAD, "payload could not be encoded", { cause });
+  }
+  const bytes = new Uint8Array(slab.buffer, slab.byteOffset + slab.start, slab.end - slab.start);
+  return new EncodedPayload(value, bytes, maxDepth - depth);
+}
+
+/** Is `value` an array holding an EncodedPayload, at any depth of arrays? */
+function holdsEncoded(value: unknown): value is readonly unknown[] {
+  return Array.isArray(value) && value.some((v) => v instanceof EncodedPayload || holdsEncoded(v));
+}
+
+/** A CBOR array head for `length` items, as cbor-x writes it (preferred serialization). */
+function arrayHead(length: number): Uint8Array {
+  if (length < 0x18) return Uint8Array.of(0x80 | length);
+  if (length < 0x100) return Uint8Array.of(0x98, length);
+  if (length < 0x10000) return Uint8Array.of(0x99, length >> 8, length & 0xff);
+  return Uint8Array.of(0x9a, length >>> 24, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
+}
+
 const LAYOUT_BY_TYPE: ReadonlyMap<string, FrameLayout> = new Map(FRAME_LAYOUTS.map((l) => [l.type, l]));
 /** Fields that hold handle refs, written as `[owner, node]` pairs. */
 const HANDLE_LISTS: ReadonlySet<string> = new Set(["handles", "dead"]);
@@ -66,6 +122,8 @@ export class FrameCodec {
   /** The limits this codec enforces. */
   readonly limits: ResolvedLimits;
   readonly #cbor = new Encoder(CBOR_OPTIONS);
+  /** The frame being written holds an EncodedPayload: its bytes are spliced in (#splice). */
+  #spliced = false;
 
   constructor(limits?: WireLimits) {
     this.limits = resolveLimits(limits);
@@ -129,28 +187,24 @@ export class FrameCodec {
     tuple[0] = layout.code;
     tuple[1] = wideInt(seq);
     tuple[2] = wideInt(ack);
-    let slab: ReusedSlab;
+    let bytes: Uint8Array;
+    this.#spliced = false;
     try {
       for (let i = 0; i < names.length; i++) tuple[3 + i] = this.#wireField(names[i]!, fields[names[i]!]);
       for (let i = 0; i < optional; i++) {
         const name = layout.optional![i]!;
         tuple[3 + names.length + i] = this.#wireField(name, fields[name]);
       }
-      slab = this.#cbor.encode(tuple, REUSE_BUFFER_MODE);
+      bytes = this.#spliced ? this.#splice(tuple) : this.#slab(tuple);
     } catch (cause) {
       if (cause instanceof WireError) throw cause;
       // e.g. a stack overflow under a huge maxDepth
       throw new WireError(WireErrorCode.E_PAYLOAD, "payload could not be encoded", { cause });
     }
-    const length = slab.end - slab.start;
+    const length = bytes.byteLength;
     if (length > this.limits.maxFrameBytes) {
       throw new WireError(WireErrorCode.E_TOO_LARGE, `frame of ${length} bytes exceeds maxFrameBytes`);
     }
-    // cbor-x writes frames one after another into a slab it never rewrites (a test holds it to
-    // that), so a plain view of the frame's bytes is as safe as a copy. REUSE_BUFFER_MODE gives
-    // the slab and the frame's bounds rather than a Buffer.subarray we would wrap again: one
-    // object for the output instead of two (encode alone went from 0.6x to 0.85x bare cbor-x).
-    const bytes = new Uint8Array(slab.buffer, slab.byteOffset + slab.start, length);
     // No encoded byte decodes to more than MAX_EXPANSION: only a frame that long can pass
     // maxDecodedBytes, and only it pays a read (throws E_TOO_LARGE, as the receiver would).
     if (DECODED_COST.frame + length * MAX_EXPANSION > this.limits.maxDecodedBytes) {
@@ -159,18 +213,62 @@ export class FrameCodec {
     return bytes;
   }
 
+  /**
+   * cbor-x writes frames one after another into a slab it never rewrites (a test holds it to
+   * that), so a plain view of the frame's bytes is as safe as a copy. REUSE_BUFFER_MODE gives
+   * the slab and the frame's bounds rather than a Buffer.subarray we would wrap again: one
+   * object for the output instead of two (encode alone went from 0.6x to 0.85x bare cbor-x).
+   */
+  #slab(value: unknown): Uint8Array {
+    const slab = this.#cbor.encode(value, REUSE_BUFFER_MODE);
+    return new Uint8Array(slab.buffer, slab.byteOffset + slab.start, slab.end - slab.start);
+  }
+
+  /**
+   * The tuple with its EncodedPayloads' bytes spliced in: a definite-length array is its head and
+   * then its items' encodings, each written by cbor-x alone (they share no state: no records,
+   * no shared structures or bundled strings, CBOR_OPTIONS), so the result is cbor-x's own.
+   */
+  #splice(tuple: readonly unknown[]): Uint8Array {
+    const parts: Uint8Array[] = [];
+    const item = (value: unknown): void => {
+      if (value instanceof EncodedPayload) parts.push(value.bytes);
+      else if (holdsEncoded(value)) {
+        parts.push(arrayHead(value.length));
+        for (const v of value) item(v);
+      } else parts.push(this.#slab(value));
+    };
+    item(tuple);
+    let length = 0;
+    for (const part of parts) length += part.byteLength;
+    const bytes = new Uint8Array(length);
+    let at = 0;
+    for (const part of parts) {
+      bytes.set(part, at);
+      at += part.byteLength;
+    }
+    return bytes;
+  }
+
+  /** A payload at `depth`: checked (and widened) here, or encoded once already (EncodedPayload). */
+  #payload(value: unknown, depth: number): unknown {
+    if (value instanceof EncodedPayload) {
+      // Checked with at least this frame's room below it: splice it; else encode its value here.
+      if (value.headroom <= this.limits.maxDepth - depth) {
+        this.#spliced = true;
+        return value;
+      }
+      return this.#payload(value.value, depth);
+    }
+    // One check walk, which also says whether a copy is needed (rarely: a >32-bit integer).
+    return checkPayload(value, depth, this.limits.maxDepth) ? widenPayload(value) : value;
+  }
+
   /** A field as cbor-x is to write it: handle refs as pairs, wide integers as BigInt. */
   #wireField(name: string, value: unknown): unknown {
-    if (name === "payload") {
-      // One check walk, which also says whether a copy is needed (rarely: a >32-bit integer).
-      return checkPayload(value, 2, this.limits.maxDepth) ? widenPayload(value) : value;
-    }
-    if (name === "payloads") {
-      // A batch's payloads sit one level deeper than a single frame's (spec/wire.md §5.19).
-      return (value as readonly unknown[]).map((p) =>
-        checkPayload(p, 3, this.limits.maxDepth) ? widenPayload(p) : p,
-      );
-    }
+    if (name === "payload") return this.#payload(value, 2);
+    // A batch's payloads sit one level deeper than a single frame's (spec/wire.md §5.19).
+    if (name === "payloads") return (value as readonly unknown[]).map((p) => this.#payload(p, 3));
     if (typeof value === "number") return wideInt(value);
     if (HANDLE_LISTS.has(name)) {
       return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);

@@ -3,7 +3,14 @@
  *
  * @module @capbus/wire
  */
-export { type DecodeResult, decodeFrame, type FrameBody, FrameCodec } from "./codec.js";
+export {
+  type DecodeResult,
+  decodeFrame,
+  EncodedPayload,
+  encodePayload,
+  type FrameBody,
+  FrameCodec,
+} from "./codec.js";
 export { WireError, WireErrorCode } from "./errors.js";
 export {
   type AbortFrame,

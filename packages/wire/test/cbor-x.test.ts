@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { FRAME_CODES, type Frame, FrameCodec } from "@capbus/wire";
+import { encodePayload, FRAME_CODES, type Frame, FrameCodec } from "@capbus/wire";
 import { encode as cborEncode, Encoder } from "cbor-x";
 import fc from "fast-check";
 import { anyFrame, fcParams, hex, payload } from "./arbitraries.js";
@@ -106,6 +106,49 @@ test("the codec writes what cbor-x writes for the frame's tuple, for every frame
   fc.assert(
     fc.property(anyFrame, (frame) => {
       assert.equal(hex(codec.encode(frame)), hex(reference.encode(tuple(frame))));
+    }),
+    fcParams,
+  );
+});
+
+test("a payload encoded once and spliced into frames gives cbor-x's bytes for the whole frame", () => {
+  const codec = new FrameCodec();
+  const frameOf = fc.array(payload, { minLength: 1, maxLength: 4 }).chain((payloads) =>
+    fc.constantFrom<Frame>(
+      {
+        type: "stages",
+        seq: 70000,
+        ack: 2 ** 40,
+        event: 4,
+        clock: 2 ** 51 + 3,
+        events: payloads.map((_, i) => 4 + i),
+        targets: payloads.map(() => [1, 2]),
+        payloads,
+      },
+      {
+        type: "stage",
+        seq: 1,
+        ack: 0,
+        event: 9,
+        clock: 7,
+        nodes: [1],
+        payload: payloads[0],
+        handles: [{ owner: "B", node: 3 }],
+        receivers: ["B", "C"],
+      },
+    ),
+  );
+  fc.assert(
+    fc.property(frameOf, (frame) => {
+      // Encoded once at the deeper place (a stages frame's, depth 3): valid in a stage frame too.
+      const once = (p: unknown) => encodePayload(p, 3);
+      const spliced =
+        frame.type === "stages"
+          ? { ...frame, payloads: frame.payloads.map(once) }
+          : { ...frame, payload: frame.type === "stage" ? once(frame.payload) : undefined };
+      const written = hex(codec.encode(spliced as Frame));
+      assert.equal(written, hex(reference.encode(tuple(frame))));
+      assert.equal(written, hex(codec.encode(frame)));
     }),
     fcParams,
   );
