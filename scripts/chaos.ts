@@ -11,7 +11,7 @@
  *
  * --kill-at commit (abort) has the victim kill itself mid-way through a multicast's commits
  * (aborts): some destinations got them, the others not (issue 22). The summary counts the
- * multicasts split among the peers by cause; with CAPBUS_RECONCILE=1 (test/support/reconcile.ts)
+ * multicasts split among the peers by cause; unless CAPBUS_RECONCILE=0 (test/support/reconcile.ts)
  * the traces are checked in strict atomicity, so a split among live peers is a violation.
  *
  * Exits 1 on any violation (or if the run could not complete).

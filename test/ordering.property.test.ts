@@ -1,8 +1,8 @@
 /**
  * P1-P5 over random workloads on the simulated network: 3-10 peers, 20-300 operations (sends,
  * causal chains, handles passed to third peers, destroys, releases, up to two peers cut off the
- * network for good, and every peer closing at the end), random per-direction link speeds. With
- * CAPBUS_RECONCILE=1 (support/reconcile.ts), senders also crash mid-commit and mid-abort, and every
+ * network for good, and every peer closing at the end), random per-direction link speeds. Unless
+ * CAPBUS_RECONCILE=0 (support/reconcile.ts), senders also crash mid-commit and mid-abort, and every
  * run is checked in strict atomicity: no multicast split among live peers (issue 22). Each
  * run's traces go through the independent checker (happened-before from vector clocks, never
  * from the timestamps under test), whose W8 check covers the notifications synthesized for a

@@ -416,3 +416,16 @@ test("a receiver that never answers is given up after the retention time: a coun
   assert.equal(d1.peer.stats().queue.staged, 0);
   await w.close();
 });
+
+test("a sender that is itself a receiver may have delivered at its own node: a drop is a counted fallback, not `dropped`", async () => {
+  const traces = new MemoryTraceSink();
+  const w = new SimWorld({ seed: 11, latency: FAST, traceFor: () => traces });
+  const [d1, d2] = (await destinations(w, ["D1", "D2"], "S")) as [Destination, Destination];
+  stage([d1, d2], 1, "e", ["S", "D1", "D2"]);
+  d2.s.push({ type: "abort", event: 1 }); // D2 has nothing to tell: it answers `gone`
+  crash([d1, d2]);
+  await settle(w);
+  assert.deepEqual(d1.peer.stats().reconciliations, { committed: 0, dropped: 0, fallback: 1 });
+  assert.equal(reconciles(traces, "D1")[0]?.outcome, "fallback");
+  await w.close();
+});

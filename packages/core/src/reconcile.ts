@@ -152,7 +152,9 @@ export class Reconciler {
       proposal: staged.proposal,
       receivers: staged.receivers,
       waiting: new Set(others),
-      givenUp: false,
+      // A sender that is a receiver too may have committed e at its own node, and it cannot be
+      // asked: a drop then is a fallback, never a sure `dropped`.
+      givenUp: staged.receivers.includes(sender),
       verifying: 0,
       fencedTo: new Set(),
       cancel: () => {},

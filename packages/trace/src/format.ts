@@ -79,7 +79,8 @@ export const TraceLink = z.object({ peer, op: z.literal("link"), other: peer });
  * `reconcile`: the peer's session with `from`, the sender of multicast `event`, ended while it held
  * the event staged, and the other receivers decided its fate (spec/ordering.md §16): `committed`
  * (a receiver showed the sender's signed final; the event is delivered in order), `dropped` (every
- * other receiver answered that none committed it), or `fallback` (dropped with a receiver given up,
+ * other receiver answered that none committed it, or the final was below this peer's proposal),
+ * or `fallback` (dropped with a receiver given up, the sender itself among the receivers,
  * or none to ask: the remaining window of spec/guarantees.md §5 W1).
  */
 export const TraceReconcile = z.object({
