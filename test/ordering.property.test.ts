@@ -157,3 +157,25 @@ test("P1-P5 hold for bursty workloads: several sends per turn share batches (spe
   }
   for (const key of BURSTY_KINDS) assert.ok(bursty[key] > 0, `the bursty workload ran ${key} operations`);
 });
+
+/** Workloads that once failed, run every time (each names the rule it broke). */
+const REGRESSIONS: ReadonlyArray<{ readonly why: string; readonly params: WorkloadParams }> = [
+  {
+    // A fast batch held whole in a destroy's pick window (one of its events names the node)
+    // held an event for another node; the sender's next fast batch passed it and was delivered
+    // first (P3). Later fast frames of a sender now wait behind its held frame (ordering.md §9).
+    why: "a fast batch held in a pick window is not overtaken by the sender's next one",
+    params: { seed: 4227411790, peers: 7, operations: 114, losses: 1, burst: 8, aborts: true, crashes: 0 },
+  },
+];
+
+for (const { why, params } of REGRESSIONS) {
+  test(`regression: ${why}`, async () => {
+    const into = {
+      runs: 0,
+      deliveries: 0,
+      ...(Object.fromEntries(BURSTY_KINDS.map((k) => [k, 0])) as unknown as WorkloadCounts),
+    };
+    await checkRun(params, into, BURSTY_KINDS);
+  });
+}

@@ -312,7 +312,8 @@ export class Inbound {
   unicast(from: string, frame: UnicastFrame, reply: Reply, size = 0): void {
     const refused = this.#refuseNode(from, frame.node);
     if (refused) return reply({ type: "reject", event: frame.event, ...refused });
-    if (this.#holding(from, frame.event, [frame.node], () => this.unicast(from, frame, reply, size))) return;
+    if (this.#holding(from, frame.event, [frame.node], () => this.unicast(from, frame, reply, size), true))
+      return;
     if (this.#destroyed(frame.node))
       return reply({ type: "reject", event: frame.event, code: "E_DESTROYED" });
     const charge = from === this.#ctx.id ? 0 : size;
@@ -336,7 +337,8 @@ export class Inbound {
    */
   unicasts(from: string, frame: UnicastsFrame, reply: Reply, size = 0): void {
     const { clock, id } = this.#ctx;
-    if (this.#holding(from, -frame.event, frame.to, () => this.unicasts(from, frame, reply, size))) return;
+    if (this.#holding(from, -frame.event, frame.to, () => this.unicasts(from, frame, reply, size), true))
+      return;
     const count = frame.to.length;
     for (let i = 0; i < count; i++) this.#assertNew(from, frame.event + i);
     clock.observe(frame.clock);
@@ -444,6 +446,9 @@ export class Inbound {
 
   /** A holder's release, committed on arrival like a unicast (spec/ordering.md §10). */
   release(from: string, frame: ReleaseFrame, reply: Reply): void {
+    // Committed where it is processed, like a fast frame: it waits behind a held frame of its sender.
+    if (this.#held.size > 0 && this.#held.holds(from))
+      return this.#held.hold(from, frame.event, () => this.release(from, frame, reply));
     const owned = this.#ctx.owned(frame.node);
     if (!owned) return reply({ type: "reject", event: frame.event, code: "E_NO_NODE" });
     // Only a holder releases its own references; another peer only what its transfer counted.
@@ -895,8 +900,18 @@ export class Inbound {
   }
 
   /** In a destroy's pick window, frames naming its nodes wait for the pick (spec/ordering.md §9 step 2). */
-  #holding(from: string, event: number, nodes: readonly number[], retry: () => void): boolean {
-    if (!nodes.some((id) => this.#ctx.owned(id)?.state === "picking")) return false;
+  #holding(
+    from: string,
+    event: number,
+    nodes: readonly number[],
+    retry: () => void,
+    fast = false,
+  ): boolean {
+    // A fast frame is committed where it is processed: one behind a held frame of its sender
+    // waits too, or it would be committed first and delivered ahead of an earlier event of the
+    // held frame (a fast batch is held whole when one of its events names a picking node).
+    const behind = fast && this.#held.size > 0 && this.#held.holds(from);
+    if (!behind && !nodes.some((id) => this.#ctx.owned(id)?.state === "picking")) return false;
     this.#held.hold(from, event, retry);
     return true;
   }
