@@ -900,13 +900,7 @@ export class Inbound {
   }
 
   /** In a destroy's pick window, frames naming its nodes wait for the pick (spec/ordering.md §9 step 2). */
-  #holding(
-    from: string,
-    event: number,
-    nodes: readonly number[],
-    retry: () => void,
-    fast = false,
-  ): boolean {
+  #holding(from: string, event: number, nodes: readonly number[], retry: () => void, fast = false): boolean {
     // A fast frame is committed where it is processed: one behind a held frame of its sender
     // waits too, or it would be committed first and delivered ahead of an earlier event of the
     // held frame (a fast batch is held whole when one of its events names a picking node).

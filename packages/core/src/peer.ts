@@ -826,11 +826,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * without a clean close (`crash`, spec/guarantees.md). Each live handle to its nodes gets its
    * one destroyed notification; after a crash, its references to this peer's nodes go too.
    */
-  #lose(remote: string, reason: "unreachable" | "crash", code?: string): void {
+  #lose(remote: string, reason: "unreachable" | "crash", code?: string, traced = false): void {
     if (this.#state === "closed") return;
     // The checker's cue that `remote` is lost here, for either reason (spec/trace.md `expire`).
     const why = code ?? (reason === "unreachable" ? "E_UNREACHABLE" : undefined);
-    this.#trace({ peer: this.id, op: "expire", other: remote, ...(why ? { code: why } : {}) });
+    if (!traced) this.#trace({ peer: this.id, op: "expire", other: remote, ...(why ? { code: why } : {}) });
     this.#inbound.lost(remote, lossNotices(remote, reason, this.#handles.values(), this.#nodes.values()));
   }
 
@@ -852,6 +852,11 @@ export class Peer implements AsyncIterable<PeerEvent> {
     }
     this.#clockGate.drop(session);
     if (!this.#links.remove(session, info) || remote === undefined) return;
+    // Recorded before anything is decided without `remote` (the sender's rounds below): a trace
+    // must show the loss before a commit that left it out (spec/trace.md W13).
+    const crashed =
+      this.#state !== "closed" && remote !== this.id && session.id !== undefined && info.code !== "OK";
+    if (crashed) this.#trace({ peer: this.id, op: "expire", other: remote, code: info.code });
     this.#quota.leave(remote);
     this.#capabilities.lost(remote);
     this.#inbound.dropSender(remote, this.#keys.get(session), (peer) => this.#links.hintFrom(session, peer));
@@ -867,7 +872,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
         this.#links.reach(remote);
       return;
     }
-    if (info.code !== "OK") this.#lose(remote, "crash", info.code);
+    if (info.code !== "OK") this.#lose(remote, "crash", info.code, crashed);
     // After its queued entries (and crash notices), forget what was kept for it (issue 17).
     this.#inbound.gone(remote, info.code === "OK");
   }
