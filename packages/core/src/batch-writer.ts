@@ -7,6 +7,7 @@
  */
 import { WireError, WireErrorCode } from "@capbus/wire";
 import { CapbusError } from "./errors.js";
+import type { HeldAnswers } from "./held-answers.js";
 import type { OutEvent } from "./outbox.js";
 import type { FrameBody, LinkSession } from "./session.js";
 
@@ -31,7 +32,12 @@ export interface WriterContext {
   refused(peer: string, entries: readonly FastEntry[], error: WireError | CapbusError): void;
   /** The turn ends: close the open round batch (B5) before the gathered frames go. */
   turnEnd(): void;
+  /** Accepts this peer holds for its peers (B7): a fast frame to one of them carries its own. */
+  readonly answers: HeldAnswers;
 }
+
+/** A fast frame: it may carry the receiver's accepts held here (B7). */
+type FastBody = Extract<FrameBody, { type: "unicast" | "unicasts" }>;
 
 type Gathered =
   | { readonly kind: "unicasts"; readonly entries: FastEntry[]; bytes: number }
@@ -117,7 +123,22 @@ export class BatchWriter {
   /** A new message's frame to `peer`, after what is gathered for it; throws as `LinkSession.offer`. */
   offer(peer: string, frame: FrameBody): void {
     this.flush(peer);
-    this.#ctx.session(peer)?.offer(frame);
+    const session = this.#ctx.session(peer);
+    if (session === undefined) return;
+    if (frame.type === "unicast") this.#offerFast(session, frame);
+    else session.offer(frame);
+  }
+
+  /** A fast frame, carrying the accepts held for its receiver (B7); kept held if it is refused. */
+  #offerFast(session: LinkSession, frame: FastBody): void {
+    const accepted = this.#ctx.answers.take(session);
+    if (accepted === undefined) return session.offer(frame);
+    try {
+      session.offer({ ...frame, accepted });
+    } catch (error) {
+      this.#ctx.answers.restore(session, accepted);
+      throw error;
+    }
   }
 
   /** Write everything gathered, peer by peer. */
@@ -163,7 +184,7 @@ export class BatchWriter {
     const first = entries[0]!;
     try {
       if (entries.length === 1) {
-        session.offer({
+        this.#offerFast(session, {
           type: "unicast",
           event: first.event.seq,
           clock,
@@ -171,7 +192,7 @@ export class BatchWriter {
           payload: first.payload,
         });
       } else {
-        session.offer({
+        this.#offerFast(session, {
           type: "unicasts",
           event: first.event.seq,
           clock,

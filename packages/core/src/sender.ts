@@ -10,6 +10,7 @@ import { type BatchCaps, BatchWriter, type FastEntry, refusal, roughSize } from 
 import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, SendResult } from "./events.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
+import type { HeldAnswers } from "./held-answers.js";
 import type { Links } from "./links.js";
 import { LatencyWindow } from "./observe.js";
 import { Outbox, type OutDestination, type OutEvent, type OutKind } from "./outbox.js";
@@ -40,6 +41,8 @@ export interface SenderContext {
   readonly traceSummary: number | undefined;
   /** When a batch is sealed (spec/limits.md §5). */
   readonly batchCaps: BatchCaps;
+  /** Accepts held for peers to the end of the turn: this peer's fast frames carry them (B7). */
+  readonly answers: HeldAnswers;
   /** A destroy was picked: answer the frames held for it. */
   replayHeld(): void;
   /** An event was decided or dropped: a close may be waiting. */
@@ -181,6 +184,7 @@ export class Sender {
         clock: () => ctx.clock.value,
         refused: (peer, entries, error) => this.#refusedFast(peer, entries, error),
         turnEnd: () => this.#closeOpen(false),
+        answers: ctx.answers,
       },
       ctx.batchCaps,
     );
@@ -261,6 +265,18 @@ export class Sender {
         else this.#outbox.accepted(e, lamport);
       });
     }
+  }
+
+  /**
+   * Accepts from `from` for runs of this peer's fast events (B7: an `accepts` answering several
+   * batches, or accepts riding on a fast frame of `from`'s own): each run as one `accepts`.
+   */
+  acceptedRuns(
+    from: string,
+    runs: readonly (readonly [number, number, number])[],
+    refusals: readonly BatchRefusal[],
+  ): void {
+    for (const [first, count, lamport] of runs) this.acceptedBatch(from, first, count, lamport, refusals);
   }
 
   /**

@@ -95,7 +95,7 @@ test("a timestamp more than clockRefuseMs ahead of the wall clock closes the lin
   assert.equal(peer.clock, 1, "the clock did not move to the value");
 });
 
-test("H2 gates the batch frames: a value past the refuse offset closes the link, unapplied", () => {
+test("H2 gates the batch frames and the runs B7 carries: a value past the refuse offset closes the link", () => {
   const far = 35_000 * TICKS_PER_MS + 1;
   const frames: (Record<string, unknown> & { type: Frame["type"] })[] = [
     { type: "unicasts", event: 1, clock: far, to: [1, 1], payloads: [0, 1] },
@@ -103,6 +103,9 @@ test("H2 gates the batch frames: a value past the refuse offset closes the link,
     { type: "commits", event: 1, lamport: far, events: [1, 2] },
     { type: "accepts", event: 1, count: 1, lamport: far, refusals: [] },
     { type: "proposals", event: 1, lamport: far, refusals: [], destroyed: [] },
+    { type: "unicast", event: 1, clock: 0, node: 1, payload: 0, accepted: [[1, 1, far]] },
+    { type: "accepts", event: 1, count: 1, lamport: 0, refusals: [], more: [[2, 1, far]] },
+    { type: "proposals", event: 1, lamport: 0, refusals: [], destroyed: [], more: [[4, far]] },
   ];
   for (const frame of frames) {
     const { peer, link, push } = setup();

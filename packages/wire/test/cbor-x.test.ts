@@ -51,7 +51,7 @@ const FIELDS: Record<string, readonly string[]> = {
   propose: ["event", "lamport"],
   commit: ["event", "lamport", "dead"],
   abort: ["event"],
-  unicast: ["event", "clock", "node", "payload"],
+  unicast: ["event", "clock", "node", "payload", "accepted"],
   accept: ["event", "lamport"],
   reject: ["event", "code", "node"],
   ack: [],
@@ -60,10 +60,10 @@ const FIELDS: Record<string, readonly string[]> = {
   dead: ["event", "lamport", "nodes"],
   destroy: ["event", "clock", "nodes"],
   release: ["event", "clock", "node", "count", "holder"],
-  unicasts: ["event", "clock", "to", "payloads"],
-  accepts: ["event", "count", "lamport", "refusals"],
+  unicasts: ["event", "clock", "to", "payloads", "accepted"],
+  accepts: ["event", "count", "lamport", "refusals", "more"],
   stages: ["event", "clock", "events", "targets", "payloads"],
-  proposals: ["event", "lamport", "refusals", "destroyed"],
+  proposals: ["event", "lamport", "refusals", "destroyed", "more"],
   commits: ["event", "lamport", "events"],
 };
 
