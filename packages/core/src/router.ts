@@ -26,7 +26,7 @@ export interface RouteTargets {
 /** Route one frame of `session`'s remote (hello and ack frames never get here with work to do). */
 export function routeFrame(to: RouteTargets, session: LinkSession, frame: Frame, size: number): void {
   const from = session.remote as string;
-  const reply: Reply = (answer) => to.answers.reply(session, answer);
+  const reply: Reply = to.answers.replyFor(session);
   switch (frame.type) {
     case "stage":
       return to.inbound.stage(from, frame, reply, size);

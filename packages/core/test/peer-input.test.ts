@@ -235,3 +235,35 @@ test("a destination whose link closes mid-round is reported, the others still co
     ["R/1:crash", "m"],
   );
 });
+
+/** A scripted link that logs, in order, each frame written and each flush the peer asks for. */
+class FlushLog extends ScriptedLink {
+  readonly log: string[] = [];
+  override send(frame: Uint8Array): void {
+    this.log.push(codec.decode(frame).type);
+    super.send(frame);
+  }
+  flush(): void {
+    this.log.push("flush");
+  }
+}
+
+test("B7: an accept held to the end of the turn is written then, and the link flushed at once", async () => {
+  const peer = new Peer({ id: "P", runtime: { ...systemRuntime, wallNow: () => 0 } });
+  const link = new FlushLog();
+  peer.connect(link, "R");
+  let seq = 0;
+  const push = (frame: Record<string, unknown> & { type: Frame["type"] }) =>
+    link.deliver(codec.encode({ seq: frame.type === "hello" ? 0 : ++seq, ack: 0, ...frame } as Frame));
+  push(helloFrom("R"));
+  const node = peer.createNode();
+  peer.grant(node, "R");
+  link.log.length = 0;
+  push({ type: "unicast", event: 1, clock: 0, node: node.id, payload: "no reply" });
+  assert.deepEqual(link.log, [], "held over the turn");
+  await tick();
+  // The end of the turn writes the accept and has the link send it now: a ws link's own flush,
+  // scheduled from there, would come a loop iteration later.
+  assert.deepEqual(link.log, ["accept", "flush"]);
+  assert.equal(payloadOf(await peer.receive()), "no reply");
+});
