@@ -7,7 +7,7 @@
  */
 import { WireError, WireErrorCode } from "@capbus/wire";
 import { CapbusError } from "./errors.js";
-import type { HeldAnswers } from "./held-answers.js";
+import type { AcceptedRun, HeldAnswers } from "./held-answers.js";
 import type { OutEvent } from "./outbox.js";
 import type { FrameBody, LinkSession } from "./session.js";
 
@@ -123,18 +123,30 @@ export class BatchWriter {
   /** A new message's frame to `peer`, after what is gathered for it; throws as `LinkSession.offer`. */
   offer(peer: string, frame: FrameBody): void {
     this.flush(peer);
-    const session = this.#ctx.session(peer);
-    if (session === undefined) return;
-    if (frame.type === "unicast") this.#offerFast(session, frame);
-    else session.offer(frame);
+    this.#ctx.session(peer)?.offer(frame);
   }
 
-  /** A fast frame, carrying the accepts held for its receiver (B7); kept held if it is refused. */
-  #offerFast(session: LinkSession, frame: FastBody): void {
+  /**
+   * A fast unicast's frame to `peer`, after what is gathered for it, carrying the accepts held
+   * for `peer` (B7); throws as `LinkSession.offer`.
+   */
+  offerUnicast(peer: string, event: number, clock: number, node: number, payload: unknown): void {
+    this.flush(peer);
+    const session = this.#ctx.session(peer);
+    if (session !== undefined) this.#offerUnicast(session, event, clock, node, payload);
+  }
+
+  /** One `unicast` frame with the held accepts (built once, not copied to add them). */
+  #offerUnicast(session: LinkSession, event: number, clock: number, node: number, payload: unknown): void {
     const accepted = this.#ctx.answers.take(session);
-    if (accepted === undefined) return session.offer(frame);
+    if (accepted === undefined) return session.offer({ type: "unicast", event, clock, node, payload });
+    this.#offerCarrying(session, accepted, { type: "unicast", event, clock, node, payload, accepted });
+  }
+
+  /** A fast frame carrying taken accepts: held again if the session refuses it. */
+  #offerCarrying(session: LinkSession, accepted: AcceptedRun[], frame: FastBody): void {
     try {
-      session.offer({ ...frame, accepted });
+      session.offer(frame);
     } catch (error) {
       this.#ctx.answers.restore(session, accepted);
       throw error;
@@ -184,21 +196,15 @@ export class BatchWriter {
     const first = entries[0]!;
     try {
       if (entries.length === 1) {
-        this.#offerFast(session, {
-          type: "unicast",
-          event: first.event.seq,
-          clock,
-          node: first.node,
-          payload: first.payload,
-        });
+        this.#offerUnicast(session, first.event.seq, clock, first.node, first.payload);
       } else {
-        this.#offerFast(session, {
-          type: "unicasts",
-          event: first.event.seq,
-          clock,
-          to: entries.map((e) => e.node),
-          payloads: entries.map((e) => e.payload),
-        });
+        const event = first.event.seq;
+        const to = entries.map((e) => e.node);
+        const payloads = entries.map((e) => e.payload);
+        const accepted = this.#ctx.answers.take(session);
+        if (accepted === undefined) session.offer({ type: "unicasts", event, clock, to, payloads });
+        else
+          this.#offerCarrying(session, accepted, { type: "unicasts", event, clock, to, payloads, accepted });
       }
     } catch (error) {
       const refused = refusal(error);

@@ -27,8 +27,9 @@ class Held {
   proposals: [number, number][] = [];
   proposalRefusals: BatchRefusalEntry[] = [];
   destroyed: [number, number[]][] = [];
-  /** In the list of sessions with something held this turn. */
+  /** In the list of sessions with something held this turn (this is its last, or `next` follows). */
   due = false;
+  next: Held | undefined = undefined;
 
   constructor(session: LinkSession, reply: (held: Held, answer: Answer) => void) {
     this.session = session;
@@ -44,8 +45,9 @@ export class HeldAnswers {
   readonly #local: string;
   readonly #defer: (fn: () => void) => void;
   readonly #bySession = new WeakMap<LinkSession, Held>();
-  /** Sessions with answers held this turn. */
-  #due: Held[] = [];
+  /** Sessions with answers held this turn, a list through `Held.next` (no array per turn). */
+  #dueFirst: Held | undefined = undefined;
+  #dueLast: Held | undefined = undefined;
   #scheduled = false;
   /** The end of the turn, one function for every turn. */
   readonly #endTurn = () => {
@@ -70,7 +72,9 @@ export class HeldAnswers {
     if (session.remote === this.#local) return session.send(answer);
     switch (answer.type) {
       case "accept":
-        held.runs.push([answer.event, 1, answer.lamport]);
+        // The common case, one accept in the turn: an array of one, not a grown one.
+        if (held.runs.length === 0) held.runs = [[answer.event, 1, answer.lamport]];
+        else held.runs.push([answer.event, 1, answer.lamport]);
         break;
       case "accepts":
         held.runs.push([answer.event, answer.count, answer.lamport]);
@@ -84,10 +88,7 @@ export class HeldAnswers {
       default:
         return session.send(answer);
     }
-    if (!held.due) {
-      held.due = true;
-      this.#due.push(held);
-    }
+    this.#markDue(held);
     if (!this.#scheduled) {
       this.#scheduled = true;
       this.#defer(this.#endTurn);
@@ -110,10 +111,15 @@ export class HeldAnswers {
   restore(session: LinkSession, runs: readonly AcceptedRun[]): void {
     const held = this.#for(session);
     held.runs = [...runs, ...held.runs];
-    if (!held.due) {
-      held.due = true;
-      this.#due.push(held);
-    }
+    this.#markDue(held);
+  }
+
+  #markDue(held: Held): void {
+    if (held.due) return;
+    held.due = true;
+    if (this.#dueLast === undefined) this.#dueFirst = held;
+    else this.#dueLast.next = held;
+    this.#dueLast = held;
   }
 
   /**
@@ -122,17 +128,18 @@ export class HeldAnswers {
    * next flush, which may come a turn later (spec/transports.md §1.1).
    */
   flushAll(): void {
-    if (this.#due.length === 0) return;
-    const due = this.#due;
-    this.#due = [];
-    for (const held of due) {
+    let held = this.#dueFirst;
+    this.#dueFirst = this.#dueLast = undefined;
+    while (held !== undefined) {
+      const next = held.next;
+      held.next = undefined;
       held.due = false;
-      if (held.empty || held.session.closed) {
-        clear(held);
-        continue;
+      if (held.empty || held.session.closed) clear(held);
+      else {
+        write(held);
+        held.session.flush();
       }
-      write(held);
-      held.session.flush();
+      held = next;
     }
   }
 

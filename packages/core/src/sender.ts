@@ -237,10 +237,11 @@ export class Sender {
   }
 
   accepted(seq: number, from: string, lamport: number): void {
-    this.#withEvent(seq, from, (e) => {
-      if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
-      this.#outbox.accepted(e, lamport);
-    });
+    // No callback made per accept: one per request/reply round trip.
+    const e = this.#answered(seq, from);
+    if (e === undefined) return;
+    if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
+    this.#outbox.accepted(e, lamport);
   }
 
   /**
@@ -276,7 +277,11 @@ export class Sender {
     runs: readonly (readonly [number, number, number])[],
     refusals: readonly BatchRefusal[],
   ): void {
-    for (const [first, count, lamport] of runs) this.acceptedBatch(from, first, count, lamport, refusals);
+    for (const [first, count, lamport] of runs) {
+      // A lone unicast's accept (a reply carrying its request's): no refusal map to build.
+      if (count === 1 && refusals.length === 0) this.accepted(first, from, lamport);
+      else this.acceptedBatch(from, first, count, lamport, refusals);
+    }
   }
 
   /**
@@ -912,13 +917,7 @@ export class Sender {
       return this.#owe(peer, event.seq);
     }
     try {
-      this.#writer.offer(peer, {
-        type: "unicast",
-        event: event.seq,
-        clock,
-        node,
-        payload,
-      });
+      this.#writer.offerUnicast(peer, event.seq, clock, node, payload);
       this.#owe(peer, event.seq);
     } catch (error) {
       const refused = refusal(error);
@@ -1041,16 +1040,22 @@ export class Sender {
   }
 
   #withEvent(seq: number, from: string, fn: (event: OutEvent) => void): void {
+    const event = this.#answered(seq, from);
+    if (event !== undefined) fn(event);
+  }
+
+  /** `from` answered event `seq`: the event, or undefined when the answer is stale. */
+  #answered(seq: number, from: string): OutEvent | undefined {
     const pending = this.#pending.get(seq);
     if (seq > this.#eventSeq)
       throw new CapbusError("E_PROTOCOL", `${from} answered event ${seq}, never sent`);
     // An answer for a round already decided or dropped (aborted) is stale, not an error.
-    if (!pending) return;
+    if (!pending) return undefined;
     if (!pending.event.destinations.has(from)) {
       throw new CapbusError("E_PROTOCOL", `${from} answered for event ${seq}, not sent to it`);
     }
     this.#answers.answered(from, seq);
-    fn(pending.event);
+    return pending.event;
   }
 
   /** `peer` owes an answer to a frame of event `seq` just sent (this peer answers itself at once). */
