@@ -12,7 +12,16 @@ import type { Row } from "./report.js";
 import { type Figures, get, interleave, ratio, type Variant } from "./rounds.js";
 import { percentiles } from "./stats.js";
 
-/** Round trips one after another: sized by the warm-up to take about `seconds`. */
+/**
+ * Warm-up of a round-trip variant: at least this many round trips, and until two blocks in a row
+ * agree on the rate within 10% (capbus reaches its steady rate only after a few thousand: 500
+ * round trips left its first runs, sized from a cold rate, measuring its warm-up).
+ */
+const WARM_MIN = 5000;
+const WARM_MAX = 30_000;
+const WARM_BLOCK = 1000;
+
+/** Round trips one after another: warmed up to a steady rate, runs sized to take about `seconds`. */
 export function roundTrips(key: string, once: () => Promise<unknown>, seconds: number): Variant {
   let n = 500;
   const go = async (count: number): Promise<Figures> => {
@@ -29,8 +38,16 @@ export function roundTrips(key: string, once: () => Promise<unknown>, seconds: n
   return {
     key,
     async warm() {
-      const { rate } = await go(n);
-      n = Math.max(500, Math.round(rate! * seconds));
+      let done = 0;
+      let last = 0;
+      for (;;) {
+        const { rate } = await go(WARM_BLOCK);
+        done += WARM_BLOCK;
+        const steady = last > 0 && Math.abs(rate! - last) <= 0.1 * last;
+        last = rate!;
+        if ((done >= WARM_MIN && steady) || done >= WARM_MAX) break;
+      }
+      n = Math.max(500, Math.round(last * seconds));
     },
     run: () => go(n),
   };

@@ -270,3 +270,68 @@ test("batch caps: maxEvents 1 sends every event in a frame of its own", async ()
   );
   await w.close();
 });
+
+function framesIn(peer: Peer, remote: string): number {
+  return peer.stats().links[remote]?.framesIn ?? 0;
+}
+
+test("B7: a receiver answers all of one sender's fast batches of a turn in one accepts frame", async () => {
+  const w = new SimWorld({ seed: 9, latency: fast });
+  const a = w.addPeer("A", { batch: { maxEvents: 4 } });
+  const b = w.addPeer("B");
+  w.link("A", "B");
+  const toB = w.give(b.createNode(), "A");
+  await w.run();
+  const atB = record(b);
+  const out = framesOut(a, "B");
+  const back = framesIn(a, "B");
+  // One turn: the first alone, then 19 in frames of at most 4 events (the cap): 6 frames to B.
+  const sent = Promise.all([...Array(20).keys()].map((i) => a.send(toB, i)));
+  // Counted once all are decided, before any pure ack.
+  const counted = sent.then(() => [framesOut(a, "B") - out, framesIn(a, "B") - back]);
+  await w.run();
+  const results = await sent;
+  assert.ok(results.every((r) => r.ok));
+  assert.deepEqual(
+    messages(atB).map((m) => m.payload),
+    [...Array(20).keys()],
+  );
+  const [toThere, answers] = await counted;
+  assert.equal(toThere, 6, "one unicast and five unicasts frames");
+  // They reach B in one turn: one accepts answers all six (before B7: six answers).
+  assert.equal(answers, 1, "one answer frame for the turn's six batches");
+  // Each frame still has its own final, in send order.
+  const finals = results.map((r) => r.ts!);
+  for (let i = 1; i < finals.length; i++) assert.ok(compareTimestamps(finals[i - 1]!, finals[i]!) < 0);
+  await w.close();
+});
+
+test("B7: a participant proposes all of one sender's round batches of a turn in one proposals frame", async () => {
+  const w = new SimWorld({ seed: 10, latency: fast });
+  const [a, p, q] = [w.addPeer("A", { batch: { maxEvents: 3 } }), w.addPeer("P"), w.addPeer("Q")] as [
+    Peer,
+    Peer,
+    Peer,
+  ];
+  w.linkAll();
+  const targets = [p, q].map((peer) => w.give(peer.createNode(), "A"));
+  await w.run();
+  const seen = [p, q].map(record);
+  const back = [p, q].map((peer) => framesIn(a, peer.id));
+  // The first alone (stage, propose, commit); the other 9 in three round batches of 3.
+  const sent = Promise.all([...Array(10).keys()].map((i) => a.send(targets, i)));
+  // Counted once all are decided, before any pure ack.
+  const counted = sent.then(() => [p, q].map((peer, i) => framesIn(a, peer.id) - (back[i] as number)));
+  await w.run();
+  const results = await sent;
+  assert.ok(results.every((r) => r.ok));
+  for (const events of seen) {
+    assert.deepEqual(
+      messages(events).map((m) => m.payload),
+      [...Array(10).keys()],
+    );
+  }
+  // One propose for the lone first event, one proposals for the three batches (before B7: 4).
+  assert.deepEqual(await counted, [2, 2], "answers from P and Q");
+  await w.close();
+});

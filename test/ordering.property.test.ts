@@ -163,7 +163,7 @@ const REGRESSIONS: ReadonlyArray<{ readonly why: string; readonly params: Worklo
   {
     // A fast batch held whole in a destroy's pick window (one of its events names the node)
     // held an event for another node; the sender's next fast batch passed it and was delivered
-    // first (P3). Later fast frames of a sender now wait behind its held frame (ordering.md §9).
+    // first (P3). Later fast frames of a sender now wait behind its held frame (spec/ordering.md §9).
     why: "a fast batch held in a pick window is not overtaken by the sender's next one",
     params: { seed: 4227411790, peers: 7, operations: 114, losses: 1, burst: 8, aborts: true, crashes: 0 },
   },

@@ -139,7 +139,14 @@ class Run {
     else if ("call" in step) this.#call(step);
     // Several calls in one event-loop turn: the sends among them share batches (spec/ordering.md §14).
     else if ("calls" in step) for (const call of arr(step.calls)) this.#call(obj(call) as Step);
-    else if ("expect" in step) return this.#expect(step);
+    // Frames and calls in one turn: answers to the frames are held until its end (spec/ordering.md §14, B7).
+    else if ("turn" in step) {
+      for (const part of arr(step.turn)) {
+        const sub = obj(part) as Step;
+        if ("from" in sub) this.#fromRemote(sub);
+        else this.#call(sub);
+      }
+    } else if ("expect" in step) return this.#expect(step);
     else if (!("note" in step)) throw new Error(`unknown step ${JSON.stringify(step)}`);
     await settle();
   }

@@ -80,7 +80,7 @@ export class BrowserWsLink extends LinkBase {
     this.#batch.batching = terms.batchMessages;
   }
 
-  protected override flush(): void {
+  override flush(): void {
     this.#batch.flush();
   }
 

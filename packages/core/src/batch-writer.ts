@@ -7,6 +7,7 @@
  */
 import { WireError, WireErrorCode } from "@capbus/wire";
 import { CapbusError } from "./errors.js";
+import type { AcceptedRun, HeldAnswers } from "./held-answers.js";
 import type { OutEvent } from "./outbox.js";
 import type { FrameBody, LinkSession } from "./session.js";
 
@@ -33,7 +34,12 @@ export interface WriterContext {
   sent(peer: string, first: number): void;
   /** The turn ends: close the open round batch (B5) before the gathered frames go. */
   turnEnd(): void;
+  /** Accepts this peer holds for its peers (B7): a fast frame to one of them carries its own. */
+  readonly answers: HeldAnswers;
 }
+
+/** A fast frame: it may carry the receiver's accepts held here (B7). */
+type FastBody = Extract<FrameBody, { type: "unicast" | "unicasts" }>;
 
 type Gathered =
   | { readonly kind: "unicasts"; readonly entries: FastEntry[]; bytes: number }
@@ -122,6 +128,33 @@ export class BatchWriter {
     this.#ctx.session(peer)?.offer(frame);
   }
 
+  /**
+   * A fast unicast's frame to `peer`, after what is gathered for it, carrying the accepts held
+   * for `peer` (B7); throws as `LinkSession.offer`.
+   */
+  offerUnicast(peer: string, event: number, clock: number, node: number, payload: unknown): void {
+    this.flush(peer);
+    const session = this.#ctx.session(peer);
+    if (session !== undefined) this.#offerUnicast(session, event, clock, node, payload);
+  }
+
+  /** One `unicast` frame with the held accepts (built once, not copied to add them). */
+  #offerUnicast(session: LinkSession, event: number, clock: number, node: number, payload: unknown): void {
+    const accepted = this.#ctx.answers.take(session);
+    if (accepted === undefined) return session.offer({ type: "unicast", event, clock, node, payload });
+    this.#offerCarrying(session, accepted, { type: "unicast", event, clock, node, payload, accepted });
+  }
+
+  /** A fast frame carrying taken accepts: held again if the session refuses it. */
+  #offerCarrying(session: LinkSession, accepted: AcceptedRun[], frame: FastBody): void {
+    try {
+      session.offer(frame);
+    } catch (error) {
+      this.#ctx.answers.restore(session, accepted);
+      throw error;
+    }
+  }
+
   /** Write everything gathered, peer by peer. */
   flushAll(): void {
     for (const peer of [...this.#gathered.keys()]) this.flush(peer);
@@ -165,21 +198,15 @@ export class BatchWriter {
     const first = entries[0]!;
     try {
       if (entries.length === 1) {
-        session.offer({
-          type: "unicast",
-          event: first.event.seq,
-          clock,
-          node: first.node,
-          payload: first.payload,
-        });
+        this.#offerUnicast(session, first.event.seq, clock, first.node, first.payload);
       } else {
-        session.offer({
-          type: "unicasts",
-          event: first.event.seq,
-          clock,
-          to: entries.map((e) => e.node),
-          payloads: entries.map((e) => e.payload),
-        });
+        const event = first.event.seq;
+        const to = entries.map((e) => e.node);
+        const payloads = entries.map((e) => e.payload);
+        const accepted = this.#ctx.answers.take(session);
+        if (accepted === undefined) session.offer({ type: "unicasts", event, clock, to, payloads });
+        else
+          this.#offerCarrying(session, accepted, { type: "unicasts", event, clock, to, payloads, accepted });
       }
       this.#ctx.sent(peer, first.event.seq);
     } catch (error) {

@@ -11,29 +11,42 @@ import { CapbusError } from "./errors.js";
 import type { LinkSession } from "./session.js";
 import { assertNotSkewed, type HybridClock } from "./timestamp.js";
 
-/** The clock or lamport value a frame carries (H2 applies to it), if any. */
+/**
+ * The clock or lamport value a frame carries (H2 applies to it), if any: the largest, for a frame
+ * that carries several (a batch frame answering several batches, accepts riding on a unicast).
+ */
 export function frameClock(frame: Frame): number | undefined {
   switch (frame.type) {
     case "stage":
     case "notice":
-    case "unicast":
     case "release":
     case "destroy":
-    case "unicasts":
     case "stages":
       return frame.clock;
+    case "unicast":
+    case "unicasts":
+      return frame.accepted === undefined ? frame.clock : Math.max(frame.clock, largest(frame.accepted, 2));
     case "propose":
     case "dead":
     case "accept":
     case "commit":
-    case "accepts":
-    case "proposals":
     case "commits":
     case "committed":
       return frame.lamport;
+    case "accepts":
+      return frame.more === undefined ? frame.lamport : Math.max(frame.lamport, largest(frame.more, 2));
+    case "proposals":
+      return frame.more === undefined ? frame.lamport : Math.max(frame.lamport, largest(frame.more, 1));
     default:
       return undefined;
   }
+}
+
+/** The largest value at index `at` of a frame's runs. */
+function largest(runs: readonly (readonly number[])[], at: number): number {
+  let max = 0;
+  for (const run of runs) if ((run[at] as number) > max) max = run[at] as number;
+  return max;
 }
 
 interface Held {

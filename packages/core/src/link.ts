@@ -11,6 +11,13 @@ export interface Link {
    * can carry them, the remote end.
    */
   close(code: string, reason: string): void;
+  /**
+   * Optional. Write now what the link holds to send in one batch (a ws message, a corked write)
+   * instead of at its own flush. The peer calls it at the end of a turn after writing the answers
+   * it held over the turn (spec/ordering.md §14, B7), so they go in that turn and not in the
+   * next one the link's own flush may fall in. @default undefined: the link flushes by itself
+   */
+  flush?(): void;
   /** Start delivering to `handler`. Called once; frames received earlier are held until then. */
   attach(handler: LinkHandler): void;
   /**

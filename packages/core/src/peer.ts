@@ -12,6 +12,7 @@ import type { PeerEvent, SendResult } from "./events.js";
 import { HandleTable } from "./handle-table.js";
 import { Handle, type HandleGrant, type HandleHost, Node, nodeName } from "./handles.js";
 import { connectLink, type HandshakeContext, RunningHandshakes } from "./handshake.js";
+import { HeldAnswers } from "./held-answers.js";
 import type { Identity } from "./identity.js";
 import { Inbound } from "./inbound.js";
 import type { Link, LinkClosedInfo } from "./link.js";
@@ -187,6 +188,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (charge > 0) this.#quota.discharge(event.ts.peer, charge);
   });
   readonly #sender: Sender;
+  /** Accepts and proposals held to the end of the turn (spec/ordering.md §14, B7). */
+  readonly #answers: HeldAnswers;
   readonly #links: Links;
   readonly #dialTimeoutMs: number;
   readonly #timeouts: Timeouts;
@@ -311,6 +314,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
       },
     };
     this.#sink = options.trace;
+    this.#answers = new HeldAnswers(this.id, (fn) =>
+      runtime.defer ? runtime.defer(fn) : queueMicrotask(fn),
+    );
     this.#sender = new Sender({
       id: this.id,
       clock: this.#clock,
@@ -331,6 +337,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       tracing: this.#sink !== undefined,
       traceSummary: traceSummaryLimit(options.traceSummary),
       batchCaps: batchCaps(options.batch),
+      answers: this.#answers,
       replayHeld: () => this.#inbound.replayHeld(),
       wakeIdle: () => this.#wakeIdle(),
       closed: () => this.#state === "closed",
@@ -433,6 +440,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       capabilities: this.#capabilities,
       links: this.#links,
       reconciler: this.#reconciler,
+      answers: this.#answers,
     };
     const name = traceName(options.name);
     this.#trace({ peer: this.id, op: "start", ...(name === undefined ? {} : { name }) });
@@ -771,6 +779,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
     this.#requests.close();
     this.#reconciler.close();
     this.#trace({ peer: this.id, op: "close" });
+    this.#answers.flushAll(); // answers held for this turn go before the close (B7)
     for (const session of this.#links.all()) session.close("OK", "peer closed");
     this.#mailbox.end();
   }

@@ -28,11 +28,22 @@ export interface RequestHost {
   holds(node: Node, peer: string): boolean;
 }
 
+/** A request waiting for its reply: how to settle its caller, and its abort listener. */
+interface Waiting {
+  readonly resolve: (body: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly abort: (() => void) | undefined;
+}
+
+/** Options of a request's message that carries no handle: shared, not made per call. */
+const BARE: SendOptions = Object.freeze({});
+
 export class Requests {
   readonly #host: RequestHost;
   #replyNode: Node | undefined;
   #nextId = 0;
-  readonly #waiting = new Map<number, { resolve: (body: unknown) => void; reject: (e: unknown) => void }>();
+  readonly #waiting = new Map<number, Waiting>();
   /** Peers a request delivered the reply handle to: later requests need not carry it. */
   readonly #granted = new Set<string>();
   /** Per requesting peer, the reply handle its last handle-carrying request brought. */
@@ -42,34 +53,56 @@ export class Requests {
     this.#host = host;
   }
 
-  async request(to: Handle, payload: unknown, options: SendOptions): Promise<unknown> {
+  /**
+   * Send the request and resolve with the reply's body. Not an async function: one promise for
+   * the caller, settled by the reply or by the request's failure, and one reaction to the send.
+   */
+  request(to: Handle, payload: unknown, options: SendOptions): Promise<unknown> {
+    try {
+      return this.#request(to, payload, options);
+    } catch (error) {
+      return Promise.reject(error); // a closed peer, a bad handle: a rejection, never a throw
+    }
+  }
+
+  #request(to: Handle, payload: unknown, options: SendOptions): Promise<unknown> {
     this.#replyNode ??= this.#host.createNode();
+    const replyNode = this.#replyNode;
     const id = ++this.#nextId;
     const envelope: RequestEnvelope = { $request: id, body: payload };
-    const reply = new Promise<unknown>((resolve, reject) => this.#waiting.set(id, { resolve, reject }));
     const extra = options.handles ?? [];
     // The destination peer holds the reply handle already: send no handle, so the request is a
     // plain unicast (fast path, spec/ordering.md §6) instead of a round. Its receiver replies through the handle
     // an earlier request from this peer brought, delivered before this one (FIFO, P3).
-    const bare =
-      extra.length === 0 && this.#granted.has(to.owner) && this.#host.holds(this.#replyNode, to.owner);
-    const handles = bare ? extra : [this.#replyNode.handle, ...extra];
-    const abort = () => this.#fail(id, abortedBy(options.signal, "the request"));
-    options.signal?.addEventListener("abort", abort, { once: true });
-    try {
-      const sent = await this.#host.send(to, envelope, { ...options, handles });
-      const [dest] = sent.destinations;
-      if (!dest?.committed) {
-        this.#fail(id, new CapbusError(dest?.code ?? "E_LINK_CLOSED", `request to ${to.name} not delivered`));
-      } else if (!bare) this.#granted.add(to.owner);
-    } catch (error) {
-      this.#fail(id, error);
-    }
-    try {
-      return await reply;
-    } finally {
-      options.signal?.removeEventListener("abort", abort);
-    }
+    const bare = extra.length === 0 && this.#granted.has(to.owner) && this.#host.holds(replyNode, to.owner);
+    const signal = options.signal;
+    const sendOptions =
+      bare && signal === undefined
+        ? BARE
+        : { ...options, handles: bare ? extra : [replyNode.handle, ...extra] };
+    return new Promise<unknown>((resolve, reject) => {
+      const abort = signal && (() => this.#fail(id, abortedBy(signal, "the request")));
+      this.#waiting.set(id, { resolve, reject, signal, abort });
+      if (abort) signal?.addEventListener("abort", abort, { once: true });
+      let sent: Promise<SendResult>;
+      try {
+        sent = this.#host.send(to, envelope, sendOptions);
+      } catch (error) {
+        return this.#fail(id, error);
+      }
+      sent.then(
+        (result) => {
+          const dest = result.destinations[0];
+          if (!dest?.committed) {
+            this.#fail(
+              id,
+              new CapbusError(dest?.code ?? "E_LINK_CLOSED", `request to ${to.name} not delivered`),
+            );
+          } else if (!bare) this.#granted.add(to.owner);
+        },
+        (error: unknown) => this.#fail(id, error),
+      );
+    });
   }
 
   /**
@@ -80,10 +113,8 @@ export class Requests {
     const replyNode = this.#replyNode;
     const node = event.kind === "destroyed" ? event.handle : event.node.handle;
     if (replyNode && node === replyNode.handle) {
-      if (event.kind === "message" && isReply(event.payload)) {
-        this.#waiting.get(event.payload.$reply)?.resolve(event.payload.body);
-        this.#waiting.delete(event.payload.$reply);
-      }
+      if (event.kind === "message" && isReply(event.payload))
+        this.#settle(event.payload.$reply)?.resolve(event.payload.body);
       return undefined; // replies and notifications of the reply node are internal
     }
     if (event.kind !== "message" || !isRequest(event.payload)) return event;
@@ -125,8 +156,16 @@ export class Requests {
   }
 
   #fail(id: number, error: unknown): void {
-    this.#waiting.get(id)?.reject(error);
+    this.#settle(id)?.reject(error);
+  }
+
+  /** The request `id` is answered or failed: no longer waiting, nor listening to its signal. */
+  #settle(id: number): Waiting | undefined {
+    const waiting = this.#waiting.get(id);
+    if (waiting === undefined) return undefined;
     this.#waiting.delete(id);
+    if (waiting.abort) waiting.signal?.removeEventListener("abort", waiting.abort);
+    return waiting;
   }
 }
 

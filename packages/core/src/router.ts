@@ -7,6 +7,7 @@
 import type { Frame } from "@capbus/wire";
 import type { Capabilities } from "./bootstrap.js";
 import type { CoreErrorCode } from "./errors.js";
+import type { AcceptedRun, HeldAnswers } from "./held-answers.js";
 import type { Inbound, Reply } from "./inbound.js";
 import type { Links } from "./links.js";
 import type { Reconciler } from "./reconcile.js";
@@ -20,12 +21,14 @@ export interface RouteTargets {
   readonly capabilities: Capabilities;
   readonly links: Links;
   readonly reconciler: Reconciler;
+  /** Accepts and proposals held to the end of the turn (B7). */
+  readonly answers: HeldAnswers;
 }
 
 /** Route one frame of `session`'s remote (hello and ack frames never get here with work to do). */
 export function routeFrame(to: RouteTargets, session: LinkSession, frame: Frame, size: number): void {
   const from = session.remote as string;
-  const reply: Reply = (answer) => session.send(answer);
+  const reply: Reply = to.answers.replyFor(session);
   switch (frame.type) {
     case "stage":
       return to.inbound.stage(from, frame, reply, size);
@@ -34,8 +37,11 @@ export function routeFrame(to: RouteTargets, session: LinkSession, frame: Frame,
     case "notice":
       return to.inbound.notice(from, frame, reply);
     case "unicast":
+      // Accepts riding on the frame (B7) were sent before it: taken first.
+      if (frame.accepted !== undefined) to.sender.acceptedRuns(from, frame.accepted, NO_REFUSALS);
       return to.inbound.unicast(from, frame, reply, size);
     case "unicasts":
+      if (frame.accepted !== undefined) to.sender.acceptedRuns(from, frame.accepted, NO_REFUSALS);
       return to.inbound.unicasts(from, frame, reply, size);
     case "release":
       return to.inbound.release(from, frame, reply);
@@ -79,24 +85,21 @@ export function routeFrame(to: RouteTargets, session: LinkSession, frame: Frame,
     case "propose":
     case "dead":
       return to.sender.proposed(frame.event, from, frame.lamport, frame.type === "dead" ? frame.nodes : []);
-    case "proposals":
-      return to.sender.proposedBatch(
-        from,
-        frame.event,
-        frame.lamport,
-        frame.refusals.map(batchRefusal),
-        frame.destroyed,
-      );
+    case "proposals": {
+      // One frame may propose several batches (B7); refusals and destroyed nodes name events.
+      const refusals = frame.refusals.map(batchRefusal);
+      to.sender.proposedBatch(from, frame.event, frame.lamport, refusals, frame.destroyed);
+      for (const [batch, lamport] of frame.more ?? []) {
+        to.sender.proposedBatch(from, batch, lamport, refusals, frame.destroyed);
+      }
+      return;
+    }
     case "accept":
       return to.sender.accepted(frame.event, from, frame.lamport);
-    case "accepts":
-      return to.sender.acceptedBatch(
-        from,
-        frame.event,
-        frame.count,
-        frame.lamport,
-        frame.refusals.map(batchRefusal),
-      );
+    case "accepts": {
+      const runs: AcceptedRun[] = [[frame.event, frame.count, frame.lamport], ...(frame.more ?? [])];
+      return to.sender.acceptedRuns(from, runs, frame.refusals.map(batchRefusal));
+    }
     case "reject":
       if (to.capabilities.refused(from, frame.event, rejectCode(frame.code))) return;
       return to.sender.refused(frame.event, from, rejectCode(frame.code), frame.node);
@@ -115,6 +118,8 @@ export function routeFrame(to: RouteTargets, session: LinkSession, frame: Frame,
       return;
   }
 }
+
+const NO_REFUSALS: readonly never[] = Object.freeze([]);
 
 const REMOTE_CODES: ReadonlySet<string> = new Set([
   "E_NO_NODE",

@@ -16,6 +16,13 @@ export interface Runtime {
   setTimer(ms: number, fn: () => void): () => void;
   /** Fill `bytes` with random bytes. */
   randomBytes(bytes: Uint8Array): void;
+  /**
+   * Run `fn` once the current turn is over, after the promise callbacks it started (Node:
+   * setImmediate). Answers are held until then, so a reply the application sends in the turn
+   * carries them (spec/ordering.md §14, B7). @default queueMicrotask: answers held only while
+   * the turn's synchronous code runs
+   */
+  defer?(fn: () => void): void;
 }
 
 /** A runtime on the host's real clock, timers and WebCrypto (Node, browsers). */
@@ -30,4 +37,6 @@ export const systemRuntime: Runtime = {
   randomBytes(bytes) {
     globalThis.crypto.getRandomValues(bytes);
   },
+  // Browsers have no setImmediate: a microtask (their links flush at one too).
+  defer: typeof setImmediate === "function" ? (fn) => void setImmediate(fn) : (fn) => queueMicrotask(fn),
 };

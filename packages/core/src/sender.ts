@@ -17,6 +17,7 @@ import { CapbusError, type CoreErrorCode } from "./errors.js";
 import type { DestinationResult, SendResult } from "./events.js";
 import { type FinalProof, finalStatement, skipped } from "./finals.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
+import type { HeldAnswers } from "./held-answers.js";
 import type { Links } from "./links.js";
 import { LatencyWindow } from "./observe.js";
 import { Outbox, type OutDestination, type OutEvent, type OutKind, Participants } from "./outbox.js";
@@ -48,6 +49,8 @@ export interface SenderContext {
   readonly traceSummary: number | undefined;
   /** When a batch is sealed (spec/limits.md §5). */
   readonly batchCaps: BatchCaps;
+  /** Accepts held for peers to the end of the turn: this peer's fast frames carry them (B7). */
+  readonly answers: HeldAnswers;
   /** A destroy was picked: answer the frames held for it. */
   replayHeld(): void;
   /** An event was decided or dropped: a close may be waiting. */
@@ -300,6 +303,7 @@ export class Sender {
         refused: (peer, entries, error) => this.#refusedFast(peer, entries, error),
         sent: (peer, first) => this.#owe(peer, first),
         turnEnd: () => this.#closeOpen(false),
+        answers: ctx.answers,
       },
       ctx.batchCaps,
     );
@@ -352,10 +356,11 @@ export class Sender {
   }
 
   accepted(seq: number, from: string, lamport: number): void {
-    this.#withEvent(seq, from, (e) => {
-      if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
-      this.#outbox.accepted(e, lamport);
-    });
+    // No callback made per accept: one per request/reply round trip.
+    const e = this.#answered(seq, from);
+    if (e === undefined) return;
+    if (!e.fast) throw new CapbusError("E_PROTOCOL", `an accept for event ${seq}, a staged round`);
+    this.#outbox.accepted(e, lamport);
   }
 
   /**
@@ -387,6 +392,22 @@ export class Sender {
       else this.#outbox.accepted(e, lamport, false);
     }
     this.#outbox.advance();
+  }
+
+  /**
+   * Accepts from `from` for runs of this peer's fast events (B7: an `accepts` answering several
+   * batches, or accepts riding on a fast frame of `from`'s own): each run as one `accepts`.
+   */
+  acceptedRuns(
+    from: string,
+    runs: readonly (readonly [number, number, number])[],
+    refusals: readonly BatchRefusal[],
+  ): void {
+    for (const [first, count, lamport] of runs) {
+      // A lone unicast's accept (a reply carrying its request's): no refusal map to build.
+      if (count === 1 && refusals.length === 0) this.accepted(first, from, lamport);
+      else this.acceptedBatch(from, first, count, lamport, refusals);
+    }
   }
 
   /**
@@ -1158,13 +1179,7 @@ export class Sender {
       return;
     }
     try {
-      this.#writer.offer(peer, {
-        type: "unicast",
-        event: event.seq,
-        clock,
-        node,
-        payload,
-      });
+      this.#writer.offerUnicast(peer, event.seq, clock, node, payload);
       this.#owe(peer, event.seq);
     } catch (error) {
       const refused = refusal(error);
@@ -1292,16 +1307,22 @@ export class Sender {
   }
 
   #withEvent(seq: number, from: string, fn: (event: OutEvent) => void): void {
+    const event = this.#answered(seq, from);
+    if (event !== undefined) fn(event);
+  }
+
+  /** `from` answered event `seq`: the event, or undefined when the answer is stale. */
+  #answered(seq: number, from: string): OutEvent | undefined {
     const pending = this.#pending.get(seq);
     if (seq > this.#eventSeq)
       throw new CapbusError("E_PROTOCOL", `${from} answered event ${seq}, never sent`);
     // An answer for a round already decided or dropped (aborted) is stale, not an error.
-    if (!pending) return;
+    if (!pending) return undefined;
     if (!pending.event.destinations.has(from)) {
       throw new CapbusError("E_PROTOCOL", `${from} answered for event ${seq}, not sent to it`);
     }
     this.#answers.answered(from, seq);
-    fn(pending.event);
+    return pending.event;
   }
 
   /**

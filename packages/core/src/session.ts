@@ -204,6 +204,11 @@ export class LinkSession {
     this.#send(body, true);
   }
 
+  /** Have the link write what it holds for a batch now (Link.flush), rather than at its own flush. */
+  flush(): void {
+    this.#link?.flush?.();
+  }
+
   /** Resolves once nothing waits in the send queue (at once if nothing does), or the session ends. */
   drained(): Promise<void> {
     if (this.#closed || this.#next === this.#frames.length) return Promise.resolve();

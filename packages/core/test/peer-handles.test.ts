@@ -125,9 +125,11 @@ test("a peer may give back only the references its own transfer counted", async 
   r.push({ type: "notice", event: 1, clock: 0, nodes: [m.id], receivers: ["S"] });
   r.push({ type: "release", event: 2, clock: 0, node: m.id, count: 1, holder: "S" });
   r.push({ type: "release", event: 3, clock: 0, node: m.id, count: 1, holder: "S" });
+  // The accept is held to the end of the turn (spec/ordering.md §14, B7); the reject goes at once.
+  await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(
     r.frames().map((f) => (f.type === "reject" ? f.code : f.type)),
-    ["propose", "accept", "E_NO_HANDLE"],
+    ["propose", "E_NO_HANDLE", "accept"],
   );
 });
 

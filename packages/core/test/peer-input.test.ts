@@ -95,7 +95,7 @@ test("a timestamp more than clockRefuseMs ahead of the wall clock closes the lin
   assert.equal(peer.clock, 1, "the clock did not move to the value");
 });
 
-test("H2 gates the batch frames: a value past the refuse offset closes the link, unapplied", () => {
+test("H2 gates the batch frames and the runs B7 carries: a value past the refuse offset closes the link", () => {
   const far = 35_000 * TICKS_PER_MS + 1;
   const frames: (Record<string, unknown> & { type: Frame["type"] })[] = [
     { type: "unicasts", event: 1, clock: far, to: [1, 1], payloads: [0, 1] },
@@ -103,6 +103,9 @@ test("H2 gates the batch frames: a value past the refuse offset closes the link,
     { type: "commits", event: 1, lamport: far, events: [1, 2] },
     { type: "accepts", event: 1, count: 1, lamport: far, refusals: [] },
     { type: "proposals", event: 1, lamport: far, refusals: [], destroyed: [] },
+    { type: "unicast", event: 1, clock: 0, node: 1, payload: 0, accepted: [[1, 1, far]] },
+    { type: "accepts", event: 1, count: 1, lamport: 0, refusals: [], more: [[2, 1, far]] },
+    { type: "proposals", event: 1, lamport: 0, refusals: [], destroyed: [], more: [[4, far]] },
   ];
   for (const frame of frames) {
     const { peer, link, push } = setup();
@@ -231,4 +234,36 @@ test("a destination whose link closes mid-round is reported, the others still co
     events.map((e) => (e?.kind === "destroyed" ? `${e.handle.name}:${e.reason}` : payloadOf(e))).sort(),
     ["R/1:crash", "m"],
   );
+});
+
+/** A scripted link that logs, in order, each frame written and each flush the peer asks for. */
+class FlushLog extends ScriptedLink {
+  readonly log: string[] = [];
+  override send(frame: Uint8Array): void {
+    this.log.push(codec.decode(frame).type);
+    super.send(frame);
+  }
+  flush(): void {
+    this.log.push("flush");
+  }
+}
+
+test("B7: an accept held to the end of the turn is written then, and the link flushed at once", async () => {
+  const peer = new Peer({ id: "P", runtime: { ...systemRuntime, wallNow: () => 0 } });
+  const link = new FlushLog();
+  peer.connect(link, "R");
+  let seq = 0;
+  const push = (frame: Record<string, unknown> & { type: Frame["type"] }) =>
+    link.deliver(codec.encode({ seq: frame.type === "hello" ? 0 : ++seq, ack: 0, ...frame } as Frame));
+  push(helloFrom("R"));
+  const node = peer.createNode();
+  peer.grant(node, "R");
+  link.log.length = 0;
+  push({ type: "unicast", event: 1, clock: 0, node: node.id, payload: "no reply" });
+  assert.deepEqual(link.log, [], "held over the turn");
+  await tick();
+  // The end of the turn writes the accept and has the link send it now: a ws link's own flush,
+  // scheduled from there, would come a loop iteration later.
+  assert.deepEqual(link.log, ["accept", "flush"]);
+  assert.equal(payloadOf(await peer.receive()), "no reply");
 });

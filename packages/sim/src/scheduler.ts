@@ -58,9 +58,14 @@ export interface RunResult {
 
 const DEFAULT_MAX_STEPS = 1_000_000;
 
+/** Where deferred tasks' sequence numbers start: no run schedules 2^52 tasks. */
+const LATE = 2 ** 52;
+
 export class SimScheduler implements Runtime {
   private time: number;
   private seq = 0;
+  /** Deferred tasks' own counter, above every task's: they sort after the rest of their instant. */
+  private lateSeq = LATE;
   private readonly heap = new TaskHeap();
   private cancelledInHeap = 0;
   private readonly random: Random;
@@ -91,6 +96,14 @@ export class SimScheduler implements Runtime {
   }
 
   /**
+   * The end of the turn: a task at this virtual time, after every other task of this instant
+   * (frames that arrive together are one turn, as a transport reads them in one callback).
+   */
+  defer(fn: () => void): void {
+    this.heap.push({ time: this.time, seq: this.lateSeq++, fn });
+  }
+
+  /**
    * A Runtime sharing this clock and timers but with its own named random stream, so one peer's
    * use of randomness does not shift another's. `wallOffsetMs`: its wall clock (`wallNow`, the
    * hybrid clock's physical part) reads the virtual time plus this, as a host whose clock is off.
@@ -102,6 +115,7 @@ export class SimScheduler implements Runtime {
       wallNow: () => this.time + wallOffsetMs,
       setTimer: (ms, fn) => this.setTimer(ms, fn),
       randomBytes: (bytes) => random.fill(bytes),
+      defer: (fn) => this.defer(fn),
     };
   }
 

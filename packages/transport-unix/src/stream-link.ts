@@ -122,6 +122,11 @@ export class StreamLink extends LinkBase {
     if (this.#corkedBytes >= EAGER_WRITE_BYTES) this.#uncork();
   }
 
+  /** What is corked goes now (Link.flush), not at the tick's end. */
+  override flush(): void {
+    this.#uncork();
+  }
+
   #uncork(): void {
     if (!this.#corked) return;
     this.#corked = false;

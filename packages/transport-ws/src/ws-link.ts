@@ -105,7 +105,7 @@ export class WsLink extends LinkBase {
     this.#batch.push(frame);
   }
 
-  protected override flush(): void {
+  override flush(): void {
     this.#batch.flush();
   }
 

@@ -56,8 +56,8 @@ export abstract class LinkBase implements TransportLink {
   protected abstract endSocket(code: string): void;
   /** Drop the socket at once. */
   protected abstract destroySocket(): void;
-  /** Push out frames held for a batch (before a close frame leaves). */
-  protected flush(): void {}
+  /** Push out frames held for a batch now (before a close frame leaves; Link.flush). */
+  flush(): void {}
   /** The link has ended: let go of what the subclass holds for it. */
   protected ended(): void {}
 

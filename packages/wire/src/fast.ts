@@ -113,13 +113,25 @@ function batchSig(f: FrameFields): boolean {
   return true;
 }
 
+/** An optional trailing field: absent, or a non-empty list of tuples of uints (B7's runs). */
+function runs(v: unknown, width: number, countAt = -1): boolean {
+  if (v === undefined) return true;
+  if (!Array.isArray(v) || v.length === 0) return false;
+  for (const r of v) {
+    if (!Array.isArray(r) || r.length !== width) return false;
+    for (let i = 0; i < width; i++) if (!(i === countAt ? seq1(r[i]) : uint(r[i]))) return false;
+  }
+  return true;
+}
+
 // `payload` is any value (z.unknown()): the profile check has already bounded it.
 const sequenced = (f: FrameFields, seq: unknown, ack: unknown): boolean =>
   seq1(seq) && uint(ack) && uint(f.event);
 
 /** Fast validators by frame type; other types go through zod alone. */
 export const FAST_VALIDATORS: Readonly<Partial<Record<string, FastValidator>>> = {
-  unicast: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.clock) && uint(f.node),
+  unicast: (f, seq = f.seq, ack = f.ack) =>
+    sequenced(f, seq, ack) && uint(f.clock) && uint(f.node) && runs(f.accepted, 3, 1),
   accept: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport),
   propose: (f, seq = f.seq, ack = f.ack) => sequenced(f, seq, ack) && uint(f.lamport),
   ack: (f, seq = f.seq, ack = f.ack) => seq === 0 && uint(ack),
@@ -132,9 +144,13 @@ export const FAST_VALIDATORS: Readonly<Partial<Record<string, FastValidator>>> =
     handleRefs(f.handles) &&
     peerIds(f.receivers),
   unicasts: (f, seq = f.seq, ack = f.ack) =>
-    sequenced(f, seq, ack) && uint(f.clock) && uints(f.to) && parallel(f.to, f.payloads),
+    sequenced(f, seq, ack) &&
+    uint(f.clock) &&
+    uints(f.to) &&
+    parallel(f.to, f.payloads) &&
+    runs(f.accepted, 3, 1),
   accepts: (f, seq = f.seq, ack = f.ack) =>
-    sequenced(f, seq, ack) && seq1(f.count) && uint(f.lamport) && refusals(f.refusals),
+    sequenced(f, seq, ack) && seq1(f.count) && uint(f.lamport) && refusals(f.refusals) && runs(f.more, 3, 1),
   stages: (f, seq = f.seq, ack = f.ack) =>
     sequenced(f, seq, ack) &&
     uint(f.clock) &&
@@ -144,7 +160,11 @@ export const FAST_VALIDATORS: Readonly<Partial<Record<string, FastValidator>>> =
     (f.targets as unknown[]).every(nodes) &&
     receiverGroups(f.groups, f.receivers, f.events),
   proposals: (f, seq = f.seq, ack = f.ack) =>
-    sequenced(f, seq, ack) && uint(f.lamport) && refusals(f.refusals) && destroyedList(f.destroyed),
+    sequenced(f, seq, ack) &&
+    uint(f.lamport) &&
+    refusals(f.refusals) &&
+    destroyedList(f.destroyed) &&
+    runs(f.more, 2),
   commits: (f, seq = f.seq, ack = f.ack) =>
     sequenced(f, seq, ack) && uint(f.lamport) && increasing(f.events) && batchSig(f),
 };

@@ -28,6 +28,13 @@ const Nodes = z
   .min(1)
   .refine((nodes) => new Set(nodes).size === nodes.length, "duplicate node");
 
+/**
+ * Accepted fast events, as runs `[event, count, lamport]`: events `event` to `event + count - 1`
+ * of the frame's receiver were committed at `lamport` (an `accept` for a run of one, an `accepts`
+ * without refusals for more). At least one run when present (B7).
+ */
+const AcceptedRuns = z.array(z.tuple([Uint, z.int().min(1), Uint])).min(1);
+
 /** A handle named on the wire: its owner's peer id and the node's number there. */
 export const HandleRefSchema = z.strictObject({ owner: PeerId, node: Uint });
 /** A handle named on the wire. */
@@ -151,6 +158,11 @@ export const UnicastFrameSchema = z.strictObject({
   clock: Uint,
   node: Uint,
   payload: z.unknown(),
+  /**
+   * Optional, trailing: accepts of the receiver's own fast events this frame's sender committed,
+   * riding on this frame instead of an `accept` of their own (spec/ordering.md §14, B7).
+   */
+  accepted: AcceptedRuns.optional(),
 });
 /** A `unicast` frame, as decoded (spec/wire.md §5.7). */
 export type UnicastFrame = z.infer<typeof UnicastFrameSchema>;
@@ -342,6 +354,8 @@ export const UnicastsFrameSchema = z.strictObject({
   clock: Uint,
   to: z.array(Uint).min(1),
   payloads: Payloads,
+  /** Optional, trailing: accepts riding on this frame, as on `unicast` (B7). */
+  accepted: AcceptedRuns.optional(),
 });
 /** A `unicasts` frame, as decoded (spec/wire.md §5.19). */
 export type UnicastsFrame = z.infer<typeof UnicastsFrameSchema>;
@@ -355,8 +369,10 @@ export const AcceptsFrameSchema = z.strictObject({
   /** Events `event` to `event + count - 1` were in the batch. */
   count: z.int().min(1),
   lamport: Uint,
-  /** Events of the batch refused (not committed), with codes. */
+  /** Events of the batches refused (not committed), with codes. */
   refusals: z.array(Refusal),
+  /** Optional, trailing: further batches answered by this frame, each its own run (B7). */
+  more: AcceptedRuns.optional(),
 });
 /** An `accepts` frame, as decoded (spec/wire.md §5.20). */
 export type AcceptsFrame = z.infer<typeof AcceptsFrameSchema>;
@@ -399,6 +415,11 @@ export const ProposalsFrameSchema = z.strictObject({
   lamport: Uint,
   refusals: z.array(Refusal),
   destroyed: z.array(Destroyed),
+  /** Optional, trailing: further batches proposed in this frame, `[batch, lamport]` each (B7). */
+  more: z
+    .array(z.tuple([Uint, Uint]))
+    .min(1)
+    .optional(),
 });
 /** A `proposals` frame, as decoded (spec/wire.md §5.22). */
 export type ProposalsFrame = z.infer<typeof ProposalsFrameSchema>;
@@ -566,6 +587,7 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     type: "unicast",
     code: 5,
     fields: ["event", "clock", "node", "payload"],
+    optional: ["accepted"],
     schema: loose(UnicastFrameSchema),
   },
   { type: "accept", code: 6, fields: ["event", "lamport"], schema: loose(AcceptFrameSchema) },
@@ -596,12 +618,14 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     type: "unicasts",
     code: 20,
     fields: ["event", "clock", "to", "payloads"],
+    optional: ["accepted"],
     schema: loose(UnicastsFrameSchema).refine((f) => sameLength(f, "to"), "to and payloads differ in length"),
   },
   {
     type: "accepts",
     code: 21,
     fields: ["event", "count", "lamport", "refusals"],
+    optional: ["more"],
     schema: loose(AcceptsFrameSchema),
   },
   {
@@ -623,6 +647,7 @@ export const FRAME_LAYOUTS: readonly FrameLayout[] = [
     type: "proposals",
     code: 23,
     fields: ["event", "lamport", "refusals", "destroyed"],
+    optional: ["more"],
     schema: loose(ProposalsFrameSchema),
   },
   {

@@ -15,6 +15,8 @@ export const uint = fc.oneof(
   fc.integer({ min: 0, max: MAX }),
 );
 const seq = uint.filter((n) => n >= 1);
+/** B7's accepted runs, `[event, count, lamport]`. */
+const runs = fc.array(fc.tuple(uint, seq, uint), { minLength: 1, maxLength: 3 });
 
 const printable = fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c));
 export const peerId = fc.string({ unit: printable, minLength: 1, maxLength: 128 });
@@ -118,15 +120,20 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     { requiredKeys: ["type", "seq", "ack", "event", "lamport", "dead"], noNullPrototype: true },
   ),
   abort: record({ type: fc.constant("abort"), seq, ack: uint, event: uint }),
-  unicast: record({
-    type: fc.constant("unicast"),
-    seq,
-    ack: uint,
-    event: uint,
-    clock: uint,
-    node: uint,
-    payload,
-  }),
+  // `accepted` is optional (B7): frames with and without it round-trip.
+  unicast: fc.record(
+    {
+      type: fc.constant("unicast"),
+      seq,
+      ack: uint,
+      event: uint,
+      clock: uint,
+      node: uint,
+      payload,
+      accepted: runs,
+    },
+    { requiredKeys: ["type", "seq", "ack", "event", "clock", "node", "payload"], noNullPrototype: true },
+  ),
   accept: record({ type: fc.constant("accept"), seq, ack: uint, event: uint, lamport: uint }),
   // `node` is optional: both the old two-field and the three-field form round-trip.
   reject: fc.record(
@@ -196,7 +203,8 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
       clock: uint,
       to: fc.constant(entries.map((e) => e[0])),
       payloads: fc.constant(entries.map((e) => e[1])),
-    }),
+      accepted: fc.option(runs, { nil: undefined }),
+    }).map(dropUndefined),
   ),
   accepts: record({
     type: fc.constant("accepts"),
@@ -206,7 +214,8 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     count: seq,
     lamport: uint,
     refusals: fc.array(fc.oneof(fc.tuple(uint, code), fc.tuple(uint, code, uint)), { maxLength: 3 }),
-  }),
+    more: fc.option(runs, { nil: undefined }),
+  }).map(dropUndefined),
   stages: fc
     .array(fc.tuple(fc.uniqueArray(uint, { minLength: 1, maxLength: 3 }), batchPayload), {
       minLength: 1,
@@ -247,7 +256,8 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
     destroyed: fc.array(fc.tuple(uint, fc.uniqueArray(uint, { minLength: 1, maxLength: 3 })), {
       maxLength: 3,
     }),
-  }),
+    more: fc.option(fc.array(fc.tuple(uint, uint), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+  }).map(dropUndefined),
   commits: record({
     type: fc.constant("commits"),
     seq,
@@ -287,6 +297,13 @@ export const frames: { readonly [T in Frame["type"]]: fc.Arbitrary<Extract<Frame
   fenced: record({ type: fc.constant("fenced"), seq, ack: uint, sender: peerId, event: uint }),
   gone: record({ type: fc.constant("gone"), seq, ack: uint, sender: peerId, event: uint }),
 };
+
+/** An optional field left out: the key absent, as a decoded frame has it. */
+function dropUndefined<T extends object>(frame: T): T {
+  for (const key of Object.keys(frame))
+    if ((frame as Record<string, unknown>)[key] === undefined) delete (frame as Record<string, unknown>)[key];
+  return frame;
+}
 
 export const anyFrame: fc.Arbitrary<Frame> = fc.oneof(...Object.values(frames));
 
