@@ -146,7 +146,11 @@ export const OPTIONAL_FIELDS: { readonly [T in Frame["type"]]?: readonly string[
   reject: ["node"],
   hello: ["time"],
   commit: ["sig"],
+  unicast: ["accepted"],
+  unicasts: ["accepted"],
+  accepts: ["more"],
   stages: ["groups", "receivers"],
+  proposals: ["more"],
   commits: ["sig", "last", "skip"],
 };
 

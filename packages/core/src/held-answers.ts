@@ -114,6 +114,16 @@ export class HeldAnswers {
     this.#markDue(held);
   }
 
+  /**
+   * The session ended: its entry goes now rather than at the next GC, so a burst of short
+   * sessions does not leave the table sized for all of them.
+   */
+  forget(session: LinkSession): void {
+    const held = this.#bySession.get(session);
+    if (held === undefined || held.due) return; // a due one is dropped at the end of the turn
+    this.#bySession.delete(session);
+  }
+
   #markDue(held: Held): void {
     if (held.due) return;
     held.due = true;

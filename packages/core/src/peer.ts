@@ -860,6 +860,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
       else this.#log.warn?.(info.code === "E_SESSION_EXPIRED" ? "session expired" : "session closed", fields);
     }
     this.#clockGate.drop(session);
+    this.#answers.forget(session);
     if (!this.#links.remove(session, info) || remote === undefined) return;
     // Recorded before anything is decided without `remote` (the sender's rounds below): a trace
     // must show the loss before a commit that left it out (spec/trace.md W13).
