@@ -6,7 +6,15 @@
 const ED25519 = { name: "Ed25519" } as const;
 
 /** WebCrypto's key type, named through the global so no DOM or node: types are needed. */
-type SubtleKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+export type SubtleKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
+
+/**
+ * A host's synchronous Ed25519 signer for a WebCrypto private key: given the key once, it returns
+ * the function that signs. WebCrypto only signs asynchronously (a thread-pool round trip and one
+ * more event-loop turn); a multicast's commits wait for their signature (spec/ordering.md §16), so
+ * a host that can sign at once (Node: `node:crypto`) passes one to {@link Identity.generate}.
+ */
+export type SyncSigner = (privateKey: SubtleKey) => (data: Uint8Array) => Uint8Array;
 
 /** An Ed25519 key pair and the peer id derived from its public key; links prove it in the handshake. */
 export class Identity {
@@ -15,21 +23,37 @@ export class Identity {
   /** The raw 32-byte public key. */
   readonly publicKey: Uint8Array;
   readonly #privateKey: SubtleKey;
+  readonly #signSync: ((data: Uint8Array) => Uint8Array) | undefined;
 
-  private constructor(id: string, publicKey: Uint8Array, privateKey: SubtleKey) {
+  private constructor(
+    id: string,
+    publicKey: Uint8Array,
+    privateKey: SubtleKey,
+    signSync: ((data: Uint8Array) => Uint8Array) | undefined,
+  ) {
     this.id = id;
     this.publicKey = publicKey;
     this.#privateKey = privateKey;
+    this.#signSync = signSync;
   }
 
-  /** A fresh key pair; the private key never leaves WebCrypto (it is not extractable). */
-  static async generate(): Promise<Identity> {
+  /**
+   * A fresh key pair; the private key never leaves WebCrypto (it is not extractable). With
+   * `signSync`, {@link signNow} signs at once through the host's signer.
+   */
+  static async generate(options: { readonly signSync?: SyncSigner } = {}): Promise<Identity> {
     const pair = (await crypto.subtle.generateKey(ED25519, false, ["sign", "verify"])) as {
       publicKey: SubtleKey;
       privateKey: SubtleKey;
     };
     const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
-    return new Identity(await peerIdFromKey(publicKey), publicKey, pair.privateKey);
+    const signSync = options.signSync?.(pair.privateKey);
+    return new Identity(await peerIdFromKey(publicKey), publicKey, pair.privateKey, signSync);
+  }
+
+  /** Sign `data` now, when the identity was given a synchronous signer; undefined otherwise. */
+  signNow(data: Uint8Array): Uint8Array | undefined {
+    return this.#signSync?.(data);
   }
 
   /** Sign `data` with the private key (Ed25519). */

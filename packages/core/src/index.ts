@@ -16,7 +16,7 @@ export type {
 export { type FinalProof, finalStatement } from "./finals.js";
 export { Handle, type HandleGrant, Node, nodeName } from "./handles.js";
 export { PRE_AUTH_FRAME_BYTES, transcript } from "./handshake.js";
-export { Identity, peerIdFromKey, verifySignature } from "./identity.js";
+export { Identity, peerIdFromKey, type SubtleKey, type SyncSigner, verifySignature } from "./identity.js";
 export type { Link, LinkClosedInfo, LinkHandler } from "./link.js";
 export type { LatencyStats, LinkStats, LogFields, LogFn, Logger, PeerStats, TableStats } from "./observe.js";
 export { Peer, type PeerOptions, PROTOCOL_VERSION, randomPeerId, type SendOptions } from "./peer.js";

@@ -343,7 +343,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
       closed: () => this.#state === "closed",
       assertUsable: (handle) => this.#assertUsable(handle),
       owned: (node) => this.#owned(node),
-      sign: options.identity ? (data) => (options.identity as Identity).sign(data) : undefined,
+      sign: options.identity
+        ? (data) => (options.identity as Identity).signNow(data) ?? (options.identity as Identity).sign(data)
+        : undefined,
     });
     const t = this.#timeouts;
     this.#reconciler = new Reconciler({

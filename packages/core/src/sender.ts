@@ -62,7 +62,7 @@ export interface SenderContext {
    * Sign with this peer's key (spec/ordering.md §16, "Signed finals"); undefined: an unkeyed peer,
    * whose finals go unsigned.
    */
-  readonly sign: ((data: Uint8Array) => Promise<Uint8Array>) | undefined;
+  readonly sign: ((data: Uint8Array) => Uint8Array | Promise<Uint8Array>) | undefined;
 }
 
 /** Multicasts of one round (or round batch) decided together, whose commits wait for one signature. */
@@ -959,7 +959,15 @@ export class Sender {
       this.#ctx.wakeIdle();
     };
     // A key that cannot sign still commits: unsigned, the event just cannot be reconciled.
-    this.#ctx.sign(finalStatement(this.#ctx.id, proof)).then(done, () => done(undefined));
+    // A synchronous signer lets the commits go in this turn; WebCrypto's answer comes a turn later.
+    let signed: Uint8Array | Promise<Uint8Array>;
+    try {
+      signed = this.#ctx.sign(finalStatement(this.#ctx.id, proof));
+    } catch {
+      return done(undefined);
+    }
+    if (signed instanceof Uint8Array) done(signed);
+    else signed.then(done, () => done(undefined));
   }
 
   #writeSigned(group: Signing, proof: Omit<FinalProof, "sig">, sig: Uint8Array | undefined): void {

@@ -21,6 +21,7 @@ import {
 import { dialUnix, listenUnix } from "@capbus/transport-unix";
 import { dialWs, listenWs } from "@capbus/transport-ws";
 import { Peer } from "./peer.js";
+import { nodeSignSync } from "./sign.js";
 
 /** Options of `startPeer`: the Peer's own (minus what it sets itself) plus where to listen. */
 export interface StartOptions extends Omit<PeerOptions, "dial" | "identity" | "id"> {
@@ -81,7 +82,7 @@ export interface StartedPeer {
  * ```
  */
 export async function startPeer(options: StartOptions = {}): Promise<StartedPeer> {
-  const identity = await Identity.generate();
+  const identity = await Identity.generate({ signSync: nodeSignSync });
   const dialers: Dialer[] = [];
   const liveness = options.liveness ?? {};
   // The links' dead time and grace, which the peer derives its stage timeout from and checks.
