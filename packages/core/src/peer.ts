@@ -791,6 +791,8 @@ export class Peer implements AsyncIterable<PeerEvent> {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.#reconciler.close();
+    // Accepts held for this turn answer events already committed here: they go before the links close (B7).
+    this.#answers.flushAll();
     this.#sender.abortAll(new CapbusError("E_ABORTED", "the peer was aborted"));
     for (const session of this.#links.all()) session.close("E_ABORTED", "peer aborted");
     this.#mailbox.end();
