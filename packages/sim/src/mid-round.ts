@@ -70,6 +70,7 @@ export class MidRoundCrasher {
     return this.#armed.has(peer);
   }
 
+  /** Disarm `peer`: its next rounds complete (a workload that no longer wants it to crash). */
   disarm(peer: string): void {
     this.#armed.delete(peer);
   }
