@@ -249,6 +249,8 @@ class PendingTable {
 interface RoundBatch {
   readonly events: readonly OutEvent[];
   left: number;
+  /** Each participant's events, as staged there: its proposals answer these. */
+  readonly parts: ReadonlyMap<string, Part>;
 }
 
 /** A participant's part of a round batch: its events in seq order. */
@@ -429,8 +431,10 @@ export class Sender {
     }
     const refused = byEvent(refusals);
     const dead = new Map(destroyed.map(([seq, nodes]) => [seq, nodes]));
-    for (const e of round.events) {
-      if (e.decided || !e.destinations.has(from) || !this.#pending.has(e.seq)) continue;
+    // Only the events staged at `from` (no scan of every event's participants).
+    const part = round.parts.get(from)?.events ?? NO_EVENTS;
+    for (const e of part) {
+      if (e.decided || !this.#pending.has(e.seq)) continue;
       this.#answers.answered(from, e.seq);
       const r = refused.get(e.seq);
       if (r) this.#outbox.refused(e, from, r.code, r.node);
@@ -680,7 +684,6 @@ export class Sender {
     }
     const batch = events[0]!.seq;
     for (const e of events) e.batch = batch;
-    this.#batches.set(batch, { events, left: events.length });
     const parts = new Map<string, Part>();
     for (const e of events) {
       for (const dest of e.destinations.values()) {
@@ -690,13 +693,16 @@ export class Sender {
         else parts.set(dest.peer, { events: [e] });
       }
     }
+    this.#batches.set(batch, { events, left: events.length, parts });
     const refused = new Map<OutEvent, Refusal>();
     const staged = new Map<OutEvent, Set<OutDestination>>();
     const once = parts.size > 1 ? this.#encodeOnce(events) : undefined;
+    // Receiver lists are the same for every participant's frame: worked out once per batch.
+    const groups = parts.size > 1 ? receiverGroups(events) : undefined;
     for (const [peer, part] of parts) {
-      const list = part.events.filter((e) => !refused.has(e));
+      const list = refused.size === 0 ? part.events : part.events.filter((e) => !refused.has(e));
       if (list.length === 0) continue;
-      for (const [e, error] of this.#stageAt(peer, batch, list, once)) refused.set(e, error);
+      for (const [e, error] of this.#stageAt(peer, batch, list, once, groups)) refused.set(e, error);
       for (const e of list) {
         if (refused.has(e)) continue;
         const at = staged.get(e) ?? new Set<OutDestination>();
@@ -717,6 +723,7 @@ export class Sender {
     batch: number,
     list: readonly OutEvent[],
     once?: ReadonlyMap<number, EncodedPayload>,
+    groups?: BatchGroups,
   ): Map<OutEvent, Refusal> {
     const refused = new Map<OutEvent, Refusal>();
     const clock = this.#ctx.clock.value;
@@ -746,7 +753,7 @@ export class Sender {
           events: list.map((e) => e.seq),
           targets: list.map((e) => [...(e.destinations.get(peer) as OutDestination).nodes]),
           payloads: list.map(payload),
-          ...this.#receiverGroups(peer, list),
+          ...this.#receiverGroups(peer, list, groups ?? receiverGroups(list)),
         });
       }
     } catch (error) {
@@ -754,7 +761,7 @@ export class Sender {
       if (!r) throw error;
       if (list.length > 1 && (r.code === "E_TOO_LARGE" || r.code === "E_BACKPRESSURE")) {
         for (const e of list)
-          for (const [x, why] of this.#stageAt(peer, batch, [e], once)) refused.set(x, why);
+          for (const [x, why] of this.#stageAt(peer, batch, [e], once, groups)) refused.set(x, why);
       } else for (const e of list) refused.set(e, r);
     }
     return refused;
@@ -769,17 +776,21 @@ export class Sender {
    * A `stages` frame's receiver lists (spec/wire.md §5.21, T1): the distinct lists once, an index
    * per event; left out when every event is staged at one peer. Co-destinations get hints.
    */
-  #receiverGroups(peer: string, list: readonly OutEvent[]): { groups?: string[][]; receivers?: number[] } {
-    const lists = list.map(receiversOf);
-    if (lists.every((l) => l.length < 2)) return {};
+  #receiverGroups(
+    peer: string,
+    list: readonly OutEvent[],
+    batch: BatchGroups,
+  ): { groups?: string[][]; receivers?: number[] } {
+    if (list.every((e) => (batch.lists[batch.of.get(e) as number] as string[]).length < 2)) return {};
+    // The batch's group numbers, renumbered in order of first use in this participant's frame.
     const groups: string[][] = [];
-    const index = new Map<string, number>();
-    const receivers = lists.map((l) => {
-      const k = l.join("\u0000");
-      let at = index.get(k);
+    const local = new Map<number, number>();
+    const receivers = list.map((e) => {
+      const g = batch.of.get(e) as number;
+      let at = local.get(g);
       if (at === undefined) {
-        at = groups.push(l) - 1;
-        index.set(k, at);
+        at = groups.push(batch.lists[g] as string[]) - 1;
+        local.set(g, at);
       }
       return at;
     });
@@ -1367,6 +1378,7 @@ function encodeOnce(payload: unknown, depth: number): EncodedPayload | undefined
 const NONE: readonly Handle[] = Object.freeze([]);
 const NO_REFS: readonly HandleRef[] = Object.freeze([]);
 const NO_NODES: readonly number[] = Object.freeze([]);
+const NO_EVENTS: readonly OutEvent[] = Object.freeze([]);
 
 /** E_ABORTED saying why: the signal's reason (a TimeoutError from `AbortSignal.timeout`, say) as its cause. */
 export function abortedBy(signal: AbortSignal | undefined, what = "the send"): CapbusError {
@@ -1550,6 +1562,49 @@ function onePeer(events: readonly OutEvent[]): boolean {
 }
 
 /** The peers a message is delivered at (a stage frame's `receivers`). */
+/** A round batch's distinct receiver lists, and each event's list among them. */
+interface BatchGroups {
+  readonly lists: readonly string[][];
+  readonly of: ReadonlyMap<OutEvent, number>;
+}
+
+/**
+ * Each event's receiver list once, for all of a batch's frames (was once per participant and
+ * event: 8 x 64 joins per batch of a multicast to 8, the sender's largest cost after its writes).
+ * Events of one send share nothing, so lists are told apart by content: by the previous event's
+ * list first (a stream of multicasts to one group), then by a key.
+ */
+function receiverGroups(events: readonly OutEvent[]): BatchGroups {
+  const lists: string[][] = [];
+  const of = new Map<OutEvent, number>();
+  const index = new Map<string, number>();
+  let last: string[] | undefined;
+  let lastAt = -1;
+  for (const e of events) {
+    const l = receiversOf(e);
+    if (last !== undefined && sameList(l, last)) {
+      of.set(e, lastAt);
+      continue;
+    }
+    const k = l.join("\u0000");
+    let at = index.get(k);
+    if (at === undefined) {
+      at = lists.push(l) - 1;
+      index.set(k, at);
+    }
+    of.set(e, at);
+    last = lists[at];
+    lastAt = at;
+  }
+  return { lists, of };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function receiversOf(event: OutEvent): string[] {
   const receivers: string[] = [];
   for (const d of event.destinations.values()) if (d.role === "deliver") receivers.push(d.peer);
