@@ -474,12 +474,11 @@ export class Sender {
 
     const order = targets.map((h) => ({ peer: h.owner, node: h.nodeId }));
     const destinations = new Participants();
-    const names = new Set<string>();
+    // A node named twice is twice in its peer's list (no name string built per target).
     for (const { peer, node } of order) {
-      const name = nodeName(peer, node);
-      if (names.has(name)) throw new CapbusError("E_DUPLICATE", `${name} is named twice`);
-      names.add(name);
       const dest = destinations.get(peer);
+      if (dest?.nodes.includes(node))
+        throw new CapbusError("E_DUPLICATE", `${nodeName(peer, node)} is named twice`);
       if (dest) (dest.nodes as number[]).push(node);
       else destinations.set(peer, participant(peer, "deliver", [node]));
     }
@@ -521,7 +520,7 @@ export class Sender {
         op: "send",
         event: event.id,
         to: order.map((d) => d.peer),
-        nodes: [...names],
+        nodes: order.map((d) => nodeName(d.peer, d.node)),
         handles: carried.map((r) => nodeName(r.owner, r.node)),
         ...(this.#ctx.traceSummary ? { summary: summarizePayload(payload, this.#ctx.traceSummary) } : {}),
       });
@@ -902,10 +901,7 @@ export class Sender {
       const code = committed ? undefined : missedCode(event, target.owner, target.nodeId);
       return new UnicastResult(this.#ctx.id, event.seq, final, target.name, code);
     }
-    const destinations: DestinationResult[] = event
-      .targets()
-      .map(({ peer, node }) => destinationResult(event, peer, node, nodeName(peer, node)));
-    return { event: event.id, ts, destinations, ok: destinations.every((d) => d.committed) };
+    return new MulticastResult(this.#ctx.id, event);
   }
 
   /**
@@ -1413,11 +1409,6 @@ export function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | unde
 }
 
 /** Did a message reach `node` of `peer` once decided, and if not, why (a DestinationResult)? */
-function destinationResult(event: OutEvent, peer: string, node: number, name: string): DestinationResult {
-  const committed = committedAt(event, peer, node);
-  return { node: name, committed, code: committed ? undefined : missedCode(event, peer, node) };
-}
-
 /** Was a decided message committed at `node` of `peer`? */
 function committedAt(event: OutEvent, peer: string, node: number): boolean {
   const dest = event.destinations.get(peer);
@@ -1430,6 +1421,62 @@ function committedAt(event: OutEvent, peer: string, node: number): boolean {
 function missedCode(event: OutEvent, peer: string, node: number): CoreErrorCode {
   const dest = event.destinations.get(peer);
   return dest?.dead.includes(node) ? "E_DESTROYED" : (dest?.code ?? "E_LINK_CLOSED");
+}
+
+/**
+ * A multicast's SendResult: whether each target took the message is settled now, by number; the
+ * id, the timestamp and the destination entries with their node names are built when read, as
+ * for a unicast (a stream of multicasts to 8 built 8 names and entries per event, mostly unread).
+ */
+class MulticastResult implements SendResult {
+  readonly ok: boolean;
+  readonly #peer: string;
+  readonly #seq: number;
+  readonly #final: number | undefined;
+  readonly #targets: ReadonlyArray<{ readonly peer: string; readonly node: number }>;
+  /** Each target's code, in target order; undefined when every target committed. */
+  readonly #codes: ReadonlyArray<CoreErrorCode | undefined> | undefined;
+
+  constructor(peer: string, event: Pending) {
+    this.#peer = peer;
+    this.#seq = event.seq;
+    this.#final = event.final;
+    const targets = event.targets();
+    this.#targets = targets;
+    let codes: (CoreErrorCode | undefined)[] | undefined;
+    targets.forEach(({ peer: at, node }, i) => {
+      if (committedAt(event, at, node)) return;
+      codes ??= new Array<CoreErrorCode | undefined>(targets.length).fill(undefined);
+      codes[i] = missedCode(event, at, node);
+    });
+    this.#codes = codes;
+    this.ok = codes === undefined;
+  }
+
+  /** `<this peer>:<seq>`. */
+  get event(): string {
+    return `${this.#peer}:${this.#seq}`;
+  }
+
+  get ts(): Timestamp | undefined {
+    return this.#final === undefined ? undefined : { lamport: this.#final, peer: this.#peer, seq: this.#seq };
+  }
+
+  get destinations(): readonly DestinationResult[] {
+    return this.#targets.map(({ peer, node }, i) => {
+      const code = this.#codes?.[i];
+      return { node: nodeName(peer, node), committed: code === undefined, code };
+    });
+  }
+
+  toJSON(): SendResult {
+    const { event, ts, destinations, ok } = this;
+    return { event, ts, destinations, ok };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): object {
+    return this.toJSON();
+  }
 }
 
 /**
