@@ -617,6 +617,9 @@ export class Peer implements AsyncIterable<PeerEvent> {
           return this.#sender.sendUnicast(target, payload, options.signal);
       }
       const targets = Array.isArray(to) ? to : [to as Handle];
+      // A multicast to linked peers carrying no handles: checked in one pass, nothing copied.
+      if (this.#gate === undefined && (options.handles?.length ?? 0) === 0 && this.#allLinked(targets))
+        return this.#sender.send(targets, payload, options);
       for (const handle of [...targets, ...(options.handles ?? [])]) this.#assertUsable(handle);
       const owners = new Set([...targets, ...(options.handles ?? [])].map((h) => h.owner));
       const missing = [...owners].filter((owner) => !this.#links.has(owner));
@@ -706,6 +709,16 @@ export class Peer implements AsyncIterable<PeerEvent> {
     handle.acquire();
     this.#trace({ peer: this.id, op: "import", node: handle.name });
     return handle;
+  }
+
+  /** Every target usable (throws as send does otherwise) and its owner linked. */
+  #allLinked(targets: readonly Handle[]): boolean {
+    let linked = true;
+    for (const handle of targets) {
+      this.#assertUsable(handle);
+      if (linked && !this.#links.has(handle.owner)) linked = false;
+    }
+    return linked;
   }
 
   /**

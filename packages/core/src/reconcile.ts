@@ -102,6 +102,8 @@ export class Reconciler {
   /** Retained finals per sender, oldest first. */
   readonly #retained = new Map<string, Map<number, Retained>>();
   #size = 0;
+  /** When expiry last looked (#retain). */
+  #sweptAt = Number.NEGATIVE_INFINITY;
   /** Decisions by outcome (Peer.stats().reconciliations). */
   readonly counts = { committed: 0, dropped: 0, fallback: 0 };
 
@@ -253,12 +255,17 @@ export class Reconciler {
    * `proof`, or removed (undefined). Askers deferred for it hear it now; a final is retained.
    */
   settled(sender: string, seq: number, receivers: readonly string[], proof: FinalProof | undefined): void {
-    const k = key(sender, seq);
     if (proof) this.#retain(sender, seq, receivers, proof);
-    const answer = proof ? committedFrame(sender, seq, proof) : undefined;
+    // Every multicast committed here passes by: no key or answer is built unless someone waits.
+    if (this.#deferred.size === 0) return;
+    const k = key(sender, seq);
     const deferred = this.#deferred.get(k);
     this.#deferred.delete(k);
-    if (deferred) this.#answer(deferred, answer ?? { type: "gone", sender, event: seq });
+    if (deferred)
+      this.#answer(
+        deferred,
+        proof ? committedFrame(sender, seq, proof) : { type: "gone", sender, event: seq },
+      );
   }
 
   #answer(deferred: Deferred, frame: FrameBody): void {
@@ -384,8 +391,13 @@ export class Reconciler {
     }
     if (!held.has(seq)) this.#size++;
     held.set(seq, { proof, receivers, at: now });
-    this.#expire(sender, now);
-    this.#sweep(now);
+    // Expiry looks at most once per ms (a round batch commits up to 64 finals in one go): a final
+    // may outlive keepMs by that much, never fall short of it; the count bound acts at once.
+    if (now - this.#sweptAt >= 1 || now < this.#sweptAt) {
+      this.#sweptAt = now;
+      this.#expire(sender, now);
+      this.#sweep(now);
+    }
     while (this.#size > this.#ctx.maxRetained) this.#evict();
   }
 
