@@ -36,7 +36,7 @@ interface Waiting {
   readonly abort: (() => void) | undefined;
 }
 
-/** Options of a request's message that carries no handle: shared, not made per call. */
+/** Options of a request's message that carries no handle, and of a reply: shared, not made per call. */
 const BARE: SendOptions = Object.freeze({});
 
 export class Requests {
@@ -133,14 +133,21 @@ export class Requests {
       replyTo = known;
       handles = [];
     } else return event;
-    const id = event.payload.$request;
+    const reply = this.#replier(replyTo, event.payload.$request);
+    return new RequestMessage(event.node, event.payload.body, handles, event.ts, reply);
+  }
+
+  /**
+   * The request's `reply`. Returned unnamed: a closure bound to a name costs a defineProperty per
+   * request where names are kept (tsx, esbuild's keepNames: 13% of the receive path in row 3).
+   */
+  #replier(replyTo: Handle, id: number): (body: unknown) => Promise<SendResult> {
     let replied = false;
-    const reply = (body: unknown): Promise<SendResult> => {
+    return (body) => {
       if (replied) return Promise.reject(new CapbusError("E_DUPLICATE", "a request is answered once"));
       replied = true;
-      return this.#host.send(replyTo, { $reply: id, body } satisfies ReplyEnvelope, {});
+      return this.#host.send(replyTo, { $reply: id, body } satisfies ReplyEnvelope, BARE);
     };
-    return new RequestMessage(event.node, event.payload.body, handles, event.ts, reply);
   }
 
   /** The session with `remote` ended: the next request to it carries the reply handle again. */

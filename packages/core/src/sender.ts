@@ -403,10 +403,15 @@ export class Sender {
     runs: readonly (readonly [number, number, number])[],
     refusals: readonly BatchRefusal[],
   ): void {
-    for (const [first, count, lamport] of runs) {
+    // Indexed, not `for (const [a, b, c] of runs)`: that walks an iterator per run and per tuple
+    // (0.5 us per round trip in row 3's profile).
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
+      const first = run[0];
+      const count = run[1];
       // A lone unicast's accept (a reply carrying its request's): no refusal map to build.
-      if (count === 1 && refusals.length === 0) this.accepted(first, from, lamport);
-      else this.acceptedBatch(from, first, count, lamport, refusals);
+      if (count === 1 && refusals.length === 0) this.accepted(first, from, run[2]);
+      else this.acceptedBatch(from, first, count, run[2], refusals);
     }
   }
 
