@@ -44,6 +44,12 @@ export class Requests {
   #replyNode: Node | undefined;
   #nextId = 0;
   readonly #waiting = new Map<number, Waiting>();
+  /**
+   * One waiting request kept outside #waiting (a sequential caller has one at a time): a Map
+   * entry added and deleted per round trip cost a rehash of the Map every few.
+   */
+  #soloId = 0;
+  #solo: Waiting | undefined = undefined;
   /** Peers a request delivered the reply handle to: later requests need not carry it. */
   readonly #granted = new Set<string>();
   /** Per requesting peer, the reply handle its last handle-carrying request brought. */
@@ -82,7 +88,11 @@ export class Requests {
         : { ...options, handles: bare ? extra : [replyNode.handle, ...extra] };
     return new Promise<unknown>((resolve, reject) => {
       const abort = signal && (() => this.#fail(id, abortedBy(signal, "the request")));
-      this.#waiting.set(id, { resolve, reject, signal, abort });
+      const waiting: Waiting = { resolve, reject, signal, abort };
+      if (this.#solo === undefined) {
+        this.#solo = waiting;
+        this.#soloId = id;
+      } else this.#waiting.set(id, waiting);
       if (abort) signal?.addEventListener("abort", abort, { once: true });
       let sent: Promise<SendResult>;
       try {
@@ -158,7 +168,9 @@ export class Requests {
 
   /** The peer is closing: requests still waiting fail. */
   close(): void {
-    for (const id of [...this.#waiting.keys()])
+    const ids = [...this.#waiting.keys()];
+    if (this.#solo !== undefined) ids.push(this.#soloId);
+    for (const id of ids.sort((a, b) => a - b))
       this.#fail(id, new CapbusError("E_CLOSED", "the peer closed"));
   }
 
@@ -168,9 +180,15 @@ export class Requests {
 
   /** The request `id` is answered or failed: no longer waiting, nor listening to its signal. */
   #settle(id: number): Waiting | undefined {
-    const waiting = this.#waiting.get(id);
-    if (waiting === undefined) return undefined;
-    this.#waiting.delete(id);
+    let waiting: Waiting | undefined;
+    if (this.#solo !== undefined && this.#soloId === id) {
+      waiting = this.#solo;
+      this.#solo = undefined;
+    } else {
+      waiting = this.#waiting.get(id);
+      if (waiting === undefined) return undefined;
+      this.#waiting.delete(id);
+    }
     if (waiting.abort) waiting.signal?.removeEventListener("abort", waiting.abort);
     return waiting;
   }
