@@ -1346,12 +1346,15 @@ export class Sender {
   #now(): number {
     if (this.#turnNow === undefined) {
       this.#turnNow = this.#ctx.runtime.now();
-      queueMicrotask(() => {
-        this.#turnNow = undefined;
-      });
+      queueMicrotask(this.#turnOver);
     }
     return this.#turnNow;
   }
+
+  /** Forgets the clock read for the turn: one function, not a closure per turn. */
+  readonly #turnOver = (): void => {
+    this.#turnNow = undefined;
+  };
 
   /** `peer` owes an answer to a frame of event `seq` just sent (this peer answers itself at once). */
   #owe(peer: string, seq: number, timeoutMs = this.#ctx.answerTimeoutMs): void {
