@@ -24,6 +24,16 @@ interface ReplyEnvelope {
 export interface RequestHost {
   createNode(): Node;
   send(to: Handle, payload: unknown, options: SendOptions): Promise<SendResult>;
+  /**
+   * `send` with no options, its result to `settle` or its failure to `fail` rather than through a
+   * promise; false (nothing sent) where `send` would have to wait for a link.
+   */
+  sendBare(
+    to: Handle,
+    payload: unknown,
+    settle: (result: SendResult) => void,
+    fail: (error: unknown) => void,
+  ): boolean;
   /** Does `peer` hold a reference to this peer's `node` (the owner's count)? */
   holds(node: Node, peer: string): boolean;
 }
@@ -94,25 +104,30 @@ export class Requests {
         this.#soloId = id;
       } else this.#waiting.set(id, waiting);
       if (abort) signal?.addEventListener("abort", abort, { once: true });
-      let sent: Promise<SendResult>;
+      const settle = this.#settler(id, to, bare);
+      const fail = this.#failer(id);
       try {
-        sent = this.#host.send(to, envelope, sendOptions);
+        // A bare request on a linked session: its result comes to `settle` with no promise.
+        if (sendOptions === BARE && this.#host.sendBare(to, envelope, settle, fail)) return;
+        this.#host.send(to, envelope, sendOptions).then(settle, fail);
       } catch (error) {
-        return this.#fail(id, error);
+        this.#fail(id, error);
       }
-      sent.then(
-        (result) => {
-          const dest = result.destinations[0];
-          if (!dest?.committed) {
-            this.#fail(
-              id,
-              new CapbusError(dest?.code ?? "E_LINK_CLOSED", `request to ${to.name} not delivered`),
-            );
-          } else if (!bare) this.#granted.add(to.owner);
-        },
-        (error: unknown) => this.#fail(id, error),
-      );
     });
+  }
+
+  /** What the request `id`'s send result does: fail it if not delivered. (Unnamed: see #replier.) */
+  #settler(id: number, to: Handle, bare: boolean): (result: SendResult) => void {
+    return (result) => {
+      const dest = result.destinations[0];
+      if (!dest?.committed) {
+        this.#fail(id, new CapbusError(dest?.code ?? "E_LINK_CLOSED", `request to ${to.name} not delivered`));
+      } else if (!bare) this.#granted.add(to.owner);
+    };
+  }
+
+  #failer(id: number): (error: unknown) => void {
+    return (error) => this.#fail(id, error);
   }
 
   /**
@@ -128,7 +143,9 @@ export class Requests {
       return undefined; // replies and notifications of the reply node are internal
     }
     if (event.kind !== "message" || !isRequest(event.payload)) return event;
-    const sender = event.ts.peer;
+    // Read once: a Message builds its timestamp object on each read.
+    const ts = event.ts;
+    const sender = ts.peer;
     const first = event.handles[0];
     let replyTo: Handle;
     let handles: readonly Handle[];
@@ -141,10 +158,10 @@ export class Requests {
       const known = this.#replyTo.get(sender);
       if (known === undefined || known.state !== "live") return event;
       replyTo = known;
-      handles = [];
+      handles = event.handles;
     } else return event;
     const reply = this.#replier(replyTo, event.payload.$request);
-    return new RequestMessage(event.node, event.payload.body, handles, event.ts, reply);
+    return new RequestMessage(event.node, event.payload.body, handles, ts, reply);
   }
 
   /**

@@ -120,6 +120,8 @@ class Pending implements OutEvent {
   payload: unknown = undefined;
   /** A message that may share a batch (B1: no handles, a payload that fits a batch frame). */
   batchable = false;
+  /** A unicast sent with nothing undecided and no batch open this turn (goes in today's frames). */
+  alone = false;
 
   constructor(
     self: string,
@@ -546,6 +548,22 @@ export class Sender {
   }
 
   /**
+   * Peer.request's send (a fast unicast, no signal): as sendUnicast, its result handed to
+   * `settle` (or its failure to `fail`) when decided, with no promise and reaction per request.
+   */
+  sendUnicastThen(
+    target: Handle,
+    payload: unknown,
+    settle: (result: SendResult) => void,
+    fail: (error: unknown) => void,
+  ): void {
+    const event = this.#unicastEvent(target, payload, undefined, assertBatchable(payload));
+    event.resolve = settle;
+    event.dropped = fail;
+    this.#start(event, undefined, event.alone, undefined);
+  }
+
+  /**
    * The common send: one destination node, no handles. No destination list, name set or
    * receivers list: the event's fields hold its target.
    */
@@ -555,6 +573,17 @@ export class Sender {
     signal: AbortSignal | undefined,
     fitsBatch: boolean,
   ): Promise<SendResult> {
+    const event = this.#unicastEvent(target, payload, signal, fitsBatch);
+    return this.#launch(event, signal, event.alone, undefined);
+  }
+
+  /** #sendOne's event, made and traced, not started. */
+  #unicastEvent(
+    target: Handle,
+    payload: unknown,
+    signal: AbortSignal | undefined,
+    fitsBatch: boolean,
+  ): Pending {
     const peer = target.owner;
     if (!this.#ctx.links.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
     const destinations = new Participants(participant(peer, "deliver", [target.nodeId]));
@@ -581,7 +610,8 @@ export class Sender {
     event.target = target;
     event.payload = payload;
     event.batchable = fitsBatch && !alone;
-    return this.#launch(event, signal, alone, undefined);
+    event.alone = alone;
+    return event;
   }
 
   /** The caller's promise; the event is staged, sent, or joins the open batch. */
@@ -594,6 +624,17 @@ export class Sender {
     const promise = new Promise<SendResult>(takeSettlers);
     event.resolve = settlers.resolve as (result: SendResult) => void;
     event.dropped = settlers.reject as (error: Refusal) => void;
+    this.#start(event, signal, alone, receivers);
+    return promise;
+  }
+
+  /** Start `event` (its caller's settlers set): staged, sent, or into the open batch. */
+  #start(
+    event: Pending,
+    signal: AbortSignal | undefined,
+    alone: boolean,
+    receivers: string[] | undefined,
+  ): void {
     if (signal) this.#listen(event, signal);
     this.#pending.set(event.seq, event);
     try {
@@ -602,7 +643,6 @@ export class Sender {
       // As when this ran inside the promise's executor: a throw rejects the caller's promise.
       (event.dropped as (error: unknown) => void)(error);
     }
-    return promise;
   }
 
   /** Abort the send when `signal` aborts (a method of its own: #launch then captures nothing). */
