@@ -739,7 +739,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * await Promise.all([client.close(), server.close()]);
    * ```
    */
-  request(to: Handle, payload: unknown, options: SendOptions = {}): Promise<unknown> {
+  request(to: Handle, payload: unknown, options: SendOptions = NO_OPTIONS): Promise<unknown> {
     return this.#requests.request(to, payload, options);
   }
 
