@@ -108,7 +108,8 @@ export class Proc {
   async stop(): Promise<void> {
     if (!live.has(this)) return;
     this.#child.stdin.end();
-    const timer = setTimeout(() => this.#child.kill("SIGKILL"), 3000);
+    // BENCH_STOP_GRACE_MS: longer for children under valgrind, which take a while to write their counts.
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), Number(process.env.BENCH_STOP_GRACE_MS ?? 3000));
     await this.exited;
     clearTimeout(timer);
   }

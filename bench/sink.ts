@@ -49,7 +49,8 @@ export class Counter {
 
   command(command: Command): boolean {
     if (command.cmd === "cpu") {
-      out({ cpu: cpuMs() });
+      const { user, system } = process.cpuUsage();
+      out({ cpu: cpuMs(), user: user / 1000, system: system / 1000 });
       return true;
     }
     if (command.cmd !== "expect") return false;

@@ -18,8 +18,17 @@ export interface AnswerContext {
   expire(peer: string): void;
 }
 
+/** No event in `Owed.oneSeq` (event numbers start at 1). */
+const NONE = -1;
+
 interface Owed {
-  /** Event number -> when its answer is due. */
+  /**
+   * The one answer owed while only one is (request/reply: one per round trip), held in fields:
+   * a Map entry added and deleted per round trip cost a rehash of the Map every few.
+   */
+  oneSeq: number;
+  oneDue: number;
+  /** Event number -> when its answer is due: the others. */
   readonly due: Map<number, number>;
   cancel: (() => void) | undefined;
   /** When the pending check fires. */
@@ -39,12 +48,15 @@ export class Answers {
     const now = this.#ctx.now();
     let owed = this.#owed.get(peer);
     if (!owed) {
-      owed = { due: new Map(), cancel: undefined, at: Infinity };
+      owed = { oneSeq: NONE, oneDue: 0, due: new Map(), cancel: undefined, at: Infinity };
       this.#owed.set(peer, owed);
     }
-    if (owed.due.has(seq)) return;
+    if (owed.oneSeq === seq || owed.due.has(seq)) return;
     const due = now + timeoutMs;
-    owed.due.set(seq, due);
+    if (owed.oneSeq === NONE) {
+      owed.oneSeq = seq;
+      owed.oneDue = due;
+    } else owed.due.set(seq, due);
     if (owed.at > due) this.#arm(peer, owed, due, now);
   }
 
@@ -53,7 +65,10 @@ export class Answers {
    * with nothing owed it goes, so a request/reply pattern does not set one per call.
    */
   answered(peer: string, seq: number): void {
-    this.#owed.get(peer)?.due.delete(seq);
+    const owed = this.#owed.get(peer);
+    if (owed === undefined) return;
+    if (owed.oneSeq === seq) owed.oneSeq = NONE;
+    else if (owed.due.size > 0) owed.due.delete(seq);
   }
 
   /**
@@ -61,8 +76,11 @@ export class Answers {
    * what it owed for them goes, looked up by whichever is fewer, the events or what is owed.
    */
   answeredRange(peer: string, first: number, count: number): void {
-    const due = this.#owed.get(peer)?.due;
-    if (due === undefined || due.size === 0) return;
+    const owed = this.#owed.get(peer);
+    if (owed === undefined) return;
+    if (owed.oneSeq >= first && owed.oneSeq < first + count) owed.oneSeq = NONE;
+    const due = owed.due;
+    if (due.size === 0) return;
     if (due.size < count) {
       for (const seq of due.keys()) if (seq >= first && seq < first + count) due.delete(seq);
     } else for (let seq = first; seq < first + count; seq++) due.delete(seq);
@@ -88,6 +106,10 @@ export class Answers {
   #check(peer: string, owed: Owed): void {
     const now = this.#ctx.now();
     let next = Infinity;
+    if (owed.oneSeq !== NONE) {
+      if (!this.#ctx.owes(peer, owed.oneSeq)) owed.oneSeq = NONE;
+      else next = owed.oneDue;
+    }
     for (const [seq, due] of owed.due) {
       if (!this.#ctx.owes(peer, seq)) owed.due.delete(seq);
       else if (due < next) next = due;

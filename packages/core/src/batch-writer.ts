@@ -66,12 +66,15 @@ export class BatchWriter {
   schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      this.#ctx.turnEnd();
-      this.flushAll();
-    });
+    queueMicrotask(this.#turnEnd);
   }
+
+  /** The end of a turn: one function for every turn, not a closure made per turn. */
+  readonly #turnEnd = (): void => {
+    this.#scheduled = false;
+    this.#ctx.turnEnd();
+    this.flushAll();
+  };
 
   /** A fast unicast to `peer`, joining the fast batch gathered for it (B2). */
   unicast(peer: string, entry: FastEntry, bytes: number): void {

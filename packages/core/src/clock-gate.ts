@@ -81,9 +81,13 @@ export class ClockGate {
    */
   arrive(session: LinkSession, frame: Frame, size: number): void {
     const clock = frameClock(frame);
-    if (clock !== undefined) assertNotSkewed(this.#ctx.clock, clock);
+    // One wall-clock read for H2's three tests (each read it again: 3 Date.now per frame).
+    const c = this.#ctx.clock;
+    const now = c.now();
+    if (clock !== undefined && clock > c.refuseLimit(now)) assertNotSkewed(c, clock);
     const queue = this.#held.get(session);
-    if (queue === undefined && this.#ready(clock)) this.#ctx.process(session, frame, size);
+    if (queue === undefined && c.room(now) && (clock === undefined || clock <= c.adoptLimit(now)))
+      this.#ctx.process(session, frame, size);
     else this.#hold(session, { frame, size, clock });
     this.#drain();
   }

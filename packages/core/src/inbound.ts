@@ -312,10 +312,14 @@ export class Inbound {
   unicast(from: string, frame: UnicastFrame, reply: Reply, size = 0): void {
     const refused = this.#refuseNode(from, frame.node);
     if (refused) return reply({ type: "reject", event: frame.event, ...refused });
-    if (this.#holding(from, frame.event, [frame.node], () => this.unicast(from, frame, reply, size), true))
+    // #holding's test first, without its node list and retry closure (one of each per frame).
+    const state = this.#ctx.owned(frame.node)?.state;
+    if (
+      (state === "picking" || (this.#held.size > 0 && this.#held.holds(from))) &&
+      this.#holding(from, frame.event, [frame.node], () => this.unicast(from, frame, reply, size), true)
+    )
       return;
-    if (this.#destroyed(frame.node))
-      return reply({ type: "reject", event: frame.event, code: "E_DESTROYED" });
+    if (state === "destroyed") return reply({ type: "reject", event: frame.event, code: "E_DESTROYED" });
     const charge = from === this.#ctx.id ? 0 : size;
     if (charge > 0 && !this.#ctx.quota.charge(from, charge)) return this.#overQuota(from, frame.event, reply);
     const data: Incoming = {

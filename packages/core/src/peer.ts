@@ -210,6 +210,14 @@ export class Peer implements AsyncIterable<PeerEvent> {
   readonly #requests: Requests = new Requests({
     createNode: () => this.createNode(),
     send: (to, payload, options) => this.send(to, payload, options),
+    sendBare: (to, payload, settle, fail) => {
+      // Peer.send's fast path, without its promise; false where send would take another path.
+      this.#assertOpen();
+      this.#assertUsable(to);
+      if (this.#gate !== undefined || !this.#links.has(to.owner)) return false;
+      this.#sender.sendUnicastThen(to, payload, settle, fail);
+      return true;
+    },
     holds: (node, peer) => (this.#nodes.get(node.id)?.references.get(peer) ?? 0) > 0,
   });
   #nodeSeq = 0;
@@ -744,7 +752,7 @@ export class Peer implements AsyncIterable<PeerEvent> {
    * await Promise.all([client.close(), server.close()]);
    * ```
    */
-  request(to: Handle, payload: unknown, options: SendOptions = {}): Promise<unknown> {
+  request(to: Handle, payload: unknown, options: SendOptions = NO_OPTIONS): Promise<unknown> {
     return this.#requests.request(to, payload, options);
   }
 

@@ -85,7 +85,10 @@ export class Quota {
   leave(sender: string): void {
     if (!this.#linked.delete(sender)) return;
     this.#waiting.delete(sender);
-    if (!this.#bySender.has(sender)) this.#unreserve(sender);
+    const mine = this.#bySender.get(sender);
+    if (mine !== undefined && mine.events > 0) return; // its reserve goes with its last charge
+    this.#bySender.delete(sender);
+    this.#unreserve(sender);
   }
 
   /** Charge one event of `bytes` to `sender` if its share allows; false: refuse it (E_QUOTA). */
@@ -93,7 +96,8 @@ export class Quota {
     const mine = this.#bySender.get(sender) ?? { events: 0, bytes: 0 };
     if (this.#events + 1 > this.#maxEvents || this.#bytes + bytes > this.#maxBytes) return false;
     const reserved = this.#reserved.has(sender);
-    const [events, size] = [mine.events + 1, mine.bytes + bytes];
+    const events = mine.events + 1;
+    const size = mine.bytes + bytes;
     const overEvents = this.#over(events, this.#reserveEvents, reserved);
     const overBytes = this.#over(size, this.#reserveBytes, reserved);
     const wasEvents = this.#over(mine.events, this.#reserveEvents, reserved);
@@ -118,9 +122,11 @@ export class Quota {
     const mine = this.#bySender.get(sender);
     if (!mine) return;
     this.#move(sender, mine, -1, -bytes);
-    if (mine.events > 0) return;
+    // A linked sender's entry stays at zero: request/reply charges and discharges one event per
+    // round trip, and a Map entry added and deleted each time rehashes the Map every few.
+    if (mine.events > 0 || this.#linked.has(sender)) return;
     this.#bySender.delete(sender);
-    if (!this.#linked.has(sender)) this.#unreserve(sender);
+    this.#unreserve(sender);
   }
 
   /** What of `used` lies beyond the reserve (all of it without one). */

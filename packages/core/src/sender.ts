@@ -120,6 +120,8 @@ class Pending implements OutEvent {
   payload: unknown = undefined;
   /** A message that may share a batch (B1: no handles, a payload that fits a batch frame). */
   batchable = false;
+  /** A unicast sent with nothing undecided and no batch open this turn (goes in today's frames). */
+  alone = false;
 
   constructor(
     self: string,
@@ -405,10 +407,15 @@ export class Sender {
     runs: readonly (readonly [number, number, number])[],
     refusals: readonly BatchRefusal[],
   ): void {
-    for (const [first, count, lamport] of runs) {
+    // Indexed, not `for (const [a, b, c] of runs)`: that walks an iterator per run and per tuple
+    // (0.5 us per round trip in row 3's profile).
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
+      const first = run[0];
+      const count = run[1];
       // A lone unicast's accept (a reply carrying its request's): no refusal map to build.
-      if (count === 1 && refusals.length === 0) this.accepted(first, from, lamport);
-      else this.acceptedBatch(from, first, count, lamport, refusals);
+      if (count === 1 && refusals.length === 0) this.accepted(first, from, run[2]);
+      else this.acceptedBatch(from, first, count, run[2], refusals);
     }
   }
 
@@ -544,6 +551,22 @@ export class Sender {
   }
 
   /**
+   * Peer.request's send (a fast unicast, no signal): as sendUnicast, its result handed to
+   * `settle` (or its failure to `fail`) when decided, with no promise and reaction per request.
+   */
+  sendUnicastThen(
+    target: Handle,
+    payload: unknown,
+    settle: (result: SendResult) => void,
+    fail: (error: unknown) => void,
+  ): void {
+    const event = this.#unicastEvent(target, payload, undefined, assertBatchable(payload));
+    event.resolve = settle;
+    event.dropped = fail;
+    this.#start(event, undefined, event.alone, undefined);
+  }
+
+  /**
    * The common send: one destination node, no handles. No destination list, name set or
    * receivers list: the event's fields hold its target.
    */
@@ -553,6 +576,17 @@ export class Sender {
     signal: AbortSignal | undefined,
     fitsBatch: boolean,
   ): Promise<SendResult> {
+    const event = this.#unicastEvent(target, payload, signal, fitsBatch);
+    return this.#launch(event, signal, event.alone, undefined);
+  }
+
+  /** #sendOne's event, made and traced, not started. */
+  #unicastEvent(
+    target: Handle,
+    payload: unknown,
+    signal: AbortSignal | undefined,
+    fitsBatch: boolean,
+  ): Pending {
     const peer = target.owner;
     if (!this.#ctx.links.get(peer)) throw new CapbusError("E_NO_LINK", `no link to ${peer}`);
     const destinations = new Participants(participant(peer, "deliver", [target.nodeId]));
@@ -579,7 +613,8 @@ export class Sender {
     event.target = target;
     event.payload = payload;
     event.batchable = fitsBatch && !alone;
-    return this.#launch(event, signal, alone, undefined);
+    event.alone = alone;
+    return event;
   }
 
   /** The caller's promise; the event is staged, sent, or joins the open batch. */
@@ -592,6 +627,17 @@ export class Sender {
     const promise = new Promise<SendResult>(takeSettlers);
     event.resolve = settlers.resolve as (result: SendResult) => void;
     event.dropped = settlers.reject as (error: Refusal) => void;
+    this.#start(event, signal, alone, receivers);
+    return promise;
+  }
+
+  /** Start `event` (its caller's settlers set): staged, sent, or into the open batch. */
+  #start(
+    event: Pending,
+    signal: AbortSignal | undefined,
+    alone: boolean,
+    receivers: string[] | undefined,
+  ): void {
     if (signal) this.#listen(event, signal);
     this.#pending.set(event.seq, event);
     try {
@@ -600,7 +646,6 @@ export class Sender {
       // As when this ran inside the promise's executor: a throw rejects the caller's promise.
       (event.dropped as (error: unknown) => void)(error);
     }
-    return promise;
   }
 
   /** Abort the send when `signal` aborts (a method of its own: #launch then captures nothing). */
@@ -1348,12 +1393,15 @@ export class Sender {
   #now(): number {
     if (this.#turnNow === undefined) {
       this.#turnNow = this.#ctx.runtime.now();
-      queueMicrotask(() => {
-        this.#turnNow = undefined;
-      });
+      queueMicrotask(this.#turnOver);
     }
     return this.#turnNow;
   }
+
+  /** Forgets the clock read for the turn: one function, not a closure per turn. */
+  readonly #turnOver = (): void => {
+    this.#turnNow = undefined;
+  };
 
   /** `peer` owes an answer to a frame of event `seq` just sent (this peer answers itself at once). */
   #owe(peer: string, seq: number, timeoutMs = this.#ctx.answerTimeoutMs): void {

@@ -83,18 +83,18 @@ export class HybridClock {
   }
 
   /** H2: the largest value applied now; larger ones wait in their link's hold queue. */
-  adoptLimit(): number {
-    return (this.now() + this.#bounds.clockAdoptMs) * TICKS_PER_MS;
+  adoptLimit(now = this.now()): number {
+    return (now + this.#bounds.clockAdoptMs) * TICKS_PER_MS;
   }
 
   /** H2: a value above this closes its link with E_CLOCK_SKEW. */
-  refuseLimit(): number {
-    return (this.now() + this.#bounds.clockRefuseMs) * TICKS_PER_MS;
+  refuseLimit(now = this.now()): number {
+    return (now + this.#bounds.clockRefuseMs) * TICKS_PER_MS;
   }
 
   /** H2b: may the clock tick now without passing the adopt offset's next millisecond? */
-  room(): boolean {
-    return this.value + 1 < (this.now() + this.#bounds.clockAdoptMs + 1) * TICKS_PER_MS;
+  room(now = this.now()): boolean {
+    return this.value + 1 < (now + this.#bounds.clockAdoptMs + 1) * TICKS_PER_MS;
   }
 
   /** How many wall ms until `value` may apply (H2), or until the next ms (H2b); at least 1. */

@@ -10,6 +10,7 @@ import {
   type PreAuthTicket,
   splitWsMessage,
   TransportErrorCode,
+  WS_BATCH_MARK,
   WsBatcher,
 } from "@capbus/transport";
 import { DEFAULT_MAX_FRAME_BYTES } from "@capbus/wire";
@@ -126,10 +127,11 @@ export class WsLink extends LinkBase {
     this.live.received();
     if (!isBinary) return this.refuse(TransportErrorCode.E_CBOR, "a text message");
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    const split = splitWsMessage(
-      new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength),
-      this.#maxFrameBytes,
-    );
+    const message = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    // One frame, the common message: delivered without splitWsMessage's result object and list.
+    if (message[0] !== WS_BATCH_MARK && message.byteLength <= this.#maxFrameBytes)
+      return this.deliver(message);
+    const split = splitWsMessage(message, this.#maxFrameBytes);
     if (!split.ok) return this.refuse(split.code, split.reason);
     for (const frame of split.frames) {
       if (this.closing) return;

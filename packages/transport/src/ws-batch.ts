@@ -128,12 +128,15 @@ export class WsBatcher {
     if (this.#bytes >= WS_EAGER_BYTES) return this.flush();
     if (!this.#scheduled) {
       this.#scheduled = true;
-      this.#schedule(() => {
-        this.#scheduled = false;
-        this.flush();
-      });
+      this.#schedule(this.#scheduledFlush);
     }
   }
+
+  /** The scheduled flush: one function for every turn, not a closure made per turn. */
+  readonly #scheduledFlush = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
 
   /** Send what is queued now (before a close, or when the batch is full). */
   flush(): void {
