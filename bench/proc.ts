@@ -109,7 +109,10 @@ export class Proc {
     if (!live.has(this)) return;
     this.#child.stdin.end();
     // BENCH_STOP_GRACE_MS: longer for children under valgrind, which take a while to write their counts.
-    const timer = setTimeout(() => this.#child.kill("SIGKILL"), Number(process.env.BENCH_STOP_GRACE_MS ?? 3000));
+    const timer = setTimeout(
+      () => this.#child.kill("SIGKILL"),
+      Number(process.env.BENCH_STOP_GRACE_MS ?? 3000),
+    );
     await this.exited;
     clearTimeout(timer);
   }
