@@ -9,7 +9,7 @@ import { Encoder, type Options, REUSE_BUFFER_MODE, type ReusedSlab } from "cbor-
 import { FRAME_BUILDERS, type FrameBuilder, handleList } from "./build.js";
 import { WireError, WireErrorCode } from "./errors.js";
 import { FAST_VALIDATORS, type FastValidator, type FrameFields } from "./fast.js";
-import { FRAME_LAYOUTS, type Frame, type FrameLayout, WIRE_VERSION } from "./frames.js";
+import { FRAME_CODES, FRAME_LAYOUTS, type Frame, type FrameLayout, WIRE_VERSION } from "./frames.js";
 import { type ResolvedLimits, resolveLimits, type WireLimits } from "./limits.js";
 import { checkPayload, wideInt, widenPayload } from "./payload.js";
 import { DECODED_COST, MAX_EXPANSION, ProfileReader, readProfile } from "./profile.js";
@@ -112,6 +112,19 @@ const FIELD_PAYLOADS = 2;
 /** Handle refs, written as `[owner, node]` pairs (`handles`, `dead`). */
 const FIELD_HANDLES = 3;
 
+/** Wire codes of the frames #hotTuple writes. */
+const CODE_UNICAST = FRAME_CODES.unicast;
+const CODE_ACCEPT = FRAME_CODES.accept;
+const CODE_PROPOSE = FRAME_CODES.propose;
+const CODE_ACK = FRAME_CODES.ack;
+const CODE_COMMIT = FRAME_CODES.commit;
+const CODE_STAGE = FRAME_CODES.stage;
+
+/** A checked uint field, as cbor-x is to write it. */
+function wide(value: unknown): number | bigint {
+  return wideInt(value as number);
+}
+
 function fieldKind(name: string): number {
   if (name === "payload") return FIELD_PAYLOAD;
   if (name === "payloads") return FIELD_PAYLOADS;
@@ -203,7 +216,7 @@ export class FrameCodec {
     // The hot frame types' fast validators accept exactly what their schemas accept (fast.ts): with
     // the key count right (no optional field present) the frame is valid without zod.
     const fast = plan.fast;
-    if (fast === undefined || !fast(fields) || (!own && Object.keys(fields).length !== plan.size)) {
+    if (fast === undefined || !fast(fields) || (!own && ownKeyCount(fields) !== plan.size)) {
       const parsed = layout.schema.safeParse(frame);
       if (!parsed.success) throw schemaError(parsed.error);
       // All fields are present (the schema passed), so any further key is an extra one.
@@ -218,22 +231,11 @@ export class FrameCodec {
 
   /** Encodes a checked frame (or body) with its header numbers. */
   #write(plan: Plan, frame: Frame | FrameBody, seq: number, ack: number): Uint8Array {
-    const layout = plan.layout;
     const fields = frame as unknown as FrameFields;
-    const names = layout.fields;
-    const optional = layout.optional === undefined ? 0 : presentOptional(layout, layout.optional, fields);
-    const tuple: unknown[] = new Array(plan.size + optional);
-    tuple[0] = layout.code;
-    tuple[1] = wideInt(seq);
-    tuple[2] = wideInt(ack);
-    const kinds = plan.kinds;
     let bytes: Uint8Array;
     this.#spliced = false;
     try {
-      for (let i = 0; i < names.length; i++) tuple[3 + i] = this.#wireField(kinds[i]!, fields[names[i]!]);
-      for (let i = 0; i < optional; i++) {
-        tuple[3 + names.length + i] = this.#wireField(kinds[names.length + i]!, fields[layout.optional![i]!]);
-      }
+      const tuple = this.#hotTuple(plan.layout.code, fields, seq, ack) ?? this.#tuple(plan, fields, seq, ack);
       bytes = this.#spliced ? this.#splice(tuple) : this.#slab(tuple);
     } catch (cause) {
       if (cause instanceof WireError) throw cause;
@@ -289,6 +291,61 @@ export class FrameCodec {
     return bytes;
   }
 
+  /** The `[code, seq, ack, ...fields, ...optional]` tuple cbor-x writes for a checked frame. */
+  #tuple(plan: Plan, fields: FrameFields, seq: number, ack: number): unknown[] {
+    const layout = plan.layout;
+    const optional = layout.optional === undefined ? 0 : presentOptional(layout, layout.optional, fields);
+    const names = layout.fields;
+    const kinds = plan.kinds;
+    const tuple: unknown[] = new Array(plan.size + optional);
+    tuple[0] = layout.code;
+    tuple[1] = wideInt(seq);
+    tuple[2] = wideInt(ack);
+    for (let i = 0; i < names.length; i++) tuple[3 + i] = this.#wireField(kinds[i]!, fields[names[i]!]);
+    for (let i = 0; i < optional; i++) {
+      tuple[3 + names.length + i] = this.#wireField(kinds[names.length + i]!, fields[layout.optional![i]!]);
+    }
+    return tuple;
+  }
+
+  /**
+   * #tuple for the hot frames without optional fields (else undefined), field by named field:
+   * the generic loop reads fields by a computed name, which V8 runs through its megamorphic load
+   * path. The fields are checked (a fast validator or the schema passed), so the numbers are uints;
+   * unicast and commit have one optional field, so absent it, no later one can be present.
+   */
+  #hotTuple(code: number, f: FrameFields, seq: number, ack: number): unknown[] | undefined {
+    const s = wideInt(seq);
+    const a = wideInt(ack);
+    switch (code) {
+      case CODE_UNICAST:
+        if (f.accepted !== undefined) return undefined;
+        return [code, s, a, wide(f.event), wide(f.clock), wide(f.node), this.#payload(f.payload, 2)];
+      case CODE_ACCEPT:
+      case CODE_PROPOSE:
+        return [code, s, a, wide(f.event), wide(f.lamport)];
+      case CODE_ACK:
+        return [code, s, a];
+      case CODE_COMMIT:
+        if (f.sig !== undefined) return undefined;
+        return [code, s, a, wide(f.event), wide(f.lamport), handlePairs(f.dead)];
+      case CODE_STAGE:
+        return [
+          code,
+          s,
+          a,
+          wide(f.event),
+          wide(f.clock),
+          wideInts(f.nodes as readonly unknown[]),
+          this.#payload(f.payload, 2),
+          handlePairs(f.handles),
+          wideInts(f.receivers as readonly unknown[]),
+        ];
+      default:
+        return undefined;
+    }
+  }
+
   /** A payload at `depth`: checked (and widened) here, or encoded once already (EncodedPayload). */
   #payload(value: unknown, depth: number): unknown {
     if (value instanceof EncodedPayload) {
@@ -309,9 +366,7 @@ export class FrameCodec {
     // A batch's payloads sit one level deeper than a single frame's (spec/wire.md §5.19).
     if (kind === FIELD_PAYLOADS) return (value as readonly unknown[]).map((p) => this.#payload(p, 3));
     if (typeof value === "number") return wideInt(value);
-    if (kind === FIELD_HANDLES) {
-      return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);
-    }
+    if (kind === FIELD_HANDLES) return handlePairs(value);
     if (Array.isArray(value)) return wideInts(value);
     return value;
   }
@@ -425,6 +480,22 @@ function fieldByField(
   return object;
 }
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * `Object.keys(fields).length` without building the array, or -1 when an inherited key is
+ * enumerable (then the caller's slow path counts with Object.keys). V8 runs a for-in with
+ * `hasOwnProperty` checks off the object's enum cache.
+ */
+function ownKeyCount(fields: FrameFields): number {
+  let n = 0;
+  for (const key in fields) {
+    if (!hasOwn.call(fields, key)) return -1;
+    n++;
+  }
+  return n;
+}
+
 /**
  * How many of the layout's optional fields the frame has: they go in order, up to the first
  * absent one; a later one present is E_SCHEMA.
@@ -441,6 +512,11 @@ function presentOptional(layout: FrameLayout, names: readonly string[], fields: 
     }
   }
   return present;
+}
+
+/** Handle refs (a checked list) as the `[owner, node]` pairs the wire holds. */
+function handlePairs(value: unknown): unknown[] {
+  return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);
 }
 
 /**

@@ -17,7 +17,7 @@ test("each frame builder makes type, seq, ack, the fields and the present option
       const names = [...layout.fields, ...optional.slice(0, extra)];
       // Distinct values; a handle list as a list of pairs, to see it mapped to refs.
       const values = names.map((name, i) => (name === "handles" || name === "dead" ? [["P", i]] : `v${i}`));
-      const object = build([layout.code, "seq", "ack", ...values], extra);
+      const object: Record<string, unknown> = build([layout.code, "seq", "ack", ...values], extra);
       assert.deepEqual(Object.keys(object), ["type", "seq", "ack", ...names], `${layout.type} +${extra}`);
       const expected: Record<string, unknown> = { type: layout.type, seq: "seq", ack: "ack" };
       names.forEach((name, i) => {
