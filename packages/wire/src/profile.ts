@@ -179,6 +179,13 @@ export class ProfileReader {
     const start = this.at;
     if (start >= b.length) throw notWellFormed("truncated: item expected", start);
     const initial = b[this.at++]!;
+    // An unsigned integer (major 0, a head of at most 8 bytes): the commonest item, read first.
+    if (initial <= 0x1b) {
+      const n = this.argument(initial, start);
+      if (n > Number.MAX_SAFE_INTEGER) throw unsafe(start);
+      this.decodedBytes += DECODED_COST.number;
+      return n;
+    }
     const major = initial >> 5;
     const info = initial & 0x1f;
     if (major === 7) return this.simple(info, start);
@@ -186,10 +193,7 @@ export class ProfileReader {
     if (info > 27) throw notWellFormed("reserved additional information", start);
     const arg = this.argument(info, start);
     switch (major) {
-      case 0:
-        if (arg > Number.MAX_SAFE_INTEGER) throw unsafe(start);
-        this.decodedBytes += DECODED_COST.number;
-        return arg;
+      // major 0 (unsigned integers) is read above
       case 1:
         // -1 - arg must stay >= -(2^53 - 1)
         if (arg > Number.MAX_SAFE_INTEGER - 1) throw unsafe(start);
