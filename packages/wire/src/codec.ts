@@ -216,7 +216,7 @@ export class FrameCodec {
     // The hot frame types' fast validators accept exactly what their schemas accept (fast.ts): with
     // the key count right (no optional field present) the frame is valid without zod.
     const fast = plan.fast;
-    if (fast === undefined || !fast(fields) || (!own && ownKeyCount(fields) !== plan.size)) {
+    if (fast === undefined || !fast(fields) || (!own && Object.keys(fields).length !== plan.size)) {
       const parsed = layout.schema.safeParse(frame);
       if (!parsed.success) throw schemaError(parsed.error);
       // All fields are present (the schema passed), so any further key is an extra one.
@@ -478,22 +478,6 @@ function fieldByField(
   }
   for (let i = 0; i < extra; i++) object[layout.optional![i]!] = value[3 + layout.fields.length + i];
   return object;
-}
-
-const hasOwn = Object.prototype.hasOwnProperty;
-
-/**
- * `Object.keys(fields).length` without building the array, or -1 when an inherited key is
- * enumerable (then the caller's slow path counts with Object.keys). V8 runs a for-in with
- * `hasOwnProperty` checks off the object's enum cache.
- */
-function ownKeyCount(fields: FrameFields): number {
-  let n = 0;
-  for (const key in fields) {
-    if (!hasOwn.call(fields, key)) return -1;
-    n++;
-  }
-  return n;
 }
 
 /**
