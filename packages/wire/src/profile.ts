@@ -130,12 +130,13 @@ export class ProfileReader {
     return top;
   }
 
-  /** Clears `top` of the frame's values, so the reader keeps none of them alive. */
+  /** Clears `top` and the input, so the reader keeps none of the frame alive. */
   release(): void {
     const top = this.top;
     for (let i = 0; i < top.length; i++) top[i] = undefined;
     this.topLength = 0;
     this.bytes = NO_BYTES;
+    this.view = undefined;
   }
 
   private end(): void {
