@@ -6,12 +6,13 @@
  * the value in the same pass (cbor-x's decoder is lenient, see there).
  */
 import { Encoder, type Options, REUSE_BUFFER_MODE, type ReusedSlab } from "cbor-x";
+import { FRAME_BUILDERS, type FrameBuilder, handleList } from "./build.js";
 import { WireError, WireErrorCode } from "./errors.js";
-import { FAST_VALIDATORS, type FrameFields } from "./fast.js";
-import { FRAME_LAYOUTS, type Frame, type FrameLayout, WIRE_VERSION } from "./frames.js";
+import { FAST_VALIDATORS, type FastValidator, type FrameFields } from "./fast.js";
+import { FRAME_CODES, FRAME_LAYOUTS, type Frame, type FrameLayout, WIRE_VERSION } from "./frames.js";
 import { type ResolvedLimits, resolveLimits, type WireLimits } from "./limits.js";
 import { checkPayload, wideInt, widenPayload } from "./payload.js";
-import { DECODED_COST, MAX_EXPANSION, readProfile } from "./profile.js";
+import { DECODED_COST, MAX_EXPANSION, ProfileReader, readProfile } from "./profile.js";
 
 /**
  * cbor-x settings that make its output plain, preferred-serialization CBOR any decoder reads
@@ -103,14 +104,63 @@ function arrayHead(length: number): Uint8Array {
   return Uint8Array.of(0x9a, length >>> 24, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
 }
 
-const LAYOUT_BY_TYPE: ReadonlyMap<string, FrameLayout> = new Map(FRAME_LAYOUTS.map((l) => [l.type, l]));
-/** Fields that hold handle refs, written as `[owner, node]` pairs. */
-const HANDLE_LISTS: ReadonlySet<string> = new Set(["handles", "dead"]);
-/** Layouts by wire code; codes need not be contiguous. */
-const LAYOUT_BY_CODE: ReadonlyArray<FrameLayout | undefined> = FRAME_LAYOUTS.reduce<
-  Array<FrameLayout | undefined>
->((byCode, layout) => {
-  byCode[layout.code] = layout;
+/** How the encoder writes a field (#wireField), by its name: worked out once per layout. */
+const FIELD_PLAIN = 0;
+const FIELD_PAYLOAD = 1;
+/** A batch's payload list. */
+const FIELD_PAYLOADS = 2;
+/** Handle refs, written as `[owner, node]` pairs (`handles`, `dead`). */
+const FIELD_HANDLES = 3;
+
+/** Wire codes of the frames #hotTuple writes. */
+const CODE_UNICAST = FRAME_CODES.unicast;
+const CODE_ACCEPT = FRAME_CODES.accept;
+const CODE_PROPOSE = FRAME_CODES.propose;
+const CODE_ACK = FRAME_CODES.ack;
+const CODE_COMMIT = FRAME_CODES.commit;
+const CODE_STAGE = FRAME_CODES.stage;
+
+/** A checked uint field, as cbor-x is to write it. */
+function wide(value: unknown): number | bigint {
+  return wideInt(value as number);
+}
+
+function fieldKind(name: string): number {
+  if (name === "payload") return FIELD_PAYLOAD;
+  if (name === "payloads") return FIELD_PAYLOADS;
+  return name === "handles" || name === "dead" ? FIELD_HANDLES : FIELD_PLAIN;
+}
+
+/** What the codec's hot paths need of a layout, worked out once rather than per frame. */
+interface Plan {
+  readonly layout: FrameLayout;
+  readonly fast: FastValidator | undefined;
+  readonly build: FrameBuilder | undefined;
+  /** Elements (and keys) of a frame without optional fields: type, seq, ack and the fields. */
+  readonly size: number;
+  /** How each of `fields`, then each of `optional`, is written (FIELD_*). */
+  readonly kinds: readonly number[];
+  /** The floatMask bits a decoded frame may have: its payload's (or payload list's), if any. */
+  readonly floats: number;
+}
+
+function plan(layout: FrameLayout): Plan {
+  const at = payloadField(layout);
+  return {
+    layout,
+    fast: FAST_VALIDATORS[layout.type],
+    build: FRAME_BUILDERS[layout.type],
+    size: 3 + layout.fields.length,
+    kinds: [...layout.fields, ...(layout.optional ?? [])].map(fieldKind),
+    floats: at < 0 ? 0 : 1 << (at + 3),
+  };
+}
+
+const PLANS: readonly Plan[] = FRAME_LAYOUTS.map(plan);
+const PLAN_BY_TYPE: ReadonlyMap<unknown, Plan> = new Map(PLANS.map((p) => [p.layout.type, p]));
+/** Plans by wire code; codes need not be contiguous. */
+const PLAN_BY_CODE: ReadonlyArray<Plan | undefined> = PLANS.reduce<Array<Plan | undefined>>((byCode, p) => {
+  byCode[p.layout.code] = p;
   return byCode;
 }, []);
 
@@ -122,11 +172,16 @@ export class FrameCodec {
   /** The limits this codec enforces. */
   readonly limits: ResolvedLimits;
   readonly #cbor = new Encoder(CBOR_OPTIONS);
+  /** Reused frame after frame (a reader per frame cost an object and its fields each time). */
+  readonly #reader: ProfileReader;
+  /** The decoded size of the frame `#decode` returned last. */
+  #decodedBytes = 0;
   /** The frame being written holds an EncodedPayload: its bytes are spliced in (#splice). */
   #spliced = false;
 
   constructor(limits?: WireLimits) {
     this.limits = resolveLimits(limits);
+    this.#reader = new ProfileReader(this.limits.maxDepth, this.limits.maxDecodedBytes);
   }
 
   /**
@@ -147,25 +202,21 @@ export class FrameCodec {
   encodeOwn(body: FrameBody, seq: number, ack: number): Uint8Array;
   encodeOwn(frame: Frame | FrameBody, seq?: number, ack?: number): Uint8Array {
     if (seq === undefined || ack === undefined) return this.#encode(frame as Frame, true);
-    const fast = typeof frame === "object" && frame !== null ? FAST_VALIDATORS[frame.type] : undefined;
-    if (fast?.(frame as unknown as FrameFields, seq, ack))
-      return this.#write(LAYOUT_BY_TYPE.get(frame.type)!, frame, seq, ack);
+    const plan = typeof frame === "object" && frame !== null ? PLAN_BY_TYPE.get(frame.type) : undefined;
+    if (plan?.fast?.(frame as unknown as FrameFields, seq, ack)) return this.#write(plan, frame, seq, ack);
     // Not a hot frame, or not a valid one: checked (and named) as a whole frame.
     return this.#encode({ ...frame, seq, ack } as Frame, true);
   }
 
   #encode(frame: Frame, own: boolean): Uint8Array {
-    const layout = typeof frame === "object" && frame !== null ? LAYOUT_BY_TYPE.get(frame.type) : undefined;
-    if (layout === undefined) throw new WireError(WireErrorCode.E_SCHEMA, "not a frame object");
+    const plan = typeof frame === "object" && frame !== null ? PLAN_BY_TYPE.get(frame.type) : undefined;
+    if (plan === undefined) throw new WireError(WireErrorCode.E_SCHEMA, "not a frame object");
+    const layout = plan.layout;
     const fields = frame as unknown as FrameFields;
     // The hot frame types' fast validators accept exactly what their schemas accept (fast.ts): with
     // the key count right (no optional field present) the frame is valid without zod.
-    const fast = FAST_VALIDATORS[layout.type];
-    if (
-      fast === undefined ||
-      !fast(fields) ||
-      (!own && Object.keys(fields).length !== 3 + layout.fields.length)
-    ) {
+    const fast = plan.fast;
+    if (fast === undefined || !fast(fields) || (!own && Object.keys(fields).length !== plan.size)) {
       const parsed = layout.schema.safeParse(frame);
       if (!parsed.success) throw schemaError(parsed.error);
       // All fields are present (the schema passed), so any further key is an extra one.
@@ -175,26 +226,16 @@ export class FrameCodec {
       }
       checkVersion(frame);
     }
-    return this.#write(layout, frame, frame.seq, frame.ack);
+    return this.#write(plan, frame, frame.seq, frame.ack);
   }
 
   /** Encodes a checked frame (or body) with its header numbers. */
-  #write(layout: FrameLayout, frame: Frame | FrameBody, seq: number, ack: number): Uint8Array {
+  #write(plan: Plan, frame: Frame | FrameBody, seq: number, ack: number): Uint8Array {
     const fields = frame as unknown as FrameFields;
-    const names = layout.fields;
-    const optional = layout.optional === undefined ? 0 : presentOptional(layout, layout.optional, fields);
-    const tuple: unknown[] = new Array(3 + names.length + optional);
-    tuple[0] = layout.code;
-    tuple[1] = wideInt(seq);
-    tuple[2] = wideInt(ack);
     let bytes: Uint8Array;
     this.#spliced = false;
     try {
-      for (let i = 0; i < names.length; i++) tuple[3 + i] = this.#wireField(names[i]!, fields[names[i]!]);
-      for (let i = 0; i < optional; i++) {
-        const name = layout.optional![i]!;
-        tuple[3 + names.length + i] = this.#wireField(name, fields[name]);
-      }
+      const tuple = this.#hotTuple(plan.layout.code, fields, seq, ack) ?? this.#tuple(plan, fields, seq, ack);
       bytes = this.#spliced ? this.#splice(tuple) : this.#slab(tuple);
     } catch (cause) {
       if (cause instanceof WireError) throw cause;
@@ -250,6 +291,61 @@ export class FrameCodec {
     return bytes;
   }
 
+  /** The `[code, seq, ack, ...fields, ...optional]` tuple cbor-x writes for a checked frame. */
+  #tuple(plan: Plan, fields: FrameFields, seq: number, ack: number): unknown[] {
+    const layout = plan.layout;
+    const optional = layout.optional === undefined ? 0 : presentOptional(layout, layout.optional, fields);
+    const names = layout.fields;
+    const kinds = plan.kinds;
+    const tuple: unknown[] = new Array(plan.size + optional);
+    tuple[0] = layout.code;
+    tuple[1] = wideInt(seq);
+    tuple[2] = wideInt(ack);
+    for (let i = 0; i < names.length; i++) tuple[3 + i] = this.#wireField(kinds[i]!, fields[names[i]!]);
+    for (let i = 0; i < optional; i++) {
+      tuple[3 + names.length + i] = this.#wireField(kinds[names.length + i]!, fields[layout.optional![i]!]);
+    }
+    return tuple;
+  }
+
+  /**
+   * #tuple for the hot frames without optional fields (else undefined), field by named field:
+   * the generic loop reads fields by a computed name, which V8 runs through its megamorphic load
+   * path. The fields are checked (a fast validator or the schema passed), so the numbers are uints;
+   * unicast and commit have one optional field, so absent it, no later one can be present.
+   */
+  #hotTuple(code: number, f: FrameFields, seq: number, ack: number): unknown[] | undefined {
+    const s = wideInt(seq);
+    const a = wideInt(ack);
+    switch (code) {
+      case CODE_UNICAST:
+        if (f.accepted !== undefined) return undefined;
+        return [code, s, a, wide(f.event), wide(f.clock), wide(f.node), this.#payload(f.payload, 2)];
+      case CODE_ACCEPT:
+      case CODE_PROPOSE:
+        return [code, s, a, wide(f.event), wide(f.lamport)];
+      case CODE_ACK:
+        return [code, s, a];
+      case CODE_COMMIT:
+        if (f.sig !== undefined) return undefined;
+        return [code, s, a, wide(f.event), wide(f.lamport), handlePairs(f.dead)];
+      case CODE_STAGE:
+        return [
+          code,
+          s,
+          a,
+          wide(f.event),
+          wide(f.clock),
+          wideInts(f.nodes as readonly unknown[]),
+          this.#payload(f.payload, 2),
+          handlePairs(f.handles),
+          wideInts(f.receivers as readonly unknown[]),
+        ];
+      default:
+        return undefined;
+    }
+  }
+
   /** A payload at `depth`: checked (and widened) here, or encoded once already (EncodedPayload). */
   #payload(value: unknown, depth: number): unknown {
     if (value instanceof EncodedPayload) {
@@ -265,24 +361,23 @@ export class FrameCodec {
   }
 
   /** A field as cbor-x is to write it: handle refs as pairs, wide integers as BigInt. */
-  #wireField(name: string, value: unknown): unknown {
-    if (name === "payload") return this.#payload(value, 2);
+  #wireField(kind: number, value: unknown): unknown {
+    if (kind === FIELD_PAYLOAD) return this.#payload(value, 2);
     // A batch's payloads sit one level deeper than a single frame's (spec/wire.md §5.19).
-    if (name === "payloads") return (value as readonly unknown[]).map((p) => this.#payload(p, 3));
+    if (kind === FIELD_PAYLOADS) return (value as readonly unknown[]).map((p) => this.#payload(p, 3));
     if (typeof value === "number") return wideInt(value);
-    if (HANDLE_LISTS.has(name)) {
-      return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);
-    }
+    if (kind === FIELD_HANDLES) return handlePairs(value);
     if (Array.isArray(value)) return wideInts(value);
     return value;
   }
 
   /** Decodes one whole frame. Throws WireError with any code but E_PAYLOAD. */
   decode(bytes: Uint8Array): Frame {
-    return this.#decode(bytes).frame;
+    return this.#decode(bytes);
   }
 
-  #decode(bytes: Uint8Array): { readonly frame: Frame; readonly decodedBytes: number } {
+  /** Decodes one frame and leaves its decoded size in #decodedBytes. */
+  #decode(bytes: Uint8Array): Frame {
     if (bytes.byteLength > this.limits.maxFrameBytes) {
       throw new WireError(
         WireErrorCode.E_TOO_LARGE,
@@ -295,22 +390,36 @@ export class FrameCodec {
       bytes.constructor === Uint8Array
         ? bytes
         : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    let read: ReturnType<typeof readProfile>;
+    // Reads do not nest (nothing in one calls out), but a reader in use is never shared.
+    const reader = this.#reader.busy
+      ? new ProfileReader(this.limits.maxDepth, this.limits.maxDecodedBytes)
+      : this.#reader;
+    reader.busy = true;
     try {
-      read = readProfile(view, this.limits.maxDepth, this.limits.maxDecodedBytes);
-    } catch (cause) {
-      if (cause instanceof WireError) throw cause;
-      // A maxDepth set beyond what the stack holds overflows it: decode throws only WireError.
-      const code = cause instanceof RangeError ? WireErrorCode.E_TOO_LARGE : WireErrorCode.E_CBOR;
-      throw new WireError(code, "frame could not be decoded", { cause });
+      let value: unknown;
+      try {
+        value = reader.readFrame(view);
+      } catch (cause) {
+        if (cause instanceof WireError) throw cause;
+        // A maxDepth set beyond what the stack holds overflows it: decode throws only WireError.
+        const code = cause instanceof RangeError ? WireErrorCode.E_TOO_LARGE : WireErrorCode.E_CBOR;
+        throw new WireError(code, "frame could not be decoded", { cause });
+      }
+      const length = value === reader.top ? reader.topLength : Array.isArray(value) ? value.length : 0;
+      const frame = toFrame(value, length, reader.floatMask);
+      this.#decodedBytes = reader.decodedBytes;
+      return frame;
+    } finally {
+      reader.release();
+      reader.busy = false;
     }
-    return { frame: toFrame(read.value, read.floatMask), decodedBytes: read.decodedBytes };
   }
 
   /** Like `decode`, but returns the error instead of throwing it. */
   decodeFrame(bytes: Uint8Array): DecodeResult {
     try {
-      return { ok: true, ...this.#decode(bytes) };
+      const frame = this.#decode(bytes);
+      return { ok: true, frame, decodedBytes: this.#decodedBytes };
     } catch (error) {
       if (error instanceof WireError) return { ok: false, error };
       throw error;
@@ -323,39 +432,52 @@ export function decodeFrame(bytes: Uint8Array, limits?: WireLimits): DecodeResul
   return new FrameCodec(limits).decodeFrame(bytes);
 }
 
-/** Maps a decoded CBOR value onto a frame object and validates it. */
-function toFrame(value: unknown, floatMask: number): Frame {
-  if (!Array.isArray(value) || value.length === 0) {
+/**
+ * Maps a decoded CBOR value onto a frame object and validates it; `value` holds `length`
+ * elements when it is an array (it may be the reader's longer `top`).
+ */
+function toFrame(value: unknown, length: number, floatMask: number): Frame {
+  if (!Array.isArray(value) || length === 0) {
     throw new WireError(WireErrorCode.E_SCHEMA, "a frame is a non-empty array");
   }
   const code: unknown = value[0];
   if (typeof code !== "number" || !Number.isInteger(code) || code < 0 || (floatMask & 1) !== 0) {
     throw new WireError(WireErrorCode.E_SCHEMA, "frame type is not an unsigned integer");
   }
-  const layout = LAYOUT_BY_CODE[code];
-  if (layout === undefined) throw new WireError(WireErrorCode.E_UNKNOWN_FRAME, `unknown frame type ${code}`);
-  const extra = value.length - 3 - layout.fields.length;
+  const plan = PLAN_BY_CODE[code];
+  if (plan === undefined) throw new WireError(WireErrorCode.E_UNKNOWN_FRAME, `unknown frame type ${code}`);
+  const layout = plan.layout;
+  const extra = length - plan.size;
   if (extra < 0 || extra > (layout.optional?.length ?? 0)) {
-    throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has ${value.length} elements`);
+    throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has ${length} elements`);
   }
-  const payloadAt = payloadField(layout);
-  if ((floatMask & ~(payloadAt < 0 ? 0 : 1 << (payloadAt + 3))) !== 0) {
+  if ((floatMask & ~plan.floats) !== 0) {
     throw new WireError(WireErrorCode.E_SCHEMA, `${layout.type} frame has a float outside its payload`);
   }
-  const object: Record<string, unknown> = { type: layout.type, seq: value[1], ack: value[2] };
-  for (let i = 0; i < layout.fields.length; i++) {
-    const name = layout.fields[i]!;
-    const item: unknown = value[i + 3];
-    object[name] = HANDLE_LISTS.has(name) && Array.isArray(item) ? item.map(handleRef) : item;
-  }
-  for (let i = 0; i < extra; i++) object[layout.optional![i]!] = value[3 + layout.fields.length + i];
+  const object = plan.build === undefined ? fieldByField(layout, value, extra) : plan.build(value, extra);
   // The hot frames' fast validators accept exactly what their schemas accept (and zod's result
   // equals the object); when one refuses, zod names the error.
-  if (FAST_VALIDATORS[layout.type]?.(object)) return object as unknown as Frame;
+  if (plan.fast?.(object)) return object as unknown as Frame;
   const parsed = layout.schema.safeParse(object);
   if (!parsed.success) throw schemaError(parsed.error);
   checkVersion(parsed.data);
   return parsed.data;
+}
+
+/** The frame object of a type without a builder (build.ts): one key at a time. */
+function fieldByField(
+  layout: FrameLayout,
+  value: readonly unknown[],
+  extra: number,
+): Record<string, unknown> {
+  const object: Record<string, unknown> = { type: layout.type, seq: value[1], ack: value[2] };
+  for (let i = 0; i < layout.fields.length; i++) {
+    const name = layout.fields[i]!;
+    const item: unknown = value[i + 3];
+    object[name] = fieldKind(name) === FIELD_HANDLES ? handleList(item) : item;
+  }
+  for (let i = 0; i < extra; i++) object[layout.optional![i]!] = value[3 + layout.fields.length + i];
+  return object;
 }
 
 /**
@@ -374,6 +496,11 @@ function presentOptional(layout: FrameLayout, names: readonly string[], fields: 
     }
   }
   return present;
+}
+
+/** Handle refs (a checked list) as the `[owner, node]` pairs the wire holds. */
+function handlePairs(value: unknown): unknown[] {
+  return (value as readonly { owner: string; node: number }[]).map((h) => [h.owner, wideInt(h.node)]);
 }
 
 /**
@@ -400,11 +527,6 @@ function optionalKeys(layout: FrameLayout, fields: FrameFields): number {
   let n = 0;
   for (const name of layout.optional ?? []) if (Object.hasOwn(fields, name)) n++;
   return n;
-}
-
-/** `[owner, node]` → `{owner, node}`; anything else is left for the schema to refuse. */
-function handleRef(item: unknown): unknown {
-  return Array.isArray(item) && item.length === 2 ? { owner: item[0], node: item[1] } : item;
 }
 
 function checkVersion(frame: Frame): void {

@@ -49,34 +49,99 @@ function notWellFormed(what: string, at: number): WireError {
  * Walks one item and builds its value in the same pass (one walk of the bytes, not a check and
  * then cbor-x's decode): what cbor-x's decoder builds with the options in test/cbor-x.test.ts
  * (a test holds the two equal), i.e. plain arrays, plain objects for maps, numbers, strings, and
- * byte strings copied out of the input. `at` is the position after the previous item. State
- * lives in one instance per call.
+ * byte strings copied out of the input. `at` is the position after the previous item. One
+ * reader serves many reads (a FrameCodec keeps one): each read starts from `reset`.
  */
-class ProfileReader {
+export class ProfileReader {
   private at = 0;
   /** Index of the top-level array element being read, or -1 outside it. */
   private topIndex = -1;
   /** Bit i set: top-level element i (any i >= 31 sets bit 31) is or contains a float. */
   floatMask = 0;
   /** A bound on the decoded frame's memory, summed per item (DECODED_COST). */
-  decodedBytes = DECODED_COST.frame;
-  private readonly bytes: Uint8Array;
+  decodedBytes: number = DECODED_COST.frame;
+  /**
+   * A frame's top-level elements after `readFrame` (the first `topLength`): read into this
+   * reused array rather than a new one per frame, as the frame object is built from them.
+   */
+  readonly top: unknown[] = [];
+  topLength = 0;
+  /** Reading now: a nested read (none is expected) must take a reader of its own. */
+  busy = false;
+  private bytes: Uint8Array = NO_BYTES;
   private readonly maxDepth: number;
   private readonly maxDecoded: number;
   /** Made on the first float only: most frames have none, and a DataView per frame costs. */
   private view: DataView | undefined;
 
-  constructor(bytes: Uint8Array, maxDepth: number, maxDecoded: number) {
-    this.bytes = bytes;
+  constructor(maxDepth: number, maxDecoded: number) {
     this.maxDepth = maxDepth;
     this.maxDecoded = maxDecoded;
   }
 
-  run(): unknown {
+  private reset(bytes: Uint8Array): void {
+    this.bytes = bytes;
+    this.at = 0;
+    this.topIndex = -1;
+    this.floatMask = 0;
+    this.decodedBytes = DECODED_COST.frame;
+    this.view = undefined;
+  }
+
+  /** Reads `bytes` as one item (readProfile). */
+  read(bytes: Uint8Array): unknown {
+    this.reset(bytes);
     const value = this.item(0);
+    this.end();
+    return value;
+  }
+
+  /**
+   * Reads `bytes` as one item, as `read`; when it is an array of at most MAX_TOP elements, they
+   * go into `top` (`topLength` of them; the caller clears them with `release`) and this returns
+   * `top`, else the value itself. Same checks, in the same order, as `read`.
+   */
+  readFrame(bytes: Uint8Array): unknown {
+    this.reset(bytes);
+    const initial = bytes.length === 0 ? 0 : bytes[0]!;
+    // An array head of a short count (no longer frame exists): its items go into `top`.
+    if (
+      initial >> 5 !== 4 ||
+      (initial & 0x1f) > 24 ||
+      (initial === 0x98 && (bytes.length < 2 || bytes[1]! > MAX_TOP))
+    ) {
+      const value = this.item(0);
+      this.end();
+      return value;
+    }
+    this.at = 1;
+    const count = this.argument(initial & 0x1f, 0);
+    this.decodedBytes += DECODED_COST.array;
+    this.enter(0, 0);
+    const top = this.top;
+    this.topLength = 0;
+    for (let i = 0; i < count; i++) {
+      this.topIndex = i;
+      top[i] = this.item(1);
+      this.topLength = i + 1;
+    }
+    this.topIndex = -1;
+    this.end();
+    return top;
+  }
+
+  /** Clears `top` and the input, so the reader keeps none of the frame alive. */
+  release(): void {
+    const top = this.top;
+    for (let i = 0; i < top.length; i++) top[i] = undefined;
+    this.topLength = 0;
+    this.bytes = NO_BYTES;
+    this.view = undefined;
+  }
+
+  private end(): void {
     if (this.at !== this.bytes.length) throw notWellFormed("trailing bytes after the frame", this.at);
     this.bounded(this.at);
-    return value;
   }
 
   /**
@@ -115,6 +180,13 @@ class ProfileReader {
     const start = this.at;
     if (start >= b.length) throw notWellFormed("truncated: item expected", start);
     const initial = b[this.at++]!;
+    // An unsigned integer (major 0, a head of at most 8 bytes): the commonest item, read first.
+    if (initial <= 0x1b) {
+      const n = this.argument(initial, start);
+      if (n > Number.MAX_SAFE_INTEGER) throw unsafe(start);
+      this.decodedBytes += DECODED_COST.number;
+      return n;
+    }
     const major = initial >> 5;
     const info = initial & 0x1f;
     if (major === 7) return this.simple(info, start);
@@ -122,10 +194,7 @@ class ProfileReader {
     if (info > 27) throw notWellFormed("reserved additional information", start);
     const arg = this.argument(info, start);
     switch (major) {
-      case 0:
-        if (arg > Number.MAX_SAFE_INTEGER) throw unsafe(start);
-        this.decodedBytes += DECODED_COST.number;
-        return arg;
+      // major 0 (unsigned integers) is read above
       case 1:
         // -1 - arg must stay >= -(2^53 - 1)
         if (arg > Number.MAX_SAFE_INTEGER - 1) throw unsafe(start);
@@ -238,6 +307,9 @@ class ProfileReader {
   }
 }
 
+/** Top-level arrays up to this long are read into ProfileReader.top; longer ones are no frame. */
+const MAX_TOP = 24;
+const NO_BYTES = new Uint8Array(0);
 /** Maps of more entries than this are checked for truncation before they are read. */
 const SMALL_MAP = 16;
 /** ASCII strings up to this long are built by char codes: cheaper than a TextDecoder call. */
@@ -322,7 +394,7 @@ export function readProfile(
   maxDepth: number,
   maxDecodedBytes = Number.POSITIVE_INFINITY,
 ): { readonly value: unknown; readonly floatMask: number; readonly decodedBytes: number } {
-  const reader = new ProfileReader(bytes, maxDepth, maxDecodedBytes);
-  const value = reader.run();
+  const reader = new ProfileReader(maxDepth, maxDecodedBytes);
+  const value = reader.read(bytes);
   return { value, floatMask: reader.floatMask, decodedBytes: reader.decodedBytes };
 }
