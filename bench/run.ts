@@ -3,10 +3,12 @@
  * runs each (min/median/max), one table on stdout and the same rows as JSON in `--out`.
  *
  *   npm run bench -- [--runs 5] [--seconds 0.6] [--only 1,3,9] [--out bench/last-run.json]
- *                    [--big-handles 1000000] [--child-prof <dir>] [--variant capbus]
+ *                    [--big-handles 1000000] [--child-prof <dir>] [--variant capbus] [--fanout 8]
  *
  * `--variant capbus` runs only that side (to profile it): run the runner itself under
- * `node --cpu-prof`, and `--child-prof <dir>` makes the children write profiles too.
+ * `node --cpu-prof`, and `--child-prof <dir>` makes the children write profiles too. `--fanout`
+ * sets (4)'s receiver count (its target is for 8): how its latency grows with the processes that
+ * share the machine's cores.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     "big-handles": { type: "string", default: "1000000" },
     "child-prof": { type: "string" },
     variant: { type: "string" },
+    fanout: { type: "string", default: "8" },
   },
 });
 const runs = Number(values.runs);
@@ -64,8 +67,9 @@ try {
   await step(2, "unix stream, 64 B", () => unixStream(o));
   await step(3, "request/reply", () => requestReply(o));
   // Rows 4 and 5 share receivers: `--only 5` runs (5) alone, on two of them.
-  await step(want(4) ? 4 : 5, "multicast 1->8, alternating 1->2", () =>
-    multicast(o, { multicast: want(4), alternating: want(5) }),
+  const fanout = Number(values.fanout);
+  await step(want(4) ? 4 : 5, `multicast 1->${fanout}, alternating 1->2`, () =>
+    multicast(o, { multicast: want(4), alternating: want(5) }, fanout),
   );
   await step(6, "ws stream, 1 KiB", () => wsStream(o, 1024, 6));
   await step(6, "ws stream, 64 KiB", () => wsStream(o, 65536, 6));
