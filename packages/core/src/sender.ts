@@ -19,6 +19,7 @@ import { type FinalProof, finalStatement, skipped } from "./finals.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
 import type { HeldAnswers } from "./held-answers.js";
 import type { Links } from "./links.js";
+import { microtask } from "./microtask.js";
 import { LatencyWindow } from "./observe.js";
 import { Outbox, type OutDestination, type OutEvent, type OutKind, Participants } from "./outbox.js";
 import type { OwnedNode } from "./owner.js";
@@ -1393,7 +1394,7 @@ export class Sender {
   #now(): number {
     if (this.#turnNow === undefined) {
       this.#turnNow = this.#ctx.runtime.now();
-      queueMicrotask(this.#turnOver);
+      microtask(this.#turnOver);
     }
     return this.#turnNow;
   }
