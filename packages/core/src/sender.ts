@@ -241,7 +241,10 @@ class PendingTable {
   }
 
   #reset(first: number): void {
-    this.#slots = [];
+    // A short list is emptied in place: its storage is kept for the next event (a sequential
+    // caller empties the table every round trip, and a new list was two allocations each time).
+    if (this.#slots.length <= 64) this.#slots.length = 0;
+    else this.#slots = [];
     this.#first = first;
     this.#head = 0;
     this.#size = 0;
