@@ -8,6 +8,7 @@
 import { WireError, WireErrorCode } from "@capbus/wire";
 import { CapbusError } from "./errors.js";
 import type { AcceptedRun, HeldAnswers } from "./held-answers.js";
+import { microtask } from "./microtask.js";
 import type { OutEvent } from "./outbox.js";
 import type { FrameBody, LinkSession } from "./session.js";
 
@@ -66,7 +67,7 @@ export class BatchWriter {
   schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(this.#turnEnd);
+    microtask(this.#turnEnd);
   }
 
   /** The end of a turn: one function for every turn, not a closure made per turn. */

@@ -7,7 +7,7 @@
 import { CapbusError } from "./errors.js";
 import type { PeerEvent, SendResult } from "./events.js";
 import type { Handle, Node } from "./handles.js";
-import { RequestMessage } from "./message.js";
+import { Message } from "./message.js";
 import type { SendOptions } from "./peer.js";
 import { abortedBy } from "./sender.js";
 
@@ -44,6 +44,17 @@ interface Waiting {
   readonly reject: (e: unknown) => void;
   readonly signal: AbortSignal | undefined;
   readonly abort: (() => void) | undefined;
+}
+
+/** Where `new Promise(takeSettlers)` leaves its settlers, read at once by the caller. */
+const settlers: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = {
+  resolve: () => {},
+  reject: () => {},
+};
+
+function takeSettlers(resolve: (value: unknown) => void, reject: (error: unknown) => void): void {
+  settlers.resolve = resolve;
+  settlers.reject = reject;
 }
 
 /** Options of a request's message that carries no handle, and of a reply: shared, not made per call. */
@@ -96,32 +107,34 @@ export class Requests {
       bare && signal === undefined
         ? BARE
         : { ...options, handles: bare ? extra : [replyNode.handle, ...extra] };
-    return new Promise<unknown>((resolve, reject) => {
-      const abort = signal && (() => this.#fail(id, abortedBy(signal, "the request")));
-      const waiting: Waiting = { resolve, reject, signal, abort };
-      if (this.#solo === undefined) {
-        this.#solo = waiting;
-        this.#soloId = id;
-      } else this.#waiting.set(id, waiting);
-      if (abort) signal?.addEventListener("abort", abort, { once: true });
-      const settle = this.#settler(id, to, bare);
-      const fail = this.#failer(id);
-      try {
-        // A bare request on a linked session: its result comes to `settle` with no promise.
-        if (sendOptions === BARE && this.#host.sendBare(to, envelope, settle, fail)) return;
-        this.#host.send(to, envelope, sendOptions).then(settle, fail);
-      } catch (error) {
-        this.#fail(id, error);
-      }
-    });
+    // No executor closure per request: the settlers are taken by a shared function.
+    const promise = new Promise<unknown>(takeSettlers);
+    const abort = signal && (() => this.#fail(id, abortedBy(signal, "the request")));
+    const waiting: Waiting = { resolve: settlers.resolve, reject: settlers.reject, signal, abort };
+    if (this.#solo === undefined) {
+      this.#solo = waiting;
+      this.#soloId = id;
+    } else this.#waiting.set(id, waiting);
+    if (abort) signal?.addEventListener("abort", abort, { once: true });
+    const settle = this.#settler(id, to, bare);
+    const fail = this.#failer(id);
+    try {
+      // A bare request on a linked session: its result comes to `settle` with no promise.
+      if (sendOptions === BARE && this.#host.sendBare(to, envelope, settle, fail)) return promise;
+      this.#host.send(to, envelope, sendOptions).then(settle, fail);
+    } catch (error) {
+      this.#fail(id, error);
+    }
+    return promise;
   }
 
   /** What the request `id`'s send result does: fail it if not delivered. (Unnamed: see #replier.) */
   #settler(id: number, to: Handle, bare: boolean): (result: SendResult) => void {
     return (result) => {
-      const dest = result.destinations[0];
-      if (!dest?.committed) {
-        this.#fail(id, new CapbusError(dest?.code ?? "E_LINK_CLOSED", `request to ${to.name} not delivered`));
+      // One destination: `ok` is its `committed`, read without building the destinations list.
+      if (!result.ok) {
+        const code = result.destinations[0]?.code ?? "E_LINK_CLOSED";
+        this.#fail(id, new CapbusError(code, `request to ${to.name} not delivered`));
       } else if (!bare) this.#granted.add(to.owner);
     };
   }
@@ -142,10 +155,10 @@ export class Requests {
         this.#settle(event.payload.$reply)?.resolve(event.payload.body);
       return undefined; // replies and notifications of the reply node are internal
     }
-    if (event.kind !== "message" || !isRequest(event.payload)) return event;
-    // Read once: a Message builds its timestamp object on each read.
-    const ts = event.ts;
-    const sender = ts.peer;
+    // Deliveries are Messages (inbound builds them): one is re-dressed as a request below.
+    if (!(event instanceof Message) || !isRequest(event.payload)) return event;
+    // Read without building the timestamp object (a Message builds one per read of ts).
+    const sender = Message.senderOf(event);
     const first = event.handles[0];
     let replyTo: Handle;
     let handles: readonly Handle[];
@@ -161,7 +174,7 @@ export class Requests {
       handles = event.handles;
     } else return event;
     const reply = this.#replier(replyTo, event.payload.$request);
-    return new RequestMessage(event.node, event.payload.body, handles, ts, reply);
+    return Message.asRequest(event, event.payload.body, handles, reply);
   }
 
   /**

@@ -19,6 +19,7 @@ import { type FinalProof, finalStatement, skipped } from "./finals.js";
 import { type Handle, type Node, nodeName } from "./handles.js";
 import type { HeldAnswers } from "./held-answers.js";
 import type { Links } from "./links.js";
+import { microtask } from "./microtask.js";
 import { LatencyWindow } from "./observe.js";
 import { Outbox, type OutDestination, type OutEvent, type OutKind, Participants } from "./outbox.js";
 import type { OwnedNode } from "./owner.js";
@@ -240,7 +241,10 @@ class PendingTable {
   }
 
   #reset(first: number): void {
-    this.#slots = [];
+    // A short list is emptied in place: its storage is kept for the next event (a sequential
+    // caller empties the table every round trip, and a new list was two allocations each time).
+    if (this.#slots.length <= 64) this.#slots.length = 0;
+    else this.#slots = [];
     this.#first = first;
     this.#head = 0;
     this.#size = 0;
@@ -1393,7 +1397,7 @@ export class Sender {
   #now(): number {
     if (this.#turnNow === undefined) {
       this.#turnNow = this.#ctx.runtime.now();
-      queueMicrotask(this.#turnOver);
+      microtask(this.#turnOver);
     }
     return this.#turnNow;
   }
