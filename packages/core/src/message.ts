@@ -16,20 +16,16 @@ type ReplyFn = (payload: unknown) => Promise<SendResult>;
  */
 const SPLIT = 2 ** 26;
 
-/** A placeholder timestamp for Message.asRequest, which overwrites what the constructor reads from it. */
-const SAME: Timestamp = Object.freeze({ lamport: 0, peer: "", seq: 0 });
-
 export class Message implements MessageEvent {
   /** An own property, so a spread or a structured clone keeps the union's discriminant. */
   readonly kind = "message" as const;
   readonly node: Node;
   readonly payload: unknown;
   readonly handles: readonly Handle[];
-  // Not readonly: Message.asRequest sets them after construction (never changed after that).
-  #high: number;
-  #low: number;
-  #peer: string;
-  #seq: number;
+  readonly #high: number;
+  readonly #low: number;
+  readonly #peer: string;
+  readonly #seq: number;
 
   constructor(node: Node, payload: unknown, handles: readonly Handle[], ts: Timestamp) {
     this.node = node;
@@ -39,29 +35,6 @@ export class Message implements MessageEvent {
     this.#low = ts.lamport - this.#high * SPLIT;
     this.#peer = ts.peer;
     this.#seq = ts.seq;
-  }
-
-  /** The sending peer (`ts.peer`), read without building the timestamp. */
-  static senderOf(message: Message): string {
-    return message.#peer;
-  }
-
-  /**
-   * `message` as a request with `payload`, `handles` and `reply`: its timestamp copied as it is
-   * stored, not built and split again (Message is internal to core: no public API).
-   */
-  static asRequest(
-    message: Message,
-    payload: unknown,
-    handles: readonly Handle[],
-    reply: ReplyFn,
-  ): RequestMessage {
-    const request = new RequestMessage(message.node, payload, handles, SAME, reply);
-    request.#high = message.#high;
-    request.#low = message.#low;
-    request.#peer = message.#peer;
-    request.#seq = message.#seq;
-    return request;
   }
 
   /** `<sender peer>:<seq>`, built on each read. */

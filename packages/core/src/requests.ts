@@ -7,7 +7,7 @@
 import { CapbusError } from "./errors.js";
 import type { PeerEvent, SendResult } from "./events.js";
 import type { Handle, Node } from "./handles.js";
-import { Message } from "./message.js";
+import { RequestMessage } from "./message.js";
 import type { SendOptions } from "./peer.js";
 import { abortedBy } from "./sender.js";
 
@@ -155,10 +155,10 @@ export class Requests {
         this.#settle(event.payload.$reply)?.resolve(event.payload.body);
       return undefined; // replies and notifications of the reply node are internal
     }
-    // Deliveries are Messages (inbound builds them): one is re-dressed as a request below.
-    if (!(event instanceof Message) || !isRequest(event.payload)) return event;
-    // Read without building the timestamp object (a Message builds one per read of ts).
-    const sender = Message.senderOf(event);
+    if (event.kind !== "message" || !isRequest(event.payload)) return event;
+    // Read once: a Message builds its timestamp object on each read.
+    const ts = event.ts;
+    const sender = ts.peer;
     const first = event.handles[0];
     let replyTo: Handle;
     let handles: readonly Handle[];
@@ -174,7 +174,7 @@ export class Requests {
       handles = event.handles;
     } else return event;
     const reply = this.#replier(replyTo, event.payload.$request);
-    return Message.asRequest(event, event.payload.body, handles, reply);
+    return new RequestMessage(event.node, event.payload.body, handles, ts, reply);
   }
 
   /**
