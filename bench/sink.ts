@@ -2,6 +2,9 @@
  * The child side's common parts: JSON lines out, commands in, and the delivery counter every
  * receiver (capbus or raw) uses, so all of them are timed and armed the same way.
  */
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { ageMs } from "./payload.js";
 
@@ -53,6 +56,12 @@ export class Counter {
       out({ cpu: cpuMs(), user: user / 1000, system: system / 1000 });
       return true;
     }
+    if (command.cmd === "profile") {
+      void profile(command.dir as string | undefined, command.heap === true).then(() =>
+        out({ profiled: true }),
+      );
+      return true;
+    }
     if (command.cmd !== "expect") return false;
     this.#target = command.count as number;
     this.#count = 0;
@@ -77,3 +86,49 @@ export function cpuMs(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
 }
+
+let profiling: Session | undefined;
+
+/**
+ * `profile {dir}` starts a CPU profile of this child (`heap: true`: a sampling allocation profile);
+ * `profile {}` stops it and writes it to the dir it was started with: a profile of one window,
+ * without the child's startup.
+ */
+async function profile(dir: string | undefined, heap = false): Promise<void> {
+  const post = (session: Session, method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))),
+    );
+  if (dir !== undefined) {
+    profiling = new Session();
+    profiling.connect();
+    profilingDir = dir;
+    profilingHeap = heap;
+    if (heap) {
+      await post(profiling, "HeapProfiler.startSampling", {
+        samplingInterval: 512,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+      return;
+    }
+    await post(profiling, "Profiler.enable");
+    await post(profiling, "Profiler.setSamplingInterval", { interval: 100 });
+    await post(profiling, "Profiler.start");
+    return;
+  }
+  if (!profiling) return;
+  if (profilingHeap) {
+    const { profile } = (await post(profiling, "HeapProfiler.stopSampling")) as { profile: unknown };
+    writeFileSync(join(profilingDir, `child-${process.pid}.heapprofile`), JSON.stringify(profile));
+    profiling.disconnect();
+    profiling = undefined;
+    return;
+  }
+  const { profile } = (await post(profiling, "Profiler.stop")) as { profile: unknown };
+  writeFileSync(join(profilingDir, `child-${process.pid}.cpuprofile`), JSON.stringify(profile));
+  profiling.disconnect();
+  profiling = undefined;
+}
+let profilingDir = "";
+let profilingHeap = false;

@@ -1,0 +1,99 @@
+/**
+ * Where a paced multicast's time goes (row 4's latency): one sender, `fanout` receiver children,
+ * `events` multicasts one at a time (each awaited before the next, as row 4), per run the send to
+ * last delivery p50/p99, the worst events, and the CPU per event of the sender and each receiver.
+ *   node --conditions=@capbus/source --import tsx bench/paced.ts [fanout=8] [events=500] [runs=3] [raw]
+ * `raw`: raw ws instead, each payload written to every receiver, the next once all acknowledged.
+ * PACED_CHILD_FLAGS: node flags for the receivers (e.g. `--trace-gc`).
+ * PACED_PROFILE=<dir>: the receivers profile the last run only (no startup) into <dir>; with
+ * PACED_HEAP=1 an allocation profile (sampled) instead of a CPU profile.
+ */
+import type { Handle } from "@capbus/node";
+import { capbusSender, stopSender } from "./capbus.js";
+import { timedPayload } from "./payload.js";
+import { receiver, setChildFlags } from "./proc.js";
+import { openRawWs } from "./raw-ws.js";
+import { percentiles } from "./stats.js";
+import { lastDelivery } from "./timing.js";
+
+const fanout = Number(process.argv[2] ?? 8);
+const events = Number(process.argv[3] ?? 500);
+const runs = Number(process.argv[4] ?? 3);
+const profileDir = process.env.PACED_PROFILE;
+const raw = process.argv[5] === "raw";
+if (process.env.PACED_CHILD_FLAGS) setChildFlags(process.env.PACED_CHILD_FLAGS.split(" "));
+const sinks = await Promise.all(
+  Array.from({ length: fanout }, () => receiver({ capbus: "ws://127.0.0.1:0", rawWs: true })),
+);
+const sender = await capbusSender();
+const handles: Handle[] = [];
+for (const s of sinks) handles.push(await sender.peer.import(s.url));
+const sockets = await Promise.all(sinks.map((s) => openRawWs(s.rawUrl)));
+let acks = 0;
+let acked: (() => void) | undefined;
+for (const ws of sockets)
+  ws.on("message", () => {
+    if (++acks === fanout) acked?.();
+  });
+const one = raw
+  ? (i: number) =>
+      new Promise<void>((resolve) => {
+        acks = 0;
+        acked = resolve;
+        const stamped = timedPayload(64, i);
+        for (const ws of sockets) ws.send(stamped, { binary: true });
+      })
+  : (i: number) => sender.peer.send(handles, timedPayload(64, i));
+const us = (ms: number) => (ms * 1000) / events;
+const userSys = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+  `${us((b.user as number) - (a.user as number)).toFixed(0)}+${us((b.system as number) - (a.system as number)).toFixed(0)}`;
+for (let r = 0; r <= runs; r++) {
+  const last = r === runs;
+  if (last && profileDir)
+    await Promise.all(
+      sinks.map((s) => s.proc.ask({ cmd: "profile", dir: profileDir, heap: process.env.PACED_HEAP === "1" })),
+    );
+  await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "expect", count: events, latency: true, ack: raw })));
+  const rc0 = await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "cpu" })));
+  const u0 = process.cpuUsage();
+  const t = performance.now();
+  const decided: number[] = [];
+  const send = async () => {
+    for (let i = 0; i < events; i++) {
+      const t0 = performance.now();
+      await one(i);
+      decided.push(performance.now() - t0);
+    }
+  };
+  const [, done] = await Promise.all([send(), Promise.all(sinks.map((s) => s.proc.next()))]);
+  const ms = performance.now() - t;
+  const u1 = process.cpuUsage(u0);
+  if (last && profileDir) await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "profile" })));
+  if (r === 0) continue;
+  const lat = lastDelivery(done);
+  const { p50, p99 } = percentiles(lat);
+  const worst = lat
+    .map((l, i) => [l, i] as const)
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 5)
+    .map(([l, i]) => `${l.toFixed(1)}@${i}`);
+  if (process.env.PACED_DETAIL) {
+    const order = lat
+      .map((l, i) => [l, i] as const)
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 8);
+    for (const [, i] of order)
+      console.log(
+        `  #${i}: decided ${decided[i]!.toFixed(1)} ms; at receivers ${done.map((d) => (d.latencies as number[])[i]!.toFixed(1)).join(" ")}; next decided ${decided[i + 1]?.toFixed(1)}`,
+      );
+  }
+  const rc1 = await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "cpu" })));
+  const rc = rc1.map((c, i) => userSys(rc0[i]!, c));
+  console.log(
+    `1->${fanout} ${((events / ms) * 1000).toFixed(0)} ev/s; p50 ${p50.toFixed(2)} p99 ${p99.toFixed(2)} ms; worst ${worst.join(" ")}; sender ${us(u1.user / 1000).toFixed(0)}+${us(u1.system / 1000).toFixed(0)} us/ev; receivers user+sys ${rc.join(",")} us/ev`,
+  );
+}
+for (const ws of sockets) ws.terminate();
+await stopSender(sender);
+await Promise.all(sinks.map((s) => s.proc.stop()));
+process.exit(0);
