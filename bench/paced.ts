@@ -5,7 +5,7 @@
  *   node --conditions=@capbus/source --import tsx bench/paced.ts [fanout=8] [events=500] [runs=3] [raw]
  * `raw`: raw ws instead, each payload written to every receiver, the next once all acknowledged.
  * PACED_CHILD_FLAGS: node flags for the receivers (e.g. `--trace-gc`).
- * PACED_PROFILE=<dir>: the receivers profile the last run only (no startup) into <dir>; with
+ * PACED_PROFILE=<dir>: the receivers and the sender profile the last run only (no startup) into <dir>; with
  * PACED_HEAP=1 an allocation profile (sampled) instead of a CPU profile.
  */
 import type { Handle } from "@capbus/node";
@@ -13,6 +13,7 @@ import { capbusSender, stopSender } from "./capbus.js";
 import { timedPayload } from "./payload.js";
 import { receiver, setChildFlags } from "./proc.js";
 import { openRawWs } from "./raw-ws.js";
+import { profile } from "./sink.js";
 import { percentiles } from "./stats.js";
 import { lastDelivery } from "./timing.js";
 
@@ -49,10 +50,11 @@ const userSys = (a: Record<string, unknown>, b: Record<string, unknown>) =>
   `${us((b.user as number) - (a.user as number)).toFixed(0)}+${us((b.system as number) - (a.system as number)).toFixed(0)}`;
 for (let r = 0; r <= runs; r++) {
   const last = r === runs;
-  if (last && profileDir)
-    await Promise.all(
-      sinks.map((s) => s.proc.ask({ cmd: "profile", dir: profileDir, heap: process.env.PACED_HEAP === "1" })),
-    );
+  const heap = process.env.PACED_HEAP === "1";
+  if (last && profileDir) {
+    await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "profile", dir: profileDir, heap })));
+    await profile(profileDir, heap);
+  }
   await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "expect", count: events, latency: true, ack: raw })));
   const rc0 = await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "cpu" })));
   const u0 = process.cpuUsage();
@@ -68,7 +70,10 @@ for (let r = 0; r <= runs; r++) {
   const [, done] = await Promise.all([send(), Promise.all(sinks.map((s) => s.proc.next()))]);
   const ms = performance.now() - t;
   const u1 = process.cpuUsage(u0);
-  if (last && profileDir) await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "profile" })));
+  if (last && profileDir) {
+    await profile(undefined);
+    await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "profile" })));
+  }
   if (r === 0) continue;
   const lat = lastDelivery(done);
   const { p50, p99 } = percentiles(lat);

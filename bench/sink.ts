@@ -94,7 +94,7 @@ let profiling: Session | undefined;
  * `profile {}` stops it and writes it to the dir it was started with: a profile of one window,
  * without the child's startup.
  */
-async function profile(dir: string | undefined, heap = false): Promise<void> {
+export async function profile(dir: string | undefined, heap = false): Promise<void> {
   const post = (session: Session, method: string, params?: object) =>
     new Promise<unknown>((resolve, reject) =>
       session.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))),
@@ -120,15 +120,18 @@ async function profile(dir: string | undefined, heap = false): Promise<void> {
   if (!profiling) return;
   if (profilingHeap) {
     const { profile } = (await post(profiling, "HeapProfiler.stopSampling")) as { profile: unknown };
-    writeFileSync(join(profilingDir, `child-${process.pid}.heapprofile`), JSON.stringify(profile));
+    writeFileSync(join(profilingDir, `${profileName()}.heapprofile`), JSON.stringify(profile));
     profiling.disconnect();
     profiling = undefined;
     return;
   }
   const { profile } = (await post(profiling, "Profiler.stop")) as { profile: unknown };
-  writeFileSync(join(profilingDir, `child-${process.pid}.cpuprofile`), JSON.stringify(profile));
+  writeFileSync(join(profilingDir, `${profileName()}.cpuprofile`), JSON.stringify(profile));
   profiling.disconnect();
   profiling = undefined;
 }
 let profilingDir = "";
+/** A child by its role, the runner as `runner`, with the pid. */
+const profileName = () =>
+  `${process.argv[1]?.endsWith("child.ts") ? process.argv[2] : "runner"}-${process.pid}`;
 let profilingHeap = false;

@@ -881,6 +881,8 @@ export class Sender {
     const staged = new Set<OutDestination>();
     // A multicast's payload is encoded once for all its stage frames.
     const payload = receivers.length > 1 ? (encodeOnce(raw, 2) ?? raw) : raw;
+    // One list for all its frames (never changed once offered): the codec writes it once.
+    const handles = [...carried];
     try {
       for (const dest of event.destinations.values()) {
         const session = this.#ctx.links.get(dest.peer);
@@ -895,7 +897,7 @@ export class Sender {
             type: "stage",
             ...base,
             payload,
-            handles: [...carried],
+            handles,
             receivers,
           });
         else this.#writer.offer(dest.peer, { type: "notice", ...base, receivers });
@@ -1036,16 +1038,22 @@ export class Sender {
         else byPeer.set(dest.peer, [e.seq]);
       }
     }
-    const { lamport, last, skip, dead } = proof;
-    for (const [peer, events] of byPeer) {
-      if (group.batch === undefined) {
-        const event = events[0] as number;
-        this.#writer.send(peer, { type: "commit", event, lamport, dead: [...dead], ...(sig ? { sig } : {}) });
-      } else {
-        const signed = sig ? { sig, last, skip: [...skip] } : {};
-        this.#writer.send(peer, { type: "commits", event: group.batch, lamport, events, ...signed });
-      }
+    const { lamport, first, last, skip, dead } = proof;
+    if (group.batch === undefined) {
+      // A round's commit is the same for every participant: one body for all (never changed once sent).
+      const commit = {
+        type: "commit" as const,
+        event: first,
+        lamport,
+        dead: [...dead],
+        ...(sig ? { sig } : {}),
+      };
+      for (const peer of byPeer.keys()) this.#writer.send(peer, commit);
+      return;
     }
+    const signed = sig ? { sig, last, skip: [...skip] } : {};
+    for (const [peer, events] of byPeer)
+      this.#writer.send(peer, { type: "commits", event: group.batch, lamport, events, ...signed });
   }
 
   destroy(nodes: readonly Node[]): Promise<Timestamp> {

@@ -158,11 +158,20 @@ function plan(layout: FrameLayout): Plan {
 
 const PLANS: readonly Plan[] = FRAME_LAYOUTS.map(plan);
 const PLAN_BY_TYPE: ReadonlyMap<unknown, Plan> = new Map(PLANS.map((p) => [p.layout.type, p]));
+/** A `stage` frame's CBOR array head (one byte: under 24 items). */
+const STAGE_HEAD = 0x80 | (PLAN_BY_TYPE.get("stage")?.size ?? 0);
 /** Plans by wire code; codes need not be contiguous. */
 const PLAN_BY_CODE: ReadonlyArray<Plan | undefined> = PLANS.reduce<Array<Plan | undefined>>((byCode, p) => {
   byCode[p.layout.code] = p;
   return byCode;
 }, []);
+
+/**
+ * The encoded `[handles, receivers]` of the last multicast stage frame written (#stageSpliced),
+ * for all codecs: a multicast's frames go out on one link per participant, each with its codec.
+ * Its bytes sit in cbor-x's slab, which is never rewritten.
+ */
+let stageTail: { handles: unknown; receivers: unknown; bytes: Uint8Array } | undefined;
 
 /**
  * Encodes and decodes frames (spec/wire.md): CBOR arrays in the layout of FRAME_LAYOUTS, validated, within
@@ -203,7 +212,8 @@ export class FrameCodec {
   encodeOwn(frame: Frame | FrameBody, seq?: number, ack?: number): Uint8Array {
     if (seq === undefined || ack === undefined) return this.#encode(frame as Frame, true);
     const plan = typeof frame === "object" && frame !== null ? PLAN_BY_TYPE.get(frame.type) : undefined;
-    if (plan?.fast?.(frame as unknown as FrameFields, seq, ack)) return this.#write(plan, frame, seq, ack);
+    if (plan?.fast?.(frame as unknown as FrameFields, seq, ack))
+      return this.#write(plan, frame, seq, ack, true);
     // Not a hot frame, or not a valid one: checked (and named) as a whole frame.
     return this.#encode({ ...frame, seq, ack } as Frame, true);
   }
@@ -226,17 +236,22 @@ export class FrameCodec {
       }
       checkVersion(frame);
     }
-    return this.#write(plan, frame, frame.seq, frame.ack);
+    return this.#write(plan, frame, frame.seq, frame.ack, own);
   }
 
   /** Encodes a checked frame (or body) with its header numbers. */
-  #write(plan: Plan, frame: Frame | FrameBody, seq: number, ack: number): Uint8Array {
+  #write(plan: Plan, frame: Frame | FrameBody, seq: number, ack: number, own = false): Uint8Array {
     const fields = frame as unknown as FrameFields;
     let bytes: Uint8Array;
     this.#spliced = false;
     try {
-      const tuple = this.#hotTuple(plan.layout.code, fields, seq, ack) ?? this.#tuple(plan, fields, seq, ack);
-      bytes = this.#spliced ? this.#splice(tuple) : this.#slab(tuple);
+      const code = plan.layout.code;
+      if (code === CODE_STAGE && own && this.#splicesAt(fields.payload, 2)) {
+        bytes = this.#stageSpliced(fields, seq, ack);
+      } else {
+        const tuple = this.#hotTuple(code, fields, seq, ack) ?? this.#tuple(plan, fields, seq, ack);
+        bytes = this.#spliced ? this.#splice(tuple) : this.#slab(tuple);
+      }
     } catch (cause) {
       if (cause instanceof WireError) throw cause;
       // e.g. a stack overflow under a huge maxDepth
@@ -291,6 +306,42 @@ export class FrameCodec {
     return bytes;
   }
 
+  /** Would #payload splice `value` at `depth` (an EncodedPayload checked with room for it)? */
+  #splicesAt(value: unknown, depth: number): value is EncodedPayload {
+    return value instanceof EncodedPayload && value.headroom <= this.limits.maxDepth - depth;
+  }
+
+  /**
+   * A multicast's `stage` frame for one of its participants: only `[code, seq, ack, event, clock,
+   * nodes]` differ between them. That head is one cbor-x array (its item count patched to the
+   * frame's 9), then the payload encoded once, then `[handles, receivers]` without its array head,
+   * encoded for the first participant and reused (by any codec) while the frames hold the same
+   * two lists (a peer's own frames, never changed once offered). Bytes as #splice writes them.
+   */
+  #stageSpliced(f: FrameFields, seq: number, ack: number): Uint8Array {
+    const head = this.#slab([
+      CODE_STAGE,
+      wideInt(seq),
+      wideInt(ack),
+      wide(f.event),
+      wide(f.clock),
+      wideInts(f.nodes as readonly unknown[]),
+    ]);
+    let tail = stageTail;
+    if (tail === undefined || tail.handles !== f.handles || tail.receivers !== f.receivers) {
+      const pair = this.#slab([handlePairs(f.handles), wideInts(f.receivers as readonly unknown[])]);
+      tail = { handles: f.handles, receivers: f.receivers, bytes: pair.subarray(1) };
+      stageTail = tail;
+    }
+    const payload = (f.payload as EncodedPayload).bytes;
+    const bytes = new Uint8Array(head.byteLength + payload.byteLength + tail.bytes.byteLength);
+    bytes.set(head);
+    bytes[0] = STAGE_HEAD;
+    bytes.set(payload, head.byteLength);
+    bytes.set(tail.bytes, head.byteLength + payload.byteLength);
+    return bytes;
+  }
+
   /** The `[code, seq, ack, ...fields, ...optional]` tuple cbor-x writes for a checked frame. */
   #tuple(plan: Plan, fields: FrameFields, seq: number, ack: number): unknown[] {
     const layout = plan.layout;
@@ -327,7 +378,9 @@ export class FrameCodec {
       case CODE_ACK:
         return [code, s, a];
       case CODE_COMMIT:
-        if (f.sig !== undefined) return undefined;
+        // A multicast's commit carries its signature, the one optional field, last.
+        if (f.sig !== undefined)
+          return [code, s, a, wide(f.event), wide(f.lamport), handlePairs(f.dead), f.sig];
         return [code, s, a, wide(f.event), wide(f.lamport), handlePairs(f.dead)];
       case CODE_STAGE:
         return [

@@ -16,7 +16,20 @@ export type FastValidator = (frame: FrameFields, seq?: unknown, ack?: unknown) =
 
 const uint = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
 const seq1 = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 1;
-const peerId = (v: unknown): boolean => typeof v === "string" && PEER_ID.test(v);
+/**
+ * Peer ids already found valid: a multicast names the same few in every frame. Strings are
+ * immutable, so a hit is exact; the set is cleared when full, so hostile input cannot grow it.
+ */
+const validIds = new Set<string>();
+const MAX_VALID_IDS = 256;
+const peerId = (v: unknown): boolean => {
+  if (typeof v !== "string") return false;
+  if (validIds.has(v)) return true;
+  if (!PEER_ID.test(v)) return false;
+  if (validIds.size >= MAX_VALID_IDS) validIds.clear();
+  validIds.add(v);
+  return true;
+};
 
 /** At least one node, each a uint, none twice. */
 function nodes(v: unknown): boolean {

@@ -154,6 +154,55 @@ test("a payload encoded once and spliced into frames gives cbor-x's bytes for th
   );
 });
 
+test("a multicast's own stage frames (payload encoded once, lists shared) are cbor-x's bytes", () => {
+  const codec = new FrameCodec();
+  const stage = fc.record({
+    event: fc.nat(),
+    clock: fc.maxSafeNat(),
+    nodes: fc.uniqueArray(fc.maxSafeNat(), { minLength: 1, maxLength: 4 }),
+    payload,
+  });
+  const refs = fc.array(fc.record({ owner: fc.constantFrom("A", "B", "peer-C"), node: fc.maxSafeNat() }), {
+    maxLength: 3,
+  });
+  const ids = fc.array(fc.constantFrom("A", "B", "peer-C", "D".repeat(43)), { maxLength: 9 });
+  // Frames of one multicast share their lists; the next multicast has new ones (or a changed copy).
+  const multicast = fc.record({
+    frames: fc.array(stage, { minLength: 1, maxLength: 4 }),
+    handles: refs,
+    receivers: ids,
+  });
+  fc.assert(
+    fc.property(
+      fc.array(multicast, { minLength: 1, maxLength: 3 }),
+      fc.nat({ max: 2 ** 53 - 2 }),
+      (casts, seq) => {
+        for (const { frames, handles, receivers } of casts) {
+          for (const f of frames) {
+            const body = {
+              type: "stage" as const,
+              ...f,
+              payload: encodePayload(f.payload, 2),
+              handles,
+              receivers,
+            };
+            const frame = {
+              ...f,
+              type: "stage" as const,
+              seq: seq + 1,
+              ack: seq,
+              handles,
+              receivers,
+            } as Frame;
+            assert.equal(hex(codec.encodeOwn(body, seq + 1, seq)), hex(reference.encode(tuple(frame))));
+          }
+        }
+      },
+    ),
+    fcParams,
+  );
+});
+
 test("the codec reads what cbor-x reads, floats of every width included", () => {
   const codec = new FrameCodec();
   const float32 = new Encoder({
