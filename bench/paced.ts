@@ -60,9 +60,11 @@ for (let r = 0; r <= runs; r++) {
   const u0 = process.cpuUsage();
   const t = performance.now();
   const decided: number[] = [];
+  const sentAt: number[] = [];
   const send = async () => {
     for (let i = 0; i < events; i++) {
       const t0 = performance.now();
+      sentAt.push(t0);
       await one(i);
       decided.push(performance.now() - t0);
     }
@@ -89,7 +91,7 @@ for (let r = 0; r <= runs; r++) {
       .slice(0, 8);
     for (const [, i] of order)
       console.log(
-        `  #${i}: decided ${decided[i]!.toFixed(1)} ms; at receivers ${done.map((d) => (d.latencies as number[])[i]!.toFixed(1)).join(" ")}; next decided ${decided[i + 1]?.toFixed(1)}`,
+        `  #${i} at ${(sentAt[i]! / 1000).toFixed(3)} s: decided ${decided[i]!.toFixed(1)} ms; at receivers ${done.map((d) => (d.latencies as number[])[i]!.toFixed(1)).join(" ")}; next decided ${decided[i + 1]?.toFixed(1)}`,
       );
   }
   const rc1 = await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "cpu" })));

@@ -168,10 +168,26 @@ const PLAN_BY_CODE: ReadonlyArray<Plan | undefined> = PLANS.reduce<Array<Plan | 
 
 /**
  * The encoded `[handles, receivers]` of the last multicast stage frame written (#stageSpliced),
- * for all codecs: a multicast's frames go out on one link per participant, each with its codec.
- * Its bytes sit in cbor-x's slab, which is never rewritten.
+ * with copies of the lists it encodes, for all codecs: a multicast's frames go out on one link
+ * per participant, each with its codec. Its bytes sit in cbor-x's slab, never rewritten.
  */
-let stageTail: { handles: unknown; receivers: unknown; bytes: Uint8Array } | undefined;
+let stageTail: { handles: unknown[]; receivers: unknown[]; bytes: Uint8Array } | undefined;
+
+/** Does `list` hold what `copy` holds (refs by owner and node)? Compared, not trusted by identity. */
+function sameRefs(list: readonly { owner?: unknown; node?: unknown }[], copy: readonly unknown[]): boolean {
+  if (list.length * 2 !== copy.length) return false;
+  for (let i = 0; i < list.length; i++) {
+    const ref = list[i] as { owner?: unknown; node?: unknown };
+    if (ref.owner !== copy[2 * i] || ref.node !== copy[2 * i + 1]) return false;
+  }
+  return true;
+}
+
+function sameItems(list: readonly unknown[], copy: readonly unknown[]): boolean {
+  if (list.length !== copy.length) return false;
+  for (let i = 0; i < list.length; i++) if (list[i] !== copy[i]) return false;
+  return true;
+}
 
 /**
  * Encodes and decodes frames (spec/wire.md): CBOR arrays in the layout of FRAME_LAYOUTS, validated, within
@@ -212,8 +228,7 @@ export class FrameCodec {
   encodeOwn(frame: Frame | FrameBody, seq?: number, ack?: number): Uint8Array {
     if (seq === undefined || ack === undefined) return this.#encode(frame as Frame, true);
     const plan = typeof frame === "object" && frame !== null ? PLAN_BY_TYPE.get(frame.type) : undefined;
-    if (plan?.fast?.(frame as unknown as FrameFields, seq, ack))
-      return this.#write(plan, frame, seq, ack, true);
+    if (plan?.fast?.(frame as unknown as FrameFields, seq, ack)) return this.#write(plan, frame, seq, ack);
     // Not a hot frame, or not a valid one: checked (and named) as a whole frame.
     return this.#encode({ ...frame, seq, ack } as Frame, true);
   }
@@ -236,17 +251,17 @@ export class FrameCodec {
       }
       checkVersion(frame);
     }
-    return this.#write(plan, frame, frame.seq, frame.ack, own);
+    return this.#write(plan, frame, frame.seq, frame.ack);
   }
 
   /** Encodes a checked frame (or body) with its header numbers. */
-  #write(plan: Plan, frame: Frame | FrameBody, seq: number, ack: number, own = false): Uint8Array {
+  #write(plan: Plan, frame: Frame | FrameBody, seq: number, ack: number): Uint8Array {
     const fields = frame as unknown as FrameFields;
     let bytes: Uint8Array;
     this.#spliced = false;
     try {
       const code = plan.layout.code;
-      if (code === CODE_STAGE && own && this.#splicesAt(fields.payload, 2)) {
+      if (code === CODE_STAGE && this.#splicesAt(fields.payload, 2)) {
         bytes = this.#stageSpliced(fields, seq, ack);
       } else {
         const tuple = this.#hotTuple(code, fields, seq, ack) ?? this.#tuple(plan, fields, seq, ack);
@@ -315,8 +330,9 @@ export class FrameCodec {
    * A multicast's `stage` frame for one of its participants: only `[code, seq, ack, event, clock,
    * nodes]` differ between them. That head is one cbor-x array (its item count patched to the
    * frame's 9), then the payload encoded once, then `[handles, receivers]` without its array head,
-   * encoded for the first participant and reused (by any codec) while the frames hold the same
-   * two lists (a peer's own frames, never changed once offered). Bytes as #splice writes them.
+   * encoded for the first participant and reused (by any codec) while frames hold the same
+   * lists' contents (compared item by item: the same strings compare at once). Bytes as #splice
+   * writes them.
    */
   #stageSpliced(f: FrameFields, seq: number, ack: number): Uint8Array {
     const head = this.#slab([
@@ -327,10 +343,16 @@ export class FrameCodec {
       wide(f.clock),
       wideInts(f.nodes as readonly unknown[]),
     ]);
+    const handles = f.handles as readonly { owner?: unknown; node?: unknown }[];
+    const receivers = f.receivers as readonly unknown[];
     let tail = stageTail;
-    if (tail === undefined || tail.handles !== f.handles || tail.receivers !== f.receivers) {
-      const pair = this.#slab([handlePairs(f.handles), wideInts(f.receivers as readonly unknown[])]);
-      tail = { handles: f.handles, receivers: f.receivers, bytes: pair.subarray(1) };
+    if (tail === undefined || !sameItems(receivers, tail.receivers) || !sameRefs(handles, tail.handles)) {
+      const pair = this.#slab([handlePairs(handles), wideInts(receivers)]);
+      tail = {
+        handles: handles.flatMap((ref) => [ref.owner, ref.node]),
+        receivers: [...receivers],
+        bytes: pair.subarray(1),
+      };
       stageTail = tail;
     }
     const payload = (f.payload as EncodedPayload).bytes;

@@ -154,7 +154,10 @@ test("a payload encoded once and spliced into frames gives cbor-x's bytes for th
   );
 });
 
-test("a multicast's own stage frames (payload encoded once, lists shared) are cbor-x's bytes", () => {
+type Stage = { event: number; clock: number; nodes: number[]; payload: unknown };
+type Ref = { owner: string; node: number };
+
+test("a multicast's stage frames (payload encoded once, lists shared) are cbor-x's bytes", () => {
   const codec = new FrameCodec();
   const stage = fc.record({
     event: fc.nat(),
@@ -166,36 +169,30 @@ test("a multicast's own stage frames (payload encoded once, lists shared) are cb
     maxLength: 3,
   });
   const ids = fc.array(fc.constantFrom("A", "B", "peer-C", "D".repeat(43)), { maxLength: 9 });
-  // Frames of one multicast share their lists; the next multicast has new ones (or a changed copy).
+  // Frames of one multicast share their lists; the next multicast has new ones.
   const multicast = fc.record({
     frames: fc.array(stage, { minLength: 1, maxLength: 4 }),
     handles: refs,
     receivers: ids,
   });
+  const check = (f: Stage, seq: number, handles: Ref[], receivers: string[]) => {
+    const body = { type: "stage" as const, ...f, payload: encodePayload(f.payload, 2), handles, receivers };
+    const frame = { ...f, type: "stage" as const, seq: seq + 1, ack: seq, handles, receivers } as Frame;
+    assert.equal(hex(codec.encodeOwn(body, seq + 1, seq)), hex(reference.encode(tuple(frame))));
+  };
   fc.assert(
     fc.property(
       fc.array(multicast, { minLength: 1, maxLength: 3 }),
       fc.nat({ max: 2 ** 53 - 2 }),
       (casts, seq) => {
         for (const { frames, handles, receivers } of casts) {
-          for (const f of frames) {
-            const body = {
-              type: "stage" as const,
-              ...f,
-              payload: encodePayload(f.payload, 2),
-              handles,
-              receivers,
-            };
-            const frame = {
-              ...f,
-              type: "stage" as const,
-              seq: seq + 1,
-              ack: seq,
-              handles,
-              receivers,
-            } as Frame;
-            assert.equal(hex(codec.encodeOwn(body, seq + 1, seq)), hex(reference.encode(tuple(frame))));
-          }
+          for (const f of frames) check(f, seq, handles, receivers);
+          // The same lists changed in place are written as they are now.
+          const first = frames[0] as Stage;
+          receivers.reverse().push("E");
+          check(first, seq, handles, receivers);
+          handles.push({ owner: "A", node: 1 });
+          check(first, seq, handles, receivers);
         }
       },
     ),
