@@ -90,10 +90,11 @@ export class Stalls {
   #schedule(sender: string, s: SenderStalls, now: number, check: boolean): void {
     const oldest = first(s.staged);
     if (oldest === undefined) {
-      s.cancel?.();
-      s.cancel = undefined;
-      s.due = Infinity;
-      if (s.count === 0) this.#senders.delete(sender);
+      // A sender whose every event commits empties and refills its staged set each event: the
+      // record and its armed check stay (a check finding nothing staged does nothing, and one
+      // due before the next entry's limits just looks again), rather than a new record, Map and
+      // timer per event. The check, or `forget`, lets the record go once nothing is counted.
+      if (check && s.count === 0) this.#senders.delete(sender);
       return;
     }
     const { stageTimeoutMs, stallMs } = this.#ctx;
