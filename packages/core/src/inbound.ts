@@ -623,6 +623,7 @@ export class Inbound {
       this.#gone.delete(remote);
       // A new session with it since: what is kept now is that session's.
       if (this.#ctx.linked(remote)) continue;
+      this.#queue.forget(remote);
       this.#recent.delete(remote);
       this.#stagedUpTo.delete(remote);
       this.#ctx.forgetPeer(remote, clean);
