@@ -37,6 +37,8 @@ const NO_REFS: readonly HandleRef[] = Object.freeze([]);
 
 const NO_PEERS: readonly string[] = Object.freeze([]);
 
+const NO_NODES: readonly number[] = Object.freeze([]);
+
 const NO_SIG = new Uint8Array(0);
 
 /**
@@ -255,30 +257,41 @@ export class Inbound {
 
   stage(from: string, frame: StageFrame, reply: Reply, size = 0): void {
     const { clock, id } = this.#ctx;
-    const carried = frame.handles.filter((ref) => ref.owner === id).map((ref) => ref.node);
-    const refused = this.#refuse(from, [...frame.nodes, ...carried]);
+    // A stage without handles (the common multicast) builds no node lists, and no retry closure
+    // unless a node is in a destroy's pick window.
+    const bare = frame.handles.length === 0;
+    const carried = bare ? NO_NODES : frame.handles.filter((ref) => ref.owner === id).map((ref) => ref.node);
+    const named = carried.length === 0 ? frame.nodes : [...frame.nodes, ...carried];
+    const refused = this.#refuse(from, named);
     if (refused) return reply({ type: "reject", event: frame.event, ...refused });
     if (
-      this.#holding(from, frame.event, [...frame.nodes, ...carried], () =>
-        this.stage(from, frame, reply, size),
-      )
+      this.#anyPicking(named) &&
+      this.#holding(from, frame.event, named, () => this.stage(from, frame, reply, size))
     )
       return;
     this.#assertNew(from, frame.event);
-    const fresh = frame.handles.filter((ref) => !this.#ctx.handle(nodeName(ref.owner, ref.node))).length;
+    const fresh = bare
+      ? 0
+      : frame.handles.filter((ref) => !this.#ctx.handle(nodeName(ref.owner, ref.node))).length;
     if (fresh > 0 && !this.#ctx.roomForHandles(fresh)) return this.#overQuota(from, frame.event, reply);
-    const charge = from === id || frame.nodes.every((n) => this.#destroyed(n)) ? 0 : size;
+    const destroyed = this.#countDestroyed(frame.nodes);
+    const charge = from === id || destroyed === frame.nodes.length ? 0 : size;
     if (charge > 0 && !this.#ctx.quota.charge(from, charge)) return this.#overQuota(from, frame.event, reply);
     for (const ref of frame.handles)
       if (ref.owner !== id && ref.owner !== from) this.#ctx.reach(ref.owner, from);
     // The sender counted its own nodes' references itself when it staged at its own queue.
-    const dead = this.#countTransfer(from, from === id ? [] : carried, frame.receivers);
-    const alive: number[] = [];
-    for (const node of frame.nodes) {
-      if (this.#destroyed(node)) dead.add(node);
-      else alive.push(node);
+    let dead = this.#countTransfer(from, from === id ? NO_NODES : carried, frame.receivers);
+    let alive: readonly number[] = frame.nodes;
+    if (destroyed > 0) {
+      dead ??= new Set();
+      const kept: number[] = [];
+      for (const node of frame.nodes) {
+        if (this.#destroyed(node)) dead.add(node);
+        else kept.push(node);
+      }
+      alive = kept;
     }
-    this.#carrying(frame.handles, alive.length > 0);
+    if (!bare) this.#carrying(frame.handles, alive.length > 0);
     clock.observe(frame.clock);
     const proposal = clock.tick();
     if (alive.length > 0) {
@@ -287,7 +300,7 @@ export class Inbound {
         nodes: alive,
         payload: frame.payload,
         handles: frame.handles,
-        dead: [],
+        dead: NO_REFS,
         charge,
         receivers: frame.receivers,
       };
@@ -610,6 +623,7 @@ export class Inbound {
       this.#gone.delete(remote);
       // A new session with it since: what is kept now is that session's.
       if (this.#ctx.linked(remote)) continue;
+      this.#queue.forget(remote);
       this.#recent.delete(remote);
       this.#stagedUpTo.delete(remote);
       this.#ctx.forgetPeer(remote, clean);
@@ -892,15 +906,36 @@ export class Inbound {
   }
 
   /** Count a reference per receiver for each live node; returns the nodes already destroyed. */
-  #countTransfer(sender: string, nodes: readonly number[], receivers: readonly string[]): Set<number> {
-    const dead = new Set<number>();
+  #countTransfer(
+    sender: string,
+    nodes: readonly number[],
+    receivers: readonly string[],
+  ): Set<number> | undefined {
+    // Made only when a node is destroyed: most stages carry no handle of this peer's.
+    let dead: Set<number> | undefined;
     for (const id of nodes) {
       const owned = this.#ctx.owned(id);
       if (!owned) continue;
-      if (owned.state === "destroyed") dead.add(id);
-      else owned.acquire(receivers, sender);
+      if (owned.state !== "destroyed") owned.acquire(receivers, sender);
+      else {
+        dead ??= new Set();
+        dead.add(id);
+      }
     }
     return dead;
+  }
+
+  /** How many of `nodes` are destroyed (a loop: no closure per stage). */
+  #countDestroyed(nodes: readonly number[]): number {
+    let count = 0;
+    for (const node of nodes) if (this.#destroyed(node)) count++;
+    return count;
+  }
+
+  /** Is one of `nodes` in a destroy's pick window (#holding's test, without its retry closure)? */
+  #anyPicking(nodes: readonly number[]): boolean {
+    for (const id of nodes) if (this.#ctx.owned(id)?.state === "picking") return true;
+    return false;
   }
 
   /** In a destroy's pick window, frames naming its nodes wait for the pick (spec/ordering.md §9 step 2). */
@@ -971,8 +1006,8 @@ function eventId(ts: Timestamp): string {
   return `${ts.peer}:${ts.seq}`;
 }
 
-function answer(event: number, lamport: number, dead: ReadonlySet<number>): Answer {
-  return dead.size === 0
+function answer(event: number, lamport: number, dead: ReadonlySet<number> | undefined): Answer {
+  return dead === undefined || dead.size === 0
     ? { type: "propose", event, lamport }
     : { type: "dead", event, lamport, nodes: [...dead] };
 }

@@ -32,7 +32,12 @@ export class IncomingQueue<T> {
 
   /** Does any entry from `sender` wait here? */
   hasFrom(sender: string): boolean {
-    return this.#bySender.has(sender);
+    return (this.#bySender.get(sender)?.size ?? 0) > 0;
+  }
+
+  /** `sender` is forgotten (its session ended): its index goes, if it holds nothing. */
+  forget(sender: string): void {
+    if (this.#bySender.get(sender)?.size === 0) this.#bySender.delete(sender);
   }
 
   get(sender: string, seq: number): QueueEntry<T> | undefined {
@@ -63,8 +68,9 @@ export class IncomingQueue<T> {
   remove(entry: QueueEntry<T>): void {
     const entries = this.#bySender.get(entry.sender);
     if (entries?.get(entry.seq) !== entry) return;
+    // A sender's index stays when it empties (forget drops it): a sender whose every event is
+    // delivered before the next emptied it each time, a new Map per event.
     entries.delete(entry.seq);
-    if (entries.size === 0) this.#bySender.delete(entry.sender);
     this.#heap.remove(entry);
   }
 

@@ -396,7 +396,7 @@ export class Reconciler {
     if (now - this.#sweptAt >= 1 || now < this.#sweptAt) {
       this.#sweptAt = now;
       this.#expire(sender, now);
-      this.#sweep(now);
+      this.#sweep(now, sender);
     }
     while (this.#size > this.#ctx.maxRetained) this.#evict();
   }
@@ -415,8 +415,14 @@ export class Reconciler {
     return false;
   }
 
-  /** A few senders from the front expire per insertion and go to the back (as tombstones do). */
-  #sweep(now: number): void {
+  /**
+   * A few senders from the front expire per insertion and go to the back (as tombstones do);
+   * `expired`: the sender #retain just expired.
+   */
+  #sweep(now: number, expired: string): void {
+    // Only the sender just expired (a receiver of one multicaster): nothing to do, and moving it
+    // to the back would delete and re-add the one key (a Map emptied shrinks, then grows).
+    if (this.#retained.size === 1 && this.#retained.has(expired)) return;
     for (let i = 0; i < SWEEP_PER_SET; i++) {
       const front = this.#retained.keys().next();
       if (front.done) return;

@@ -27,6 +27,12 @@ export interface StallContext {
 interface SenderStalls {
   /** Its entries staged here and when, oldest first (the clock only grows). */
   readonly staged: Map<object, number>;
+  /**
+   * The oldest staged entry and when it was staged (undefined: none), kept beside `staged`: read
+   * at every stage and commit, and an iterator over the Map to find it cost two objects each time.
+   */
+  oldestEntry: object | undefined;
+  oldest: number | undefined;
   /** The stall count (ms) at `at`. */
   count: number;
   at: number;
@@ -48,11 +54,23 @@ export class Stalls {
     const now = this.#ctx.now();
     let s = this.#senders.get(sender);
     if (!s) {
-      s = { staged: new Map(), count: 0, at: now, cancel: undefined, due: Infinity };
+      s = {
+        staged: new Map(),
+        oldestEntry: undefined,
+        oldest: undefined,
+        count: 0,
+        at: now,
+        cancel: undefined,
+        due: Infinity,
+      };
       this.#senders.set(sender, s);
     }
     this.#advance(s, now);
     s.staged.set(entry, now);
+    if (s.oldestEntry === undefined) {
+      s.oldestEntry = entry;
+      s.oldest = now;
+    }
     this.#schedule(sender, s, now, false);
   }
 
@@ -63,6 +81,15 @@ export class Stalls {
     const now = this.#ctx.now();
     this.#advance(s, now);
     s.staged.delete(entry);
+    if (entry === s.oldestEntry) {
+      s.oldestEntry = undefined;
+      s.oldest = undefined;
+      for (const [next, at] of s.staged) {
+        s.oldestEntry = next;
+        s.oldest = at;
+        break;
+      }
+    }
     this.#schedule(sender, s, now, false);
   }
 
@@ -76,7 +103,7 @@ export class Stalls {
   #advance(s: SenderStalls, now: number): void {
     const span = now - s.at;
     if (span <= 0) return;
-    const oldest = first(s.staged);
+    const oldest = s.oldest;
     // Before the oldest entry is `stallMs` old the count falls; after, it rises.
     const calm = oldest === undefined ? span : clamp(oldest + this.#ctx.stallMs - s.at, 0, span);
     s.count = Math.max(0, s.count - calm) + (span - calm);
@@ -88,12 +115,13 @@ export class Stalls {
    * (`check`): a stage or commit being handled must not end its own session under it.
    */
   #schedule(sender: string, s: SenderStalls, now: number, check: boolean): void {
-    const oldest = first(s.staged);
+    const oldest = s.oldest;
     if (oldest === undefined) {
-      s.cancel?.();
-      s.cancel = undefined;
-      s.due = Infinity;
-      if (s.count === 0) this.#senders.delete(sender);
+      // A sender whose every event commits empties and refills its staged set each event: the
+      // record and its armed check stay (a check finding nothing staged does nothing, and one
+      // due before the next entry's limits just looks again), rather than a new record, Map and
+      // timer per event. The check, or `forget`, lets the record go once nothing is counted.
+      if (check && s.count === 0) this.#senders.delete(sender);
       return;
     }
     const { stageTimeoutMs, stallMs } = this.#ctx;
@@ -115,11 +143,6 @@ export class Stalls {
       this.#schedule(sender, s, at, true);
     });
   }
-}
-
-function first(staged: Map<object, number>): number | undefined {
-  for (const at of staged.values()) return at;
-  return undefined;
 }
 
 function clamp(value: number, low: number, high: number): number {

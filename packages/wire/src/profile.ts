@@ -239,12 +239,9 @@ export class ProfileReader {
     if (kind === UTF8_INVALID) throw notWellFormed("invalid UTF-8 in text string", start);
     // A string with any character beyond Latin-1 is stored two bytes a character.
     this.decodedBytes += DECODED_COST.text + (kind === UTF8_ASCII ? length : 2 * length);
-    if (kind === UTF8_ASCII && length <= SHORT_ASCII) {
-      let out = "";
-      for (let i = from; i < this.at; i++) out += String.fromCharCode(b[i]!);
-      return out;
-    }
-    return UTF8.decode(b.subarray(from, this.at));
+    if (kind !== UTF8_ASCII || length === 0 || length > INTERN_MAX)
+      return UTF8.decode(b.subarray(from, this.at));
+    return interned(b, from, length);
   }
 
   private simple(info: number, start: number): unknown {
@@ -314,6 +311,61 @@ const NO_BYTES = new Uint8Array(0);
 const SMALL_MAP = 16;
 /** ASCII strings up to this long are built by char codes: cheaper than a TextDecoder call. */
 const SHORT_ASCII = 16;
+/**
+ * ASCII strings up to this long (a peer id's most, spec/wire.md) are interned: a stage frame
+ * carries its receivers' ids, the same few strings every event, and decoding them afresh cost a
+ * subarray and a string each (~1.3 KB an event at 8 receivers), kept alive in retained finals.
+ */
+const INTERN_MAX = 128;
+/**
+ * Sets of the intern table (a power of 2), two slots a set: ids that meet in a set both stay (a
+ * direct-mapped table made two ids of one run evict each other every event), a third replaces
+ * the set's least recently used.
+ */
+const INTERN_SETS = 256;
+/** Each slot's bytes (INTERN_MAX a slot), its length (0: empty) and its string; per set, its slot used last. */
+const internBytes = new Uint8Array(2 * INTERN_SETS * INTERN_MAX);
+const internLength = new Uint8Array(2 * INTERN_SETS);
+const internString: string[] = new Array<string>(2 * INTERN_SETS).fill("");
+const internRecent = new Uint8Array(INTERN_SETS);
+
+/**
+ * The string of the ASCII bytes `b[from, from + length)` (1 <= length <= INTERN_MAX), the same
+ * string as last time for the same bytes: a fixed table shared by every reader, so memory stays
+ * bounded whatever comes in; a hit needs exact byte equality, so a collision only costs a decode.
+ */
+function interned(b: Uint8Array, from: number, length: number): string {
+  const to = from + length;
+  let h = length;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  const set = (h ^ (h >>> 15)) & (INTERN_SETS - 1);
+  for (let way = 0; way < 2; way++) {
+    const slot = 2 * set + way;
+    if (internLength[slot] === length && sameBytes(b, from, slot * INTERN_MAX, length)) {
+      internRecent[set] = way;
+      return internString[slot]!;
+    }
+  }
+  let out: string;
+  if (length <= SHORT_ASCII) {
+    out = "";
+    for (let i = from; i < to; i++) out += String.fromCharCode(b[i]!);
+  } else out = UTF8.decode(b.subarray(from, to));
+  const way = internRecent[set]! ^ 1;
+  const slot = 2 * set + way;
+  const base = slot * INTERN_MAX;
+  for (let i = 0; i < length; i++) internBytes[base + i] = b[from + i]!;
+  internLength[slot] = length;
+  internString[slot] = out;
+  internRecent[set] = way;
+  return out;
+}
+
+function sameBytes(b: Uint8Array, from: number, base: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (internBytes[base + i] !== b[from + i]) return false;
+  return true;
+}
+
 /** Input is already checked strict UTF-8 when this decodes it. */
 const UTF8 = new TextDecoder();
 
