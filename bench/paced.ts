@@ -4,14 +4,14 @@
  * last delivery p50/p99, the worst events, and the CPU per event of the sender and each receiver.
  *   node --conditions=@capbus/source --import tsx bench/paced.ts [fanout=8] [events=500] [runs=3] [raw]
  * `raw`: raw ws instead, each payload written to every receiver, the next once all acknowledged.
- * PACED_CHILD_FLAGS: node flags for the receivers (e.g. `--trace-gc`).
+ * BENCH_CHILD_FLAGS: node flags for the receivers (e.g. `--trace-gc`).
  * PACED_PROFILE=<dir>: the receivers and the sender profile the last run only (no startup) into <dir>; with
  * PACED_HEAP=1 an allocation profile (sampled) instead of a CPU profile.
  */
 import type { Handle } from "@capbus/node";
 import { capbusSender, stopSender } from "./capbus.js";
 import { timedPayload } from "./payload.js";
-import { receiver, setChildFlags } from "./proc.js";
+import { receiver } from "./proc.js";
 import { openRawWs } from "./raw-ws.js";
 import { profile } from "./sink.js";
 import { percentiles } from "./stats.js";
@@ -22,7 +22,6 @@ const events = Number(process.argv[3] ?? 500);
 const runs = Number(process.argv[4] ?? 3);
 const profileDir = process.env.PACED_PROFILE;
 const raw = process.argv[5] === "raw";
-if (process.env.PACED_CHILD_FLAGS) setChildFlags(process.env.PACED_CHILD_FLAGS.split(" "));
 const sinks = await Promise.all(
   Array.from({ length: fanout }, () => receiver({ capbus: "ws://127.0.0.1:0", rawWs: true })),
 );

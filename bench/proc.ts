@@ -12,10 +12,13 @@ export type Message = Record<string, unknown>;
 const CHILD = new URL("./child.ts", import.meta.url).pathname;
 const live = new Set<Proc>();
 
-/** Extra node flags for children (`--cpu-prof ...` when profiling). */
-let childFlags: string[] = [];
+/**
+ * Extra node flags for children (`--cpu-prof ...` when profiling); BENCH_CHILD_FLAGS adds more
+ * for any bench tool (e.g. `--trace-gc`).
+ */
+let childFlags: string[] = process.env.BENCH_CHILD_FLAGS?.split(" ") ?? [];
 export function setChildFlags(flags: string[]): void {
-  childFlags = flags;
+  childFlags = [...(process.env.BENCH_CHILD_FLAGS?.split(" ") ?? []), ...flags];
 }
 
 export class Proc {
