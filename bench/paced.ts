@@ -5,12 +5,14 @@
  *   node --conditions=@capbus/source --import tsx bench/paced.ts [fanout=8] [events=500] [runs=3] [raw]
  * `raw`: raw ws instead, each payload written to every receiver, the next once all acknowledged.
  * BENCH_CHILD_FLAGS: node flags for the receivers (e.g. `--trace-gc`).
+ * PACED_STREAM=<n>: before each run, a stream of n multicasts (256 undecided), as row 4's
+ * throughput runs precede its paced ones.
  * PACED_PROFILE=<dir>: the receivers and the sender profile the last run only (no startup) into <dir>; with
  * PACED_HEAP=1 an allocation profile (sampled) instead of a CPU profile.
  */
 import type { Handle } from "@capbus/node";
-import { capbusSender, stopSender } from "./capbus.js";
-import { timedPayload } from "./payload.js";
+import { capbusSender, stopSender, streamTo } from "./capbus.js";
+import { payload, timedPayload } from "./payload.js";
 import { receiver } from "./proc.js";
 import { openRawWs } from "./raw-ws.js";
 import { profile } from "./sink.js";
@@ -47,8 +49,14 @@ const one = raw
 const us = (ms: number) => (ms * 1000) / events;
 const userSys = (a: Record<string, unknown>, b: Record<string, unknown>) =>
   `${us((b.user as number) - (a.user as number)).toFixed(0)}+${us((b.system as number) - (a.system as number)).toFixed(0)}`;
+const stream = Number(process.env.PACED_STREAM ?? 0);
+const streamed = streamTo(sender, [handles], payload(64), 256);
 for (let r = 0; r <= runs; r++) {
   const last = r === runs;
+  if (stream > 0) {
+    await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "expect", count: stream })));
+    await Promise.all([streamed(stream), Promise.all(sinks.map((s) => s.proc.next()))]);
+  }
   const heap = process.env.PACED_HEAP === "1";
   if (last && profileDir) {
     await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "profile", dir: profileDir, heap })));
@@ -76,6 +84,7 @@ for (let r = 0; r <= runs; r++) {
     await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "profile" })));
   }
   if (r === 0) continue;
+  const gc = done.map((d) => d.gc as number[]);
   const lat = lastDelivery(done);
   const { p50, p99 } = percentiles(lat);
   const worst = lat
@@ -96,7 +105,7 @@ for (let r = 0; r <= runs; r++) {
   const rc1 = await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "cpu" })));
   const rc = rc1.map((c, i) => userSys(rc0[i]!, c));
   console.log(
-    `1->${fanout} ${((events / ms) * 1000).toFixed(0)} ev/s; p50 ${p50.toFixed(2)} p99 ${p99.toFixed(2)} ms; worst ${worst.join(" ")}; sender ${us(u1.user / 1000).toFixed(0)}+${us(u1.system / 1000).toFixed(0)} us/ev; receivers user+sys ${rc.join(",")} us/ev`,
+    `1->${fanout} ${((events / ms) * 1000).toFixed(0)} ev/s; p50 ${p50.toFixed(2)} p99 ${p99.toFixed(2)} ms; worst ${worst.join(" ")}; sender ${us(u1.user / 1000).toFixed(0)}+${us(u1.system / 1000).toFixed(0)} us/ev; receivers user+sys ${rc.join(",")} us/ev; receiver GC pauses ${gc.flat().length}, longest ${Math.max(0, ...gc.flat()).toFixed(1)} ms`,
   );
 }
 for (const ws of sockets) ws.terminate();

@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 import { join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { ageMs } from "./payload.js";
 
@@ -65,6 +66,7 @@ export class Counter {
     if (command.cmd !== "expect") return false;
     this.#target = command.count as number;
     this.#count = 0;
+    gcPauses.length = 0;
     this.#latencies = command.latency ? [] : undefined;
     this.ackWanted = command.ack === true;
     out({ armed: true });
@@ -75,11 +77,18 @@ export class Counter {
     if (this.#latencies && bytes) this.#latencies.push(ageMs(bytes));
     if (this.ackWanted) this.ack?.();
     if (++this.#count === this.#target) {
-      out({ done: true, count: this.#count, latencies: this.#latencies ?? [], cpu: cpuMs() });
+      const gc = gcPauses.slice();
+      out({ done: true, count: this.#count, latencies: this.#latencies ?? [], cpu: cpuMs(), gc });
       this.#latencies = undefined;
     }
   }
 }
+
+/** This child's GC pauses (ms) since the last `expect`, as the `done` answer reports them. */
+const gcPauses: number[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+}).observe({ entryTypes: ["gc"] });
 
 /** This process's CPU time so far (user + system, ms): a run's share is the difference. */
 export function cpuMs(): number {

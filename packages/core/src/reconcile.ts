@@ -12,13 +12,11 @@ import { CoreErrorCode } from "./errors.js";
 import type { FinalProof } from "./finals.js";
 import { covers, validFinal } from "./finals.js";
 import type { LogFields } from "./observe.js";
+import { RetainedFinals } from "./retained.js";
 import type { FrameBody, LinkSession } from "./session.js";
 
 /** Retained finals kept at most (spec/limits.md §4). */
 export const MAX_RETAINED_FINALS = 65_536;
-
-/** Owners the sweep looks at per insertion (as the tombstones' sweep). */
-const SWEEP_PER_SET = 2;
 
 /** How a reconciliation ended (the trace record's `outcome`, spec/trace.md §3). */
 export type ReconcileOutcome = "committed" | "dropped" | "fallback";
@@ -57,14 +55,6 @@ export interface ReconcileContext {
   closed(): boolean;
 }
 
-/** A committed multicast's final, kept to answer its other receivers. */
-interface Retained {
-  readonly proof: FinalProof;
-  readonly receivers: readonly string[];
-  /** When it was committed here (Runtime ms). */
-  readonly at: number;
-}
-
 /** One event this peer asks about (T2). */
 interface Asking {
   readonly sender: string;
@@ -99,21 +89,19 @@ export class Reconciler {
   readonly #asking = new Map<string, Asking>();
   /** Askers waiting for an event staged here while the session with its sender lasts (T3). */
   readonly #deferred = new Map<string, Deferred>();
-  /** Retained finals per sender, oldest first. */
-  readonly #retained = new Map<string, Map<number, Retained>>();
-  #size = 0;
-  /** When expiry last looked (#retain). */
-  #sweptAt = Number.NEGATIVE_INFINITY;
+  /** Finals of multicasts committed here, kept for their other receivers. */
+  readonly #retained: RetainedFinals;
   /** Decisions by outcome (Peer.stats().reconciliations). */
   readonly counts = { committed: 0, dropped: 0, fallback: 0 };
 
   constructor(ctx: ReconcileContext) {
     this.#ctx = ctx;
+    this.#retained = new RetainedFinals(ctx.keepMs, ctx.maxRetained);
   }
 
   /** Retained finals held (stats). */
   get retained(): number {
-    return this.#size;
+    return this.#retained.size;
   }
 
   /** Events this peer is asking about now. */
@@ -206,7 +194,7 @@ export class Reconciler {
   /** A `query` from `from` (T3): answer from what this peer holds, or defer while the sender is linked. */
   query(from: string, sender: string, seq: number): void {
     const k = key(sender, seq);
-    const kept = this.#retained.get(sender)?.get(seq);
+    const kept = this.#retained.get(sender, seq);
     if (kept) {
       // Only a listed receiver learns the final; anyone else hears what an unknown event gets.
       if (kept.receivers.includes(from)) return this.#send(from, committedFrame(sender, seq, kept.proof));
@@ -255,7 +243,7 @@ export class Reconciler {
    * `proof`, or removed (undefined). Askers deferred for it hear it now; a final is retained.
    */
   settled(sender: string, seq: number, receivers: readonly string[], proof: FinalProof | undefined): void {
-    if (proof) this.#retain(sender, seq, receivers, proof);
+    if (proof) this.#retained.keep(sender, seq, receivers, proof, this.#ctx.now());
     // Every multicast committed here passes by: no key or answer is built unless someone waits.
     if (this.#deferred.size === 0) return;
     const k = key(sender, seq);
@@ -378,79 +366,6 @@ export class Reconciler {
   #send(peer: string, frame: FrameBody): void {
     if (this.#ctx.closed()) return;
     this.#ctx.session(peer)?.send(frame);
-  }
-
-  // ---- retained finals ------------------------------------------------------------------------
-
-  #retain(sender: string, seq: number, receivers: readonly string[], proof: FinalProof): void {
-    const now = this.#ctx.now();
-    let held = this.#retained.get(sender);
-    if (!held) {
-      held = new Map();
-      this.#retained.set(sender, held);
-    }
-    if (!held.has(seq)) this.#size++;
-    held.set(seq, { proof, receivers, at: now });
-    // Expiry looks at most once per ms (a round batch commits up to 64 finals in one go): a final
-    // may outlive keepMs by that much, never fall short of it; the count bound acts at once.
-    if (now - this.#sweptAt >= 1 || now < this.#sweptAt) {
-      this.#sweptAt = now;
-      this.#expire(sender, now);
-      this.#sweep(now, sender);
-    }
-    while (this.#size > this.#ctx.maxRetained) this.#evict();
-  }
-
-  /** Drop `sender`'s finals older than keepMs (oldest first); true if some are left. */
-  #expire(sender: string, now: number): boolean {
-    const held = this.#retained.get(sender);
-    if (!held) return false;
-    for (const [seq, kept] of held) {
-      if (now - kept.at < this.#ctx.keepMs) break;
-      held.delete(seq);
-      this.#size--;
-    }
-    if (held.size > 0) return true;
-    this.#retained.delete(sender);
-    return false;
-  }
-
-  /**
-   * A few senders from the front expire per insertion and go to the back (as tombstones do);
-   * `expired`: the sender #retain just expired.
-   */
-  #sweep(now: number, expired: string): void {
-    // Only the sender just expired (a receiver of one multicaster): nothing to do, and moving it
-    // to the back would delete and re-add the one key (a Map emptied shrinks, then grows).
-    if (this.#retained.size === 1 && this.#retained.has(expired)) return;
-    for (let i = 0; i < SWEEP_PER_SET; i++) {
-      const front = this.#retained.keys().next();
-      if (front.done) return;
-      const sender = front.value;
-      const held = this.#retained.get(sender);
-      if (!this.#expire(sender, now) || !held) continue;
-      this.#retained.delete(sender);
-      this.#retained.set(sender, held);
-    }
-  }
-
-  /** Over the cap: the sender with the most finals kept loses its oldest (a flooding sender only its own). */
-  #evict(): void {
-    let most: Map<number, Retained> | undefined;
-    let who = "";
-    for (const [sender, held] of this.#retained) {
-      if (!most || held.size > most.size) {
-        most = held;
-        who = sender;
-      }
-    }
-    if (!most) return;
-    for (const seq of most.keys()) {
-      most.delete(seq);
-      this.#size--;
-      break;
-    }
-    if (most.size === 0) this.#retained.delete(who);
   }
 }
 
