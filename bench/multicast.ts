@@ -16,15 +16,11 @@ import { lastDelivery, timedStream } from "./timing.js";
 const PACED = 200;
 
 /**
- * Latency: `count` events one at a time, each from its send to its delivery at the last of the
- * receivers (wall-clock stamps in the payload, read by the receivers).
+ * Latency: `count` events one at a time (the next once the last receiver has acknowledged this
+ * one), each from its send to its delivery at the last of the receivers (wall-clock stamps in
+ * the payload, read by the receivers).
  */
-function paced(
-  key: string,
-  sinks: readonly Proc[],
-  one: (i: number) => Promise<void>,
-  ack: boolean,
-): Variant {
+function paced(key: string, sinks: readonly Proc[], one: (i: number) => Promise<void>): Variant {
   const go = async (count: number): Promise<Figures> => {
     const { done } = await timedStream(
       sinks,
@@ -33,7 +29,7 @@ function paced(
         for (let i = 0; i < count; i++) await one(i);
       },
       true,
-      ack,
+      true,
     );
     return percentiles(lastDelivery(done));
   };
@@ -80,6 +76,14 @@ export async function multicast(
         const stamped = timedPayload(64, i);
         for (const ws of sockets) ws.send(stamped, { binary: true });
       });
+    // One event at a time on both sides: the next goes once every receiver has delivered this
+    // one (each acknowledges over its raw socket), not once capbus has decided it.
+    const capbusOne = (i: number) =>
+      new Promise<void>((resolve, reject) => {
+        acks = 0;
+        acked = resolve;
+        sender.peer.send(handles, timedPayload(64, i)).catch(reject);
+      });
     const frames = new FrameCount(sender);
     const results = await interleave(parts.multicast ? o.runs : 0, [
       throughput(
@@ -88,13 +92,8 @@ export async function multicast(
         opts,
       ),
       throughput("raw", fan(sinks, rawWsStream(sockets, bytes, { all: true, window: 256 })), opts),
-      paced(
-        "capbusLatency",
-        sinks,
-        (i) => sender.peer.send(handles, timedPayload(64, i)).then(() => undefined),
-        false,
-      ),
-      paced("rawLatency", sinks, rawOne, true),
+      paced("capbusLatency", sinks, capbusOne),
+      paced("rawLatency", sinks, rawOne),
     ]);
 
     // (5): two receivers in turn.

@@ -2,8 +2,10 @@
  * Where a paced multicast's time goes (row 4's latency): one sender, `fanout` receiver children,
  * `events` multicasts one at a time (each awaited before the next, as row 4), per run the send to
  * last delivery p50/p99, the worst events, and the CPU per event of the sender and each receiver.
- *   node --conditions=@capbus/source --import tsx bench/paced.ts [fanout=8] [events=500] [runs=3] [raw]
+ *   node --conditions=@capbus/source --import tsx bench/paced.ts [fanout=8] [events=500] [runs=3] [raw|delivered]
  * `raw`: raw ws instead, each payload written to every receiver, the next once all acknowledged.
+ * `delivered`: capbus, the next send once every receiver has acknowledged its delivery (over
+ * the same raw ws sockets), rather than once the send is decided.
  * BENCH_CHILD_FLAGS: node flags for the receivers (e.g. `--trace-gc`).
  * PACED_STREAM=<n>: before each run, a stream of n multicasts (256 undecided), as row 4's
  * throughput runs precede its paced ones.
@@ -23,7 +25,10 @@ const fanout = Number(process.argv[2] ?? 8);
 const events = Number(process.argv[3] ?? 500);
 const runs = Number(process.argv[4] ?? 3);
 const profileDir = process.env.PACED_PROFILE;
-const raw = process.argv[5] === "raw";
+const mode = process.argv[5] ?? "capbus";
+const raw = mode === "raw";
+/** `delivered`: capbus, the next send once every receiver has delivered (acknowledged), as raw. */
+const ackEach = raw || mode === "delivered";
 const sinks = await Promise.all(
   Array.from({ length: fanout }, () => receiver({ capbus: "ws://127.0.0.1:0", rawWs: true })),
 );
@@ -45,7 +50,14 @@ const one = raw
         const stamped = timedPayload(64, i);
         for (const ws of sockets) ws.send(stamped, { binary: true });
       })
-  : (i: number) => sender.peer.send(handles, timedPayload(64, i));
+  : mode === "delivered"
+    ? (i: number) =>
+        new Promise<void>((resolve, reject) => {
+          acks = 0;
+          acked = resolve;
+          sender.peer.send(handles, timedPayload(64, i)).catch(reject);
+        })
+    : (i: number) => sender.peer.send(handles, timedPayload(64, i));
 const us = (ms: number) => (ms * 1000) / events;
 const userSys = (a: Record<string, unknown>, b: Record<string, unknown>) =>
   `${us((b.user as number) - (a.user as number)).toFixed(0)}+${us((b.system as number) - (a.system as number)).toFixed(0)}`;
@@ -62,7 +74,9 @@ for (let r = 0; r <= runs; r++) {
     await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "profile", dir: profileDir, heap })));
     await profile(profileDir, heap);
   }
-  await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "expect", count: events, latency: true, ack: raw })));
+  await Promise.all(
+    sinks.map((s) => s.proc.ask({ cmd: "expect", count: events, latency: true, ack: ackEach })),
+  );
   const rc0 = await Promise.all(sinks.map((s) => s.proc.ask({ cmd: "cpu" })));
   const u0 = process.cpuUsage();
   const t = performance.now();
