@@ -16,9 +16,10 @@ const live = new Set<Proc>();
  * Extra node flags for children (`--cpu-prof ...` when profiling); BENCH_CHILD_FLAGS adds more
  * for any bench tool (e.g. `--trace-gc`).
  */
-let childFlags: string[] = process.env.BENCH_CHILD_FLAGS?.split(" ") ?? [];
+const envFlags = (process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter((flag) => flag !== "");
+let childFlags: string[] = envFlags;
 export function setChildFlags(flags: string[]): void {
-  childFlags = [...(process.env.BENCH_CHILD_FLAGS?.split(" ") ?? []), ...flags];
+  childFlags = [...envFlags, ...flags];
 }
 
 export class Proc {
