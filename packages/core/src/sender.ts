@@ -881,7 +881,7 @@ export class Sender {
     const staged = new Set<OutDestination>();
     // A multicast's payload is encoded once for all its stage frames.
     const payload = receivers.length > 1 ? (encodeOnce(raw, 2) ?? raw) : raw;
-    // One list for all its frames (never changed once offered): the codec writes it once.
+    // One copy for all its frames (never changed once offered), not one per participant.
     const handles = [...carried];
     try {
       for (const dest of event.destinations.values()) {

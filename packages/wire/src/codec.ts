@@ -322,7 +322,7 @@ export class FrameCodec {
   }
 
   /** Would #payload splice `value` at `depth` (an EncodedPayload checked with room for it)? */
-  #splicesAt(value: unknown, depth: number): value is EncodedPayload {
+  #splicesAt(value: unknown, depth: number): boolean {
     return value instanceof EncodedPayload && value.headroom <= this.limits.maxDepth - depth;
   }
 
@@ -425,7 +425,7 @@ export class FrameCodec {
   #payload(value: unknown, depth: number): unknown {
     if (value instanceof EncodedPayload) {
       // Checked with at least this frame's room below it: splice it; else encode its value here.
-      if (value.headroom <= this.limits.maxDepth - depth) {
+      if (this.#splicesAt(value, depth)) {
         this.#spliced = true;
         return value;
       }
